@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Local infrastructure without Docker: PostgreSQL 15, Redis 7 and RabbitMQ 3.10 from Debian's packages,
+# Apache Kafka 3.9 (KRaft, single broker+controller) from its Maven Central jars.
+#
+#   infra/local.sh up      install what is missing, start what is not running, wait until each answers
+#   infra/local.sh down    stop only what `up` started (services found running are left alone)
+#   infra/local.sh status  say what answers
+#
+# State, logs and caches live in one git-ignored folder: $HOOKPOST_STATE_DIR (default <repo>/.hookpost).
+# Ports match docker-compose.yml: 5432, 6379, 5672, 9092 (controller 9093), all on 127.0.0.1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${HOOKPOST_STATE_DIR:-$ROOT/.hookpost}
+PG_PORT=${HOOKPOST_PG_PORT:-5432}
+REDIS_PORT=${HOOKPOST_REDIS_PORT:-6379}
+AMQP_PORT=${HOOKPOST_AMQP_PORT:-5672}
+KAFKA_PORT=${HOOKPOST_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${HOOKPOST_KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_VERSION=3.9.1
+PG_BIN=/usr/lib/postgresql/15/bin
+DB_USER=hookpost
+DB_PASSWORD=hookpost
+DB_NAME=hookpost
+
+LOGS=$STATE/logs
+RUN=$STATE/run
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_for NAME TIMEOUT_S LOGFILE COMMAND...: poll COMMAND until it succeeds; on timeout print the log's end.
+wait_for() {
+  local name=$1 timeout=$2 logfile=$3; shift 3
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "$name did not become ready within ${timeout}s; end of $logfile:"
+      tail -n 60 "$logfile" >&2 2>/dev/null || true
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+ensure_packages() {
+  local missing=()
+  dpkg -s postgresql-15 >/dev/null 2>&1 || missing+=(postgresql-15 postgresql-client-15)
+  dpkg -s redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  dpkg -s rabbitmq-server >/dev/null 2>&1 || missing+=(rabbitmq-server)
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  ((${#missing[@]} == 0)) && return 0
+  [[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}; run as root or install them"
+  log "installing ${missing[*]}"
+  # Keep the packages' init scripts from starting a second copy of each service: we start our own.
+  local made_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+  fi
+  apt-get update -q >"$LOGS/apt.log" 2>&1 || { tail -n 30 "$LOGS/apt.log" >&2; die "apt-get update failed"; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$LOGS/apt.log" 2>&1 \
+    || { tail -n 30 "$LOGS/apt.log" >&2; ((made_policy)) && rm -f /usr/sbin/policy-rc.d; die "apt-get install failed"; }
+  ((made_policy)) && rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+# PostgreSQL and RabbitMQ run as their own users, so the state folder must be reachable by them.
+check_state_reachable() {
+  for user in postgres rabbitmq; do
+    id "$user" >/dev/null 2>&1 || continue
+    su -s /bin/sh "$user" -c "test -x '$STATE'" 2>/dev/null \
+      || die "user $user cannot reach $STATE; set HOOKPOST_STATE_DIR to a folder outside a private home"
+  done
+}
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+start_postgres() {
+  if pg_ready; then
+    log "postgres: reusing the server on :$PG_PORT"
+  else
+    local data=$STATE/postgres/data sock=$STATE/postgres/run
+    mkdir -p "$data" "$sock"
+    chown -R postgres:postgres "$STATE/postgres"
+    chmod 700 "$data"
+    touch "$LOGS/postgres.log" && chown postgres:postgres "$LOGS/postgres.log"
+    if [[ ! -s $data/PG_VERSION ]]; then
+      log "postgres: initdb"
+      su -s /bin/sh postgres -c "'$PG_BIN/initdb' -D '$data' -U postgres -E UTF8 --auth-local=trust --auth-host=scram-sha-256" \
+        >>"$LOGS/postgres.log" 2>&1 || { tail -n 30 "$LOGS/postgres.log" >&2; die "initdb failed"; }
+    fi
+    log "postgres: starting on 127.0.0.1:$PG_PORT"
+    su -s /bin/sh postgres -c "'$PG_BIN/pg_ctl' -D '$data' -l '$LOGS/postgres.log' -w -t 60 start \
+      -o \"-p $PG_PORT -k '$sock' -c listen_addresses=127.0.0.1 -c max_connections=300\"" >/dev/null \
+      || { tail -n 40 "$LOGS/postgres.log" >&2; die "postgres failed to start"; }
+    echo "$data" >"$RUN/postgres.started"
+    wait_for postgres 60 "$LOGS/postgres.log" pg_ready
+  fi
+  # The services' role and database. Over our own socket when we started it, else Debian's peer socket.
+  if ! PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d "$DB_NAME" -Atqc 'select 1' >/dev/null 2>&1; then
+    local host=/var/run/postgresql
+    [[ -f $RUN/postgres.started ]] && host=$STATE/postgres/run
+    log "postgres: creating role and database $DB_NAME"
+    su -s /bin/sh postgres -c "psql -h '$host' -p $PG_PORT -v ON_ERROR_STOP=1 -Atq" <<SQL || die "could not create the hookpost role"
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') THEN
+    CREATE ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
+  END IF;
+END \$\$;
+SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME')\gexec
+SQL
+  fi
+}
+
+redis_ready() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+
+start_redis() {
+  if redis_ready; then log "redis: reusing the server on :$REDIS_PORT"; return; fi
+  mkdir -p "$STATE/redis"
+  log "redis: starting on 127.0.0.1:$REDIS_PORT"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --dir "$STATE/redis" --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" \
+    || die "redis-server failed to start"
+  echo "$REDIS_PORT" >"$RUN/redis.started"
+  wait_for redis 30 "$LOGS/redis.log" redis_ready
+}
+
+rabbit_env() {
+  export RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT
+  export RABBITMQ_MNESIA_BASE=$STATE/rabbitmq/mnesia RABBITMQ_LOG_BASE=$STATE/rabbitmq/log
+  export RABBITMQ_PID_FILE=$STATE/rabbitmq/rabbit.pid ERL_EPMD_ADDRESS=127.0.0.1
+}
+
+# `rabbitmq-diagnostics ping` answers before the broker is ready; check_running waits for the real thing.
+rabbit_ready() { port_open "$AMQP_PORT" && rabbitmq-diagnostics -q check_running; }
+
+start_rabbitmq() {
+  rabbit_env
+  if port_open "$AMQP_PORT"; then log "rabbitmq: reusing the broker on :$AMQP_PORT"; return; fi
+  mkdir -p "$STATE/rabbitmq/mnesia" "$STATE/rabbitmq/log"
+  chown -R rabbitmq:rabbitmq "$STATE/rabbitmq"
+  log "rabbitmq: starting rabbit@localhost on 127.0.0.1:$AMQP_PORT"
+  # The Debian wrapper re-runs itself as user rabbitmq and keeps the RABBITMQ_* variables.
+  setsid nohup rabbitmq-server >"$LOGS/rabbitmq.out" 2>&1 </dev/null &
+  echo "rabbit@localhost" >"$RUN/rabbitmq.started"
+  local logfile=$LOGS/rabbitmq.out
+  rabbitmqctl -q wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
+  wait_for rabbitmq 90 "$logfile" rabbit_ready || {
+    tail -n 40 "$STATE"/rabbitmq/log/*.log >&2 2>/dev/null || true
+    die "rabbitmq failed to start"
+  }
+}
+
+kafka_libs() {
+  local libs=$STATE/cache/kafka-$KAFKA_VERSION
+  if [[ ! -f $libs/.complete ]]; then
+    log "kafka: fetching kafka_2.13 $KAFKA_VERSION jars from Maven Central"
+    mkdir -p "$libs"
+    mvn -q -B -f "$ROOT/infra/kafka/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$libs" -DincludeScope=runtime >"$LOGS/kafka-fetch.log" 2>&1 \
+      || { tail -n 30 "$LOGS/kafka-fetch.log" >&2; die "could not fetch the Kafka jars"; }
+    touch "$libs/.complete"
+  fi
+  echo "$libs"
+}
+
+kafka_ready() { port_open "$KAFKA_PORT" && grep -q 'Kafka Server started' "$LOGS/kafka.log"; }
+
+start_kafka() {
+  if port_open "$KAFKA_PORT"; then log "kafka: reusing the broker on :$KAFKA_PORT"; return; fi
+  local libs; libs=$(kafka_libs)
+  local dir=$STATE/kafka
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=4
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+delete.topic.enable=true
+EOF
+  cat >"$dir/log4j.properties" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$LOGS/kafka.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.org.apache.kafka.controller=WARN
+log4j.logger.state.change.logger=WARN
+EOF
+  # One cluster id for the life of the data folder: a new id on old data breaks start-up.
+  if [[ ! -s $dir/cluster.id ]]; then
+    java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1 >"$dir/cluster.id.new"
+    mv "$dir/cluster.id.new" "$dir/cluster.id"
+  fi
+  java -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$libs/*" kafka.tools.StorageTool format \
+    -t "$(cat "$dir/cluster.id")" -c "$dir/server.properties" --ignore-formatted >"$LOGS/kafka-format.log" 2>&1 \
+    || { tail -n 30 "$LOGS/kafka-format.log" >&2; die "kafka storage format failed"; }
+  : >"$LOGS/kafka.log"
+  log "kafka: starting KRaft broker on 127.0.0.1:$KAFKA_PORT"
+  setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+    >"$LOGS/kafka.out" 2>&1 </dev/null &
+  echo $! >"$RUN/kafka.started"
+  wait_for kafka 120 "$LOGS/kafka.log" kafka_ready || { tail -n 20 "$LOGS/kafka.out" >&2; die "kafka failed to start"; }
+}
+
+up() {
+  mkdir -p "$LOGS" "$RUN"
+  chmod 755 "$STATE"
+  ensure_packages
+  check_state_reachable
+  # Kafka's JVM takes longest; start it while the others come up.
+  start_kafka &
+  local kafka_job=$!
+  start_postgres
+  start_redis
+  start_rabbitmq
+  wait "$kafka_job" || die "kafka did not start"
+  log "ready: postgres :$PG_PORT, redis :$REDIS_PORT, rabbitmq :$AMQP_PORT, kafka :$KAFKA_PORT"
+}
+
+down() {
+  if [[ -f $RUN/kafka.started ]]; then
+    local pid; pid=$(cat "$RUN/kafka.started")
+    log "kafka: stopping (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$RUN/kafka.started"
+  fi
+  if [[ -f $RUN/rabbitmq.started ]]; then
+    rabbit_env
+    log "rabbitmq: stopping"
+    rabbitmqctl -q shutdown >/dev/null 2>&1 || true
+    rm -f "$RUN/rabbitmq.started"
+  fi
+  if [[ -f $RUN/redis.started ]]; then
+    log "redis: stopping"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$RUN/redis.started"
+  fi
+  if [[ -f $RUN/postgres.started ]]; then
+    log "postgres: stopping"
+    su -s /bin/sh postgres -c "'$PG_BIN/pg_ctl' -D '$(cat "$RUN/postgres.started")' -m fast -w stop" >/dev/null 2>&1 || true
+    rm -f "$RUN/postgres.started"
+  fi
+}
+
+status() {
+  pg_ready && echo "postgres: up" || echo "postgres: down"
+  redis_ready && echo "redis: up" || echo "redis: down"
+  port_open "$AMQP_PORT" && echo "rabbitmq: up" || echo "rabbitmq: down"
+  port_open "$KAFKA_PORT" && echo "kafka: up" || echo "kafka: down"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

@@ -1,0 +1,14 @@
+/** One jest run over every package and service; tiers are named by file suffix
+ *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts) and selected with HOOKPOST_TEST_TIERS. */
+const tiers = (process.env.HOOKPOST_TEST_TIERS || 'unit,int,e2e').split(',');
+
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  testMatch: tiers.map((tier) => `<rootDir>/{packages,services,test}/**/*.${tier}.spec.ts`),
+  testPathIgnorePatterns: ['/node_modules/', '/.hookpost/'],
+  testTimeout: 60_000,
+  globalSetup: '<rootDir>/test/globalSetup.ts',
+};

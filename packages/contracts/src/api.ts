@@ -1,0 +1,159 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { compile } from './validation';
+
+/** Request and response bodies of the public API. The OpenAPI document is built from these. */
+
+export const limits = {
+  nameLength: 200,
+  descriptionLength: 2000,
+  urlLength: 2048,
+  secretMinLength: 16,
+  secretMaxLength: 512,
+  eventTypeLength: 200,
+  eventTypesCount: 100,
+  maxAttempts: 25,
+  timeoutMsMin: 100,
+  timeoutMsMax: 60_000,
+} as const;
+
+const subscriptionFields = {
+  name: { type: 'string', minLength: 1, maxLength: limits.nameLength, example: 'billing-events' },
+  description: { type: ['string', 'null'], maxLength: limits.descriptionLength },
+  target_url: {
+    type: 'string',
+    format: 'uri',
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+    maxLength: limits.urlLength,
+    example: 'https://example.com/webhook',
+  },
+  secret_key: {
+    type: 'string',
+    minLength: limits.secretMinLength,
+    maxLength: limits.secretMaxLength,
+    description: 'whsec_ followed by base64 of 24-64 bytes, or any other string (its UTF-8 bytes are the key). Generated when absent.',
+  },
+  is_active: { type: 'boolean' },
+  event_types: {
+    type: ['array', 'null'],
+    maxItems: limits.eventTypesCount,
+    items: { type: 'string', minLength: 1, maxLength: limits.eventTypeLength },
+    description: 'Event types this subscription accepts; null accepts every type.',
+  },
+  max_attempts: { type: ['integer', 'null'], minimum: 1, maximum: limits.maxAttempts },
+  timeout_ms: { type: ['integer', 'null'], minimum: limits.timeoutMsMin, maximum: limits.timeoutMsMax },
+} as const;
+
+export const subscriptionCreateSchema = {
+  $id: 'SubscriptionCreate',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'target_url'],
+  properties: subscriptionFields,
+} as const;
+export type SubscriptionCreate = FromSchema<typeof subscriptionCreateSchema>;
+
+/** PUT replaces every field; an absent secret_key keeps the current secret (a credential, not a setting). */
+export const subscriptionReplaceSchema = { ...subscriptionCreateSchema, $id: 'SubscriptionReplace' } as const;
+export type SubscriptionReplace = FromSchema<typeof subscriptionReplaceSchema>;
+
+export const subscriptionPatchSchema = {
+  $id: 'SubscriptionPatch',
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: subscriptionFields,
+} as const;
+export type SubscriptionPatch = FromSchema<typeof subscriptionPatchSchema>;
+
+export const subscriptionSchema = {
+  $id: 'Subscription',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'description', 'target_url', 'is_active', 'event_types', 'max_attempts', 'timeout_ms', 'created_at', 'updated_at'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    target_url: { type: 'string' },
+    is_active: { type: 'boolean' },
+    event_types: { type: ['array', 'null'], items: { type: 'string' } },
+    max_attempts: { type: ['integer', 'null'] },
+    timeout_ms: { type: ['integer', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+    secret_key: { type: 'string', description: 'Only in the answer to POST /subscriptions.' },
+  },
+} as const;
+export type Subscription = FromSchema<typeof subscriptionSchema>;
+
+export const deliveryStatuses = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof deliveryStatuses)[number];
+
+export const attemptSchema = {
+  $id: 'Attempt',
+  type: 'object',
+  additionalProperties: false,
+  required: ['delivery_id', 'attempt_number', 'status_code', 'duration_ms', 'error', 'response_headers', 'response_body', 'started_at'],
+  properties: {
+    delivery_id: { type: 'string', format: 'uuid' },
+    attempt_number: { type: 'integer', minimum: 1 },
+    status_code: { type: ['integer', 'null'] },
+    duration_ms: { type: 'integer' },
+    error: { type: ['string', 'null'] },
+    response_headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    response_body: { type: ['string', 'null'] },
+    started_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+export type Attempt = FromSchema<typeof attemptSchema>;
+
+export const deliverySchema = {
+  $id: 'Delivery',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'subscription_id', 'event_type', 'payload', 'status', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    subscription_id: { type: 'string', format: 'uuid' },
+    event_type: { type: ['string', 'null'] },
+    payload: { type: ['object', 'null'] },
+    status: { enum: deliveryStatuses },
+    attempt_count: { type: 'integer' },
+    next_attempt_at: { type: ['string', 'null'], format: 'date-time' },
+    last_status_code: { type: ['integer', 'null'] },
+    last_error: { type: ['string', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+    updated_at: { type: 'string', format: 'date-time' },
+    delivered_at: { type: ['string', 'null'], format: 'date-time' },
+    attempts: { type: 'array', items: attemptSchema },
+  },
+} as const;
+export type Delivery = FromSchema<typeof deliverySchema>;
+
+export const ingestAcceptedSchema = {
+  $id: 'IngestAccepted',
+  type: 'object',
+  additionalProperties: false,
+  required: ['delivery_id', 'status'],
+  properties: { delivery_id: { type: 'string', format: 'uuid' }, status: { const: 'pending' } },
+} as const;
+
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
+  },
+} as const;
+
+export const validateSubscriptionCreate = compile(subscriptionCreateSchema);
+export const validateSubscriptionReplace = compile(subscriptionReplaceSchema);
+export const validateSubscriptionPatch = compile(subscriptionPatchSchema);

@@ -1,0 +1,211 @@
+import type { FromSchema } from 'json-schema-to-ts';
+import { compile } from './validation';
+
+/**
+ * Internal events, one JSON Schema each. The log is the source of truth: every table is a projection of
+ * these, so a field added here must stay optional for events already in the log (bump schema_version when
+ * the meaning changes).
+ */
+
+const uuid = { type: 'string', format: 'uuid' } as const;
+const timestamp = { type: 'string', format: 'date-time' } as const;
+const nullableString = { type: ['string', 'null'] } as const;
+
+/** A subscription as the log knows it: everything needed to deliver, with the secret encrypted. */
+export const subscriptionStateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'name', 'target_url', 'is_active', 'event_types', 'secret', 'created_at', 'updated_at'],
+  properties: {
+    id: uuid,
+    version: { type: 'integer', minimum: 1 },
+    name: { type: 'string' },
+    description: nullableString,
+    target_url: { type: 'string' },
+    is_active: { type: 'boolean' },
+    event_types: { type: ['array', 'null'], items: { type: 'string' } },
+    /** AES-256-GCM ciphertext, see packages/platform/src/secretBox.ts. Never the clear secret. */
+    secret: { type: 'string' },
+    max_attempts: { type: ['integer', 'null'] },
+    timeout_ms: { type: ['integer', 'null'] },
+    created_at: timestamp,
+    updated_at: timestamp,
+  },
+} as const;
+export type SubscriptionState = FromSchema<typeof subscriptionStateSchema>;
+
+export const subscriptionCreatedSchema = subscriptionStateSchema;
+export const subscriptionUpdatedSchema = subscriptionStateSchema;
+export const subscriptionDeletedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'deleted_at'],
+  properties: { id: uuid, version: { type: 'integer', minimum: 1 }, deleted_at: timestamp },
+} as const;
+
+export const webhookReceivedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['delivery_id', 'subscription_id', 'event_type', 'payload', 'received_at'],
+  properties: {
+    delivery_id: uuid,
+    subscription_id: uuid,
+    event_type: nullableString,
+    payload: { type: 'object' },
+    received_at: timestamp,
+  },
+} as const;
+export type WebhookReceived = FromSchema<typeof webhookReceivedSchema>;
+
+/** Fields every delivery event carries, so a projection can build the row whichever event arrives first. */
+const deliveryRef = {
+  delivery_id: uuid,
+  subscription_id: uuid,
+  event_type: nullableString,
+  received_at: timestamp,
+} as const;
+const deliveryRefRequired = ['delivery_id', 'subscription_id', 'event_type', 'received_at'] as const;
+
+export const deliveryAttemptedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryRefRequired, 'attempt_number', 'status_code', 'duration_ms', 'error', 'response_headers', 'response_body', 'started_at'],
+  properties: {
+    ...deliveryRef,
+    attempt_number: { type: 'integer', minimum: 1 },
+    status_code: { type: ['integer', 'null'] },
+    duration_ms: { type: 'integer', minimum: 0 },
+    error: nullableString,
+    response_headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    response_body: nullableString,
+    started_at: timestamp,
+  },
+} as const;
+export type DeliveryAttempted = FromSchema<typeof deliveryAttemptedSchema>;
+
+const deliveryOutcome = {
+  ...deliveryRef,
+  attempt_count: { type: 'integer', minimum: 0 },
+  last_status_code: { type: ['integer', 'null'] },
+  last_error: nullableString,
+} as const;
+const deliveryOutcomeRequired = [...deliveryRefRequired, 'attempt_count', 'last_status_code', 'last_error'] as const;
+
+export const deliverySucceededSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'delivered_at'],
+  properties: { ...deliveryOutcome, delivered_at: timestamp },
+} as const;
+export type DeliverySucceeded = FromSchema<typeof deliverySucceededSchema>;
+
+export const deliveryRetryScheduledSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'next_attempt_at', 'delay_ms'],
+  properties: { ...deliveryOutcome, next_attempt_at: timestamp, delay_ms: { type: 'integer', minimum: 0 } },
+} as const;
+export type DeliveryRetryScheduled = FromSchema<typeof deliveryRetryScheduledSchema>;
+
+export const deliveryFailedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'reason'],
+  properties: { ...deliveryOutcome, reason: { type: 'string' } },
+} as const;
+export type DeliveryFailed = FromSchema<typeof deliveryFailedSchema>;
+
+export const deliveryCancelledSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'reason'],
+  properties: { ...deliveryOutcome, reason: { type: 'string' } },
+} as const;
+export type DeliveryCancelled = FromSchema<typeof deliveryCancelledSchema>;
+
+export const eventSchemas = {
+  SubscriptionCreated: subscriptionCreatedSchema,
+  SubscriptionUpdated: subscriptionUpdatedSchema,
+  SubscriptionDeleted: subscriptionDeletedSchema,
+  WebhookReceived: webhookReceivedSchema,
+  DeliveryAttempted: deliveryAttemptedSchema,
+  DeliverySucceeded: deliverySucceededSchema,
+  DeliveryRetryScheduled: deliveryRetryScheduledSchema,
+  DeliveryFailed: deliveryFailedSchema,
+  DeliveryCancelled: deliveryCancelledSchema,
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export const eventTypes = Object.keys(eventSchemas) as EventType[];
+
+export type SubscriptionDeleted = FromSchema<typeof subscriptionDeletedSchema>;
+
+type EventData = {
+  SubscriptionCreated: SubscriptionState;
+  SubscriptionUpdated: SubscriptionState;
+  SubscriptionDeleted: SubscriptionDeleted;
+  WebhookReceived: WebhookReceived;
+  DeliveryAttempted: DeliveryAttempted;
+  DeliverySucceeded: DeliverySucceeded;
+  DeliveryRetryScheduled: DeliveryRetryScheduled;
+  DeliveryFailed: DeliveryFailed;
+  DeliveryCancelled: DeliveryCancelled;
+};
+
+/** The envelope every event travels in. */
+export type HookpostEvent = {
+  [K in EventType]: Readonly<{
+    id: string;
+    type: K;
+    schema_version: 1;
+    occurred_at: string;
+    data: EventData[K];
+  }>;
+}[EventType];
+
+export type EventOf<K extends EventType> = Extract<HookpostEvent, { type: K }>;
+
+const envelopeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'type', 'schema_version', 'occurred_at', 'data'],
+  properties: {
+    id: uuid,
+    type: { enum: eventTypes },
+    schema_version: { const: 1 },
+    occurred_at: timestamp,
+    data: { type: 'object' },
+  },
+} as const;
+
+const validateEnvelope = compile(envelopeSchema);
+const validateData = Object.fromEntries(
+  Object.entries(eventSchemas).map(([type, schema]) => [type, compile(schema)]),
+) as Record<EventType, ReturnType<typeof compile>>;
+
+export class InvalidEventError extends Error {
+  constructor(
+    message: string,
+    readonly details: string[],
+  ) {
+    super(message);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** Validates an event against its envelope and its type's schema; throws InvalidEventError. */
+export function assertValidEvent(candidate: unknown): asserts candidate is HookpostEvent {
+  const envelope = validateEnvelope(candidate);
+  if (!envelope.ok) throw new InvalidEventError('event envelope is invalid', envelope.errors);
+  const event = candidate as { type: EventType; data: unknown };
+  const data = validateData[event.type](event.data);
+  if (!data.ok) throw new InvalidEventError(`${event.type} data is invalid`, data.errors);
+}
+
+export function makeEvent<K extends EventType>(
+  type: K,
+  data: EventData[K],
+  deps: { now: () => Date; newId: () => string },
+): EventOf<K> {
+  return { id: deps.newId(), type, schema_version: 1, occurred_at: deps.now().toISOString(), data } as unknown as EventOf<K>;
+}

@@ -1,0 +1,4 @@
+export * from './events';
+export * from './api';
+export * from './topics';
+export * from './validation';

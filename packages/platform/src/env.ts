@@ -1,0 +1,106 @@
+/**
+ * Parses process.env once, at boot, against a spec; every problem is reported together and the process
+ * refuses to start with a clear message. Defaults work on a developer's machine (see docs/configuration.md).
+ */
+
+export type EnvSpec<T> = { describe: string; parse: (raw: string | undefined) => T };
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'EnvError';
+  }
+}
+
+class ValueError extends Error {}
+
+export const envs = {
+  string(fallback?: string): EnvSpec<string> {
+    return {
+      describe: fallback === undefined ? 'string (required)' : `string (default "${fallback}")`,
+      parse(raw) {
+        const value = raw ?? fallback;
+        if (value === undefined || (value === '' && fallback !== '')) throw new ValueError('is required');
+        return value;
+      },
+    };
+  },
+  int(fallback: number, range: { min?: number; max?: number } = {}): EnvSpec<number> {
+    return {
+      describe: `integer (default ${fallback})`,
+      parse(raw) {
+        if (raw === undefined || raw === '') return fallback;
+        if (!/^-?\d+$/.test(raw.trim())) throw new ValueError(`must be an integer, got "${raw}"`);
+        const value = Number(raw);
+        if (range.min !== undefined && value < range.min) throw new ValueError(`must be >= ${range.min}`);
+        if (range.max !== undefined && value > range.max) throw new ValueError(`must be <= ${range.max}`);
+        return value;
+      },
+    };
+  },
+  bool(fallback: boolean): EnvSpec<boolean> {
+    return {
+      describe: `boolean (default ${fallback})`,
+      parse(raw) {
+        if (raw === undefined || raw === '') return fallback;
+        if (/^(1|true|yes|on)$/i.test(raw)) return true;
+        if (/^(0|false|no|off)$/i.test(raw)) return false;
+        throw new ValueError(`must be true or false, got "${raw}"`);
+      },
+    };
+  },
+  /** Comma-separated list of positive durations in milliseconds, e.g. "0,5000,300000". */
+  durations(fallback: readonly number[]): EnvSpec<number[]> {
+    return {
+      describe: `comma-separated milliseconds (default ${fallback.join(',')})`,
+      parse(raw) {
+        if (raw === undefined || raw.trim() === '') return [...fallback];
+        const values = raw.split(',').map((part) => part.trim());
+        if (values.some((value) => !/^\d+$/.test(value))) throw new ValueError(`must be comma-separated milliseconds, got "${raw}"`);
+        return values.map(Number);
+      },
+    };
+  },
+  list(fallback: readonly string[]): EnvSpec<string[]> {
+    return {
+      describe: `comma-separated list (default ${fallback.join(',') || 'empty'})`,
+      parse(raw) {
+        if (raw === undefined) return [...fallback];
+        return raw.split(',').map((part) => part.trim()).filter(Boolean);
+      },
+    };
+  },
+};
+
+export type EnvOf<S> = { [K in keyof S]: S[K] extends EnvSpec<infer T> ? T : never };
+
+export function parseEnv<S extends Record<string, EnvSpec<unknown>>>(spec: S, source: NodeJS.ProcessEnv = process.env): EnvOf<S> {
+  const problems: string[] = [];
+  const result: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(spec)) {
+    try {
+      result[name] = field.parse(source[name]);
+    } catch (error) {
+      if (!(error instanceof ValueError)) throw error;
+      problems.push(`${name} ${error.message} (${field.describe})`);
+    }
+  }
+  if (problems.length > 0) throw new EnvError(problems);
+  return result as EnvOf<S>;
+}
+
+/** The connection settings every service shares; ports match infra/local.sh and docker-compose.yml. */
+export const commonEnv = {
+  KAFKA_BROKERS: envs.list(['127.0.0.1:9092']),
+  HOOKPOST_TOPIC_PREFIX: envs.string(''),
+  REDIS_URL: envs.string('redis://127.0.0.1:6379'),
+  HOOKPOST_REDIS_PREFIX: envs.string('hookpost:'),
+  LOG_LEVEL: envs.string('info'),
+  /** `<key id>:<base64 of 32 bytes>`, comma-separated; the first encrypts, all decrypt. */
+  HOOKPOST_SECRET_KEYS: envs.string('dev:aG9va3Bvc3QtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE='),
+};
+
+export const topicEnv = {
+  /** Partitions of each event topic when this service creates it; more partitions, more consumers can share. */
+  HOOKPOST_TOPIC_PARTITIONS: envs.int(8, { min: 1, max: 256 }),
+};

@@ -1,0 +1,298 @@
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type KafkaMessage,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import { assertValidEvent, type HookpostEvent } from '@hookpost/contracts';
+import type { Logger } from './logger';
+
+export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
+  const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+    [logLevel.ERROR]: 'error',
+    [logLevel.WARN]: 'warn',
+    [logLevel.INFO]: 'info',
+    [logLevel.DEBUG]: 'debug',
+  };
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        log[levels[level] ?? 'info']({ kafka: rest }, `kafkajs: ${message}`);
+      },
+  });
+}
+
+/**
+ * Creates the event topics if missing (unlimited retention: the log rebuilds the read model) and waits until
+ * every partition has a leader, since a brand-new topic briefly has none.
+ */
+export async function ensureTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        configEntries: [{ name: 'retention.ms', value: '-1' }],
+      })),
+    });
+  } catch (error) {
+    // Another service may create the same topic at the same moment.
+    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      if (metadata.topics.every((topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export type EventRecord = { topic: string; key: string; event: HookpostEvent; headers?: IHeaders };
+
+type Pending = { records: EventRecord[]; resolve: () => void; reject: (error: unknown) => void };
+
+/**
+ * Appends events to Kafka with acks=all on an idempotent producer. kafkajs has no linger.ms and awaiting one
+ * send per request caps throughput, so concurrent appends are coalesced: while one sendBatch is in flight the
+ * next ones queue, and go out together as the next batch. A caller's promise settles when its own events
+ * are acknowledged.
+ */
+export class KafkaEventLog {
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(kafka: Kafka) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+
+  append(records: EventRecord[]): Promise<void> {
+    for (const record of records) assertValidEvent(record.event);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      const byTopic = new Map<string, { key: string; value: string; headers?: IHeaders }[]>();
+      for (const { records } of batch) {
+        for (const record of records) {
+          const messages = byTopic.get(record.topic) ?? [];
+          messages.push({ key: record.key, value: JSON.stringify(record.event), headers: record.headers });
+          byTopic.set(record.topic, messages);
+        }
+      }
+      try {
+        await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const pending of batch) pending.resolve();
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    this.flushing = false;
+  }
+}
+
+export type ConsumedMessage = Readonly<{ topic: string; partition: number; message: KafkaMessage }>;
+
+/** Offsets of one partition that are in flight; the committable offset is the end of the finished prefix. */
+class PartitionProgress {
+  private readonly inFlight: bigint[] = [];
+  private readonly finished = new Set<bigint>();
+  committable: bigint | undefined;
+  committed: bigint | undefined;
+
+  start(offset: bigint): void {
+    this.inFlight.push(offset);
+  }
+
+  finish(offset: bigint): void {
+    this.finished.add(offset);
+    while (this.inFlight.length > 0 && this.finished.has(this.inFlight[0]!)) {
+      const done = this.inFlight.shift()!;
+      this.finished.delete(done);
+      this.committable = done + 1n;
+    }
+  }
+
+  get idle(): boolean {
+    return this.inFlight.length === 0;
+  }
+}
+
+class Semaphore {
+  private available: number;
+  private readonly waiters: (() => void)[] = [];
+  constructor(readonly size: number) {
+    this.available = size;
+  }
+  get inUse(): number {
+    return this.size - this.available;
+  }
+  tryAcquire(): boolean {
+    if (this.available === 0) return false;
+    this.available -= 1;
+    return true;
+  }
+  acquire(): Promise<void> {
+    if (this.tryAcquire()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.available += 1;
+  }
+}
+
+export type ConcurrentConsumerOptions = {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  /** Messages handled at once across all partitions. */
+  concurrency: number;
+  log: Logger;
+  /** Should retry what it can itself; a rejection holds the partition's committed offset below the message. */
+  handle: (consumed: ConsumedMessage) => Promise<void>;
+  commitIntervalMs?: number;
+};
+
+/**
+ * Consumes with bounded concurrency so one slow endpoint never holds up a partition: messages are started
+ * as they arrive (up to `concurrency` at once) and offsets are committed only up to the last contiguous
+ * finished message, so a crash redelivers whatever was unfinished and loses nothing.
+ */
+export async function startConcurrentConsumer(options: ConcurrentConsumerOptions): Promise<{ stop: () => Promise<void>; consumer: Consumer }> {
+  const { kafka, groupId, topics, log, handle } = options;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 1_048_576 });
+  const slots = new Semaphore(options.concurrency);
+  const progress = new Map<string, PartitionProgress>();
+  const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+  const commit = async () => {
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    for (const [key, partition] of progress) {
+      if (partition.committable !== undefined && partition.committable !== partition.committed) {
+        const [topic, number] = key.split('\u0000') as [string, string];
+        offsets.push({ topic, partition: Number(number), offset: partition.committable.toString() });
+      }
+    }
+    if (offsets.length === 0) return;
+    try {
+      await consumer.commitOffsets(offsets);
+      for (const { topic, partition, offset } of offsets) progress.get(keyOf(topic, partition))!.committed = BigInt(offset);
+    } catch (error) {
+      log.warn({ err: error }, 'offset commit failed; will retry');
+    }
+  };
+
+  await consumer.connect();
+  for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    // Partitions handed to another member are theirs now; forget our progress on them.
+    const assigned = new Set(Object.entries(event.payload.memberAssignment).flatMap(([topic, parts]) => parts.map((p) => keyOf(topic, p))));
+    for (const key of progress.keys()) if (!assigned.has(key)) progress.delete(key);
+  });
+
+  const timer = setInterval(() => void commit(), options.commitIntervalMs ?? 200);
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      const key = keyOf(batch.topic, batch.partition);
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        while (!slots.tryAcquire()) {
+          // Full: wait for a slot, heartbeating so a long wait does not get us evicted from the group.
+          await Promise.race([slots.acquire().then(() => slots.release()), new Promise((r) => setTimeout(r, 1_000))]);
+          await heartbeat();
+          if (!isRunning() || isStale()) return;
+        }
+        let partition = progress.get(key);
+        if (!partition) progress.set(key, (partition = new PartitionProgress()));
+        const offset = BigInt(message.offset);
+        partition.start(offset);
+        const tracked = partition;
+        void handle({ topic: batch.topic, partition: batch.partition, message }).then(
+          () => {
+            tracked.finish(offset);
+            slots.release();
+          },
+          (error: unknown) => {
+            // Never committed past: the message comes back after a restart or rebalance.
+            log.error({ err: error, topic: batch.topic, offset: message.offset }, 'message handler failed; offset held back');
+            slots.release();
+          },
+        );
+        resolveOffset(message.offset);
+      }
+      await heartbeat();
+    },
+  });
+
+  return {
+    consumer,
+    stop: async () => {
+      await consumer.stop();
+      const deadline = Date.now() + 20_000;
+      while (slots.inUse > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      clearInterval(timer);
+      await commit();
+      await consumer.disconnect();
+    },
+  };
+}
+
+/** Parses and validates one event; undefined for anything unreadable (the caller decides what to do). */
+export function decodeEvent(value: Buffer | null): HookpostEvent | undefined {
+  if (!value) return undefined;
+  try {
+    const event: unknown = JSON.parse(value.toString('utf8'));
+    assertValidEvent(event);
+    return event;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+import { generateSecret, secretKeyBytes, sign, signedHeaders, verify, WebhookVerificationError } from '../src/index';
+
+// The example published with the Standard Webhooks specification (and Svix's documentation).
+const vector = {
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  timestamp: 1614265330,
+  body: '{"test": 2432232314}',
+  signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+};
+const at = (seconds: number) => new Date(seconds * 1000);
+
+describe('Standard Webhooks signing', () => {
+  it('reproduces the specification example signature', () => {
+    expect(sign(vector.secret, vector.id, at(vector.timestamp), vector.body)).toBe(vector.signature);
+  });
+
+  it('verifies the specification example within the tolerance and returns the body', () => {
+    const headers = { 'webhook-id': vector.id, 'webhook-timestamp': String(vector.timestamp), 'webhook-signature': vector.signature };
+    expect(verify(vector.secret, vector.body, headers, { now: at(vector.timestamp + 60) })).toEqual({ test: 2432232314 });
+  });
+
+  it('rejects a tampered body, a wrong secret, an old or future timestamp, and missing headers', () => {
+    const headers = { 'webhook-id': vector.id, 'webhook-timestamp': String(vector.timestamp), 'webhook-signature': vector.signature };
+    const now = { now: at(vector.timestamp) };
+    expect(() => verify(vector.secret, '{"test": 1}', headers, now)).toThrow(WebhookVerificationError);
+    expect(() => verify('whsec_' + Buffer.from('another secret of enough length').toString('base64'), vector.body, headers, now)).toThrow(
+      'no matching signature',
+    );
+    expect(() => verify(vector.secret, vector.body, headers, { now: at(vector.timestamp + 301) })).toThrow('too old');
+    expect(() => verify(vector.secret, vector.body, headers, { now: at(vector.timestamp - 301) })).toThrow('too new');
+    expect(() => verify(vector.secret, vector.body, { 'webhook-id': vector.id }, now)).toThrow('missing webhook-timestamp');
+  });
+
+  it('accepts a message carrying several signatures when any one matches (secret rotation)', () => {
+    const headers = signedHeaders(['old-secret-0123456789', vector.secret], vector.id, at(vector.timestamp), vector.body);
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(verify(vector.secret, vector.body, headers, { now: at(vector.timestamp) })).toEqual({ test: 2432232314 });
+    expect(verify('old-secret-0123456789', vector.body, headers, { now: at(vector.timestamp) })).toEqual({ test: 2432232314 });
+  });
+
+  it('uses whsec_ secrets as base64 bytes and any other secret as its UTF-8 bytes', () => {
+    expect(secretKeyBytes('whsec_AAEC')).toEqual(Buffer.from([0, 1, 2]));
+    expect(secretKeyBytes('testsecretkey123')).toEqual(Buffer.from('testsecretkey123', 'utf8'));
+  });
+
+  it('generates whsec_ secrets of 24 to 64 random bytes', () => {
+    const secret = generateSecret(32);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(secretKeyBytes(secret)).toHaveLength(32);
+    expect(generateSecret()).not.toBe(generateSecret());
+    expect(() => generateSecret(16)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# npm start: install what is missing, start the infrastructure and the three services (in the background,
+# logs in .hookpost/logs). Running it again reuses whatever already runs. `npm stop` stops it all.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ensure_pnpm
+ensure_dependencies
+bash "$ROOT/infra/local.sh" up
+
+mkdir -p "$STATE/logs" "$STATE/run"
+
+start_service() {
+  local name=$1 port=$2 pidfile=$STATE/run/$1.pid
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && http_ok "http://127.0.0.1:$port/healthz"; then
+    say "$name: already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  if http_ok "http://127.0.0.1:$port/healthz"; then
+    say "$name: something else answers on :$port; not starting another"
+    return
+  fi
+  say "$name: starting on :$port"
+  (cd "$ROOT" && setsid nohup node --enable-source-maps --import tsx "services/$name/src/index.ts" \
+    >>"$STATE/logs/$name.log" 2>&1 </dev/null & echo $! >"$pidfile")
+  local deadline=$((SECONDS + 90))
+  until http_ok "http://127.0.0.1:$port/readyz"; do
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null || ((SECONDS > deadline)); then
+      say "$name failed to start; end of $STATE/logs/$name.log:"
+      tail -n 40 "$STATE/logs/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+# The projector first: it applies the migrations and serves the reads the gateway forwards.
+start_service projector "${PROJECTOR_PORT:-8001}"
+start_service dispatcher "${DISPATCHER_PORT:-8002}"
+start_service gateway "${GATEWAY_PORT:-8000}"
+say "ready: API on http://localhost:${GATEWAY_PORT:-8000} (logs in $STATE/logs; npm stop to stop)"

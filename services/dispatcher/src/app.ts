@@ -1,0 +1,18 @@
+import express from 'express';
+import { notFoundRoute, problemMiddleware, type Logger } from '@hookpost/platform';
+
+/** The dispatcher's own small HTTP surface: liveness and readiness. */
+export function buildDispatcherApp(deps: { log: Logger; ready: () => Promise<boolean> }) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready().catch(() => false);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+  });
+  app.use(notFoundRoute);
+  app.use(problemMiddleware(deps.log));
+  return app;
+}

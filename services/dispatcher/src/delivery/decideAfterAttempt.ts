@@ -1,0 +1,116 @@
+import { makeEvent, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
+import type { DeliveryJob } from './deliveryJob';
+import { classifyAttempt, type AttemptResult } from './classifyResponse';
+import { maxAttemptsOf, nextRetryDelay, parseRetryAfter, type RetryPolicy } from './retryPolicy';
+
+export type AttemptRecord = Readonly<{
+  result: AttemptResult;
+  started_at: Date;
+  duration_ms: number;
+  response_headers: Record<string, string> | null;
+  response_body: string | null;
+}>;
+
+export type Decision = {
+  events: HookpostEvent[];
+  /** Set when another attempt is due after `delayMs`. */
+  retry?: { job: DeliveryJob; delayMs: number };
+  /** Set when the endpoint said 410 Gone: the subscription's new, disabled state. */
+  disabledSubscription?: SubscriptionState;
+};
+
+type Deps = { now: () => Date; newId: () => string; random: () => number };
+
+function statusCodeOf(result: AttemptResult): number | null {
+  return result.kind === 'response' ? result.statusCode : null;
+}
+
+function errorOf(result: AttemptResult): string | null {
+  if (result.kind === 'response') return result.statusCode >= 200 && result.statusCode < 300 ? null : `HTTP ${result.statusCode}`;
+  return result.error;
+}
+
+/** After an attempt: record it, then succeed, schedule the next attempt, or end the delivery. */
+export function decideAfterAttempt(
+  job: DeliveryJob,
+  subscription: SubscriptionState,
+  attempt: AttemptRecord,
+  policy: RetryPolicy,
+  deps: Deps,
+): Decision {
+  const ref = { delivery_id: job.delivery_id, subscription_id: job.subscription_id, event_type: job.event_type, received_at: job.received_at };
+  const statusCode = statusCodeOf(attempt.result);
+  const error = errorOf(attempt.result);
+  const outcome = { ...ref, attempt_count: job.attempt_number, last_status_code: statusCode, last_error: error };
+  const attempted = makeEvent(
+    'DeliveryAttempted',
+    {
+      ...ref,
+      attempt_number: job.attempt_number,
+      status_code: statusCode,
+      duration_ms: attempt.duration_ms,
+      error,
+      response_headers: attempt.response_headers,
+      response_body: attempt.response_body,
+      started_at: attempt.started_at.toISOString(),
+    },
+    deps,
+  );
+
+  const verdict = classifyAttempt(attempt.result);
+  switch (verdict.kind) {
+    case 'succeeded':
+      return { events: [attempted, makeEvent('DeliverySucceeded', { ...outcome, delivered_at: deps.now().toISOString() }, deps)] };
+    case 'gone': {
+      const disabled: SubscriptionState = { ...subscription, version: subscription.version + 1, is_active: false, updated_at: deps.now().toISOString() };
+      return {
+        events: [
+          attempted,
+          makeEvent('DeliveryFailed', { ...outcome, reason: 'endpoint answered 410 Gone; subscription disabled' }, deps),
+          makeEvent('SubscriptionUpdated', disabled, deps),
+        ],
+        disabledSubscription: disabled,
+      };
+    }
+    case 'fail-permanently':
+      return { events: [attempted, makeEvent('DeliveryFailed', { ...outcome, reason: verdict.reason }, deps)] };
+    case 'retry': {
+      const maxAttempts = maxAttemptsOf(policy, subscription.max_attempts);
+      const scheduled = nextRetryDelay(policy, job.attempt_number, maxAttempts, deps.random);
+      if (scheduled === undefined) {
+        return { events: [attempted, makeEvent('DeliveryFailed', { ...outcome, reason: `gave up after ${job.attempt_number} attempts` }, deps)] };
+      }
+      const retryAfter = parseRetryAfter(verdict.retryAfter, deps.now());
+      const delayMs = retryAfter === undefined ? scheduled : Math.min(retryAfter, policy.retryAfterMaxMs);
+      const nextAttemptAt = new Date(deps.now().getTime() + delayMs).toISOString();
+      return {
+        events: [attempted, makeEvent('DeliveryRetryScheduled', { ...outcome, next_attempt_at: nextAttemptAt, delay_ms: delayMs }, deps)],
+        retry: { job: { ...job, attempt_number: job.attempt_number + 1, last_status_code: statusCode, last_error: error }, delayMs },
+      };
+    }
+    default: {
+      const unknown: never = verdict;
+      throw new Error(`unknown verdict ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** A delivery that cannot be attempted any more (its subscription was deleted or disabled). */
+export function decideCancel(job: DeliveryJob, reason: string, deps: Deps): HookpostEvent[] {
+  return [
+    makeEvent(
+      'DeliveryCancelled',
+      {
+        delivery_id: job.delivery_id,
+        subscription_id: job.subscription_id,
+        event_type: job.event_type,
+        received_at: job.received_at,
+        attempt_count: job.attempt_number - 1,
+        last_status_code: job.last_status_code,
+        last_error: job.last_error,
+        reason,
+      },
+      deps,
+    ),
+  ];
+}

@@ -1,0 +1,84 @@
+import { topicNames, type HookpostEvent } from '@hookpost/contracts';
+import { signedHeaders } from '@hookpost/signing';
+import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type RedisSubscriptionCache, type SecretBox, type SubscriptionDirectory } from '@hookpost/platform';
+import { decideAfterAttempt, decideCancel } from './delivery/decideAfterAttempt';
+import type { DeliveryJob } from './delivery/deliveryJob';
+import type { RetryPolicy } from './delivery/retryPolicy';
+import type { HttpEndpointClient } from './adapters/httpEndpointClient';
+
+export type DispatcherDeps = {
+  directory: Pick<SubscriptionDirectory, 'find'>;
+  cache: Pick<RedisSubscriptionCache, 'put'>;
+  endpoint: Pick<HttpEndpointClient, 'post'>;
+  retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
+  eventLog: Pick<KafkaEventLog, 'append'>;
+  secretBox: Pick<SecretBox, 'open'>;
+  policy: RetryPolicy;
+  defaultTimeoutMs: number;
+  topicPrefix: string;
+  log: Logger;
+  now: () => Date;
+  newId: () => string;
+  random: () => number;
+  isStopping: () => boolean;
+};
+
+/**
+ * Makes one attempt of a delivery and records it. Once the endpoint has been called, recording the outcome
+ * (and scheduling the retry) is retried here until it succeeds, so a broker hiccup never re-POSTs, and
+ * never drops, a delivery. The caller acknowledges its message only after this resolves.
+ */
+export class Dispatcher {
+  private readonly topics;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.topics = topicNames(deps.topicPrefix);
+  }
+
+  async attempt(job: DeliveryJob): Promise<void> {
+    const { deps } = this;
+    const subscription = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
+    if (!subscription || isDeleted(subscription)) return this.record(decideCancel(job, 'subscription deleted', deps));
+    if (!subscription.is_active) return this.record(decideCancel(job, 'subscription disabled', deps));
+
+    const body = JSON.stringify(job.payload);
+    const startedAt = deps.now();
+    const headers = {
+      ...signedHeaders([deps.secretBox.open(subscription.secret)], job.delivery_id, startedAt, body),
+      'content-type': 'application/json',
+      'user-agent': 'Hookpost/0.1 (+https://github.com/hookpost/hookpost)',
+    };
+    const response = await deps.endpoint.post(subscription.target_url, headers, body, subscription.timeout_ms ?? deps.defaultTimeoutMs);
+    deps.log.debug(
+      { delivery_id: job.delivery_id, subscription_id: job.subscription_id, attempt: job.attempt_number, result: response.result },
+      'attempt made',
+    );
+    const decision = decideAfterAttempt(job, subscription, { ...response, started_at: startedAt }, deps.policy, deps);
+    const retry = decision.retry;
+    if (retry) await this.persistently('schedule retry', () => deps.retries.schedule(retry.job, retry.delayMs));
+    await this.record(decision.events);
+    if (decision.disabledSubscription) await deps.cache.put(decision.disabledSubscription).catch(() => undefined);
+  }
+
+  private record(events: HookpostEvent[]): Promise<void> {
+    const records: EventRecord[] = events.map((event) =>
+      event.type === 'SubscriptionUpdated'
+        ? { topic: this.topics.subscriptions, key: event.data.id, event }
+        : { topic: this.topics.deliveries, key: (event.data as { delivery_id: string }).delivery_id, event },
+    );
+    return this.persistently('record attempt', () => this.deps.eventLog.append(records));
+  }
+
+  /** Retries `step` with backoff until it succeeds or the service is stopping (then the message comes back). */
+  private async persistently<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let wait = 200; ; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        return await step();
+      } catch (error) {
+        if (this.deps.isStopping()) throw error;
+        this.deps.log.warn({ err: error, step: what }, 'step failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+}

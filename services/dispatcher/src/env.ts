@@ -1,0 +1,27 @@
+import { commonEnv, envs, parseEnv, topicEnv } from '@hookpost/platform';
+import { standardWebhooksSchedule } from './delivery/retryPolicy';
+
+export const dispatcherEnvSpec = {
+  ...commonEnv,
+  ...topicEnv,
+  DISPATCHER_PORT: envs.int(8002, { min: 0, max: 65535 }),
+  PROJECTOR_URL: envs.string('http://127.0.0.1:8001'),
+  AMQP_URL: envs.string('amqp://guest:guest@127.0.0.1:5672'),
+  DISPATCHER_GROUP_ID: envs.string('hookpost-dispatcher'),
+  /** Delay before each attempt, in ms; its length is the default number of attempts. */
+  HOOKPOST_RETRY_SCHEDULE_MS: envs.durations(standardWebhooksSchedule),
+  /** ± jitter on each retry delay, in percent. */
+  HOOKPOST_RETRY_JITTER_PERCENT: envs.int(10, { min: 0, max: 50 }),
+  /** Longest Retry-After honoured; longer ones are cut to this. */
+  HOOKPOST_RETRY_AFTER_MAX_MS: envs.int(3_600_000, { min: 0 }),
+  /** Per-attempt timeout unless the subscription sets timeout_ms. */
+  HOOKPOST_DELIVERY_TIMEOUT_MS: envs.int(15_000, { min: 100, max: 300_000 }),
+  /** Deliveries in flight at once, from Kafka and from the retry queue each. */
+  DISPATCHER_CONCURRENCY: envs.int(256, { min: 1, max: 10_000 }),
+};
+
+export type DispatcherEnv = ReturnType<typeof readDispatcherEnv>;
+
+export function readDispatcherEnv(source: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(dispatcherEnvSpec, source);
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createClient } from 'redis';
+import { topicNames, type WebhookReceived } from '@hookpost/contracts';
+import {
+  createKafka,
+  createLogger,
+  decodeEvent,
+  ensureTopics,
+  KafkaEventLog,
+  RedisSubscriptionCache,
+  runService,
+  SecretBox,
+  ShutdownManager,
+  startConcurrentConsumer,
+  SubscriptionDirectory,
+  type Logger,
+} from '@hookpost/platform';
+import { HttpEndpointClient } from './adapters/httpEndpointClient';
+import { RabbitRetryQueue, retryTiers } from './adapters/rabbitRetryQueue';
+import { buildDispatcherApp } from './app';
+import { Dispatcher } from './dispatcher';
+import type { DeliveryJob } from './delivery/deliveryJob';
+import { readDispatcherEnv, type DispatcherEnv } from './env';
+
+export type RunningDispatcher = { port: number; stop: () => Promise<void> };
+
+function firstAttempt(received: WebhookReceived): DeliveryJob {
+  return { ...received, payload: received.payload as Record<string, unknown>, attempt_number: 1, last_status_code: null, last_error: null };
+}
+
+/** Composition root: consume received webhooks from Kafka and due retries from RabbitMQ, attempt each. */
+export async function startDispatcher(env: DispatcherEnv, log: Logger = createLogger('dispatcher', env.LOG_LEVEL)): Promise<RunningDispatcher> {
+  const shutdown = new ShutdownManager(log, 25_000);
+  let stopping = false;
+  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
+  const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
+  const policy = {
+    schedule: env.HOOKPOST_RETRY_SCHEDULE_MS,
+    jitter: env.HOOKPOST_RETRY_JITTER_PERCENT / 100,
+    retryAfterMaxMs: env.HOOKPOST_RETRY_AFTER_MAX_MS,
+  };
+
+  const kafka = createKafka('hookpost-dispatcher', env.KAFKA_BROKERS, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries], env.HOOKPOST_TOPIC_PARTITIONS);
+  await admin.disconnect();
+  const eventLog = new KafkaEventLog(kafka);
+  await eventLog.connect();
+
+  const redis = createClient({ url: env.REDIS_URL });
+  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  await redis.connect();
+  const cache = new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX);
+
+  const longestTier = Math.max(env.HOOKPOST_RETRY_AFTER_MAX_MS, ...policy.schedule);
+  const retries = await RabbitRetryQueue.connect({
+    url: env.AMQP_URL,
+    prefix: env.HOOKPOST_TOPIC_PREFIX,
+    tiers: retryTiers(policy.schedule, longestTier),
+    log,
+  });
+  const endpoint = new HttpEndpointClient();
+  const dispatcher = new Dispatcher({
+    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL),
+    cache,
+    endpoint,
+    retries,
+    eventLog,
+    secretBox,
+    policy,
+    defaultTimeoutMs: env.HOOKPOST_DELIVERY_TIMEOUT_MS,
+    topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
+    log,
+    now: () => new Date(),
+    newId: randomUUID,
+    random: Math.random,
+    isStopping: () => stopping,
+  });
+
+  const consumer = await startConcurrentConsumer({
+    kafka,
+    groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`,
+    topics: [topics.webhooks],
+    concurrency: env.DISPATCHER_CONCURRENCY,
+    log,
+    handle: async ({ message, partition }) => {
+      const event = decodeEvent(message.value);
+      if (event?.type !== 'WebhookReceived') {
+        log.error({ partition, offset: message.offset }, 'not a readable WebhookReceived event; skipped');
+        return;
+      }
+      await dispatcher.attempt(firstAttempt(event.data));
+    },
+  });
+  await retries.consume(Math.min(env.DISPATCHER_CONCURRENCY, 1_000), (job) => dispatcher.attempt(job));
+
+  const app = buildDispatcherApp({ log, ready: async () => (await redis.ping()) === 'PONG' });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(env.DISPATCHER_PORT, '0.0.0.0', () => resolve(listening));
+  });
+
+  shutdown.add('mark stopping', async () => {
+    stopping = true;
+  });
+  shutdown.add('kafka consumer', () => consumer.stop());
+  shutdown.add('retry consumer', () => retries.close());
+  shutdown.add('kafka producer', () => eventLog.disconnect());
+  shutdown.add('http', () => new Promise((resolve) => server.close(() => resolve())));
+  shutdown.add('endpoint client', () => endpoint.close());
+  shutdown.add('redis', async () => {
+    await redis.quit();
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, tiers: retries.tiers }, 'dispatcher ready');
+  return { port, stop: () => shutdown.stop() };
+}
+
+if (require.main === module) {
+  const env = readDispatcherEnv();
+  const log = createLogger('dispatcher', env.LOG_LEVEL);
+  runService(log, () => startDispatcher(env, log));
+}

@@ -1,0 +1,34 @@
+import type { Request, Response } from 'express';
+import { Pool } from 'undici';
+import { HttpProblem, sendProblem, type Logger } from '@hookpost/platform';
+
+/** Forwards public read requests to the projector's read API, unchanged, over a keep-alive pool. */
+export class ProjectorForwarder {
+  private readonly pool: Pool;
+
+  constructor(
+    projectorUrl: string,
+    private readonly log: Logger,
+  ) {
+    this.pool = new Pool(projectorUrl, { connections: 32, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  }
+
+  async forward(req: Request, res: Response): Promise<void> {
+    try {
+      const answer = await this.pool.request({ method: 'GET', path: req.originalUrl, headers: { accept: 'application/json' } });
+      const type = answer.headers['content-type'];
+      res.status(answer.statusCode);
+      if (typeof type === 'string') res.type(type);
+      res.send(Buffer.from(await answer.body.arrayBuffer()));
+    } catch (error) {
+      this.log.error({ err: error }, 'projector unreachable');
+      const problem = new HttpProblem(503, 'Service Unavailable', 'The read model is unreachable; try again shortly.');
+      res.setHeader('Retry-After', '5');
+      sendProblem(res, problem);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,153 @@
+import express, { type Request, type Response } from 'express';
+import {
+  topicNames,
+  validateSubscriptionCreate,
+  validateSubscriptionPatch,
+  validateSubscriptionReplace,
+  type HookpostEvent,
+  type SubscriptionCreate,
+  type SubscriptionPatch,
+  type SubscriptionReplace,
+} from '@hookpost/contracts';
+import {
+  jsonBody,
+  notFoundRoute,
+  problemMiddleware,
+  ServiceUnavailable,
+  ValidationFailed,
+  type EventRecord,
+  type KafkaEventLog,
+  type KnownSubscription,
+  type Logger,
+  type RedisSubscriptionCache,
+  type SubscriptionDirectory,
+} from '@hookpost/platform';
+import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, existing, publicSubscription, type DecideDeps } from './commands/decide';
+import type { ProjectorForwarder } from './adapters/projectorForwarder';
+
+export type GatewayDeps = {
+  log: Logger;
+  eventLog: Pick<KafkaEventLog, 'append'>;
+  cache: Pick<RedisSubscriptionCache, 'put'>;
+  directory: Pick<SubscriptionDirectory, 'find'>;
+  projector: ProjectorForwarder;
+  decide: DecideDeps;
+  topicPrefix: string;
+  maxBodyBytes: number;
+  appendTimeoutMs: number;
+  ready: () => Promise<boolean>;
+};
+
+function validated<T>(validate: (value: unknown) => { ok: boolean; fields?: { field: string; message: string }[] }, body: unknown): T {
+  if (body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
+  const result = validate(body);
+  if (!result.ok) throw new ValidationFailed(result.fields ?? []);
+  return body as T;
+}
+
+/**
+ * The public API. Commands become events appended to Kafka and are answered only after Kafka acknowledged
+ * them (acks=all); reads are forwarded to the projector, so one base URL serves everything.
+ */
+export function buildGatewayApp(deps: GatewayDeps) {
+  const topics = topicNames(deps.topicPrefix);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  /** Appends and waits for Kafka; when the log cannot take the write the caller gets 503, never a false 2xx. */
+  async function append(records: EventRecord[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        deps.eventLog.append(records),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timed out waiting for Kafka')), deps.appendTimeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      deps.log.error({ err: error }, 'event log append failed');
+      throw new ServiceUnavailable('The event log cannot take the write right now; try again shortly.');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const subscriptionRecord = (event: HookpostEvent & { data: { id: string } }): EventRecord => ({
+    topic: topics.subscriptions,
+    key: event.data.id,
+    event,
+  });
+
+  async function remember(known: KnownSubscription): Promise<void> {
+    // Read-your-writes: the next ingest must see this version even before the projector catches up.
+    await deps.cache.put(known).catch((error: unknown) => deps.log.warn({ err: error }, 'subscription cache write failed'));
+  }
+
+  const forward = (req: Request, res: Response) => deps.projector.forward(req, res);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready().catch(() => false);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+  });
+
+  const body = jsonBody(deps.maxBodyBytes);
+
+  app.post('/subscriptions', ...body, async (req, res) => {
+    const input = validated<SubscriptionCreate>(validateSubscriptionCreate, req.body);
+    const { event, secret } = decideCreate(input, deps.decide);
+    await append([subscriptionRecord(event)]);
+    await remember(event.data);
+    res.status(201).location(`/subscriptions/${event.data.id}`).json({ ...publicSubscription(event.data), secret_key: secret });
+  });
+  app.get('/subscriptions', forward);
+  app.get('/subscriptions/:id', forward);
+  app.get('/subscriptions/:id/deliveries', forward);
+
+  app.put('/subscriptions/:id', ...body, async (req, res) => {
+    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const event = decideReplace(current, validated<SubscriptionReplace>(validateSubscriptionReplace, req.body), deps.decide);
+    await append([subscriptionRecord(event)]);
+    await remember(event.data);
+    res.json(publicSubscription(event.data));
+  });
+
+  app.patch('/subscriptions/:id', ...body, async (req, res) => {
+    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const event = decidePatch(current, validated<SubscriptionPatch>(validateSubscriptionPatch, req.body), deps.decide);
+    await append([subscriptionRecord(event)]);
+    await remember(event.data);
+    res.json(publicSubscription(event.data));
+  });
+
+  app.delete('/subscriptions/:id', async (req, res) => {
+    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const event = decideDelete(current, deps.decide);
+    await append([subscriptionRecord(event)]);
+    await remember({ id: event.data.id, version: event.data.version, deleted: true });
+    res.status(204).end();
+  });
+
+  app.post('/ingest/:subscriptionId', ...body, async (req, res) => {
+    const id = req.params.subscriptionId as string;
+    const subscription = existing(await deps.directory.find(id), id);
+    if (req.body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
+    const event = decideIngest(subscription, req.body, deps.decide);
+    await append([{ topic: topics.webhooks, key: subscription.id, event }]);
+    res
+      .status(202)
+      .location(`/deliveries/${event.data.delivery_id}`)
+      .json({ delivery_id: event.data.delivery_id, status: 'pending' });
+  });
+
+  app.get('/deliveries', forward);
+  app.get('/deliveries/:id', forward);
+  app.get('/deliveries/:id/attempts', forward);
+
+  app.use(notFoundRoute);
+  app.use(problemMiddleware(deps.log));
+  return app;
+}

@@ -1,0 +1,145 @@
+import {
+  makeEvent,
+  type EventOf,
+  type SubscriptionCreate,
+  type SubscriptionPatch,
+  type SubscriptionReplace,
+  type SubscriptionState,
+} from '@hookpost/contracts';
+import { Conflict, NotFound, ValidationFailed, isDeleted, type KnownSubscription } from '@hookpost/platform';
+
+/**
+ * The gateway's decisions, as pure functions of a command and the current state: each returns the events
+ * to append (and what to answer). Clock, ids, sealing and secret generation come in as dependencies.
+ */
+export type DecideDeps = {
+  now: () => Date;
+  newId: () => string;
+  seal: (secret: string) => string;
+  generateSecret: () => string;
+};
+
+function checkTargetUrl(targetUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(targetUrl);
+  } catch {
+    throw new ValidationFailed([{ field: 'target_url', message: 'must be an absolute http or https URL' }]);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ValidationFailed([{ field: 'target_url', message: 'must use http or https' }]);
+  }
+  if (url.username || url.password) {
+    throw new ValidationFailed([{ field: 'target_url', message: 'must not carry credentials' }]);
+  }
+}
+
+/** The subscription a command acts on, or 404 if it never existed or was deleted. */
+export function existing(known: KnownSubscription | undefined, id: string): SubscriptionState {
+  if (!known || isDeleted(known)) throw new NotFound(`No subscription ${id}.`);
+  return known;
+}
+
+export function decideCreate(input: SubscriptionCreate, deps: DecideDeps): { event: EventOf<'SubscriptionCreated'>; secret: string } {
+  checkTargetUrl(input.target_url);
+  const secret = input.secret_key ?? deps.generateSecret();
+  const now = deps.now().toISOString();
+  const state: SubscriptionState = {
+    id: deps.newId(),
+    version: 1,
+    name: input.name,
+    description: input.description ?? null,
+    target_url: input.target_url,
+    is_active: input.is_active ?? true,
+    event_types: input.event_types ?? null,
+    secret: deps.seal(secret),
+    max_attempts: input.max_attempts ?? null,
+    timeout_ms: input.timeout_ms ?? null,
+    created_at: now,
+    updated_at: now,
+  };
+  return { event: makeEvent('SubscriptionCreated', state, deps), secret };
+}
+
+/** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
+export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
+  checkTargetUrl(input.target_url);
+  return makeEvent(
+    'SubscriptionUpdated',
+    {
+      ...current,
+      version: current.version + 1,
+      name: input.name,
+      description: input.description ?? null,
+      target_url: input.target_url,
+      is_active: input.is_active ?? true,
+      event_types: input.event_types ?? null,
+      secret: input.secret_key === undefined ? current.secret : deps.seal(input.secret_key),
+      max_attempts: input.max_attempts ?? null,
+      timeout_ms: input.timeout_ms ?? null,
+      updated_at: deps.now().toISOString(),
+    },
+    deps,
+  );
+}
+
+/** PATCH: only the fields present change (JSON merge semantics; null clears a nullable field). */
+export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
+  if (input.target_url !== undefined) checkTargetUrl(input.target_url);
+  const { secret_key, ...fields } = input;
+  return makeEvent(
+    'SubscriptionUpdated',
+    {
+      ...current,
+      ...fields,
+      version: current.version + 1,
+      secret: secret_key === undefined ? current.secret : deps.seal(secret_key),
+      updated_at: deps.now().toISOString(),
+    },
+    deps,
+  );
+}
+
+export function decideDelete(current: SubscriptionState, deps: DecideDeps): EventOf<'SubscriptionDeleted'> {
+  return makeEvent('SubscriptionDeleted', { id: current.id, version: current.version + 1, deleted_at: deps.now().toISOString() }, deps);
+}
+
+const NUL_ESCAPE = /\\u0000/;
+
+/** Ingest: the body must be a JSON object; its `event_type` (if any) names the event. */
+export function decideIngest(subscription: SubscriptionState, body: unknown, deps: DecideDeps): EventOf<'WebhookReceived'> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationFailed([{ field: '(body)', message: 'must be a JSON object' }]);
+  }
+  const payload = body as Record<string, unknown>;
+  const eventType = payload.event_type;
+  if (eventType !== undefined && eventType !== null && (typeof eventType !== 'string' || eventType.length === 0 || eventType.length > 200)) {
+    throw new ValidationFailed([{ field: 'event_type', message: 'must be a string of 1 to 200 characters' }]);
+  }
+  // PostgreSQL's jsonb cannot store U+0000; refuse it here rather than accept what cannot be recorded.
+  if (NUL_ESCAPE.test(JSON.stringify(payload))) {
+    throw new ValidationFailed([{ field: '(body)', message: 'must not contain the NUL character (\\u0000)' }]);
+  }
+  if (!subscription.is_active) throw new Conflict(`Subscription ${subscription.id} is not active.`);
+  if (subscription.event_types && typeof eventType === 'string' && !subscription.event_types.includes(eventType)) {
+    throw new ValidationFailed([{ field: 'event_type', message: `is not one of the subscription's event_types` }]);
+  }
+  const receivedAt = deps.now().toISOString();
+  return makeEvent(
+    'WebhookReceived',
+    {
+      delivery_id: deps.newId(),
+      subscription_id: subscription.id,
+      event_type: typeof eventType === 'string' ? eventType : null,
+      payload,
+      received_at: receivedAt,
+    },
+    deps,
+  );
+}
+
+/** What the API shows of a subscription: never the secret, never the internal version. */
+export function publicSubscription(state: SubscriptionState) {
+  const { secret: _secret, version: _version, ...visible } = state;
+  return visible;
+}

@@ -1,0 +1,18 @@
+import { commonEnv, envs, parseEnv, topicEnv } from '@hookpost/platform';
+
+export const gatewayEnvSpec = {
+  ...commonEnv,
+  ...topicEnv,
+  GATEWAY_PORT: envs.int(8000, { min: 0, max: 65535 }),
+  PROJECTOR_URL: envs.string('http://127.0.0.1:8001'),
+  /** Largest request body accepted (ingest payloads included); larger ones get 413. */
+  HOOKPOST_MAX_BODY_BYTES: envs.int(262_144, { min: 1_024, max: 10_485_760 }),
+  /** How long a command waits for Kafka's acknowledgement before answering 503. */
+  HOOKPOST_APPEND_TIMEOUT_MS: envs.int(10_000, { min: 100 }),
+};
+
+export type GatewayEnv = ReturnType<typeof readGatewayEnv>;
+
+export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(gatewayEnvSpec, source);
+}

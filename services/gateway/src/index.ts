@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createClient } from 'redis';
+import { topicNames } from '@hookpost/contracts';
+import { generateSecret } from '@hookpost/signing';
+import {
+  createKafka,
+  createLogger,
+  ensureTopics,
+  KafkaEventLog,
+  RedisSubscriptionCache,
+  runService,
+  SecretBox,
+  ShutdownManager,
+  SubscriptionDirectory,
+  type Logger,
+} from '@hookpost/platform';
+import { buildGatewayApp } from './app';
+import { readGatewayEnv, type GatewayEnv } from './env';
+import { ProjectorForwarder } from './adapters/projectorForwarder';
+
+export type RunningGateway = { port: number; stop: () => Promise<void> };
+
+/** Composition root: connect Kafka and Redis, make sure the topics exist, serve the public API. */
+export async function startGateway(env: GatewayEnv, log: Logger = createLogger('gateway', env.LOG_LEVEL)): Promise<RunningGateway> {
+  const shutdown = new ShutdownManager(log);
+  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
+  const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
+
+  const kafka = createKafka('hookpost-gateway', env.KAFKA_BROKERS, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries], env.HOOKPOST_TOPIC_PARTITIONS);
+  await admin.disconnect();
+  const eventLog = new KafkaEventLog(kafka);
+  await eventLog.connect();
+
+  const redis = createClient({ url: env.REDIS_URL });
+  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  await redis.connect();
+  const cache = new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX);
+  const projector = new ProjectorForwarder(env.PROJECTOR_URL, log);
+
+  const app = buildGatewayApp({
+    log,
+    eventLog,
+    cache,
+    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL),
+    projector,
+    decide: { now: () => new Date(), newId: randomUUID, seal: (secret) => secretBox.seal(secret), generateSecret: () => generateSecret(32) },
+    topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
+    maxBodyBytes: env.HOOKPOST_MAX_BODY_BYTES,
+    appendTimeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS,
+    ready: async () => (await redis.ping()) === 'PONG',
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(env.GATEWAY_PORT, '0.0.0.0', () => resolve(listening));
+  });
+
+  shutdown.add('http', () => new Promise((resolve) => server.close(() => resolve())));
+  shutdown.add('kafka producer', () => eventLog.disconnect());
+  shutdown.add('projector pool', () => projector.close());
+  shutdown.add('redis', async () => {
+    await redis.quit();
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, 'gateway ready');
+  return { port, stop: () => shutdown.stop() };
+}
+
+if (require.main === module) {
+  const env = readGatewayEnv();
+  const log = createLogger('gateway', env.LOG_LEVEL);
+  runService(log, () => startGateway(env, log));
+}

@@ -1,0 +1,60 @@
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { decodeEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import type { PgProjectionWriter } from './pgProjectionWriter';
+
+export type ProjectionConsumer = { stop: () => Promise<void>; consumer: Consumer };
+
+/**
+ * Feeds every event topic into the read model, one transaction per partition batch. Kafka offsets are
+ * committed after PostgreSQL's commit; the offsets stored with the rows are what prevents double counting.
+ */
+export async function startProjectionConsumer(options: {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  writer: PgProjectionWriter;
+  cache: RedisSubscriptionCache;
+  log: Logger;
+  onApplied?: (count: number) => void;
+}): Promise<ProjectionConsumer> {
+  const { kafka, writer, cache, log } = options;
+  const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 2_097_152 });
+  await consumer.connect();
+  for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+      if (batch.messages.length === 0) return;
+      const messages = batch.messages.map((message) => {
+        const event = decodeEvent(message.value);
+        if (!event) log.error({ topic: batch.topic, partition: batch.partition, offset: message.offset }, 'unreadable event skipped');
+        return { offset: message.offset, event };
+      });
+      const result = await writer.applyBatch({ topic: batch.topic, partition: batch.partition, messages });
+      for (const subscription of result.subscriptions) await cache.put(subscription);
+      resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+      options.onApplied?.(result.applied);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    },
+  });
+  return {
+    consumer,
+    stop: async () => {
+      await consumer.disconnect();
+    },
+  };
+}
+
+/** How many events of the topics the read model has not applied yet (0 when caught up). */
+export async function projectionBacklog(admin: Admin, topics: string[], stored: Map<string, bigint>): Promise<bigint> {
+  let backlog = 0n;
+  for (const topic of topics) {
+    for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+      const applied = stored.get(`${topic}/${partition}`) ?? 0n;
+      const end = BigInt(high);
+      if (end > applied) backlog += end - applied;
+    }
+  }
+  return backlog;
+}

@@ -1,0 +1,142 @@
+import type { Pool, PoolClient } from 'pg';
+import type { HookpostEvent, SubscriptionState } from '@hookpost/contracts';
+import { projectEvents, type ReadModelChanges } from '../projection/readModelChanges';
+
+export type PartitionBatch = {
+  topic: string;
+  partition: number;
+  /** In offset order; `event` is undefined for a message that was parked as unreadable. */
+  messages: { offset: string; event: HookpostEvent | undefined }[];
+};
+
+export type AppliedBatch = {
+  applied: number;
+  skipped: number;
+  /** Subscriptions whose row changed, for the cache to follow. */
+  subscriptions: (SubscriptionState | { id: string; version: number; deleted: true })[];
+};
+
+/**
+ * Writes a partition's batch of events into the read model in one transaction, together with the offset it
+ * reached. Messages below the stored offset were applied before (a redelivery after a crash or rebalance)
+ * and are skipped, so nothing is counted twice. Rows are written with one multi-row statement per table.
+ */
+export class PgProjectionWriter {
+  constructor(private readonly pool: Pool) {}
+
+  async applyBatch(batch: PartitionBatch): Promise<AppliedBatch> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const stored = await client.query<{ next_offset: string }>(
+        'SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE',
+        [batch.topic, batch.partition],
+      );
+      const from = BigInt(stored.rows[0]?.next_offset ?? '0');
+      const fresh = batch.messages.filter((message) => BigInt(message.offset) >= from);
+      if (fresh.length === 0) {
+        await client.query('ROLLBACK');
+        return { applied: 0, skipped: batch.messages.length, subscriptions: [] };
+      }
+      const events = fresh.flatMap((message) => (message.event ? [message.event] : []));
+      const changes = projectEvents(events);
+      const subscriptions = await this.write(client, changes);
+      const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+      await client.query(
+        `INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
+         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
+        [batch.topic, batch.partition, next.toString()],
+      );
+      await client.query('COMMIT');
+      return { applied: events.length, skipped: batch.messages.length - fresh.length, subscriptions };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async write(client: PoolClient, changes: ReadModelChanges): Promise<AppliedBatch['subscriptions']> {
+    const changed: AppliedBatch['subscriptions'] = [];
+    const upserts = [...changes.subscriptions.values()].flatMap((change) => (change.kind === 'upsert' ? [change.state] : []));
+    const deletes = [...changes.subscriptions.values()].flatMap((change) => (change.kind === 'delete' ? [change] : []));
+
+    if (upserts.length > 0) {
+      await client.query(
+        `INSERT INTO subscriptions AS s (id, version, name, description, target_url, is_active, event_types, secret,
+                                         max_attempts, timeout_ms, created_at, updated_at)
+         SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, created_at, updated_at
+         FROM json_to_recordset($1::json) AS x(id uuid, version int, name text, description text, target_url text, is_active boolean,
+                                               event_types text[], secret text, max_attempts int, timeout_ms int,
+                                               created_at timestamptz, updated_at timestamptz)
+         ON CONFLICT (id) DO UPDATE SET
+           version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
+           target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
+           secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
+           updated_at = EXCLUDED.updated_at
+         WHERE s.version < EXCLUDED.version AND s.deleted_at IS NULL`,
+        [JSON.stringify(upserts)],
+      );
+      changed.push(...upserts);
+    }
+    if (deletes.length > 0) {
+      await client.query(
+        `UPDATE subscriptions s SET deleted_at = x.deleted_at, updated_at = x.deleted_at, version = x.version
+         FROM json_to_recordset($1::json) AS x(id uuid, version int, deleted_at timestamptz)
+         WHERE s.id = x.id AND s.version < x.version`,
+        [JSON.stringify(deletes)],
+      );
+      changed.push(...deletes.map(({ id, version }) => ({ id, version, deleted: true as const })));
+    }
+
+    const deliveries = [...changes.deliveries.values()].map((change) => ({
+      id: change.id,
+      subscription_id: change.subscription_id,
+      event_type: change.event_type,
+      payload: change.payload,
+      status: change.state.status,
+      state_seq: change.state.seq,
+      attempt_count: change.state.attempt_count,
+      next_attempt_at: change.state.next_attempt_at,
+      last_status_code: change.state.last_status_code,
+      last_error: change.state.last_error,
+      created_at: change.created_at,
+      updated_at: change.updated_at,
+      delivered_at: change.state.delivered_at,
+    }));
+    if (deliveries.length > 0) {
+      // The same rule as laterDeliveryState(): a final status is kept; otherwise the higher state_seq wins.
+      const take = `(d.status NOT IN ('succeeded', 'failed', 'cancelled') AND EXCLUDED.state_seq > d.state_seq)`;
+      const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
+      await client.query(
+        `INSERT INTO webhook_deliveries AS d (id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+                                             last_status_code, last_error, created_at, updated_at, delivered_at)
+         SELECT id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+                last_status_code, last_error, created_at, updated_at, delivered_at
+         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, event_type text, payload jsonb, status text, state_seq int,
+                                               attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
+                                               created_at timestamptz, updated_at timestamptz, delivered_at timestamptz)
+         ON CONFLICT (id) DO UPDATE SET
+           payload = COALESCE(d.payload, EXCLUDED.payload),
+           event_type = COALESCE(d.event_type, EXCLUDED.event_type),
+           updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
+           ${['status', 'state_seq', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}`,
+        [JSON.stringify(deliveries)],
+      );
+    }
+
+    const attempts = [...changes.attempts.values()];
+    if (attempts.length > 0) {
+      await client.query(
+        `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
+         SELECT id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at
+         FROM json_to_recordset($1::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
+                                               response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(attempts)],
+      );
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,140 @@
+import type { Pool } from 'pg';
+import type { DeliveryStatus, SubscriptionState } from '@hookpost/contracts';
+
+/** Read queries over the projection, each served by an index the migration creates. */
+
+export type Page<T> = { data: T[]; next_cursor: string | null };
+export type Cursor = { created_at: string; id: string };
+
+const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, created_at, updated_at`;
+const DELIVERY_COLUMNS = `id, subscription_id, event_type, payload, status, attempt_count, next_attempt_at, last_status_code, last_error,
+                          created_at, updated_at, delivered_at`;
+const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
+
+export type DeliverySearch = {
+  subscription_id?: string;
+  status?: DeliveryStatus;
+  event_type?: string;
+  payload_contains?: object;
+  created_after?: string;
+  created_before?: string;
+  limit: number;
+  cursor?: Cursor;
+};
+
+function iso(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function toJson<T extends Record<string, unknown>>(row: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) out[key] = iso(value);
+  return out as T;
+}
+
+/** Newest first; the cursor is the last row's (created_at, id). */
+function page<T extends { created_at: unknown; id: unknown }>(rows: T[], limit: number): Page<T> {
+  const data = rows.slice(0, limit).map(toJson);
+  const last = data[data.length - 1];
+  const next_cursor = rows.length > limit && last ? encodeCursor({ created_at: String(last.created_at), id: String(last.id) }) : null;
+  return { data, next_cursor };
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.created_at, cursor.id])).toString('base64url');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Undefined for anything that is not a cursor this service made. */
+export function decodeCursor(text: string): Cursor | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (!Array.isArray(value) || value.length !== 2) return undefined;
+    const [created_at, id] = value as unknown[];
+    if (typeof created_at !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(Date.parse(created_at))) return undefined;
+    return { created_at, id };
+  } catch {
+    return undefined;
+  }
+}
+
+export class PgReadQueries {
+  constructor(private readonly pool: Pool) {}
+
+  async listSubscriptions(options: { q?: string; limit: number; cursor?: Cursor }): Promise<Page<Record<string, unknown> & { id: string; created_at: unknown }>> {
+    const where = ['deleted_at IS NULL'];
+    const params: unknown[] = [];
+    if (options.q) {
+      params.push(options.q);
+      where.push(`search_vector @@ websearch_to_tsquery('simple', $${params.length})`);
+    }
+    if (options.cursor) {
+      params.push(options.cursor.created_at, options.cursor.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(options.limit + 1);
+    const result = await this.pool.query(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE ${where.join(' AND ')}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return page(result.rows, options.limit);
+  }
+
+  async getSubscription(id: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.pool.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    return result.rows[0] ? toJson(result.rows[0]) : undefined;
+  }
+
+  /** The full state (sealed secret included) for the other services' cache misses; deleted ones say so. */
+  async getSubscriptionState(id: string): Promise<(SubscriptionState & { deleted: boolean }) | undefined> {
+    const result = await this.pool.query(
+      `SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms,
+              created_at, updated_at, deleted_at IS NOT NULL AS deleted
+       FROM subscriptions WHERE id = $1`,
+      [id],
+    );
+    return result.rows[0] ? (toJson(result.rows[0]) as SubscriptionState & { deleted: boolean }) : undefined;
+  }
+
+  async searchDeliveries(search: DeliverySearch): Promise<Page<Record<string, unknown> & { id: string; created_at: unknown }>> {
+    // A delivery becomes visible with its WebhookReceived event; attempt events may be projected before it.
+    const where: string[] = ['payload IS NOT NULL'];
+    const params: unknown[] = [];
+    const add = (clause: (placeholder: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (search.subscription_id) add((p) => `subscription_id = ${p}::uuid`, search.subscription_id);
+    if (search.status) add((p) => `status = ${p}`, search.status);
+    if (search.event_type) add((p) => `event_type = ${p}`, search.event_type);
+    if (search.payload_contains) add((p) => `payload @> ${p}::jsonb`, JSON.stringify(search.payload_contains));
+    if (search.created_after) add((p) => `created_at >= ${p}::timestamptz`, search.created_after);
+    if (search.created_before) add((p) => `created_at < ${p}::timestamptz`, search.created_before);
+    if (search.cursor) {
+      params.push(search.cursor.created_at, search.cursor.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(search.limit + 1);
+    const result = await this.pool.query(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE ${where.join(' AND ')}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return page(result.rows, search.limit);
+  }
+
+  async getDelivery(id: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.pool.query(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND payload IS NOT NULL`, [id]);
+    return result.rows[0] ? toJson(result.rows[0]) : undefined;
+  }
+
+  async listAttempts(deliveryId: string): Promise<Record<string, unknown>[]> {
+    const result = await this.pool.query(
+      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt_number`,
+      [deliveryId],
+    );
+    return result.rows.map(toJson);
+  }
+}

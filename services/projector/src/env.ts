@@ -1,0 +1,17 @@
+import { commonEnv, envs, parseEnv, topicEnv } from '@hookpost/platform';
+
+export const projectorEnvSpec = {
+  ...commonEnv,
+  ...topicEnv,
+  PROJECTOR_PORT: envs.int(8001, { min: 0, max: 65535 }),
+  DATABASE_URL: envs.string('postgres://hookpost:hookpost@127.0.0.1:5432/hookpost'),
+  /** PostgreSQL schema of the read model; tests use one per run. */
+  HOOKPOST_DB_SCHEMA: envs.string('public'),
+  PROJECTOR_GROUP_ID: envs.string('hookpost-projector'),
+};
+
+export type ProjectorEnv = ReturnType<typeof readProjectorEnv>;
+
+export function readProjectorEnv(source: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(projectorEnvSpec, source);
+}

@@ -1,0 +1,84 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createClient } from 'redis';
+import { topicNames } from '@hookpost/contracts';
+import { createKafka, createLogger, ensureTopics, RedisSubscriptionCache, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { buildProjectorApp } from './app';
+import { readProjectorEnv, type ProjectorEnv } from './env';
+import { createPool, migrate } from './adapters/pgPool';
+import { PgProjectionWriter } from './adapters/pgProjectionWriter';
+import { PgReadQueries } from './adapters/pgReadQueries';
+import { projectionBacklog, startProjectionConsumer } from './adapters/kafkaProjectionConsumer';
+
+export type RunningProjector = {
+  port: number;
+  /** Events in the log that the read model has not applied yet. */
+  backlog: () => Promise<bigint>;
+  stop: () => Promise<void>;
+};
+
+/** Composition root: migrate, build adapters, consume the log, serve reads. */
+export async function startProjector(env: ProjectorEnv, log: Logger = createLogger('projector', env.LOG_LEVEL)): Promise<RunningProjector> {
+  const shutdown = new ShutdownManager(log);
+  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
+  const topicList = [topics.subscriptions, topics.webhooks, topics.deliveries];
+
+  await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA, (message) => log.debug({ migration: message }, 'migrate'));
+  const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
+  const redis = createClient({ url: env.REDIS_URL });
+  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  await redis.connect();
+  const cache = new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX);
+
+  const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicList, env.HOOKPOST_TOPIC_PARTITIONS);
+
+  const queries = new PgReadQueries(pool);
+  const app = buildProjectorApp({
+    queries,
+    log,
+    ready: async () => {
+      await pool.query('SELECT 1');
+      return true;
+    },
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(env.PROJECTOR_PORT, '0.0.0.0', () => resolve(listening));
+  });
+
+  const consumer = await startProjectionConsumer({
+    kafka,
+    groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`,
+    topics: topicList,
+    writer: new PgProjectionWriter(pool),
+    cache,
+    log,
+  });
+
+  shutdown.add('http', () => new Promise((resolve) => server.close(() => resolve())));
+  shutdown.add('kafka consumer', () => consumer.stop());
+  shutdown.add('kafka admin', () => admin.disconnect());
+  shutdown.add('redis', async () => {
+    await redis.quit();
+  });
+  shutdown.add('postgres', () => pool.end());
+
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, 'projector ready');
+  return {
+    port,
+    backlog: async () => {
+      const rows = await pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM projector_offsets');
+      return projectionBacklog(admin, topicList, new Map(rows.rows.map((row) => [`${row.topic}/${row.partition}`, BigInt(row.next_offset)])));
+    },
+    stop: () => shutdown.stop(),
+  };
+}
+
+if (require.main === module) {
+  const env = readProjectorEnv();
+  const log = createLogger('projector', env.LOG_LEVEL);
+  runService(log, () => startProjector(env, log));
+}

@@ -1,0 +1,199 @@
+import type { DeliveryStatus, HookpostEvent, SubscriptionState } from '@hookpost/contracts';
+
+/**
+ * Pure projection: a batch of events → the row changes it implies, already merged per key so one multi-row
+ * upsert can apply them. The same merge rules run again in SQL against the stored rows, which makes the
+ * projection order-insensitive: a delivery's events may arrive on different topics in any order and the
+ * status still only moves forward.
+ */
+
+export type SubscriptionChange =
+  | { kind: 'upsert'; state: SubscriptionState }
+  | { kind: 'delete'; id: string; version: number; deleted_at: string };
+
+export type DeliveryState = {
+  status: DeliveryStatus;
+  /** Orders state changes: 2 × attempts for a scheduled retry, 2 × attempts + 1 for a final state. */
+  seq: number;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+};
+
+export type DeliveryChange = {
+  id: string;
+  subscription_id: string;
+  event_type: string | null;
+  created_at: string;
+  updated_at: string;
+  payload: object | null;
+  state: DeliveryState;
+};
+
+export type AttemptRow = {
+  id: string;
+  delivery_id: string;
+  attempt_number: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_headers: Record<string, string> | null;
+  response_body: string | null;
+  started_at: string;
+  created_at: string;
+};
+
+export type ReadModelChanges = {
+  subscriptions: Map<string, SubscriptionChange>;
+  deliveries: Map<string, DeliveryChange>;
+  attempts: Map<string, AttemptRow>;
+};
+
+const TERMINAL: ReadonlySet<DeliveryStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+export const initialDeliveryState: DeliveryState = {
+  status: 'pending',
+  seq: 0,
+  attempt_count: 0,
+  next_attempt_at: null,
+  last_status_code: null,
+  last_error: null,
+  delivered_at: null,
+};
+
+/** The state that wins when two are known: a final state is never replaced; otherwise the later one. */
+export function laterDeliveryState(current: DeliveryState, incoming: DeliveryState): DeliveryState {
+  if (TERMINAL.has(current.status)) return current;
+  return incoming.seq > current.seq ? incoming : current;
+}
+
+function versionOf(change: SubscriptionChange): number {
+  return change.kind === 'upsert' ? change.state.version : change.version;
+}
+
+function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryChange): void {
+  const current = changes.get(incoming.id);
+  if (!current) {
+    changes.set(incoming.id, incoming);
+    return;
+  }
+  changes.set(incoming.id, {
+    ...current,
+    payload: current.payload ?? incoming.payload,
+    event_type: current.event_type ?? incoming.event_type,
+    updated_at: incoming.updated_at > current.updated_at ? incoming.updated_at : current.updated_at,
+    state: laterDeliveryState(current.state, incoming.state),
+  });
+}
+
+export function emptyChanges(): ReadModelChanges {
+  return { subscriptions: new Map(), deliveries: new Map(), attempts: new Map() };
+}
+
+export function applyEvent(changes: ReadModelChanges, event: HookpostEvent): ReadModelChanges {
+  switch (event.type) {
+    case 'SubscriptionCreated':
+    case 'SubscriptionUpdated': {
+      const current = changes.subscriptions.get(event.data.id);
+      if (!current || versionOf(current) < event.data.version) changes.subscriptions.set(event.data.id, { kind: 'upsert', state: event.data });
+      return changes;
+    }
+    case 'SubscriptionDeleted': {
+      const current = changes.subscriptions.get(event.data.id);
+      if (!current || versionOf(current) < event.data.version) changes.subscriptions.set(event.data.id, { kind: 'delete', ...event.data });
+      return changes;
+    }
+    case 'WebhookReceived':
+      mergeDelivery(changes.deliveries, {
+        id: event.data.delivery_id,
+        subscription_id: event.data.subscription_id,
+        event_type: event.data.event_type,
+        created_at: event.data.received_at,
+        updated_at: event.occurred_at,
+        payload: event.data.payload,
+        state: initialDeliveryState,
+      });
+      return changes;
+    case 'DeliveryAttempted': {
+      const { data } = event;
+      const key = `${data.delivery_id}/${data.attempt_number}`;
+      // A redelivered attempt keeps its first record, in the batch as in the table.
+      if (!changes.attempts.has(key)) {
+        changes.attempts.set(key, {
+          id: event.id,
+          delivery_id: data.delivery_id,
+          attempt_number: data.attempt_number,
+          status_code: data.status_code,
+          duration_ms: data.duration_ms,
+          error: data.error,
+          response_headers: (data.response_headers as Record<string, string> | null) ?? null,
+          response_body: data.response_body,
+          started_at: data.started_at,
+          created_at: event.occurred_at,
+        });
+      }
+      mergeDelivery(changes.deliveries, deliveryRow(event, initialDeliveryState));
+      return changes;
+    }
+    case 'DeliverySucceeded':
+      mergeDelivery(
+        changes.deliveries,
+        deliveryRow(event, outcomeState('succeeded', event.data, { seq: 2 * event.data.attempt_count + 1, delivered_at: event.data.delivered_at })),
+      );
+      return changes;
+    case 'DeliveryRetryScheduled':
+      mergeDelivery(
+        changes.deliveries,
+        deliveryRow(event, outcomeState('retrying', event.data, { seq: 2 * event.data.attempt_count, next_attempt_at: event.data.next_attempt_at })),
+      );
+      return changes;
+    case 'DeliveryFailed':
+      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState('failed', event.data, { seq: 2 * event.data.attempt_count + 1 })));
+      return changes;
+    case 'DeliveryCancelled':
+      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState('cancelled', event.data, { seq: 2 * event.data.attempt_count + 1 })));
+      return changes;
+    default: {
+      const unknown: never = event;
+      throw new Error(`no projection for event ${(unknown as { type: string }).type}`);
+    }
+  }
+}
+
+type DeliveryEvent = Extract<HookpostEvent, { data: { delivery_id: string; received_at: string } }>;
+
+function deliveryRow(event: DeliveryEvent, state: DeliveryState): DeliveryChange {
+  return {
+    id: event.data.delivery_id,
+    subscription_id: event.data.subscription_id,
+    event_type: event.data.event_type,
+    created_at: event.data.received_at,
+    updated_at: event.occurred_at,
+    payload: null,
+    state,
+  };
+}
+
+function outcomeState(
+  status: DeliveryStatus,
+  data: { attempt_count: number; last_status_code: number | null; last_error: string | null },
+  rest: { seq: number; next_attempt_at?: string; delivered_at?: string },
+): DeliveryState {
+  return {
+    status,
+    seq: rest.seq,
+    attempt_count: data.attempt_count,
+    next_attempt_at: rest.next_attempt_at ?? null,
+    last_status_code: data.last_status_code,
+    last_error: data.last_error,
+    delivered_at: rest.delivered_at ?? null,
+  };
+}
+
+export function projectEvents(events: Iterable<HookpostEvent>): ReadModelChanges {
+  let changes = emptyChanges();
+  for (const event of events) changes = applyEvent(changes, event);
+  return changes;
+}

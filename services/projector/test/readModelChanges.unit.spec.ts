@@ -1,0 +1,67 @@
+import { makeEvent, type HookpostEvent } from '@hookpost/contracts';
+import { laterDeliveryState, initialDeliveryState, projectEvents } from '../src/projection/readModelChanges';
+
+let n = 0;
+const deps = { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, n)), newId: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}` };
+const delivery = '22222222-2222-4222-8222-222222222222';
+const subscription = '11111111-1111-4111-8111-111111111111';
+const ref = { delivery_id: delivery, subscription_id: subscription, event_type: 'a.b', received_at: '2026-01-01T00:00:00.000Z' };
+
+const received = () => makeEvent('WebhookReceived', { ...ref, payload: { event_type: 'a.b' } }, deps);
+const attempted = (attempt_number: number, status_code: number) =>
+  makeEvent(
+    'DeliveryAttempted',
+    { ...ref, attempt_number, status_code, duration_ms: 5, error: null, response_headers: null, response_body: null, started_at: ref.received_at },
+    deps,
+  );
+const retrying = (attempt_count: number) =>
+  makeEvent('DeliveryRetryScheduled', { ...ref, attempt_count, last_status_code: 500, last_error: 'HTTP 500', next_attempt_at: ref.received_at, delay_ms: 1 }, deps);
+const succeeded = (attempt_count: number) =>
+  makeEvent('DeliverySucceeded', { ...ref, attempt_count, last_status_code: 200, last_error: null, delivered_at: ref.received_at }, deps);
+
+describe('read model projection', () => {
+  it('builds a delivery from its events in log order', () => {
+    const changes = projectEvents([received(), attempted(1, 500), retrying(1), attempted(2, 200), succeeded(2)]);
+    const row = changes.deliveries.get(delivery)!;
+    expect(row.payload).toEqual({ event_type: 'a.b' });
+    expect(row.state).toMatchObject({ status: 'succeeded', attempt_count: 2, last_status_code: 200 });
+    expect([...changes.attempts.values()].map((attempt) => attempt.attempt_number)).toEqual([1, 2]);
+  });
+
+  it('gives the same delivery whatever order the events arrive in', () => {
+    const events: HookpostEvent[] = [received(), attempted(1, 500), retrying(1), attempted(2, 200), succeeded(2)];
+    const expected = projectEvents(events).deliveries.get(delivery)!.state;
+    for (const order of [[4, 3, 2, 1, 0], [1, 2, 0, 4, 3], [3, 4, 0, 2, 1]]) {
+      const shuffled = order.map((index) => events[index]!);
+      const row = projectEvents(shuffled).deliveries.get(delivery)!;
+      expect(row.state).toEqual(expected);
+      expect(row.payload).toEqual({ event_type: 'a.b' });
+    }
+  });
+
+  it('keeps the first record of an attempt delivered twice', () => {
+    const first = attempted(1, 500);
+    const again = attempted(1, 502);
+    const changes = projectEvents([first, again]);
+    expect(changes.attempts.size).toBe(1);
+    expect(changes.attempts.get(`${delivery}/1`)!.status_code).toBe(500);
+  });
+
+  it('never moves a final status back', () => {
+    const done = { ...initialDeliveryState, status: 'succeeded' as const, seq: 3 };
+    expect(laterDeliveryState(done, { ...initialDeliveryState, status: 'retrying', seq: 8 })).toBe(done);
+  });
+
+  it('keeps the newest version of a subscription and its deletion', () => {
+    const state = {
+      id: subscription, version: 1, name: 'a', description: null, target_url: 'http://x', is_active: true, event_types: null,
+      secret: 'sealed:v1:k:x', max_attempts: null, timeout_ms: null, created_at: ref.received_at, updated_at: ref.received_at,
+    };
+    const changes = projectEvents([
+      makeEvent('SubscriptionCreated', state, deps),
+      makeEvent('SubscriptionUpdated', { ...state, version: 2, name: 'b' }, deps),
+      makeEvent('SubscriptionDeleted', { id: subscription, version: 3, deleted_at: ref.received_at }, deps),
+    ]);
+    expect(changes.subscriptions.get(subscription)).toEqual({ kind: 'delete', id: subscription, version: 3, deleted_at: ref.received_at });
+  });
+});

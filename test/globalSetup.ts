@@ -1,0 +1,27 @@
+import net from 'node:net';
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(2_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Tests talk to the real brokers; say clearly when they are not there instead of timing out one by one. */
+export default async function globalSetup(): Promise<void> {
+  const tiers = (process.env.HOOKPOST_TEST_TIERS ?? 'unit,int,e2e').split(',');
+  if (tiers.length === 1 && tiers[0] === 'unit') return;
+  const services = { PostgreSQL: 5432, Redis: 6379, RabbitMQ: 5672, Kafka: 9092 };
+  const missing: string[] = [];
+  for (const [name, port] of Object.entries(services)) if (!(await reachable(port))) missing.push(`${name} (127.0.0.1:${port})`);
+  if (missing.length > 0) throw new Error(`not reachable: ${missing.join(', ')}. Run the tests with \`npm test\`, which starts them.`);
+}

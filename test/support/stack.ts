@@ -1,0 +1,131 @@
+import amqp from 'amqplib';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { createClient } from 'redis';
+import { topicNames } from '@hookpost/contracts';
+import { createLogger } from '@hookpost/platform';
+import { startGateway, type RunningGateway } from '../../services/gateway/src/index';
+import { readGatewayEnv } from '../../services/gateway/src/env';
+import { startDispatcher, type RunningDispatcher } from '../../services/dispatcher/src/index';
+import { readDispatcherEnv } from '../../services/dispatcher/src/env';
+import { retryTiers } from '../../services/dispatcher/src/adapters/rabbitRetryQueue';
+import { startProjector, type RunningProjector } from '../../services/projector/src/index';
+import { readProjectorEnv } from '../../services/projector/src/env';
+import { uniqueRunId } from './wait';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+
+/**
+ * The three services, in this process, on real Kafka, RabbitMQ, PostgreSQL and Redis, isolated from every
+ * other run by a unique topic prefix, database schema, queue names and Redis prefix (all removed by stop()).
+ */
+export type Stack = {
+  runId: string;
+  baseUrl: string;
+  schema: string;
+  topicPrefix: string;
+  projector: RunningProjector;
+  gateway: RunningGateway;
+  dispatcher: RunningDispatcher;
+  env: Record<string, string>;
+  /** Resolves when the read model has applied every event in the log. */
+  projectionCaughtUp: (timeoutMs?: number) => Promise<void>;
+  stop: () => Promise<void>;
+};
+
+export type StackOptions = { env?: Record<string, string> };
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const runId = uniqueRunId();
+  const topicPrefix = `${runId}.`;
+  const schema = `${runId}`.toLowerCase();
+  const env: Record<string, string> = {
+    KAFKA_BROKERS,
+    REDIS_URL,
+    AMQP_URL,
+    DATABASE_URL,
+    HOOKPOST_TOPIC_PREFIX: topicPrefix,
+    HOOKPOST_REDIS_PREFIX: `${runId}:`,
+    HOOKPOST_DB_SCHEMA: schema,
+    HOOKPOST_TOPIC_PARTITIONS: '4',
+    LOG_LEVEL: process.env.HOOKPOST_TEST_LOG_LEVEL ?? 'warn',
+    GATEWAY_PORT: '0',
+    PROJECTOR_PORT: '0',
+    DISPATCHER_PORT: '0',
+    HOOKPOST_RETRY_SCHEDULE_MS: '0,200,400,600',
+    HOOKPOST_RETRY_AFTER_MAX_MS: '3000',
+    HOOKPOST_DELIVERY_TIMEOUT_MS: '2000',
+    ...options.env,
+  };
+  const source = { ...process.env, ...env };
+  const projector = await startProjector(readProjectorEnv(source), createLogger('projector', env.LOG_LEVEL));
+  const withProjector = { ...source, PROJECTOR_URL: `http://127.0.0.1:${projector.port}` };
+  const dispatcher = await startDispatcher(readDispatcherEnv(withProjector), createLogger('dispatcher', env.LOG_LEVEL));
+  const gateway = await startGateway(readGatewayEnv(withProjector), createLogger('gateway', env.LOG_LEVEL));
+
+  const projectionCaughtUp = async (timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while ((await projector.backlog()) > 0n) {
+      if (Date.now() > deadline) throw new Error('projection did not catch up');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  return {
+    runId,
+    baseUrl: `http://127.0.0.1:${gateway.port}`,
+    schema,
+    topicPrefix,
+    projector,
+    gateway,
+    dispatcher,
+    env: { ...env, PROJECTOR_URL: withProjector.PROJECTOR_URL },
+    projectionCaughtUp,
+    stop: async () => {
+      await gateway.stop();
+      await dispatcher.stop();
+      await projector.stop();
+      await removeRunResources({ topicPrefix, schema, redisPrefix: env.HOOKPOST_REDIS_PREFIX!, env });
+    },
+  };
+}
+
+/** Deletes what one run created: its topics, schema, queues and Redis keys. */
+export async function removeRunResources(run: { topicPrefix: string; schema: string; redisPrefix: string; env: Record<string, string> }): Promise<void> {
+  const kafka = new Kafka({ clientId: 'hookpost-test-cleanup', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = Object.values(topicNames(run.topicPrefix));
+  const existing = new Set(await admin.listTopics());
+  await admin.deleteTopics({ topics: topics.filter((topic) => existing.has(topic)) }).catch(() => undefined);
+  const groups = await admin.listGroups();
+  const ours = groups.groups.map((group) => group.groupId).filter((id) => id.startsWith(run.topicPrefix));
+  if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
+  await admin.disconnect();
+
+  const pg = new Client({ connectionString: DATABASE_URL });
+  await pg.connect();
+  await pg.query(`DROP SCHEMA IF EXISTS "${run.schema}" CASCADE`);
+  await pg.end();
+
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  const schedule = (run.env.HOOKPOST_RETRY_SCHEDULE_MS ?? '').split(',').map(Number);
+  const tiers = retryTiers(schedule, Math.max(Number(run.env.HOOKPOST_RETRY_AFTER_MAX_MS ?? 0), ...schedule));
+  for (const ms of tiers) await channel.deleteQueue(`${run.topicPrefix}hookpost.retry.tier.${ms}ms`);
+  await channel.deleteQueue(`${run.topicPrefix}hookpost.retry.ready`);
+  await channel.deleteExchange(`${run.topicPrefix}hookpost.retry`);
+  await channel.close();
+  await connection.close();
+
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `${run.redisPrefix}*`, COUNT: 500 })) {
+    const batch = Array.isArray(keys) ? keys : [keys];
+    if (batch.length > 0) await redis.del(batch);
+  }
+  await redis.quit();
+}
