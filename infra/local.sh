@@ -67,12 +67,19 @@ ensure_packages() {
   return 0
 }
 
-# PostgreSQL and RabbitMQ run as their own users, so the state folder must be reachable by them.
-check_state_reachable() {
+# PostgreSQL and RabbitMQ run as their own users, so their data must be in a folder they can reach. When the
+# checkout sits under a private home (mode 700), their part of the state moves to /var/lib/hookpost/<hash>.
+SVC_STATE=$STATE
+choose_service_state() {
+  local user
   for user in postgres rabbitmq; do
     id "$user" >/dev/null 2>&1 || continue
-    su -s /bin/sh "$user" -c "test -x '$STATE'" 2>/dev/null \
-      || die "user $user cannot reach $STATE; set HOOKPOST_STATE_DIR to a folder outside a private home"
+    if ! su -s /bin/sh "$user" -c "test -x '$STATE'" 2>/dev/null; then
+      SVC_STATE=/var/lib/hookpost/$(printf '%s' "$STATE" | md5sum | cut -c1-12)
+      mkdir -p "$SVC_STATE" && chmod 755 /var/lib/hookpost "$SVC_STATE"
+      log "$user cannot reach $STATE; keeping PostgreSQL and RabbitMQ data in $SVC_STATE"
+      return
+    fi
   done
 }
 
@@ -82,27 +89,27 @@ start_postgres() {
   if pg_ready; then
     log "postgres: reusing the server on :$PG_PORT"
   else
-    local data=$STATE/postgres/data sock=$STATE/postgres/run
+    local data=$SVC_STATE/postgres/data sock=$SVC_STATE/postgres/run pglog=$SVC_STATE/postgres/postgres.log
     mkdir -p "$data" "$sock"
-    chown -R postgres:postgres "$STATE/postgres"
+    touch "$pglog"
+    chown -R postgres:postgres "$SVC_STATE/postgres"
     chmod 700 "$data"
-    touch "$LOGS/postgres.log" && chown postgres:postgres "$LOGS/postgres.log"
     if [[ ! -s $data/PG_VERSION ]]; then
       log "postgres: initdb"
       su -s /bin/sh postgres -c "'$PG_BIN/initdb' -D '$data' -U postgres -E UTF8 --auth-local=trust --auth-host=scram-sha-256" \
-        >>"$LOGS/postgres.log" 2>&1 || { tail -n 30 "$LOGS/postgres.log" >&2; die "initdb failed"; }
+        >>"$pglog" 2>&1 || { tail -n 30 "$pglog" >&2; die "initdb failed"; }
     fi
     log "postgres: starting on 127.0.0.1:$PG_PORT"
-    su -s /bin/sh postgres -c "'$PG_BIN/pg_ctl' -D '$data' -l '$LOGS/postgres.log' -w -t 60 start \
+    su -s /bin/sh postgres -c "'$PG_BIN/pg_ctl' -D '$data' -l '$pglog' -w -t 60 start \
       -o \"-p $PG_PORT -k '$sock' -c listen_addresses=127.0.0.1 -c max_connections=300\"" >/dev/null \
-      || { tail -n 40 "$LOGS/postgres.log" >&2; die "postgres failed to start"; }
+      || { tail -n 40 "$pglog" >&2; die "postgres failed to start"; }
     echo "$data" >"$RUN/postgres.started"
-    wait_for postgres 60 "$LOGS/postgres.log" pg_ready
+    wait_for postgres 60 "$pglog" pg_ready
   fi
   # The services' role and database. Over our own socket when we started it, else Debian's peer socket.
   if ! PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d "$DB_NAME" -Atqc 'select 1' >/dev/null 2>&1; then
     local host=/var/run/postgresql
-    [[ -f $RUN/postgres.started ]] && host=$STATE/postgres/run
+    [[ -f $RUN/postgres.started ]] && host=$(dirname "$(cat "$RUN/postgres.started")")/run
     log "postgres: creating role and database $DB_NAME"
     su -s /bin/sh postgres -c "psql -h '$host' -p $PG_PORT -v ON_ERROR_STOP=1 -Atq" <<SQL || die "could not create the hookpost role"
 DO \$\$ BEGIN
@@ -130,8 +137,8 @@ start_redis() {
 
 rabbit_env() {
   export RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT
-  export RABBITMQ_MNESIA_BASE=$STATE/rabbitmq/mnesia RABBITMQ_LOG_BASE=$STATE/rabbitmq/log
-  export RABBITMQ_PID_FILE=$STATE/rabbitmq/rabbit.pid ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_MNESIA_BASE=$SVC_STATE/rabbitmq/mnesia RABBITMQ_LOG_BASE=$SVC_STATE/rabbitmq/log
+  export RABBITMQ_PID_FILE=$SVC_STATE/rabbitmq/rabbit.pid ERL_EPMD_ADDRESS=127.0.0.1
 }
 
 # `rabbitmq-diagnostics ping` answers before the broker is ready; check_running waits for the real thing.
@@ -140,8 +147,8 @@ rabbit_ready() { port_open "$AMQP_PORT" && rabbitmq-diagnostics -q check_running
 start_rabbitmq() {
   rabbit_env
   if port_open "$AMQP_PORT"; then log "rabbitmq: reusing the broker on :$AMQP_PORT"; return; fi
-  mkdir -p "$STATE/rabbitmq/mnesia" "$STATE/rabbitmq/log"
-  chown -R rabbitmq:rabbitmq "$STATE/rabbitmq"
+  mkdir -p "$SVC_STATE/rabbitmq/mnesia" "$SVC_STATE/rabbitmq/log"
+  chown -R rabbitmq:rabbitmq "$SVC_STATE/rabbitmq"
   log "rabbitmq: starting rabbit@localhost on 127.0.0.1:$AMQP_PORT"
   # The Debian wrapper re-runs itself as user rabbitmq and keeps the RABBITMQ_* variables.
   setsid nohup rabbitmq-server >"$LOGS/rabbitmq.out" 2>&1 </dev/null &
@@ -149,7 +156,7 @@ start_rabbitmq() {
   local logfile=$LOGS/rabbitmq.out
   rabbitmqctl -q wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
   wait_for rabbitmq 90 "$logfile" rabbit_ready || {
-    tail -n 40 "$STATE"/rabbitmq/log/*.log >&2 2>/dev/null || true
+    tail -n 40 "$SVC_STATE"/rabbitmq/log/*.log >&2 2>/dev/null || true
     die "rabbitmq failed to start"
   }
 }
@@ -226,7 +233,7 @@ up() {
   mkdir -p "$LOGS" "$RUN"
   chmod 755 "$STATE"
   ensure_packages
-  check_state_reachable
+  choose_service_state
   # Kafka's JVM takes longest; start it while the others come up.
   start_kafka &
   local kafka_job=$!
