@@ -74,7 +74,7 @@ choose_service_state() {
   local user
   for user in postgres rabbitmq; do
     id "$user" >/dev/null 2>&1 || continue
-    if ! su -s /bin/sh "$user" -c "test -x '$STATE'" 2>/dev/null; then
+    if ! su -s /bin/sh "$user" -c "cd / && test -x '$STATE'" 2>/dev/null; then
       SVC_STATE=/var/lib/hookpost/$(printf '%s' "$STATE" | md5sum | cut -c1-12)
       mkdir -p "$SVC_STATE" && chmod 755 /var/lib/hookpost "$SVC_STATE"
       log "$user cannot reach $STATE; keeping PostgreSQL and RabbitMQ data in $SVC_STATE"
@@ -96,11 +96,11 @@ start_postgres() {
     chmod 700 "$data"
     if [[ ! -s $data/PG_VERSION ]]; then
       log "postgres: initdb"
-      su -s /bin/sh postgres -c "'$PG_BIN/initdb' -D '$data' -U postgres -E UTF8 --auth-local=trust --auth-host=scram-sha-256" \
+      su -s /bin/sh postgres -c "cd / && '$PG_BIN/initdb' -D '$data' -U postgres -E UTF8 --auth-local=trust --auth-host=scram-sha-256" \
         >>"$pglog" 2>&1 || { tail -n 30 "$pglog" >&2; die "initdb failed"; }
     fi
     log "postgres: starting on 127.0.0.1:$PG_PORT"
-    su -s /bin/sh postgres -c "'$PG_BIN/pg_ctl' -D '$data' -l '$pglog' -w -t 60 start \
+    su -s /bin/sh postgres -c "cd / && '$PG_BIN/pg_ctl' -D '$data' -l '$pglog' -w -t 60 start \
       -o \"-p $PG_PORT -k '$sock' -c listen_addresses=127.0.0.1 -c max_connections=300\"" >/dev/null \
       || { tail -n 40 "$pglog" >&2; die "postgres failed to start"; }
     echo "$data" >"$RUN/postgres.started"
@@ -111,7 +111,7 @@ start_postgres() {
     local host=/var/run/postgresql
     [[ -f $RUN/postgres.started ]] && host=$(dirname "$(cat "$RUN/postgres.started")")/run
     log "postgres: creating role and database $DB_NAME"
-    su -s /bin/sh postgres -c "psql -h '$host' -p $PG_PORT -v ON_ERROR_STOP=1 -Atq" <<SQL || die "could not create the hookpost role"
+    su -s /bin/sh postgres -c "cd / && psql -h '$host' -p $PG_PORT -v ON_ERROR_STOP=1 -Atq" <<SQL || die "could not create the hookpost role"
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') THEN
     CREATE ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
@@ -151,7 +151,7 @@ start_rabbitmq() {
   chown -R rabbitmq:rabbitmq "$SVC_STATE/rabbitmq"
   log "rabbitmq: starting rabbit@localhost on 127.0.0.1:$AMQP_PORT"
   # The Debian wrapper re-runs itself as user rabbitmq and keeps the RABBITMQ_* variables.
-  setsid nohup rabbitmq-server >"$LOGS/rabbitmq.out" 2>&1 </dev/null &
+  setsid rabbitmq-server >"$LOGS/rabbitmq.out" 2>&1 </dev/null &
   echo "rabbit@localhost" >"$RUN/rabbitmq.started"
   local logfile=$LOGS/rabbitmq.out
   rabbitmqctl -q wait --timeout 90 "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
@@ -222,10 +222,12 @@ EOF
     || { tail -n 30 "$LOGS/kafka-format.log" >&2; die "kafka storage format failed"; }
   : >"$LOGS/kafka.log"
   log "kafka: starting KRaft broker on 127.0.0.1:$KAFKA_PORT"
-  setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+  rm -f "$RUN/kafka.started"
+  # The new session's shell writes its own pid, then becomes the JVM: the pid file names Kafka itself.
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$RUN/kafka.started" \
+    java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
     >"$LOGS/kafka.out" 2>&1 </dev/null &
-  echo $! >"$RUN/kafka.started"
   wait_for kafka 120 "$LOGS/kafka.log" kafka_ready || { tail -n 20 "$LOGS/kafka.out" >&2; die "kafka failed to start"; }
 }
 
@@ -266,7 +268,7 @@ down() {
   fi
   if [[ -f $RUN/postgres.started ]]; then
     log "postgres: stopping"
-    su -s /bin/sh postgres -c "'$PG_BIN/pg_ctl' -D '$(cat "$RUN/postgres.started")' -m fast -w stop" >/dev/null 2>&1 || true
+    su -s /bin/sh postgres -c "cd / && '$PG_BIN/pg_ctl' -D '$(cat "$RUN/postgres.started")' -m fast -w stop" >/dev/null 2>&1 || true
     rm -f "$RUN/postgres.started"
   fi
 }

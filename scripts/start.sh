@@ -21,9 +21,11 @@ start_service() {
     return
   fi
   say "$name: starting on :$port"
-  (cd "$ROOT" && setsid nohup node --enable-source-maps --import tsx "services/$name/src/index.ts" \
-    >>"$STATE/logs/$name.log" 2>&1 </dev/null & echo $! >"$pidfile")
+  # The new session's shell writes its own pid, then becomes node: the pid file names the service itself.
+  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps --import tsx "$1"' \
+    "$pidfile" "services/$name/src/index.ts") >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   local deadline=$((SECONDS + 90))
+  until [[ -s $pidfile ]]; do sleep 0.1; done
   until http_ok "http://127.0.0.1:$port/readyz"; do
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null || ((SECONDS > deadline)); then
       say "$name failed to start; end of $STATE/logs/$name.log:"

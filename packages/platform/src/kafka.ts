@@ -14,7 +14,8 @@ import type { Logger } from './logger';
 
 export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
   const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-    [logLevel.ERROR]: 'error',
+    // kafkajs logs every error response it then retries itself; what matters reaches the caller as an error.
+    [logLevel.ERROR]: 'warn',
     [logLevel.WARN]: 'warn',
     [logLevel.INFO]: 'info',
     [logLevel.DEBUG]: 'debug',
@@ -38,10 +39,12 @@ export function createKafka(clientId: string, brokers: string[], log: Logger): K
  * every partition has a leader, since a brand-new topic briefly has none.
  */
 export async function ensureTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic));
   try {
-    await admin.createTopics({
+    if (missing.length > 0) await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({
+      topics: missing.map((topic) => ({
         topic,
         numPartitions: partitions,
         replicationFactor: 1,
