@@ -2,6 +2,10 @@ import { Receiver } from '../support/receiver';
 import { apiClient } from '../support/api';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
+import { snapshotReadModel } from '../support/readModel';
+import { createLogger } from '@hookpost/platform';
+import { readProjectorEnv } from '../../services/projector/src/env';
+import { rebuildReadModel } from '../../services/projector/src/rebuild';
 
 jest.setTimeout(90_000);
 
@@ -162,5 +166,22 @@ describe('retries through RabbitMQ delay tiers', () => {
     expect((await api('GET', `/subscriptions/${subscriptionId}/deliveries`)).status).toBe(404);
     expect((await api('POST', `/ingest/${subscriptionId}`, { event_type: 'a.b' })).status).toBe(404);
     expect((await api('PATCH', `/subscriptions/${subscriptionId}`, { name: 'x' })).status).toBe(404);
+  });
+
+  it('rebuilds the same tables, row for row, by replaying the log after all of the above', async () => {
+    // Given every delivery above has settled and the projection has caught up
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await stack.projectionCaughtUp();
+    const before = await snapshotReadModel(stack.schema);
+    expect(before.webhook_deliveries!.length).toBeGreaterThanOrEqual(7);
+    expect(before.delivery_attempts!.length).toBeGreaterThanOrEqual(13);
+
+    // When the projector is stopped and the read model rebuilt from the log
+    await stack.projector.stop();
+    const { events } = await rebuildReadModel(readProjectorEnv({ ...process.env, ...stack.env }), createLogger('rebuild', 'warn'));
+
+    // Then every table holds the same rows
+    expect(events).toBeGreaterThan(0n);
+    expect(await snapshotReadModel(stack.schema)).toEqual(before);
   });
 });

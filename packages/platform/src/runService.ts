@@ -16,3 +16,11 @@ export function runService(log: Logger, start: () => Promise<{ stop: () => Promi
       process.exit(1);
     });
 }
+
+/** Stops accepting connections and closes idle keep-alive ones, so close() does not wait out their timeout. */
+export function closeServer(server: import('node:http').Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

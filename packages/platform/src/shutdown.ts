@@ -22,6 +22,7 @@ export class ShutdownManager {
     this.stopping ??= (async () => {
       for (const handler of this.handlers) {
         let timer: NodeJS.Timeout | undefined;
+        const started = Date.now();
         try {
           await Promise.race([
             handler.run(),
@@ -33,6 +34,7 @@ export class ShutdownManager {
           this.log.warn({ err: error, handler: handler.name }, 'shutdown handler failed');
         } finally {
           clearTimeout(timer);
+          this.log.debug({ handler: handler.name, ms: Date.now() - started }, 'shutdown step done');
         }
       }
     })();

@@ -10,6 +10,7 @@ import {
   ensureTopics,
   KafkaEventLog,
   RedisSubscriptionCache,
+  closeServer,
   runService,
   SecretBox,
   ShutdownManager,
@@ -108,7 +109,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('retry consumer', () => retries.close());
   shutdown.add('kafka producer', () => eventLog.disconnect());
-  shutdown.add('http', () => new Promise((resolve) => server.close(() => resolve())));
+  shutdown.add('http', () => closeServer(server));
   shutdown.add('endpoint client', () => endpoint.close());
   shutdown.add('redis', async () => {
     await redis.quit();

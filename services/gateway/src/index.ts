@@ -10,6 +10,7 @@ import {
   ensureTopics,
   KafkaEventLog,
   RedisSubscriptionCache,
+  closeServer,
   runService,
   SecretBox,
   ShutdownManager,
@@ -58,7 +59,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     const listening = app.listen(env.GATEWAY_PORT, '0.0.0.0', () => resolve(listening));
   });
 
-  shutdown.add('http', () => new Promise((resolve) => server.close(() => resolve())));
+  shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('projector pool', () => projector.close());
   shutdown.add('redis', async () => {

@@ -2,13 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createClient } from 'redis';
 import { topicNames } from '@hookpost/contracts';
-import { createKafka, createLogger, ensureTopics, RedisSubscriptionCache, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { createKafka, createLogger, ensureTopics, RedisSubscriptionCache, closeServer, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp } from './app';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
 import { PgReadQueries } from './adapters/pgReadQueries';
-import { projectionBacklog, startProjectionConsumer } from './adapters/kafkaProjectionConsumer';
+import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
 
 export type RunningProjector = {
   port: number;
@@ -55,9 +55,10 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     writer: new PgProjectionWriter(pool),
     cache,
     log,
+    storedOffsets: () => storedOffsets(pool),
   });
 
-  shutdown.add('http', () => new Promise((resolve) => server.close(() => resolve())));
+  shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('redis', async () => {
@@ -69,10 +70,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   log.info({ port }, 'projector ready');
   return {
     port,
-    backlog: async () => {
-      const rows = await pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM projector_offsets');
-      return projectionBacklog(admin, topicList, new Map(rows.rows.map((row) => [`${row.topic}/${row.partition}`, BigInt(row.next_offset)])));
-    },
+    backlog: async () => projectionBacklog(admin, topicList, await storedOffsets(pool)),
     stop: () => shutdown.stop(),
   };
 }

@@ -52,7 +52,7 @@ describe('read model projection', () => {
     expect(laterDeliveryState(done, { ...initialDeliveryState, status: 'retrying', seq: 8 })).toBe(done);
   });
 
-  it('keeps the newest version of a subscription and its deletion', () => {
+  it('keeps a subscription created and deleted in one batch, marked deleted', () => {
     const state = {
       id: subscription, version: 1, name: 'a', description: null, target_url: 'http://x', is_active: true, event_types: null,
       secret: 'sealed:v1:k:x', max_attempts: null, timeout_ms: null, created_at: ref.received_at, updated_at: ref.received_at,
@@ -62,6 +62,12 @@ describe('read model projection', () => {
       makeEvent('SubscriptionUpdated', { ...state, version: 2, name: 'b' }, deps),
       makeEvent('SubscriptionDeleted', { id: subscription, version: 3, deleted_at: ref.received_at }, deps),
     ]);
-    expect(changes.subscriptions.get(subscription)).toEqual({ kind: 'delete', id: subscription, version: 3, deleted_at: ref.received_at });
+    expect(changes.subscriptions.get(subscription)).toEqual({
+      kind: 'upsert',
+      state: { ...state, version: 3, name: 'b' },
+      deleted_at: ref.received_at,
+    });
+    const deletedLater = projectEvents([makeEvent('SubscriptionDeleted', { id: subscription, version: 4, deleted_at: ref.received_at }, deps)]);
+    expect(deletedLater.subscriptions.get(subscription)).toEqual({ kind: 'delete', id: subscription, version: 4, deleted_at: ref.received_at });
   });
 });

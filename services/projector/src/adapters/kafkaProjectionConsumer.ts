@@ -1,4 +1,5 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Pool } from 'pg';
 import { decodeEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
 import type { PgProjectionWriter } from './pgProjectionWriter';
 
@@ -15,12 +16,25 @@ export async function startProjectionConsumer(options: {
   writer: PgProjectionWriter;
   cache: RedisSubscriptionCache;
   log: Logger;
+  /** Offsets stored with the rows: where each partition resumes, whatever Kafka has committed. */
+  storedOffsets: () => Promise<Map<string, bigint>>;
   onApplied?: (count: number) => void;
 }): Promise<ProjectionConsumer> {
   const { kafka, writer, cache, log } = options;
   const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 2_097_152 });
   await consumer.connect();
   for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
+  // The read model's own offsets are the truth (a rebuild empties them): resume every assigned partition there.
+  consumer.on(consumer.events.GROUP_JOIN, async ({ payload }) => {
+    try {
+      const stored = await options.storedOffsets();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) consumer.seek({ topic, partition, offset: (stored.get(`${topic}/${partition}`) ?? 0n).toString() });
+      }
+    } catch (error) {
+      log.error({ err: error }, 'could not seek to the stored offsets');
+    }
+  });
   await consumer.run({
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
@@ -57,4 +71,9 @@ export async function projectionBacklog(admin: Admin, topics: string[], stored: 
     }
   }
   return backlog;
+}
+
+export async function storedOffsets(pool: Pool): Promise<Map<string, bigint>> {
+  const rows = await pool.query<{ topic: string; partition: number; next_offset: string }>('SELECT topic, partition, next_offset FROM projector_offsets');
+  return new Map(rows.rows.map((row) => [`${row.topic}/${row.partition}`, BigInt(row.next_offset)]));
 }

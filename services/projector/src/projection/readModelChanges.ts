@@ -8,7 +8,8 @@ import type { DeliveryStatus, HookpostEvent, SubscriptionState } from '@hookpost
  */
 
 export type SubscriptionChange =
-  | { kind: 'upsert'; state: SubscriptionState }
+  /** A full state; deleted_at is set when the batch also holds the deletion. */
+  | { kind: 'upsert'; state: SubscriptionState; deleted_at: string | null }
   | { kind: 'delete'; id: string; version: number; deleted_at: string };
 
 export type DeliveryState = {
@@ -97,12 +98,19 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent): Rea
     case 'SubscriptionCreated':
     case 'SubscriptionUpdated': {
       const current = changes.subscriptions.get(event.data.id);
-      if (!current || versionOf(current) < event.data.version) changes.subscriptions.set(event.data.id, { kind: 'upsert', state: event.data });
+      if (!current || versionOf(current) < event.data.version) changes.subscriptions.set(event.data.id, { kind: 'upsert', state: event.data, deleted_at: null });
       return changes;
     }
     case 'SubscriptionDeleted': {
       const current = changes.subscriptions.get(event.data.id);
-      if (!current || versionOf(current) < event.data.version) changes.subscriptions.set(event.data.id, { kind: 'delete', ...event.data });
+      if (current && versionOf(current) >= event.data.version) return changes;
+      // Created and deleted in one batch: the row must still be written, marked deleted.
+      changes.subscriptions.set(
+        event.data.id,
+        current?.kind === 'upsert'
+          ? { kind: 'upsert', state: { ...current.state, version: event.data.version, updated_at: event.data.deleted_at }, deleted_at: event.data.deleted_at }
+          : { kind: 'delete', ...event.data },
+      );
       return changes;
     }
     case 'WebhookReceived':

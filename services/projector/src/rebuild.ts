@@ -1,0 +1,69 @@
+import { topicNames } from '@hookpost/contracts';
+import { createKafka, createLogger, runService, RedisSubscriptionCache, type Logger } from '@hookpost/platform';
+import { createClient } from 'redis';
+import { createPool, migrate } from './adapters/pgPool';
+import { PgProjectionWriter } from './adapters/pgProjectionWriter';
+import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
+import { readProjectorEnv, type ProjectorEnv } from './env';
+
+/**
+ * Empties the read model and replays the whole log into it: the tables are a projection, so this gives the
+ * same rows. The projector must be stopped first (its consumer group must have no members).
+ */
+export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<{ events: bigint }> {
+  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
+  const topicList = [topics.subscriptions, topics.webhooks, topics.deliveries];
+  const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
+  const kafka = createKafka('hookpost-projector-rebuild', env.KAFKA_BROKERS, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
+  const redis = createClient({ url: env.REDIS_URL });
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    const members = groups[0]?.members.length ?? 0;
+    if (members > 0) throw new Error(`the projector is running (${members} member(s) in consumer group ${groupId}); stop it first`);
+
+    await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
+    // The consumer resumes from the offsets stored with the rows, so emptying both replays from the start.
+    await pool.query('TRUNCATE subscriptions, webhook_deliveries, delivery_attempts, projector_offsets');
+    log.info({ groupId }, 'read model emptied; replaying the log');
+
+    let total = 0n;
+    for (const topic of topicList) for (const { high, low } of await admin.fetchTopicOffsets(topic)) total += BigInt(high) - BigInt(low);
+
+    await redis.connect();
+    const consumer = await startProjectionConsumer({
+      kafka,
+      groupId,
+      topics: topicList,
+      writer: new PgProjectionWriter(pool),
+      cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX),
+      log,
+      storedOffsets: () => storedOffsets(pool),
+    });
+    try {
+      for (;;) {
+        if ((await projectionBacklog(admin, topicList, await storedOffsets(pool))) === 0n) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await consumer.stop();
+    }
+    log.info({ events: total.toString() }, 'read model rebuilt');
+    return { events: total };
+  } finally {
+    await admin.disconnect();
+    await pool.end();
+    if (redis.isOpen) await redis.quit();
+  }
+}
+
+if (require.main === module) {
+  const env = readProjectorEnv();
+  const log = createLogger('projector-rebuild', env.LOG_LEVEL);
+  runService(log, async () => {
+    await rebuildReadModel(env, log);
+    process.exit(0);
+  });
+}
