@@ -2,3 +2,4 @@ export * from './events';
 export * from './api';
 export * from './topics';
 export * from './validation';
+export * from './openapi';

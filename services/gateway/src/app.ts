@@ -24,6 +24,7 @@ import {
 } from '@hookpost/platform';
 import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, existing, publicSubscription, type DecideDeps } from './commands/decide';
 import type { ProjectorForwarder } from './adapters/projectorForwarder';
+import { docsRouter } from './docs';
 
 export type GatewayDeps = {
   log: Logger;
@@ -93,6 +94,8 @@ export function buildGatewayApp(deps: GatewayDeps) {
     const ready = await deps.ready().catch(() => false);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
   });
+
+  app.use(docsRouter());
 
   const body = jsonBody(deps.maxBodyBytes);
 
