@@ -238,6 +238,7 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
     for (const key of progress.keys()) if (!assigned.has(key)) progress.delete(key);
   });
 
+  let draining = false;
   const timer = setInterval(() => void commit(), options.commitIntervalMs ?? 200);
   await consumer.run({
     autoCommit: false,
@@ -246,12 +247,12 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       const key = keyOf(batch.topic, batch.partition);
       for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
+        if (draining || !isRunning() || isStale()) break;
         while (!slots.tryAcquire()) {
           // Full: wait for a slot, heartbeating so a long wait does not get us evicted from the group.
           await Promise.race([slots.acquire().then(() => slots.release()), new Promise((r) => setTimeout(r, 1_000))]);
           await heartbeat();
-          if (!isRunning() || isStale()) return;
+          if (draining || !isRunning() || isStale()) return;
         }
         let partition = progress.get(key);
         if (!partition) progress.set(key, (partition = new PartitionProgress()));
@@ -277,8 +278,10 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
 
   return {
     consumer,
+    // Start nothing new, let what is in flight finish (bounded), commit while still a group member (kafkajs
+    // ignores commits once stopped), then leave. Whatever did not finish comes back to the next consumer.
     stop: async () => {
-      await consumer.stop();
+      draining = true;
       const deadline = Date.now() + 20_000;
       while (slots.inUse > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       clearInterval(timer);

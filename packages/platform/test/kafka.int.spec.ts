@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { makeEvent, type EventOf } from '@hookpost/contracts';
+import { createKafka, decodeEvent, ensureTopics, KafkaEventLog, startConcurrentConsumer } from '../src/kafka';
+import { createLogger } from '../src/logger';
+
+const log = createLogger('test', 'warn');
+const kafka = createKafka('hookpost-int', (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), log);
+const topic = `int${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.events`;
+const admin = kafka.admin();
+const eventLog = new KafkaEventLog(kafka);
+
+function received(n: number): EventOf<'WebhookReceived'> {
+  return makeEvent(
+    'WebhookReceived',
+    { delivery_id: randomUUID(), subscription_id: randomUUID(), event_type: 'a.b', payload: { n }, received_at: new Date().toISOString() },
+    { now: () => new Date(), newId: randomUUID },
+  );
+}
+
+beforeAll(async () => {
+  await admin.connect();
+  await ensureTopics(admin, [topic], 1);
+  await ensureTopics(admin, [topic], 1); // idempotent
+  await eventLog.connect();
+});
+
+afterAll(async () => {
+  await eventLog.disconnect();
+  await admin.deleteTopics({ topics: [topic] });
+  await admin.disconnect();
+});
+
+describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
+  it('refuses an invalid event before it reaches the log', async () => {
+    const bad = { ...received(0), data: { nope: true } } as unknown as EventOf<'WebhookReceived'>;
+    expect(() => eventLog.append([{ topic, key: 'k', event: bad }])).toThrow('WebhookReceived data is invalid');
+  });
+
+  it('appends concurrent callers in coalesced batches, each acknowledged, and never commits past an unfinished message', async () => {
+    // Given 60 events appended by 60 concurrent callers
+    const events = Array.from({ length: 60 }, (_, n) => received(n));
+    await Promise.all(events.map((event) => eventLog.append([{ topic, key: event.data.subscription_id, event }])));
+    const offsets = await admin.fetchTopicOffsets(topic);
+    expect(Number(offsets[0]!.high)).toBe(60);
+
+    // When a consumer handles them 8 at a time, and the handler of n = 20 fails
+    const handled = new Set<number>();
+    const groupId = `${topic}.group`;
+    const consumer = await startConcurrentConsumer({
+      kafka,
+      groupId,
+      topics: [topic],
+      concurrency: 8,
+      log,
+      handle: async ({ message }) => {
+        const event = decodeEvent(message.value);
+        const n = (event?.data as unknown as { payload: { n: number } }).payload.n;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+        if (n === 20) throw new Error('endpoint bookkeeping failed');
+        handled.add(n);
+      },
+    });
+    const deadline = Date.now() + 20_000;
+    while (handled.size < 59 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await consumer.stop();
+
+    // Then everything else was handled, and the committed offset stops at the failed message
+    expect(handled.size).toBe(59);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    expect(committed!.partitions[0]!.offset).toBe('20');
+  });
+});

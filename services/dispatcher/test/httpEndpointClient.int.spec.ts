@@ -1,0 +1,89 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpEndpointClient } from '../src/adapters/httpEndpointClient';
+
+let server: http.Server;
+let base: string;
+const client = new HttpEndpointClient();
+let seen: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      seen.push({ headers: req.headers, body });
+      switch (req.url) {
+        case '/ok':
+          res.writeHead(200, { 'x-answer': 'yes' }).end('fine');
+          return;
+        case '/redirect':
+          res.writeHead(302, { location: '/ok' }).end();
+          return;
+        case '/big':
+          res.writeHead(500).end('x'.repeat(100_000));
+          return;
+        case '/nul':
+          res.writeHead(400).end('bad\u0000byte');
+          return;
+        case '/hang':
+          return;
+        case '/reset':
+          req.socket.resetAndDestroy();
+          return;
+        case '/busy':
+          res.writeHead(503, { 'retry-after': '7' }).end();
+          return;
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await client.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  seen = [];
+});
+
+describe('HttpEndpointClient (real HTTP on loopback)', () => {
+  it('POSTs the body and headers and records the answer', async () => {
+    const answer = await client.post(`${base}/ok`, { 'content-type': 'application/json', 'webhook-id': 'msg_1' }, '{"a":1}', 1_000);
+    expect(answer.result).toEqual({ kind: 'response', statusCode: 200, retryAfter: undefined });
+    expect(answer.response_body).toBe('fine');
+    expect(answer.response_headers).toMatchObject({ 'x-answer': 'yes' });
+    expect(seen[0]).toMatchObject({ body: '{"a":1}', headers: expect.objectContaining({ 'webhook-id': 'msg_1' }) });
+  });
+
+  it('does not follow redirects', async () => {
+    const answer = await client.post(`${base}/redirect`, {}, '{}', 1_000);
+    expect(answer.result).toMatchObject({ kind: 'response', statusCode: 302 });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('caps the recorded body and replaces NUL characters', async () => {
+    expect((await client.post(`${base}/big`, {}, '{}', 1_000)).response_body).toHaveLength(4_096);
+    expect((await client.post(`${base}/nul`, {}, '{}', 1_000)).response_body).toBe('bad\uFFFDbyte');
+  });
+
+  it('reads Retry-After', async () => {
+    expect((await client.post(`${base}/busy`, {}, '{}', 1_000)).result).toEqual({ kind: 'response', statusCode: 503, retryAfter: '7' });
+  });
+
+  it('turns a hang into a timeout, a reset and a refused connection into network errors', async () => {
+    const hung = await client.post(`${base}/hang`, {}, '{}', 300);
+    expect(hung.result).toEqual({ kind: 'network-error', error: 'timed out after 300 ms' });
+    expect(hung.duration_ms).toBeGreaterThanOrEqual(290);
+    expect((await client.post(`${base}/reset`, {}, '{}', 1_000)).result).toEqual({ kind: 'network-error', error: 'connection reset' });
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    expect((await client.post(`http://127.0.0.1:${port}/`, {}, '{}', 1_000)).result).toEqual({ kind: 'network-error', error: 'connection refused' });
+  });
+});
