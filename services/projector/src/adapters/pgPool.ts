@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { runner } from 'node-pg-migrate';
 
 export function createPool(databaseUrl: string, schema: string, max = 10): Pool {
@@ -7,9 +7,26 @@ export function createPool(databaseUrl: string, schema: string, max = 10): Pool 
   return new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${schema}` });
 }
 
-/** Applies node-pg-migrate migrations (services/projector/migrations) to the read model's schema. */
+/**
+ * Applies node-pg-migrate migrations (services/projector/migrations) to the read model's schema.
+ * node-pg-migrate's own lock is one advisory lock for the whole database and fails at once when taken, so
+ * two projectors starting together (or two schemas migrating at once) would crash; instead we wait on a
+ * lock of our own, per schema.
+ */
 export async function migrate(databaseUrl: string, schema: string, log: (message: string) => void = () => undefined): Promise<void> {
+  const lock = new Client({ connectionString: databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`hookpost-migrate:${schema}`]);
+    await runMigrations(databaseUrl, schema, log);
+  } finally {
+    await lock.end();
+  }
+}
+
+async function runMigrations(databaseUrl: string, schema: string, log: (message: string) => void): Promise<void> {
   await runner({
+    noLock: true,
     databaseUrl,
     dir: path.resolve(__dirname, '../../migrations'),
     direction: 'up',
