@@ -7,3 +7,4 @@ export * from './kafka';
 export * from './http';
 export * from './subscriptionDirectory';
 export * from './runService';
+export * from './connections';

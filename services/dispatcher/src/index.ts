@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createClient } from 'redis';
-import { topicNames, type WebhookReceived } from '@hookpost/contracts';
+import type { WebhookReceived } from '@hookpost/contracts';
 import {
-  createKafka,
   createLogger,
   decodeEvent,
-  ensureTopics,
-  KafkaEventLog,
-  RedisSubscriptionCache,
   closeServer,
+  connectEventLog,
+  connectSubscriptionCache,
+  listen,
   runService,
   SecretBox,
   ShutdownManager,
@@ -35,7 +32,6 @@ function firstAttempt(received: WebhookReceived): DeliveryJob {
 export async function startDispatcher(env: DispatcherEnv, log: Logger = createLogger('dispatcher', env.LOG_LEVEL)): Promise<RunningDispatcher> {
   const shutdown = new ShutdownManager(log, 25_000);
   let stopping = false;
-  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
   const policy = {
     schedule: env.HOOKPOST_RETRY_SCHEDULE_MS,
@@ -43,18 +39,9 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     retryAfterMaxMs: env.HOOKPOST_RETRY_AFTER_MAX_MS,
   };
 
-  const kafka = createKafka('hookpost-dispatcher', env.KAFKA_BROKERS, log);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries], env.HOOKPOST_TOPIC_PARTITIONS);
-  await admin.disconnect();
-  const eventLog = new KafkaEventLog(kafka);
-  await eventLog.connect();
+  const { kafka, eventLog, topics } = await connectEventLog('hookpost-dispatcher', env, log);
 
-  const redis = createClient({ url: env.REDIS_URL });
-  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
-  await redis.connect();
-  const cache = new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX);
+  const { redis, cache } = await connectSubscriptionCache(env, log);
 
   const longestTier = Math.max(env.HOOKPOST_RETRY_AFTER_MAX_MS, ...policy.schedule);
   const retries = await RabbitRetryQueue.connect({
@@ -99,9 +86,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   await retries.consume(Math.min(env.DISPATCHER_CONCURRENCY, 1_000), (job) => dispatcher.attempt(job));
 
   const app = buildDispatcherApp({ log, ready: async () => (await redis.ping()) === 'PONG' });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(env.DISPATCHER_PORT, '0.0.0.0', () => resolve(listening));
-  });
+  const server = await listen(app, env.DISPATCHER_PORT);
 
   shutdown.add('mark stopping', async () => {
     stopping = true;

@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createClient } from 'redis';
-import { topicNames } from '@hookpost/contracts';
 import { generateSecret } from '@hookpost/signing';
 import {
-  createKafka,
   createLogger,
-  ensureTopics,
-  KafkaEventLog,
-  RedisSubscriptionCache,
   closeServer,
+  connectEventLog,
+  connectSubscriptionCache,
+  listen,
   runService,
   SecretBox,
   ShutdownManager,
@@ -26,21 +22,11 @@ export type RunningGateway = { port: number; stop: () => Promise<void> };
 /** Composition root: connect Kafka and Redis, make sure the topics exist, serve the public API. */
 export async function startGateway(env: GatewayEnv, log: Logger = createLogger('gateway', env.LOG_LEVEL)): Promise<RunningGateway> {
   const shutdown = new ShutdownManager(log);
-  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
 
-  const kafka = createKafka('hookpost-gateway', env.KAFKA_BROKERS, log);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries], env.HOOKPOST_TOPIC_PARTITIONS);
-  await admin.disconnect();
-  const eventLog = new KafkaEventLog(kafka);
-  await eventLog.connect();
+  const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log);
 
-  const redis = createClient({ url: env.REDIS_URL });
-  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
-  await redis.connect();
-  const cache = new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX);
+  const { redis, cache } = await connectSubscriptionCache(env, log);
   const projector = new ProjectorForwarder(env.PROJECTOR_URL, log);
 
   const app = buildGatewayApp({
@@ -55,9 +41,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     appendTimeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS,
     ready: async () => (await redis.ping()) === 'PONG',
   });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(env.GATEWAY_PORT, '0.0.0.0', () => resolve(listening));
-  });
+  const server = await listen(app, env.GATEWAY_PORT);
 
   shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka producer', () => eventLog.disconnect());

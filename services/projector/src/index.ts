@@ -1,8 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createClient } from 'redis';
 import { topicNames } from '@hookpost/contracts';
-import { createKafka, createLogger, ensureTopics, RedisSubscriptionCache, closeServer, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { closeServer, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp } from './app';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
@@ -25,10 +23,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
 
   await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA, (message) => log.debug({ migration: message }, 'migrate'));
   const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
-  const redis = createClient({ url: env.REDIS_URL });
-  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
-  await redis.connect();
-  const cache = new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX);
+  const { redis, cache } = await connectSubscriptionCache(env, log);
 
   const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);
   const admin = kafka.admin();
@@ -44,9 +39,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
       return true;
     },
   });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(env.PROJECTOR_PORT, '0.0.0.0', () => resolve(listening));
-  });
+  const server = await listen(app, env.PROJECTOR_PORT);
 
   const consumer = await startProjectionConsumer({
     kafka,

@@ -1,0 +1,41 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { createClient } from 'redis';
+import { topicNames, type Topics } from '@hookpost/contracts';
+import { createKafka, ensureTopics, KafkaEventLog } from './kafka';
+import type { Logger } from './logger';
+import { RedisSubscriptionCache, type RedisClient } from './subscriptionDirectory';
+
+/** Kafka with the event topics in place and a connected event log: what every command-side service needs. */
+export async function connectEventLog(
+  clientId: string,
+  env: { KAFKA_BROKERS: string[]; HOOKPOST_TOPIC_PREFIX: string; HOOKPOST_TOPIC_PARTITIONS: number },
+  log: Logger,
+): Promise<{ kafka: ReturnType<typeof createKafka>; topics: Topics; eventLog: KafkaEventLog }> {
+  const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
+  const kafka = createKafka(clientId, env.KAFKA_BROKERS, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries], env.HOOKPOST_TOPIC_PARTITIONS);
+  } finally {
+    await admin.disconnect();
+  }
+  const eventLog = new KafkaEventLog(kafka);
+  await eventLog.connect();
+  return { kafka, topics, eventLog };
+}
+
+/** A connected Redis client and the subscription cache on it. */
+export async function connectSubscriptionCache(env: { REDIS_URL: string; HOOKPOST_REDIS_PREFIX: string }, log: Logger): Promise<{ redis: RedisClient; cache: RedisSubscriptionCache }> {
+  const redis = createClient({ url: env.REDIS_URL });
+  redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
+  await redis.connect();
+  return { redis, cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX) };
+}
+
+export function listen(app: Express, port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = app.listen(port, '0.0.0.0', () => resolve(server));
+  });
+}
