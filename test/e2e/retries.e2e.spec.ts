@@ -147,9 +147,9 @@ describe('retries through RabbitMQ delay tiers', () => {
     ]);
   });
 
-  it('cancels pending retries when the subscription is deleted', async () => {
-    // Given a delivery waiting 2 s for its retry (Retry-After)
-    const receiver = await receiverReplying(() => ({ status: 503, headers: { 'retry-after': '2' } }));
+  it('cancels pending retries as soon as the subscription is deleted', async () => {
+    // Given a delivery waiting 3 s (the Retry-After bound) for its retry
+    const receiver = await receiverReplying(() => ({ status: 503, headers: { 'retry-after': '60' } }));
     const subscriptionId = await subscribe(receiver.url);
     const deliveryId = await ingest(subscriptionId);
     const retrying = await finished(deliveryId, 'retrying');
@@ -158,10 +158,16 @@ describe('retries through RabbitMQ delay tiers', () => {
     // When the subscription is deleted
     expect((await api('DELETE', `/subscriptions/${subscriptionId}`)).status).toBe(204);
 
-    // Then the delivery ends cancelled without another POST, and the subscription is gone everywhere
+    // Then the delivery ends cancelled before the retry was due, without another POST
+    const deletedAt = Date.now();
     const cancelled = await finished(deliveryId, 'cancelled');
+    expect(Date.now() - deletedAt).toBeLessThan(2_500);
+    expect(Date.parse(retrying.next_attempt_at)).toBeGreaterThan(Date.now());
     expect(cancelled.attempt_count).toBe(1);
+    // and the retry, when it comes due, is not attempted; the subscription is gone everywhere
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(retrying.next_attempt_at) - Date.now() + 500));
     expect(receiver.requests).toHaveLength(1);
+    expect((await finished(deliveryId, 'cancelled')).attempt_count).toBe(1);
     expect((await api('GET', `/subscriptions/${subscriptionId}`)).status).toBe(404);
     expect((await api('GET', `/subscriptions/${subscriptionId}/deliveries`)).status).toBe(404);
     expect((await api('POST', `/ingest/${subscriptionId}`, { event_type: 'a.b' })).status).toBe(404);

@@ -5,6 +5,7 @@ import { decideAfterAttempt, decideCancel } from './delivery/decideAfterAttempt'
 import type { DeliveryJob } from './delivery/deliveryJob';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
+import type { RetryingDelivery } from './adapters/projectorDeliveries';
 
 export type DispatcherDeps = {
   directory: Pick<SubscriptionDirectory, 'find'>;
@@ -58,6 +59,29 @@ export class Dispatcher {
     if (retry) await this.persistently('schedule retry', () => deps.retries.schedule(retry.job, retry.delayMs));
     await this.record(decision.events);
     if (decision.disabledSubscription) await deps.cache.put(decision.disabledSubscription).catch(() => undefined);
+  }
+
+  /**
+   * A deleted subscription's waiting retries end now rather than when each comes due (hours, with the
+   * default schedule). A retry that was not yet in the read model is cancelled when it comes due instead.
+   */
+  async cancelRetries(subscriptionId: string, waiting: AsyncIterable<RetryingDelivery>): Promise<number> {
+    let cancelled = 0;
+    for await (const delivery of waiting) {
+      const job: DeliveryJob = {
+        delivery_id: delivery.id,
+        subscription_id: subscriptionId,
+        event_type: delivery.event_type,
+        payload: {},
+        received_at: delivery.created_at,
+        attempt_number: delivery.attempt_count + 1,
+        last_status_code: delivery.last_status_code,
+        last_error: delivery.last_error,
+      };
+      await this.record(decideCancel(job, 'subscription deleted', this.deps));
+      cancelled += 1;
+    }
+    return cancelled;
   }
 
   private record(events: HookpostEvent[]): Promise<void> {

@@ -17,6 +17,7 @@ import {
 } from '@hookpost/platform';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers } from './adapters/rabbitRetryQueue';
+import { retryingDeliveries } from './adapters/projectorDeliveries';
 import { buildDispatcherApp } from './app';
 import { Dispatcher } from './dispatcher';
 import type { DeliveryJob } from './delivery/deliveryJob';
@@ -83,6 +84,20 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       await dispatcher.attempt(firstAttempt(event.data));
     },
   });
+  // Deleting a subscription cancels its waiting retries right away.
+  const deletions = await startConcurrentConsumer({
+    kafka,
+    groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}.deletions`,
+    topics: [topics.subscriptions],
+    concurrency: 4,
+    log,
+    handle: async ({ message }) => {
+      const event = decodeEvent(message.value);
+      if (event?.type !== 'SubscriptionDeleted') return;
+      const cancelled = await dispatcher.cancelRetries(event.data.id, retryingDeliveries(env.PROJECTOR_URL, event.data.id));
+      if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
+    },
+  });
   await retries.consume(Math.min(env.DISPATCHER_CONCURRENCY, 1_000), (job) => dispatcher.attempt(job));
 
   const app = buildDispatcherApp({ log, ready: async () => (await redis.ping()) === 'PONG' });
@@ -92,6 +107,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     stopping = true;
   });
   shutdown.add('kafka consumer', () => consumer.stop());
+  shutdown.add('deletions consumer', () => deletions.stop());
   shutdown.add('retry consumer', () => retries.close());
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('http', () => closeServer(server));
