@@ -10,6 +10,15 @@ bash "$ROOT/infra/local.sh" up
 
 mkdir -p "$STATE/logs" "$STATE/run"
 
+# Every API call needs a key. Without HOOKPOST_API_KEYS, npm start makes one for this checkout, once.
+if [[ -z ${HOOKPOST_API_KEYS:-} && ${HOOKPOST_ALLOW_NO_AUTH:-false} != true ]]; then
+  keyfile=$STATE/api-key
+  [[ -s $keyfile ]] || node -e 'console.log("hp_" + require("crypto").randomBytes(24).toString("base64url"))' >"$keyfile"
+  chmod 600 "$keyfile"
+  HOOKPOST_API_KEYS=$(cat "$keyfile")
+  export HOOKPOST_API_KEYS
+fi
+
 start_service() {
   local name=$1 port=$2 pidfile=$STATE/run/$1.pid
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && http_ok "http://127.0.0.1:$port/healthz"; then
@@ -41,3 +50,6 @@ start_service projector "${PROJECTOR_PORT:-8001}"
 start_service dispatcher "${DISPATCHER_PORT:-8002}"
 start_service gateway "${GATEWAY_PORT:-8000}"
 say "ready: API on http://localhost:${GATEWAY_PORT:-8000} (logs in $STATE/logs; npm stop to stop)"
+if [[ -n ${HOOKPOST_API_KEYS:-} ]]; then
+  say "API key (from ${keyfile:-HOOKPOST_API_KEYS}): send -H \"Authorization: Bearer ${HOOKPOST_API_KEYS%%,*}\""
+fi

@@ -1,7 +1,7 @@
 import { ajv, attemptSchema, deliverySchema, subscriptionSchema } from '@hookpost/contracts';
 import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
-import { startStack, type Stack } from '../support/stack';
+import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(90_000);
@@ -19,7 +19,7 @@ const isAttempt = ajv.compile(strip(attemptSchema));
 beforeAll(async () => {
   stack = await startStack();
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl);
+  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
 });
 
 afterAll(async () => {
@@ -51,6 +51,36 @@ describe('the public API contract', () => {
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('SwaggerUIBundle');
     expect((await fetch(`${stack.baseUrl}/docs/assets/swagger-ui-bundle.js`)).status).toBe(200);
+  });
+
+  it('asks for an API key on every operation except health and the API description', async () => {
+    const doc = await api('GET', '/openapi.json');
+    const anonymous = apiClient(stack.baseUrl);
+    const wrongKey = apiClient(stack.baseUrl, { authorization: 'Bearer not-the-right-key-at-all' });
+    const placeholder = '00000000-0000-4000-8000-000000000000';
+    let protectedOperations = 0;
+    for (const [path, item] of Object.entries(doc.body.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
+      for (const [method, operation] of Object.entries(item).filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))) {
+        const url = path.replace(/\{[^}]+\}/g, placeholder);
+        const body = ['post', 'put', 'patch'].includes(method) ? { name: 'x' } : undefined;
+        const isOpen = Array.isArray(operation.security) && operation.security.length === 0;
+        for (const client of [anonymous, wrongKey]) {
+          const answer = await client(method.toUpperCase(), url, body);
+          if (isOpen) {
+            expect({ path, status: answer.status }).not.toEqual({ path, status: 401 });
+          } else {
+            expect({ method, path, status: answer.status }).toEqual({ method, path, status: 401 });
+            expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+          }
+        }
+        if (!isOpen) protectedOperations += 1;
+      }
+    }
+    expect(protectedOperations).toBeGreaterThanOrEqual(10);
+    expect((await anonymous('GET', '/openapi.json')).status).toBe(200);
+    expect((await fetch(`${stack.baseUrl}/docs`)).status).toBe(200);
+    // The projector's read API, behind the gateway, asks too.
+    expect((await fetch(`${stack.env.PROJECTOR_URL}/subscriptions`)).status).toBe(401);
   });
 
   it('answers create, get, list, update, deliveries and attempts with bodies that match the schemas', async () => {

@@ -1,6 +1,6 @@
 import { Receiver } from '../support/receiver';
 import { apiClient } from '../support/api';
-import { startStack, type Stack } from '../support/stack';
+import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 import { snapshotReadModel } from '../support/readModel';
 import { createLogger } from '@hookpost/platform';
@@ -16,7 +16,7 @@ const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
-  api = apiClient(stack.baseUrl);
+  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { verify } from '@hookpost/signing';
 import { Receiver } from '../support/receiver';
-import { startStack, type Stack } from '../support/stack';
+import { apiClient } from '../support/api';
+import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(90_000);
@@ -11,6 +12,7 @@ let receiver: Receiver;
 beforeAll(async () => {
   stack = await startStack();
   receiver = await Receiver.start();
+  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
 });
 
 afterAll(async () => {
@@ -18,15 +20,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${stack.baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, any>) : undefined };
-}
+let api: ReturnType<typeof apiClient>;
 
 describe('walking skeleton: subscription → ingest → signed POST → recorded attempt', () => {
   it('delivers a signed webhook and shows the delivery succeeded with its attempt', async () => {
@@ -35,13 +29,13 @@ describe('walking skeleton: subscription → ingest → signed POST → recorded
     const created = await api('POST', '/subscriptions/', { name: 'test-subscription', target_url: receiver.url, secret_key: secret });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'test-subscription', target_url: receiver.url, is_active: true, secret_key: secret });
-    const subscriptionId = created.body!.id as string;
+    const subscriptionId = created.body.id as string;
 
     // When an event is ingested right away (read-your-writes through the cache)
     const ingested = await api('POST', `/ingest/${subscriptionId}`, { event_type: 'test_event', data: { key: 'value' } });
     expect(ingested.status).toBe(202);
     expect(ingested.body).toEqual({ delivery_id: expect.any(String), status: 'pending' });
-    const deliveryId = ingested.body!.delivery_id as string;
+    const deliveryId = ingested.body.delivery_id as string;
     expect(ingested.headers.get('location')).toBe(`/deliveries/${deliveryId}`);
 
     // Then the receiver gets one POST whose Standard Webhooks signature verifies with the secret
@@ -55,7 +49,7 @@ describe('walking skeleton: subscription → ingest → signed POST → recorded
     // And the delivery, read through the gateway's base URL, has succeeded with its one attempt
     const delivery = await eventually(async () => {
       const answer = await api('GET', `/deliveries/${deliveryId}`);
-      return answer.status === 200 && answer.body!.status === 'succeeded' ? answer.body : undefined;
+      return answer.status === 200 && answer.body.status === 'succeeded' ? answer.body : undefined;
     }, { what: 'the delivery to succeed' });
     expect(delivery).toMatchObject({
       id: deliveryId,
@@ -74,7 +68,7 @@ describe('walking skeleton: subscription → ingest → signed POST → recorded
 
     // And the subscription is listed (without its secret) with its deliveries
     const listed = await api('GET', `/subscriptions/${subscriptionId}/deliveries`);
-    expect(listed.body!.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
+    expect(listed.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
     const shown = await api('GET', `/subscriptions/${subscriptionId}`);
     expect(shown.status).toBe(200);
     expect(shown.body).not.toHaveProperty('secret_key');
@@ -100,15 +94,15 @@ describe('walking skeleton: subscription → ingest → signed POST → recorded
 
     const created = await api('POST', '/subscriptions', { name: 'paused', target_url: receiver.url, is_active: false });
     expect(created.status).toBe(201);
-    expect(created.body!.secret_key).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
-    const inactive = await api('POST', `/ingest/${created.body!.id}`, { event_type: 'a.b' });
+    expect(created.body.secret_key).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const inactive = await api('POST', `/ingest/${created.body.id}`, { event_type: 'a.b' });
     expect(inactive.status).toBe(409);
   });
 
   it('answers 422 with the offending fields for a schema violation, and 415 for a body that is not JSON', async () => {
     const invalid = await api('POST', '/subscriptions', { name: '', target_url: 'ftp://example.com', extra: 1 });
     expect(invalid.status).toBe(422);
-    const fields = (invalid.body!.errors as { field: string }[]).map((error) => error.field);
+    const fields = (invalid.body.errors as { field: string }[]).map((error) => error.field);
     expect(fields).toEqual(expect.arrayContaining(['name', 'target_url', 'extra']));
 
     const notJson = await api('POST', '/subscriptions', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });

@@ -17,6 +17,7 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@1
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
 /**
  * The three services, in this process, on real Kafka, RabbitMQ, PostgreSQL and Redis, isolated from every
@@ -58,6 +59,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     HOOKPOST_RETRY_SCHEDULE_MS: '0,200,400,600',
     HOOKPOST_RETRY_AFTER_MAX_MS: '3000',
     HOOKPOST_DELIVERY_TIMEOUT_MS: '2000',
+    HOOKPOST_API_KEYS: TEST_API_KEY,
     ...options.env,
   };
   const source = { ...process.env, ...env };

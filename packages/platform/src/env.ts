@@ -98,6 +98,10 @@ export const commonEnv = {
   LOG_LEVEL: envs.string('info'),
   /** `<key id>:<base64 of 32 bytes>`, comma-separated; the first encrypts, all decrypt. */
   HOOKPOST_SECRET_KEYS: envs.string('dev:aG9va3Bvc3QtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE='),
+  /** API keys accepted as `Authorization: Bearer <key>`, comma-separated (16+ characters each). */
+  HOOKPOST_API_KEYS: envs.list([]),
+  /** Run without API keys; only for a closed network. */
+  HOOKPOST_ALLOW_NO_AUTH: envs.bool(false),
 };
 
 export const topicEnv = {

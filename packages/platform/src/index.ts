@@ -8,3 +8,4 @@ export * from './http';
 export * from './subscriptionDirectory';
 export * from './runService';
 export * from './connections';
+export * from './apiKeys';

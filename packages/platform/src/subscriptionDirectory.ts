@@ -50,12 +50,13 @@ export class SubscriptionDirectory {
   constructor(
     private readonly cache: RedisSubscriptionCache,
     private readonly projectorUrl: string,
+    private readonly headers: Record<string, string> = {},
   ) {}
 
   async find(id: string): Promise<KnownSubscription | undefined> {
     const cached = await this.cache.get(id);
     if (cached) return cached;
-    const response = await fetch(`${this.projectorUrl}/internal/subscriptions/${encodeURIComponent(id)}`);
+    const response = await fetch(`${this.projectorUrl}/internal/subscriptions/${encodeURIComponent(id)}`, { headers: this.headers });
     if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`projector answered ${response.status} for subscription ${id}`);
     const row = (await response.json()) as SubscriptionState & { deleted: boolean };

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { WebhookReceived } from '@hookpost/contracts';
 import {
+  apiKeysFrom,
+  serviceAuthHeaders,
   createLogger,
   decodeEvent,
   closeServer,
@@ -34,6 +36,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const shutdown = new ShutdownManager(log, 25_000);
   let stopping = false;
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
+  const projectorHeaders = serviceAuthHeaders(apiKeysFrom(env));
   const policy = {
     schedule: env.HOOKPOST_RETRY_SCHEDULE_MS,
     jitter: env.HOOKPOST_RETRY_JITTER_PERCENT / 100,
@@ -53,7 +56,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   const endpoint = new HttpEndpointClient();
   const dispatcher = new Dispatcher({
-    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL),
+    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders),
     cache,
     endpoint,
     retries,
@@ -94,7 +97,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     handle: async ({ message }) => {
       const event = decodeEvent(message.value);
       if (event?.type !== 'SubscriptionDeleted') return;
-      const cancelled = await dispatcher.cancelRetries(event.data.id, retryingDeliveries(env.PROJECTOR_URL, event.data.id));
+      const cancelled = await dispatcher.cancelRetries(event.data.id, retryingDeliveries(env.PROJECTOR_URL, event.data.id, projectorHeaders));
       if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
     },
   });

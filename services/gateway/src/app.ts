@@ -13,6 +13,7 @@ import {
   jsonBody,
   notFoundRoute,
   problemMiddleware,
+  requireApiKey,
   ServiceUnavailable,
   ValidationFailed,
   type EventRecord,
@@ -37,7 +38,11 @@ export type GatewayDeps = {
   maxBodyBytes: number;
   appendTimeoutMs: number;
   ready: () => Promise<boolean>;
+  apiKeys: readonly string[];
 };
+
+/** Paths anyone may call: liveness, readiness, metrics and the API description. */
+export const openPaths = (path: string) => ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'].includes(path) || path.startsWith('/docs/');
 
 function validated<T>(validate: (value: unknown) => { ok: boolean; fields?: { field: string; message: string }[] }, body: unknown): T {
   if (body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
@@ -86,6 +91,8 @@ export function buildGatewayApp(deps: GatewayDeps) {
   }
 
   const forward = (req: Request, res: Response) => deps.projector.forward(req, res);
+
+  if (deps.apiKeys.length > 0) app.use(requireApiKey(deps.apiKeys, openPaths));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { generateSecret } from '@hookpost/signing';
 import {
+  apiKeysFrom,
+  serviceAuthHeaders,
   createLogger,
   closeServer,
   connectEventLog,
@@ -23,6 +25,7 @@ export type RunningGateway = { port: number; stop: () => Promise<void> };
 export async function startGateway(env: GatewayEnv, log: Logger = createLogger('gateway', env.LOG_LEVEL)): Promise<RunningGateway> {
   const shutdown = new ShutdownManager(log);
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
+  const apiKeys = apiKeysFrom(env);
 
   const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log);
 
@@ -33,13 +36,14 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     log,
     eventLog,
     cache,
-    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL),
+    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceAuthHeaders(apiKeys)),
     projector,
     decide: { now: () => new Date(), newId: randomUUID, seal: (secret) => secretBox.seal(secret), generateSecret: () => generateSecret(32) },
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     maxBodyBytes: env.HOOKPOST_MAX_BODY_BYTES,
     appendTimeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS,
     ready: async () => (await redis.ping()) === 'PONG',
+    apiKeys,
   });
   const server = await listen(app, env.GATEWAY_PORT);
 

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { closeServer, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, closeServer, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp } from './app';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
@@ -34,6 +34,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const app = buildProjectorApp({
     queries,
     log,
+    apiKeys: apiKeysFrom(env),
     ready: async () => {
       await pool.query('SELECT 1');
       return true;

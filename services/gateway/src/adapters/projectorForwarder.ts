@@ -15,7 +15,9 @@ export class ProjectorForwarder {
 
   async forward(req: Request, res: Response): Promise<void> {
     try {
-      const answer = await this.pool.request({ method: 'GET', path: req.originalUrl, headers: { accept: 'application/json' } });
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (req.headers.authorization) headers.authorization = req.headers.authorization;
+      const answer = await this.pool.request({ method: 'GET', path: req.originalUrl, headers });
       const type = answer.headers['content-type'];
       res.status(answer.statusCode);
       if (typeof type === 'string') res.type(type);
