@@ -10,6 +10,9 @@ bash "$ROOT/infra/local.sh" up
 
 mkdir -p "$STATE/logs" "$STATE/run"
 
+# Local development: receivers on this machine are allowed targets (production allows none; see docs).
+export HOOKPOST_ALLOWED_TARGET_CIDRS=${HOOKPOST_ALLOWED_TARGET_CIDRS-127.0.0.0/8,::1/128}
+
 # Every API call needs a key. Without HOOKPOST_API_KEYS, npm start makes one for this checkout, once.
 if [[ -z ${HOOKPOST_API_KEYS:-} && ${HOOKPOST_ALLOW_NO_AUTH:-false} != true ]]; then
   keyfile=$STATE/api-key

@@ -60,6 +60,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     HOOKPOST_RETRY_AFTER_MAX_MS: '3000',
     HOOKPOST_DELIVERY_TIMEOUT_MS: '2000',
     HOOKPOST_API_KEYS: TEST_API_KEY,
+    // Test receivers listen on loopback; the SSRF tests start a stack with this emptied.
+    HOOKPOST_ALLOWED_TARGET_CIDRS: '127.0.0.0/8,::1/128',
     ...options.env,
   };
   const source = { ...process.env, ...env };

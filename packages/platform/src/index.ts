@@ -9,3 +9,4 @@ export * from './subscriptionDirectory';
 export * from './runService';
 export * from './connections';
 export * from './apiKeys';
+export * from './targetPolicy';

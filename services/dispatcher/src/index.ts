@@ -14,6 +14,7 @@ import {
   SecretBox,
   ShutdownManager,
   startConcurrentConsumer,
+  TargetPolicy,
   SubscriptionDirectory,
   type Logger,
 } from '@hookpost/platform';
@@ -54,7 +55,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     tiers: retryTiers(policy.schedule, longestTier),
     log,
   });
-  const endpoint = new HttpEndpointClient();
+  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS));
   const dispatcher = new Dispatcher({
     directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders),
     cache,

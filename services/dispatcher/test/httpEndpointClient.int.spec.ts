@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TargetPolicy } from '@hookpost/platform';
 import { HttpEndpointClient } from '../src/adapters/httpEndpointClient';
 
 let server: http.Server;
 let base: string;
-const client = new HttpEndpointClient();
+const client = new HttpEndpointClient(new TargetPolicy(['127.0.0.0/8']));
 let seen: { headers: http.IncomingHttpHeaders; body: string }[] = [];
 
 beforeAll(async () => {

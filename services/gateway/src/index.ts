@@ -13,6 +13,7 @@ import {
   SecretBox,
   ShutdownManager,
   SubscriptionDirectory,
+  TargetPolicy,
   type Logger,
 } from '@hookpost/platform';
 import { buildGatewayApp } from './app';
@@ -26,6 +27,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const shutdown = new ShutdownManager(log);
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
   const apiKeys = apiKeysFrom(env);
+  const targetPolicy = new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS);
 
   const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log);
 
@@ -38,7 +40,13 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     cache,
     directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceAuthHeaders(apiKeys)),
     projector,
-    decide: { now: () => new Date(), newId: randomUUID, seal: (secret) => secretBox.seal(secret), generateSecret: () => generateSecret(32) },
+    decide: {
+      now: () => new Date(),
+      newId: randomUUID,
+      seal: (secret) => secretBox.seal(secret),
+      generateSecret: () => generateSecret(32),
+      refuseTarget: (url) => targetPolicy.literalRefusal(url),
+    },
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     maxBodyBytes: env.HOOKPOST_MAX_BODY_BYTES,
     appendTimeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS,

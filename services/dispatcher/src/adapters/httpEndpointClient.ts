@@ -1,4 +1,7 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
 import { Agent, errors as undiciErrors } from 'undici';
+import type { TargetPolicy } from '@hookpost/platform';
 import type { AttemptResult } from '../delivery/classifyResponse';
 
 export type EndpointResponse = {
@@ -51,6 +54,36 @@ function describeNetworkError(error: unknown, timeoutMs: number): string {
   }
 }
 
+/** Raised from the connection's DNS lookup when the target resolves to a refused address. */
+class TargetRefused extends Error {
+  readonly code = 'EHOOKPOST_TARGET_REFUSED';
+}
+
+function refusedFrom(error: unknown): TargetRefused | undefined {
+  for (let current = error as { cause?: unknown } | undefined; current; current = current.cause as { cause?: unknown } | undefined) {
+    if (current instanceof TargetRefused) return current;
+  }
+  return undefined;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A DNS lookup that checks every address the name resolves to and hands the connection only an allowed
+ * one, so the address checked is the address connected to (no DNS rebinding in between).
+ */
+function pinnedLookup(policy: TargetPolicy) {
+  return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
+    dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
+      if (error) return callback(error, '');
+      const refusals = addresses.map((entry) => policy.refusal(entry.address)).filter((reason): reason is string => reason !== undefined);
+      if (refusals.length > 0) return callback(new TargetRefused(`${hostname} resolves to ${refusals[0]}; delivery refused`), '');
+      if (options.all) return callback(null, addresses);
+      callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
+
 /**
  * POSTs a signed webhook. Redirects are not followed (a 3xx is the answer); the response body is read up to
  * a few KiB for the attempt log, then dropped. One keep-alive agent is shared across endpoints.
@@ -58,13 +91,28 @@ function describeNetworkError(error: unknown, timeoutMs: number): string {
 export class HttpEndpointClient {
   private readonly agent: Agent;
 
-  constructor(options: { connectionsPerOrigin?: number } = {}) {
-    this.agent = new Agent({ connections: options.connectionsPerOrigin ?? 64, keepAliveTimeout: 10_000, pipelining: 1 });
+  constructor(
+    private readonly policy: TargetPolicy,
+    options: { connectionsPerOrigin?: number } = {},
+  ) {
+    this.agent = new Agent({
+      connections: options.connectionsPerOrigin ?? 64,
+      keepAliveTimeout: 10_000,
+      pipelining: 1,
+      connect: { lookup: pinnedLookup(policy) as never },
+    });
   }
 
   async post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<EndpointResponse> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    const blocked = (error: string): EndpointResponse => ({ result: { kind: 'blocked', error }, duration_ms: elapsed(), response_headers: null, response_body: null });
+    // An IP literal is connected to without a lookup: check it here.
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host)) {
+      const refusal = this.policy.refusal(host);
+      if (refusal) return blocked(`${refusal}; delivery refused`);
+    }
     try {
       const response = await this.agent.request({
         origin: new URL(url).origin,
@@ -95,6 +143,8 @@ export class HttpEndpointClient {
         response_body: printable(text.slice(0, RESPONSE_BODY_CAP)),
       };
     } catch (error) {
+      const refused = refusedFrom(error);
+      if (refused) return blocked(refused.message);
       return {
         result: { kind: 'network-error', error: describeNetworkError(error, timeoutMs) },
         duration_ms: elapsed(),

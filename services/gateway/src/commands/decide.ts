@@ -17,9 +17,11 @@ export type DecideDeps = {
   newId: () => string;
   seal: (secret: string) => string;
   generateSecret: () => string;
+  /** Why a target URL's literal address is refused, if it is (see TargetPolicy). */
+  refuseTarget: (targetUrl: string) => string | undefined;
 };
 
-function checkTargetUrl(targetUrl: string): void {
+function checkTargetUrl(targetUrl: string, deps: DecideDeps): void {
   let url: URL;
   try {
     url = new URL(targetUrl);
@@ -32,6 +34,8 @@ function checkTargetUrl(targetUrl: string): void {
   if (url.username || url.password) {
     throw new ValidationFailed([{ field: 'target_url', message: 'must not carry credentials' }]);
   }
+  const refusal = deps.refuseTarget(targetUrl);
+  if (refusal) throw new ValidationFailed([{ field: 'target_url', message: `is not a public address: ${refusal}` }]);
 }
 
 /** The subscription a command acts on, or 404 if it never existed or was deleted. */
@@ -41,7 +45,7 @@ export function existing(known: KnownSubscription | undefined, id: string): Subs
 }
 
 export function decideCreate(input: SubscriptionCreate, deps: DecideDeps): { event: EventOf<'SubscriptionCreated'>; secret: string } {
-  checkTargetUrl(input.target_url);
+  checkTargetUrl(input.target_url, deps);
   const secret = input.secret_key ?? deps.generateSecret();
   const now = deps.now().toISOString();
   const state: SubscriptionState = {
@@ -63,7 +67,7 @@ export function decideCreate(input: SubscriptionCreate, deps: DecideDeps): { eve
 
 /** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
 export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
-  checkTargetUrl(input.target_url);
+  checkTargetUrl(input.target_url, deps);
   return makeEvent(
     'SubscriptionUpdated',
     {
@@ -85,7 +89,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
 
 /** PATCH: only the fields present change (JSON merge semantics; null clears a nullable field). */
 export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
-  if (input.target_url !== undefined) checkTargetUrl(input.target_url);
+  if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
   const { secret_key, ...fields } = input;
   return makeEvent(
     'SubscriptionUpdated',
