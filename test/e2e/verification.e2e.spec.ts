@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { topicNames } from '@hookpost/contracts';
+import { verify } from '@hookpost/signing';
 import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
 import { withReadModel } from '../support/readModel';
@@ -53,6 +54,57 @@ describe('deliveries verify with code nobody here wrote', () => {
       event_type: 'test_event',
       data: { key: 'value' },
     });
+  });
+});
+
+describe('secret rotation', () => {
+  it('signs with both secrets during the overlap, so a receiver holding either accepts', async () => {
+    const created = await api('POST', '/subscriptions', { name: 'rotating', target_url: receiver.url });
+    const oldSecret = created.body.secret_key as string;
+
+    const rotated = await api('POST', `/subscriptions/${created.body.id}/secret/rotate`);
+    expect(rotated.status).toBe(200);
+    const newSecret = rotated.body.secret_key as string;
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(Date.parse(rotated.body.previous_secret_expires_at) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+
+    const request = await deliverOne(created.body.id, { event_type: 'invoice.paid', data: { rotated: true } });
+    const headers = request.headers as Record<string, string>;
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    for (const secret of [oldSecret, newSecret]) {
+      expect(new StandardWebhook(secret).verify(request.body, headers)).toEqual({ event_type: 'invoice.paid', data: { rotated: true } });
+      expect(new SvixWebhook(secret).verify(request.body, { 'svix-id': headers['webhook-id']!, 'svix-timestamp': headers['webhook-timestamp']!, 'svix-signature': headers['webhook-signature']! })).toBeTruthy();
+    }
+    expect(() => new StandardWebhook(`whsec_${Buffer.from('neither of the two secrets!!').toString('base64')}`).verify(request.body, headers)).toThrow();
+  });
+});
+
+describe('ed25519 signatures (v1a)', () => {
+  it('publishes the public key, signs v1a, and keeps both keys signing through a rotation', async () => {
+    const created = await api('POST', '/subscriptions', { name: 'asymmetric', target_url: receiver.url, signature_scheme: 'ed25519' });
+    expect(created.status).toBe(201);
+    expect(created.body).not.toHaveProperty('secret_key');
+    const oldKey = created.body.public_key as string;
+    expect(oldKey).toMatch(/^whpk_/);
+    // (reads come from the projection, a moment behind the create)
+    const shown = await eventually(async () => {
+      const answer = await api('GET', `/subscriptions/${created.body.id}`);
+      return answer.status === 200 ? answer.body : undefined;
+    });
+    expect(shown).toMatchObject({ signature_scheme: 'ed25519', public_key: oldKey });
+    expect((await api('PATCH', `/subscriptions/${created.body.id}`, { secret_key: 'a-secret-for-an-ed25519-one' })).status).toBe(422);
+
+    const first = await deliverOne(created.body.id, { event_type: 'a.b', data: 1 });
+    expect(first.headers['webhook-signature']).toMatch(/^v1a,[A-Za-z0-9+/]+=*$/);
+    expect(verify(oldKey, first.body, first.headers as Record<string, string>)).toEqual({ event_type: 'a.b', data: 1 });
+
+    const rotated = await api('POST', `/subscriptions/${created.body.id}/secret/rotate`, {});
+    const newKey = rotated.body.public_key as string;
+    expect(newKey).toMatch(/^whpk_/);
+    expect(newKey).not.toBe(oldKey);
+    const second = await deliverOne(created.body.id, { event_type: 'a.b', data: 2 });
+    for (const key of [oldKey, newKey]) expect(verify(key, second.body, second.headers as Record<string, string>)).toEqual({ event_type: 'a.b', data: 2 });
   });
 });
 

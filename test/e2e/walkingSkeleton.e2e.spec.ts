@@ -69,8 +69,10 @@ describe('walking skeleton: subscription → ingest → signed POST → recorded
     // And the subscription is listed (without its secret) with its deliveries
     const listed = await api('GET', `/subscriptions/${subscriptionId}/deliveries`);
     expect(listed.body.data.map((d: { id: string }) => d.id)).toEqual([deliveryId]);
-    const shown = await api('GET', `/subscriptions/${subscriptionId}`);
-    expect(shown.status).toBe(200);
+    const shown = await eventually(async () => {
+      const answer = await api('GET', `/subscriptions/${subscriptionId}`);
+      return answer.status === 200 ? answer : undefined;
+    });
     expect(shown.body).not.toHaveProperty('secret_key');
     expect(JSON.stringify(shown.body)).not.toContain(secret);
   });

@@ -41,6 +41,10 @@ const subscriptionFields = {
   },
   max_attempts: { type: ['integer', 'null'], minimum: 1, maximum: limits.maxAttempts },
   timeout_ms: { type: ['integer', 'null'], minimum: limits.timeoutMsMin, maximum: limits.timeoutMsMax },
+  signature_scheme: {
+    enum: ['hmac-sha256', 'ed25519'],
+    description: 'hmac-sha256 (v1, the default) or ed25519 (v1a: receivers verify with public_key). Fixed at creation.',
+  },
 } as const;
 
 export const subscriptionCreateSchema = {
@@ -53,7 +57,8 @@ export const subscriptionCreateSchema = {
 export type SubscriptionCreate = FromSchema<typeof subscriptionCreateSchema>;
 
 /** PUT replaces every field; an absent secret_key keeps the current secret (a credential, not a setting). */
-export const subscriptionReplaceSchema = { ...subscriptionCreateSchema, $id: 'SubscriptionReplace' } as const;
+const { signature_scheme: _scheme, ...changeableFields } = subscriptionFields;
+export const subscriptionReplaceSchema = { ...subscriptionCreateSchema, $id: 'SubscriptionReplace', properties: changeableFields } as const;
 export type SubscriptionReplace = FromSchema<typeof subscriptionReplaceSchema>;
 
 export const subscriptionPatchSchema = {
@@ -61,7 +66,7 @@ export const subscriptionPatchSchema = {
   type: 'object',
   additionalProperties: false,
   minProperties: 1,
-  properties: subscriptionFields,
+  properties: changeableFields,
 } as const;
 export type SubscriptionPatch = FromSchema<typeof subscriptionPatchSchema>;
 
@@ -69,7 +74,7 @@ export const subscriptionSchema = {
   $id: 'Subscription',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'description', 'target_url', 'is_active', 'event_types', 'max_attempts', 'timeout_ms', 'created_at', 'updated_at'],
+  required: ['id', 'name', 'description', 'target_url', 'is_active', 'event_types', 'max_attempts', 'timeout_ms', 'signature_scheme', 'public_key', 'created_at', 'updated_at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     name: { type: 'string' },
@@ -79,9 +84,11 @@ export const subscriptionSchema = {
     event_types: { type: ['array', 'null'], items: { type: 'string' } },
     max_attempts: { type: ['integer', 'null'] },
     timeout_ms: { type: ['integer', 'null'] },
+    signature_scheme: { enum: ['hmac-sha256', 'ed25519'] },
+    public_key: { type: ['string', 'null'], description: 'ed25519 only: the whpk_ key receivers verify v1a signatures with.' },
     created_at: { type: 'string', format: 'date-time' },
     updated_at: { type: 'string', format: 'date-time' },
-    secret_key: { type: 'string', description: 'Only in the answer to POST /subscriptions.' },
+    secret_key: { type: 'string', description: 'hmac-sha256 only, and only in the answer to POST /subscriptions and to a rotation.' },
   },
 } as const;
 export type Subscription = FromSchema<typeof subscriptionSchema>;
@@ -154,6 +161,27 @@ export const problemSchema = {
   },
 } as const;
 
+export const secretRotateSchema = {
+  $id: 'SecretRotate',
+  type: 'object',
+  additionalProperties: false,
+  properties: { secret_key: subscriptionFields.secret_key },
+} as const;
+export type SecretRotate = FromSchema<typeof secretRotateSchema>;
+
+export const secretRotatedSchema = {
+  $id: 'SecretRotated',
+  type: 'object',
+  additionalProperties: false,
+  required: ['previous_secret_expires_at'],
+  properties: {
+    secret_key: { type: 'string', description: 'hmac-sha256: the new secret, shown this once.' },
+    public_key: { type: 'string', description: 'ed25519: the new public key.' },
+    previous_secret_expires_at: { type: 'string', format: 'date-time', description: 'Until then deliveries carry a signature with the previous key too.' },
+  },
+} as const;
+
+export const validateSecretRotate = compile(secretRotateSchema);
 export const validateSubscriptionCreate = compile(subscriptionCreateSchema);
 export const validateSubscriptionReplace = compile(subscriptionReplaceSchema);
 export const validateSubscriptionPatch = compile(subscriptionPatchSchema);

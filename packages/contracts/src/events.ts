@@ -28,6 +28,13 @@ export const subscriptionStateSchema = {
     secret: { type: 'string' },
     max_attempts: { type: ['integer', 'null'] },
     timeout_ms: { type: ['integer', 'null'] },
+    /** Absent in events written before asymmetric signing: hmac-sha256. */
+    signature_scheme: { enum: ['hmac-sha256', 'ed25519'] },
+    /** ed25519 only: the whpk_ public key receivers verify with. */
+    public_key: { type: ['string', 'null'] },
+    /** After a rotation: the previous secret (sealed), still used to sign until it expires. */
+    previous_secret: { type: ['string', 'null'] },
+    previous_secret_expires_at: { type: ['string', 'null'], format: 'date-time' },
     created_at: timestamp,
     updated_at: timestamp,
   },

@@ -4,6 +4,8 @@ import {
   deliveryStatuses,
   ingestAcceptedSchema,
   problemSchema,
+  secretRotatedSchema,
+  secretRotateSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
   subscriptionReplaceSchema,
@@ -65,6 +67,8 @@ export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
         Delivery: component(deliverySchema),
         Attempt: component(attemptSchema),
         IngestAccepted: component(ingestAcceptedSchema),
+        SecretRotate: component(secretRotateSchema),
+        SecretRotated: component(secretRotatedSchema),
         Problem: component(problemSchema),
       },
     },
@@ -106,6 +110,15 @@ export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
           operationId: 'deleteSubscription',
           summary: 'Delete; pending retries end cancelled',
           responses: { 204: { description: 'Deleted' }, 404: problem('No such subscription'), ...pick(common, 401, 503) },
+        },
+      },
+      '/subscriptions/{id}/secret/rotate': {
+        parameters: [idParam('id', 'Subscription')],
+        post: {
+          operationId: 'rotateSecret',
+          summary: 'New secret (or ed25519 key pair); the previous one keeps signing for the overlap (default 24 h)',
+          requestBody: { required: false, content: json(ref('SecretRotate')) },
+          responses: { 200: { description: 'Rotated', content: json(ref('SecretRotated')) }, 404: problem('No such subscription'), ...pick(common, 400, 401, 413, 415, 422, 503) },
         },
       },
       '/subscriptions/{id}/deliveries': {

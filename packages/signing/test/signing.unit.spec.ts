@@ -1,4 +1,4 @@
-import { generateSecret, secretKeyBytes, sign, signedHeaders, verify, WebhookVerificationError } from '../src/index';
+import { generateSecret, generateSigningKeyPair, publicKeyOf, secretKeyBytes, sign, signedHeaders, verify, WebhookVerificationError } from '../src/index';
 
 // The example published with the Standard Webhooks specification (and Svix's documentation).
 const vector = {
@@ -50,5 +50,27 @@ describe('Standard Webhooks signing', () => {
     expect(secretKeyBytes(secret)).toHaveLength(32);
     expect(generateSecret()).not.toBe(generateSecret());
     expect(() => generateSecret(16)).toThrow(RangeError);
+  });
+});
+
+describe('ed25519 (v1a) signatures', () => {
+  it('signs with a whsk_ key and verifies with its whpk_ public key', () => {
+    const { signingKey, publicKey } = generateSigningKeyPair();
+    expect(signingKey).toMatch(/^whsk_[A-Za-z0-9+/]{43}=$/);
+    expect(publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    expect(publicKeyOf(signingKey)).toBe(publicKey);
+    const headers = signedHeaders([signingKey], vector.id, at(vector.timestamp), vector.body);
+    expect(headers['webhook-signature']).toMatch(/^v1a,/);
+    expect(verify(publicKey, vector.body, headers, { now: at(vector.timestamp) })).toEqual({ test: 2432232314 });
+    expect(() => verify(publicKey, '{"test": 1}', headers, { now: at(vector.timestamp) })).toThrow('no matching signature');
+    expect(() => verify(generateSigningKeyPair().publicKey, vector.body, headers, { now: at(vector.timestamp) })).toThrow('no matching signature');
+  });
+
+  it('does not accept a v1a signature for a symmetric secret, nor a v1 one for a public key', () => {
+    const { signingKey, publicKey } = generateSigningKeyPair();
+    const asymmetric = signedHeaders([signingKey], vector.id, at(vector.timestamp), vector.body);
+    const symmetric = signedHeaders([vector.secret], vector.id, at(vector.timestamp), vector.body);
+    expect(() => verify(vector.secret, vector.body, asymmetric, { now: at(vector.timestamp) })).toThrow(WebhookVerificationError);
+    expect(() => verify(publicKey, vector.body, symmetric, { now: at(vector.timestamp) })).toThrow(WebhookVerificationError);
   });
 });

@@ -1,4 +1,4 @@
-import { topicNames, type HookpostEvent } from '@hookpost/contracts';
+import { topicNames, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { signedHeaders } from '@hookpost/signing';
 import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type RedisSubscriptionCache, type SecretBox, type SubscriptionDirectory } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel } from './delivery/decideAfterAttempt';
@@ -45,7 +45,7 @@ export class Dispatcher {
     const body = JSON.stringify(job.payload);
     const startedAt = deps.now();
     const headers = {
-      ...signedHeaders([deps.secretBox.open(subscription.secret)], job.delivery_id, startedAt, body),
+      ...signedHeaders(this.signingSecrets(subscription, startedAt), job.delivery_id, startedAt, body),
       'content-type': 'application/json',
       'user-agent': 'Hookpost/0.1 (+https://github.com/hookpost/hookpost)',
     };
@@ -82,6 +82,14 @@ export class Dispatcher {
       cancelled += 1;
     }
     return cancelled;
+  }
+
+  /** The current secret, and during a rotation's overlap the previous one too (both sign). */
+  private signingSecrets(subscription: SubscriptionState, now: Date): string[] {
+    const secrets = [this.deps.secretBox.open(subscription.secret)];
+    const expiresAt = subscription.previous_secret_expires_at;
+    if (subscription.previous_secret && expiresAt && Date.parse(expiresAt) > now.getTime()) secrets.push(this.deps.secretBox.open(subscription.previous_secret));
+    return secrets;
   }
 
   private record(events: HookpostEvent[]): Promise<void> {

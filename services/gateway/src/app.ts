@@ -1,10 +1,12 @@
 import express, { type Request, type Response } from 'express';
 import {
   topicNames,
+  validateSecretRotate,
   validateSubscriptionCreate,
   validateSubscriptionPatch,
   validateSubscriptionReplace,
   type HookpostEvent,
+  type SecretRotate,
   type SubscriptionCreate,
   type SubscriptionPatch,
   type SubscriptionReplace,
@@ -23,7 +25,7 @@ import {
   type RedisSubscriptionCache,
   type SubscriptionDirectory,
 } from '@hookpost/platform';
-import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, existing, publicSubscription, type DecideDeps } from './commands/decide';
+import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, decideRotate, existing, publicSubscription, type DecideDeps } from './commands/decide';
 import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
 
@@ -111,7 +113,10 @@ export function buildGatewayApp(deps: GatewayDeps) {
     const { event, secret } = decideCreate(input, deps.decide);
     await append([subscriptionRecord(event)]);
     await remember(event.data);
-    res.status(201).location(`/subscriptions/${event.data.id}`).json({ ...publicSubscription(event.data), secret_key: secret });
+    res
+      .status(201)
+      .location(`/subscriptions/${event.data.id}`)
+      .json({ ...publicSubscription(event.data), ...(secret === undefined ? {} : { secret_key: secret }) });
   });
   app.get('/subscriptions', forward);
   app.get('/subscriptions/:id', forward);
@@ -131,6 +136,19 @@ export function buildGatewayApp(deps: GatewayDeps) {
     await append([subscriptionRecord(event)]);
     await remember(event.data);
     res.json(publicSubscription(event.data));
+  });
+
+  app.post('/subscriptions/:id/secret/rotate', ...body, async (req, res) => {
+    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const input = validated<SecretRotate>(validateSecretRotate, req.body ?? {});
+    const rotated = decideRotate(current, input, deps.decide);
+    await append([subscriptionRecord(rotated.event)]);
+    await remember(rotated.event.data);
+    res.json({
+      ...(rotated.secret === undefined ? {} : { secret_key: rotated.secret }),
+      ...(rotated.publicKey === null ? {} : { public_key: rotated.publicKey }),
+      previous_secret_expires_at: rotated.previousExpiresAt,
+    });
   });
 
   app.delete('/subscriptions/:id', async (req, res) => {

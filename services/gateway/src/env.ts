@@ -9,6 +9,8 @@ export const gatewayEnvSpec = {
   HOOKPOST_MAX_BODY_BYTES: envs.int(262_144, { min: 1_024, max: 10_485_760 }),
   /** How long a command waits for Kafka's acknowledgement before answering 503. */
   HOOKPOST_APPEND_TIMEOUT_MS: envs.int(10_000, { min: 100 }),
+  /** How long a rotated-out secret keeps signing deliveries next to the new one. */
+  HOOKPOST_SECRET_ROTATION_OVERLAP_MS: envs.int(86_400_000, { min: 0 }),
 };
 
 export type GatewayEnv = ReturnType<typeof readGatewayEnv>;

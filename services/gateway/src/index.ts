@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { generateSecret } from '@hookpost/signing';
+import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import {
   apiKeysFrom,
   serviceAuthHeaders,
@@ -45,6 +45,8 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
       newId: randomUUID,
       seal: (secret) => secretBox.seal(secret),
       generateSecret: () => generateSecret(32),
+      generateSigningKeyPair,
+      rotationOverlapMs: env.HOOKPOST_SECRET_ROTATION_OVERLAP_MS,
       refuseTarget: (url) => targetPolicy.literalRefusal(url),
     },
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,

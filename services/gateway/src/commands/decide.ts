@@ -1,6 +1,7 @@
 import {
   makeEvent,
   type EventOf,
+  type SecretRotate,
   type SubscriptionCreate,
   type SubscriptionPatch,
   type SubscriptionReplace,
@@ -17,6 +18,9 @@ export type DecideDeps = {
   newId: () => string;
   seal: (secret: string) => string;
   generateSecret: () => string;
+  generateSigningKeyPair: () => { signingKey: string; publicKey: string };
+  /** How long a rotated-out secret keeps signing. */
+  rotationOverlapMs: number;
   /** Why a target URL's literal address is refused, if it is (see TargetPolicy). */
   refuseTarget: (targetUrl: string) => string | undefined;
 };
@@ -44,9 +48,30 @@ export function existing(known: KnownSubscription | undefined, id: string): Subs
   return known;
 }
 
-export function decideCreate(input: SubscriptionCreate, deps: DecideDeps): { event: EventOf<'SubscriptionCreated'>; secret: string } {
+const NO_SECRET_FOR_ED25519 = [{ field: 'secret_key', message: 'does not apply to ed25519 subscriptions: the signing key is generated' }];
+
+/** The secret to keep (sealed) and what the caller may see of it: the secret itself, or the public key. */
+function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
+  if (scheme === 'ed25519') {
+    if (chosen !== undefined) throw new ValidationFailed(NO_SECRET_FOR_ED25519);
+    const { signingKey, publicKey } = deps.generateSigningKeyPair();
+    return { sealed: deps.seal(signingKey), shown: undefined, publicKey };
+  }
+  const secret = chosen ?? deps.generateSecret();
+  return { sealed: deps.seal(secret), shown: secret, publicKey: null };
+}
+
+function schemeOf(state: SubscriptionState): 'hmac-sha256' | 'ed25519' {
+  return state.signature_scheme ?? 'hmac-sha256';
+}
+
+export function decideCreate(
+  input: SubscriptionCreate,
+  deps: DecideDeps,
+): { event: EventOf<'SubscriptionCreated'>; secret: string | undefined } {
   checkTargetUrl(input.target_url, deps);
-  const secret = input.secret_key ?? deps.generateSecret();
+  const scheme = input.signature_scheme ?? 'hmac-sha256';
+  const material = newSigningMaterial(scheme, input.secret_key, deps);
   const now = deps.now().toISOString();
   const state: SubscriptionState = {
     id: deps.newId(),
@@ -56,18 +81,51 @@ export function decideCreate(input: SubscriptionCreate, deps: DecideDeps): { eve
     target_url: input.target_url,
     is_active: input.is_active ?? true,
     event_types: input.event_types ?? null,
-    secret: deps.seal(secret),
+    secret: material.sealed,
     max_attempts: input.max_attempts ?? null,
     timeout_ms: input.timeout_ms ?? null,
+    signature_scheme: scheme,
+    public_key: material.publicKey,
+    previous_secret: null,
+    previous_secret_expires_at: null,
     created_at: now,
     updated_at: now,
   };
-  return { event: makeEvent('SubscriptionCreated', state, deps), secret };
+  return { event: makeEvent('SubscriptionCreated', state, deps), secret: material.shown };
+}
+
+/**
+ * A new secret (or key pair); the previous one keeps signing for the overlap, so a receiver holding either
+ * accepts every delivery until it has switched.
+ */
+export function decideRotate(
+  current: SubscriptionState,
+  input: SecretRotate,
+  deps: DecideDeps,
+): { event: EventOf<'SubscriptionUpdated'>; secret: string | undefined; publicKey: string | null; previousExpiresAt: string } {
+  const material = newSigningMaterial(schemeOf(current), input.secret_key, deps);
+  const now = deps.now();
+  const previousExpiresAt = new Date(now.getTime() + deps.rotationOverlapMs).toISOString();
+  const event = makeEvent(
+    'SubscriptionUpdated',
+    {
+      ...current,
+      version: current.version + 1,
+      secret: material.sealed,
+      public_key: material.publicKey,
+      previous_secret: current.secret,
+      previous_secret_expires_at: previousExpiresAt,
+      updated_at: now.toISOString(),
+    },
+    deps,
+  );
+  return { event, secret: material.shown, publicKey: material.publicKey, previousExpiresAt };
 }
 
 /** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
 export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
   checkTargetUrl(input.target_url, deps);
+  if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
   return makeEvent(
     'SubscriptionUpdated',
     {
@@ -90,6 +148,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
 /** PATCH: only the fields present change (JSON merge semantics; null clears a nullable field). */
 export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
   if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
+  if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
   const { secret_key, ...fields } = input;
   return makeEvent(
     'SubscriptionUpdated',
@@ -144,6 +203,6 @@ export function decideIngest(subscription: SubscriptionState, body: unknown, dep
 
 /** What the API shows of a subscription: never the secret, never the internal version. */
 export function publicSubscription(state: SubscriptionState) {
-  const { secret: _secret, version: _version, ...visible } = state;
-  return visible;
+  const { secret: _secret, version: _version, previous_secret: _previous, previous_secret_expires_at: _expires, ...visible } = state;
+  return { ...visible, signature_scheme: schemeOf(state), public_key: state.public_key ?? null };
 }

@@ -60,27 +60,36 @@ export class PgProjectionWriter {
   private async write(client: PoolClient, changes: ReadModelChanges): Promise<AppliedBatch['subscriptions']> {
     const changed: AppliedBatch['subscriptions'] = [];
     const upserts = [...changes.subscriptions.values()].flatMap((change) =>
-      change.kind === 'upsert' ? [{ ...change.state, deleted_at: change.deleted_at }] : [],
+      change.kind === 'upsert'
+        ? [{ signature_scheme: 'hmac-sha256', public_key: null, previous_secret: null, previous_secret_expires_at: null, ...change.state, deleted_at: change.deleted_at }]
+        : [],
     );
     const deletes = [...changes.subscriptions.values()].flatMap((change) => (change.kind === 'delete' ? [change] : []));
 
     if (upserts.length > 0) {
       await client.query(
         `INSERT INTO subscriptions AS s (id, version, name, description, target_url, is_active, event_types, secret,
-                                         max_attempts, timeout_ms, created_at, updated_at, deleted_at)
-         SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, created_at, updated_at, deleted_at
+                                         max_attempts, timeout_ms, signature_scheme, public_key, previous_secret,
+                                         previous_secret_expires_at, created_at, updated_at, deleted_at)
+         SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme,
+                public_key, previous_secret, previous_secret_expires_at, created_at, updated_at, deleted_at
          FROM json_to_recordset($1::json) AS x(id uuid, version int, name text, description text, target_url text, is_active boolean,
-                                               event_types text[], secret text, max_attempts int, timeout_ms int,
+                                               event_types text[], secret text, max_attempts int, timeout_ms int, signature_scheme text,
+                                               public_key text, previous_secret text, previous_secret_expires_at timestamptz,
                                                created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
            target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
+           signature_scheme = EXCLUDED.signature_scheme, public_key = EXCLUDED.public_key,
+           previous_secret = EXCLUDED.previous_secret, previous_secret_expires_at = EXCLUDED.previous_secret_expires_at,
            updated_at = EXCLUDED.updated_at, deleted_at = EXCLUDED.deleted_at
          WHERE s.version < EXCLUDED.version AND s.deleted_at IS NULL`,
         [JSON.stringify(upserts)],
       );
-      changed.push(...upserts.map(({ deleted_at, ...state }) => (deleted_at ? { id: state.id, version: state.version, deleted: true as const } : state)));
+      changed.push(
+        ...upserts.map(({ deleted_at, ...state }) => (deleted_at ? { id: state.id, version: state.version, deleted: true as const } : (state as SubscriptionState))),
+      );
     }
     if (deletes.length > 0) {
       await client.query(

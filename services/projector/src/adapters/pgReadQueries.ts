@@ -6,7 +6,8 @@ import type { DeliveryStatus, SubscriptionState } from '@hookpost/contracts';
 export type Page<T> = { data: T[]; next_cursor: string | null };
 export type Cursor = { created_at: string; id: string };
 
-const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, created_at, updated_at`;
+const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, signature_scheme, public_key,
+                              created_at, updated_at`;
 const DELIVERY_COLUMNS = `id, subscription_id, event_type, payload, status, attempt_count, next_attempt_at, last_status_code, last_error,
                           created_at, updated_at, delivered_at`;
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
@@ -91,6 +92,7 @@ export class PgReadQueries {
   async getSubscriptionState(id: string): Promise<(SubscriptionState & { deleted: boolean }) | undefined> {
     const result = await this.pool.query(
       `SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms,
+              signature_scheme, public_key, previous_secret, previous_secret_expires_at,
               created_at, updated_at, deleted_at IS NOT NULL AS deleted
        FROM subscriptions WHERE id = $1`,
       [id],
