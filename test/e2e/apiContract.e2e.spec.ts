@@ -162,5 +162,8 @@ describe('the public API contract', () => {
     expect(nul.status).toBe(422);
     const array = await api('POST', `/ingest/${created.body.id}`, [1, 2]);
     expect(array.status).toBe(422);
+    const deep = await api('POST', `/ingest/${created.body.id}`, `{"event_type":"a.b","data":${'['.repeat(40)}${']'.repeat(40)}}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.detail).toMatch(/nested deeper than 32/);
   });
 });

@@ -14,9 +14,10 @@ jest.setTimeout(90_000);
 let stack: Stack;
 let receiver: Receiver;
 let api: ReturnType<typeof apiClient>;
+const logLines: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ logLines, env: { LOG_LEVEL: 'debug' } });
   receiver = await Receiver.start();
   api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
 });
@@ -143,5 +144,21 @@ describe('secrets at rest', () => {
         expect(rows).not.toContain(form);
       }
     }
+  });
+});
+
+describe('logs', () => {
+  it('carry no secret, API key or payload, even at debug level', async () => {
+    const secret = 'log-secret-that-must-never-appear-1';
+    const created = await api('POST', '/subscriptions', { name: 'logged', target_url: receiver.url, secret_key: secret });
+    await deliverOne(created.body.id, { event_type: 'a.b', data: { marker: 'payload-marker-that-must-not-be-logged' } });
+    const failing = await api('POST', '/subscriptions', { name: 'logged failing', target_url: receiver.url.replace(/:\d+/, ':1'), secret_key: secret });
+    await api('POST', `/ingest/${failing.body.id}`, { event_type: 'a.b', data: { marker: 'payload-marker-that-must-not-be-logged' } });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    expect(logLines.length).toBeGreaterThan(5);
+    const logs = logLines.join('');
+    expect(logs).toContain('"service":"dispatcher"');
+    for (const forbidden of [secret, TEST_API_KEY, 'payload-marker-that-must-not-be-logged']) expect(logs).not.toContain(forbidden);
   });
 });

@@ -37,7 +37,7 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-export type StackOptions = { env?: Record<string, string> };
+export type StackOptions = { env?: Record<string, string>; /** Collects every log line of the three services. */ logLines?: string[] };
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const runId = uniqueRunId();
@@ -65,10 +65,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   };
   const source = { ...process.env, ...env };
-  const projector = await startProjector(readProjectorEnv(source), createLogger('projector', env.LOG_LEVEL));
+  const lines = options.logLines;
+  const destination = lines ? { write: (line: string) => void lines.push(line) } : undefined;
+  const logger = (service: string) => createLogger(service, env.LOG_LEVEL, destination);
+  const projector = await startProjector(readProjectorEnv(source), logger('projector'));
   const withProjector = { ...source, PROJECTOR_URL: `http://127.0.0.1:${projector.port}` };
-  const dispatcher = await startDispatcher(readDispatcherEnv(withProjector), createLogger('dispatcher', env.LOG_LEVEL));
-  const gateway = await startGateway(readGatewayEnv(withProjector), createLogger('gateway', env.LOG_LEVEL));
+  const dispatcher = await startDispatcher(readDispatcherEnv(withProjector), logger('dispatcher'));
+  const gateway = await startGateway(readGatewayEnv(withProjector), logger('gateway'));
 
   const projectionCaughtUp = async (timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
