@@ -1,5 +1,5 @@
-/** One jest run over every package and service; tiers are named by file suffix
- *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts) and selected with HOOKPOST_TEST_TIERS. */
+/** One jest config over every package and service; tiers are named by file suffix
+ *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.fault.spec.ts) and selected with HOOKPOST_TEST_TIERS. */
 const tiers = (process.env.HOOKPOST_TEST_TIERS || 'unit,int,e2e').split(',');
 
 module.exports = {

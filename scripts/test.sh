@@ -13,14 +13,28 @@ cd "$ROOT"
 say "type check"
 pnpm exec tsc -p tsconfig.json
 
-results=$STATE/jest-results.json
-rm -f "$results"
+# Two runs: the unit, integration and end-to-end tiers in parallel, then the fault tier alone (it stops and
+# starts shared brokers, so nothing may run beside it).
 status=0
-pnpm exec jest --ci --maxWorkers=2 --json --outputFile="$results" "$@" || status=$?
-if [[ -f $results ]]; then
-  node -e '
-    const r = require(process.argv[1]);
-    console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
-  ' "$results"
+rm -f "$STATE"/jest-*.json "$STATE"/jest-results.json
+run_jest() {
+  local name=$1; shift
+  pnpm exec jest --ci --json --outputFile="$STATE/jest-$name.json" "$@" || status=$?
+}
+if [[ -n ${HOOKPOST_TEST_TIERS:-} ]]; then
+  run_jest selected --maxWorkers=2 "$@"
+else
+  HOOKPOST_TEST_TIERS=unit,int,e2e run_jest main --maxWorkers=2 "$@"
+  HOOKPOST_TEST_TIERS=fault run_jest faults --runInBand "$@"
 fi
+node -e '
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of process.argv.slice(1)) {
+    try {
+      const r = require(file);
+      passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0); skipped += r.numPendingTests;
+    } catch { failed += 1; }
+  }
+  console.log(`jest: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$STATE"/jest-*.json
 exit "$status"

@@ -174,6 +174,33 @@ describe('retries through RabbitMQ delay tiers', () => {
     expect((await api('PATCH', `/subscriptions/${subscriptionId}`, { name: 'x' })).status).toBe(404);
   });
 
+  it('shows the pipeline in each service\'s /metrics, with non-zero values after the runs above', async () => {
+    const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
+    const value = (text: string, pattern: RegExp) =>
+      text
+        .split('\n')
+        .filter((line) => !line.startsWith('#') && pattern.test(line))
+        .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+
+    const gateway = await scrape(stack.baseUrl);
+    expect(value(gateway, /^hookpost_http_requests_total\{.*route="\/ingest\/:subscriptionId".*status="202"/)).toBeGreaterThan(0);
+    expect(value(gateway, /^hookpost_http_requests_total\{.*status="404"/)).toBeGreaterThan(0);
+    expect(gateway).toMatch(/^nodejs_eventloop_lag_seconds\{/m);
+
+    const dispatcher = await scrape(`http://127.0.0.1:${stack.dispatcher.port}`);
+    for (const outcome of ['succeeded', 'failed', 'cancelled']) expect(value(dispatcher, new RegExp(`^hookpost_deliveries_total\\{.*outcome="${outcome}"`))).toBeGreaterThan(0);
+    expect(value(dispatcher, /^hookpost_attempt_duration_seconds_count\{.*result="5xx"/)).toBeGreaterThan(0);
+    expect(value(dispatcher, /^hookpost_attempt_duration_seconds_count\{.*result="error"/)).toBeGreaterThan(0);
+    expect(value(dispatcher, /^hookpost_retries_scheduled_total\{/)).toBeGreaterThan(0);
+    expect(dispatcher).toMatch(/^hookpost_retry_ready_messages\{/m);
+    expect(dispatcher).toMatch(/^hookpost_kafka_consumer_lag_messages\{.*partition="0"/m);
+
+    const projector = await scrape(stack.env.PROJECTOR_URL!);
+    expect(value(projector, /^hookpost_projection_lag_seconds_count\{/)).toBeGreaterThan(0);
+    expect(value(projector, /^hookpost_projected_events_total\{.*type="DeliveryAttempted"/)).toBeGreaterThan(0);
+    expect(projector).toMatch(/^hookpost_kafka_consumer_lag_messages\{/m);
+  });
+
   it('rebuilds the same tables, row for row, by replaying the log after all of the above', async () => {
     // Given every delivery above has settled and the projection has caught up
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -39,3 +39,20 @@ export function listen(app: Express, port: number): Promise<Server> {
     const server = app.listen(port, '0.0.0.0', () => resolve(server));
   });
 }
+
+/** Resolves within `ms` or rejects: readiness checks must answer even when a dependency hangs. */
+export function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Readiness of Kafka: the cluster answers a metadata request. */
+export async function kafkaAnswers(admin: import('kafkajs').Admin): Promise<boolean> {
+  const cluster = await within(2_000, admin.describeCluster());
+  return cluster.brokers.length > 0;
+}

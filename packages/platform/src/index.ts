@@ -10,3 +10,4 @@ export * from './runService';
 export * from './connections';
 export * from './apiKeys';
 export * from './targetPolicy';
+export * from './metrics';

@@ -1,10 +1,11 @@
 import express from 'express';
-import { notFoundRoute, problemMiddleware, type Logger } from '@hookpost/platform';
+import { metricsRoute, notFoundRoute, problemMiddleware, type Logger, type Registry } from '@hookpost/platform';
 
-/** The dispatcher's own small HTTP surface: liveness and readiness. */
-export function buildDispatcherApp(deps: { log: Logger; ready: () => Promise<boolean> }) {
+/** The dispatcher's own small HTTP surface: liveness, readiness and metrics. */
+export function buildDispatcherApp(deps: { log: Logger; ready: () => Promise<boolean>; metrics: Registry }) {
   const app = express();
   app.disable('x-powered-by');
+  app.get('/metrics', metricsRoute(deps.metrics));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -22,6 +22,7 @@ export type DispatcherDeps = {
   newId: () => string;
   random: () => number;
   isStopping: () => boolean;
+  observe?: (events: readonly HookpostEvent[]) => void;
 };
 
 /**
@@ -98,7 +99,7 @@ export class Dispatcher {
         ? { topic: this.topics.subscriptions, key: event.data.id, event }
         : { topic: this.topics.deliveries, key: (event.data as { delivery_id: string }).delivery_id, event },
     );
-    return this.persistently('record attempt', () => this.deps.eventLog.append(records));
+    return this.persistently('record attempt', () => this.deps.eventLog.append(records)).then(() => this.deps.observe?.(events));
   }
 
   /** Retries `step` with backoff until it succeeds or the service is stopping (then the message comes back). */

@@ -7,6 +7,11 @@ import {
   createLogger,
   decodeEvent,
   closeServer,
+  createMetricsRegistry,
+  kafkaAnswers,
+  kafkaLagGauge,
+  prometheus,
+  within,
   connectEventLog,
   connectSubscriptionCache,
   listen,
@@ -19,7 +24,8 @@ import {
   type Logger,
 } from '@hookpost/platform';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
-import { RabbitRetryQueue, retryTiers } from './adapters/rabbitRetryQueue';
+import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
+import { dispatcherMetrics } from './dispatcherMetrics';
 import { retryingDeliveries } from './adapters/projectorDeliveries';
 import { buildDispatcherApp } from './app';
 import { Dispatcher } from './dispatcher';
@@ -55,6 +61,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     tiers: retryTiers(policy.schedule, longestTier),
     log,
   });
+  const metrics = createMetricsRegistry('dispatcher');
+  const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
   const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS));
   const dispatcher = new Dispatcher({
     directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders),
@@ -71,6 +79,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     newId: randomUUID,
     random: Math.random,
     isStopping: () => stopping,
+    observe: dispatcherMetrics(metrics, tierLabel).observe,
   });
 
   const consumer = await startConcurrentConsumer({
@@ -104,7 +113,25 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   await retries.consume(Math.min(env.DISPATCHER_CONCURRENCY, 1_000), (job) => dispatcher.attempt(job));
 
-  const app = buildDispatcherApp({ log, ready: async () => (await redis.ping()) === 'PONG' });
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`;
+  kafkaLagGauge(metrics, admin, groupId, [topics.webhooks]);
+  new prometheus.Gauge({
+    name: 'hookpost_retry_ready_messages',
+    help: 'Retries due and waiting in the ready queue',
+    registers: [metrics],
+    async collect() {
+      const depth = await retries.readyDepth().catch(() => undefined);
+      if (depth !== undefined) this.set(depth);
+    },
+  });
+  const app = buildDispatcherApp({
+    log,
+    metrics,
+    // Ready when it can take work from both sources and record what it does.
+    ready: async () => retries.connected && (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)),
+  });
   const server = await listen(app, env.DISPATCHER_PORT);
 
   shutdown.add('mark stopping', async () => {
@@ -116,6 +143,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('http', () => closeServer(server));
   shutdown.add('endpoint client', () => endpoint.close());
+  shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('redis', async () => {
     await redis.quit();
   });

@@ -12,7 +12,9 @@ import {
   type SubscriptionReplace,
 } from '@hookpost/contracts';
 import {
+  httpMetrics,
   jsonBody,
+  metricsRoute,
   notFoundRoute,
   problemMiddleware,
   requireApiKey,
@@ -23,6 +25,7 @@ import {
   type KnownSubscription,
   type Logger,
   type RedisSubscriptionCache,
+  type Registry,
   type SubscriptionDirectory,
 } from '@hookpost/platform';
 import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, decideRotate, existing, publicSubscription, type DecideDeps } from './commands/decide';
@@ -41,6 +44,7 @@ export type GatewayDeps = {
   appendTimeoutMs: number;
   ready: () => Promise<boolean>;
   apiKeys: readonly string[];
+  metrics: Registry;
 };
 
 /** Paths anyone may call: liveness, readiness, metrics and the API description. */
@@ -94,6 +98,8 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   const forward = (req: Request, res: Response) => deps.projector.forward(req, res);
 
+  app.use(httpMetrics(deps.metrics));
+  app.get('/metrics', metricsRoute(deps.metrics));
   if (deps.apiKeys.length > 0) app.use(requireApiKey(deps.apiKeys, openPaths));
 
   app.get('/healthz', (_req, res) => {

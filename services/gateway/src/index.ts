@@ -6,6 +6,9 @@ import {
   serviceAuthHeaders,
   createLogger,
   closeServer,
+  createMetricsRegistry,
+  kafkaAnswers,
+  within,
   connectEventLog,
   connectSubscriptionCache,
   listen,
@@ -30,6 +33,8 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const targetPolicy = new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS);
 
   const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log);
+  const admin = kafka.admin();
+  await admin.connect();
 
   const { redis, cache } = await connectSubscriptionCache(env, log);
   const projector = new ProjectorForwarder(env.PROJECTOR_URL, log);
@@ -52,14 +57,16 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     maxBodyBytes: env.HOOKPOST_MAX_BODY_BYTES,
     appendTimeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS,
-    ready: async () => (await redis.ping()) === 'PONG',
+    ready: async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)),
     apiKeys,
+    metrics: createMetricsRegistry('gateway'),
   });
   const server = await listen(app, env.GATEWAY_PORT);
 
   shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('projector pool', () => projector.close());
+  shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('redis', async () => {
     await redis.quit();
   });

@@ -1,6 +1,6 @@
 import express, { type Request } from 'express';
 import { deliveryStatuses, type DeliveryStatus } from '@hookpost/contracts';
-import { BadRequest, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger } from '@hookpost/platform';
+import { BadRequest, httpMetrics, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
 import { decodeCursor, type Cursor, type PgReadQueries } from './adapters/pgReadQueries';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -52,11 +52,13 @@ function idParam(req: Request, what: string): string {
 }
 
 /** The read API, served from the PostgreSQL read model. The gateway forwards public reads here. */
-export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; ready: () => Promise<boolean>; apiKeys: readonly string[] }) {
+export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; ready: () => Promise<boolean>; apiKeys: readonly string[]; metrics: Registry }) {
   const { queries } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(httpMetrics(deps.metrics));
+  app.get('/metrics', metricsRoute(deps.metrics));
 
   if (deps.apiKeys.length > 0) app.use(requireApiKey(deps.apiKeys, (path) => ['/healthz', '/readyz', '/metrics'].includes(path)));
 

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, closeServer, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, closeServer, createMetricsRegistry, kafkaAnswers, kafkaLagGauge, prometheus, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp } from './app';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
@@ -31,24 +31,42 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   await ensureTopics(admin, topicList, env.HOOKPOST_TOPIC_PARTITIONS);
 
   const queries = new PgReadQueries(pool);
+  const metrics = createMetricsRegistry('projector');
+  const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
+  kafkaLagGauge(metrics, admin, groupId, topicList);
+  const projected = new prometheus.Counter({ name: 'hookpost_projected_events_total', help: 'Events applied to the read model', labelNames: ['type'], registers: [metrics] });
+  const lag = new prometheus.Histogram({
+    name: 'hookpost_projection_lag_seconds',
+    help: 'From an event being recorded to its row being committed in the read model',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [metrics],
+  });
   const app = buildProjectorApp({
     queries,
     log,
     apiKeys: apiKeysFrom(env),
+    metrics,
     ready: async () => {
-      await pool.query('SELECT 1');
-      return true;
+      await within(2_000, pool.query('SELECT 1'));
+      return kafkaAnswers(admin);
     },
   });
   const server = await listen(app, env.PROJECTOR_PORT);
 
   const consumer = await startProjectionConsumer({
     kafka,
-    groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`,
+    groupId,
     topics: topicList,
     writer: new PgProjectionWriter(pool),
     cache,
     log,
+    onApplied: (events) => {
+      const now = Date.now();
+      for (const event of events) {
+        projected.inc({ type: event.type });
+        lag.observe(Math.max(0, now - Date.parse(event.occurred_at)) / 1000);
+      }
+    },
     storedOffsets: () => storedOffsets(pool),
   });
 

@@ -32,30 +32,46 @@ type AmqpConnection = Awaited<ReturnType<typeof amqp.connect>>;
  * consume. Attempt numbers travel in our own header, never in x-death.
  */
 export class RabbitRetryQueue {
+  private connection: AmqpConnection | undefined;
+  private channel: ConfirmChannel | undefined;
   private consumerTag: string | undefined;
+  private consumer: { prefetch: number; handle: (job: DeliveryJob) => Promise<void> } | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+  private reconnecting: Promise<void> | undefined;
 
   private constructor(
-    private readonly connection: AmqpConnection,
-    private readonly channel: ConfirmChannel,
+    private readonly url: string,
     private readonly names: { exchange: string; ready: string; tier: (ms: number) => string },
     readonly tiers: readonly number[],
     private readonly log: Logger,
   ) {}
 
   static async connect(options: { url: string; prefix: string; tiers: readonly number[]; log: Logger }): Promise<RabbitRetryQueue> {
-    const connection = await amqp.connect(options.url);
-    connection.on('error', (error) => options.log.error({ err: error }, 'rabbitmq connection error'));
-    const channel = await connection.createConfirmChannel();
     const names = {
       exchange: `${options.prefix}hookpost.retry`,
       ready: `${options.prefix}hookpost.retry.ready`,
       tier: (ms: number) => `${options.prefix}hookpost.retry.tier.${ms}ms`,
     };
+    const queue = new RabbitRetryQueue(options.url, names, options.tiers, options.log);
+    await queue.open();
+    return queue;
+  }
+
+  /** True while connected to RabbitMQ (readiness). */
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  /** Connects, declares the topology (idempotent) and, after a reconnect, consumes again. */
+  private async open(): Promise<void> {
+    const connection = await amqp.connect(this.url);
+    const channel = await connection.createConfirmChannel();
+    const { names } = this;
     await channel.assertExchange(names.exchange, 'direct', { durable: true });
     await channel.assertQueue(names.ready, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await channel.bindQueue(names.ready, names.exchange, 'ready');
-    for (const ms of options.tiers) {
+    for (const ms of this.tiers) {
       await channel.assertQueue(names.tier(ms), {
         durable: true,
         arguments: {
@@ -68,7 +84,34 @@ export class RabbitRetryQueue {
         },
       });
     }
-    return new RabbitRetryQueue(connection, channel, names, options.tiers, options.log);
+    connection.on('error', (error) => this.log.warn({ err: error }, 'rabbitmq connection error'));
+    connection.on('close', () => this.lost());
+    this.connection = connection;
+    this.channel = channel;
+    if (this.consumer) await this.startConsuming();
+  }
+
+  /** The connection went away: keep trying to come back, with backoff, until closed on purpose. */
+  private lost(): void {
+    this.channel = undefined;
+    this.connection = undefined;
+    this.consumerTag = undefined;
+    if (this.closing || this.reconnecting) return;
+    this.log.warn('rabbitmq connection lost; reconnecting');
+    this.reconnecting = (async () => {
+      for (let wait = 250; !this.closing; wait = Math.min(wait * 2, 5_000)) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        try {
+          await this.open();
+          this.log.info('rabbitmq reconnected');
+          return;
+        } catch (error) {
+          this.log.warn({ err: error }, 'rabbitmq reconnect failed');
+        }
+      }
+    })().finally(() => {
+      this.reconnecting = undefined;
+    });
   }
 
   /** Schedules `job` to come back through the ready queue after `delayMs`; resolves once RabbitMQ confirmed. */
@@ -77,6 +120,8 @@ export class RabbitRetryQueue {
   }
 
   private publish(job: DeliveryJob, dueAt: number, remainingMs: number): Promise<void> {
+    const channel = this.channel;
+    if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
     const tier = tierFor(this.tiers, remainingMs);
     const { attempt_number, ...rest } = job;
     const content = Buffer.from(JSON.stringify(rest));
@@ -87,8 +132,8 @@ export class RabbitRetryQueue {
     };
     return new Promise<void>((resolve, reject) => {
       const callback = (error: unknown) => (error ? reject(error instanceof Error ? error : new Error('publish nacked')) : resolve());
-      if (tier === undefined) this.channel.publish(this.names.exchange, 'ready', content, options, callback);
-      else this.channel.publish('', this.names.tier(tier), content, options, callback);
+      if (tier === undefined) channel.publish(this.names.exchange, 'ready', content, options, callback);
+      else channel.publish('', this.names.tier(tier), content, options, callback);
     });
   }
 
@@ -97,17 +142,26 @@ export class RabbitRetryQueue {
    * the message back on the ready queue after a pause, so nothing is dropped.
    */
   async consume(prefetch: number, handle: (job: DeliveryJob) => Promise<void>): Promise<void> {
-    await this.channel.prefetch(prefetch);
-    const reply = await this.channel.consume(this.names.ready, (message) => {
+    this.consumer = { prefetch, handle };
+    await this.startConsuming();
+  }
+
+  private async startConsuming(): Promise<void> {
+    const channel = this.channel;
+    const consumer = this.consumer;
+    if (!channel || !consumer) return;
+    await channel.prefetch(consumer.prefetch);
+    const reply = await channel.consume(this.names.ready, (message) => {
       if (!message) return;
-      const work = this.onMessage(message, handle);
+      const work = this.onMessage(channel, message, consumer.handle);
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     });
     this.consumerTag = reply.consumerTag;
   }
 
-  private async onMessage(message: ConsumeMessage, handle: (job: DeliveryJob) => Promise<void>): Promise<void> {
+  /** Acks and nacks go to the channel the message came on; if that channel died, RabbitMQ redelivers it. */
+  private async onMessage(channel: ConfirmChannel, message: ConsumeMessage, handle: (job: DeliveryJob) => Promise<void>): Promise<void> {
     const headers = message.properties.headers ?? {};
     let job: DeliveryJob;
     try {
@@ -116,7 +170,7 @@ export class RabbitRetryQueue {
       job = { ...(JSON.parse(message.content.toString('utf8')) as Omit<DeliveryJob, 'attempt_number'>), attempt_number: attempt };
     } catch (error) {
       this.log.error({ err: error }, 'unreadable retry message dropped');
-      this.channel.ack(message);
+      safely(() => channel.ack(message));
       return;
     }
     try {
@@ -124,25 +178,45 @@ export class RabbitRetryQueue {
       const remaining = Number.isFinite(dueAt) ? dueAt - Date.now() : 0;
       if (tierFor(this.tiers, remaining) !== undefined) await this.publish(job, dueAt, remaining);
       else await handle(job);
-      this.channel.ack(message);
+      safely(() => channel.ack(message));
     } catch (error) {
       this.log.warn({ err: error, delivery_id: job.delivery_id }, 'retry not handled; requeueing');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      this.channel.nack(message, false, true);
+      safely(() => channel.nack(message, false, true));
     }
   }
 
+  /** Messages in the ready queue (for metrics), or undefined when disconnected. */
+  async readyDepth(): Promise<number | undefined> {
+    const channel = this.channel;
+    if (!channel) return undefined;
+    return (await channel.checkQueue(this.names.ready)).messageCount;
+  }
+
   async close(): Promise<void> {
-    if (this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    this.closing = true;
+    const channel = this.channel;
+    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
-    await this.channel.close().catch(() => undefined);
-    await this.connection.close().catch(() => undefined);
+    await channel?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
   }
 
   /** Test and operator helper: deletes this prefix's queues and exchange. */
   async deleteAll(): Promise<void> {
-    for (const ms of this.tiers) await this.channel.deleteQueue(this.names.tier(ms));
-    await this.channel.deleteQueue(this.names.ready);
-    await this.channel.deleteExchange(this.names.exchange);
+    const channel = this.channel;
+    if (!channel) throw new Error('not connected to RabbitMQ');
+    for (const ms of this.tiers) await channel.deleteQueue(this.names.tier(ms));
+    await channel.deleteQueue(this.names.ready);
+    await channel.deleteExchange(this.names.exchange);
+  }
+}
+
+/** An ack on a channel that has since closed throws; the broker redelivers that message anyway. */
+function safely(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // the channel is gone; RabbitMQ requeues unacknowledged messages
   }
 }

@@ -1,5 +1,6 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
+import type { HookpostEvent } from '@hookpost/contracts';
 import { decodeEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
 import type { PgProjectionWriter } from './pgProjectionWriter';
 
@@ -18,7 +19,8 @@ export async function startProjectionConsumer(options: {
   log: Logger;
   /** Offsets stored with the rows: where each partition resumes, whatever Kafka has committed. */
   storedOffsets: () => Promise<Map<string, bigint>>;
-  onApplied?: (count: number) => void;
+  /** Called after each committed batch with the events it held. */
+  onApplied?: (events: HookpostEvent[]) => void;
 }): Promise<ProjectionConsumer> {
   const { kafka, writer, cache, log } = options;
   const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 2_097_152 });
@@ -47,7 +49,7 @@ export async function startProjectionConsumer(options: {
       const result = await writer.applyBatch({ topic: batch.topic, partition: batch.partition, messages });
       for (const subscription of result.subscriptions) await cache.put(subscription);
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-      options.onApplied?.(result.applied);
+      if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])));
       await commitOffsetsIfNecessary();
       await heartbeat();
     },

@@ -1,0 +1,52 @@
+import type { HookpostEvent } from '@hookpost/contracts';
+import { prometheus, type Registry } from '@hookpost/platform';
+
+/** What the dispatcher counts, derived from the events it records. */
+export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) => string) {
+  const deliveries = new prometheus.Counter({
+    name: 'hookpost_deliveries_total',
+    help: 'Deliveries that reached an outcome, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const attempts = new prometheus.Histogram({
+    name: 'hookpost_attempt_duration_seconds',
+    help: 'Delivery attempt duration, by result class (2xx, 4xx, 5xx, error)',
+    labelNames: ['result'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+    registers: [registry],
+  });
+  const retries = new prometheus.Counter({
+    name: 'hookpost_retries_scheduled_total',
+    help: 'Retries scheduled, by the delay tier they went to first',
+    labelNames: ['tier'],
+    registers: [registry],
+  });
+  return {
+    observe(events: readonly HookpostEvent[]): void {
+      for (const event of events) {
+        switch (event.type) {
+          case 'DeliveryAttempted': {
+            const code = event.data.status_code;
+            attempts.observe({ result: code === null ? 'error' : `${Math.floor(code / 100)}xx` }, event.data.duration_ms / 1000);
+            break;
+          }
+          case 'DeliverySucceeded':
+            deliveries.inc({ outcome: 'succeeded' });
+            break;
+          case 'DeliveryFailed':
+            deliveries.inc({ outcome: 'failed' });
+            break;
+          case 'DeliveryCancelled':
+            deliveries.inc({ outcome: 'cancelled' });
+            break;
+          case 'DeliveryRetryScheduled':
+            retries.inc({ tier: tierOf(event.data.delay_ms) });
+            break;
+          default:
+            break;
+        }
+      }
+    },
+  };
+}
