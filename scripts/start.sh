@@ -34,7 +34,7 @@ start_service() {
   fi
   say "$name: starting on :$port"
   # The new session's shell writes its own pid, then becomes node: the pid file names the service itself.
-  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps --import tsx "$1"' \
+  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps --import tsx --import ./packages/telemetry/src/register.ts "$1"' \
     "$pidfile" "services/$name/src/index.ts") >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   local deadline=$((SECONDS + 90))
   until [[ -s $pidfile ]]; do sleep 0.1; done

@@ -9,4 +9,4 @@ RUN pnpm install --frozen-lockfile
 ARG SERVICE
 ENV SERVICE=${SERVICE} NODE_ENV=production
 USER node
-CMD ["sh", "-c", "exec node --enable-source-maps --import tsx services/${SERVICE}/src/index.ts"]
+CMD ["sh", "-c", "exec node --enable-source-maps --import tsx --import ./packages/telemetry/src/register.ts services/${SERVICE}/src/index.ts"]

@@ -39,7 +39,8 @@ export type Stack = {
 
 export type StackOptions = { env?: Record<string, string>; /** Collects every log line of the three services. */ logLines?: string[] };
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
+/** The environment of one isolated run: unique topic prefix, schema, Redis prefix; fast retries. */
+export function runEnv(overrides: Record<string, string> = {}): { runId: string; topicPrefix: string; schema: string; env: Record<string, string> } {
   const runId = uniqueRunId();
   const topicPrefix = `${runId}.`;
   const schema = `${runId}`.toLowerCase();
@@ -62,8 +63,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     HOOKPOST_API_KEYS: TEST_API_KEY,
     // Test receivers listen on loopback; the SSRF tests start a stack with this emptied.
     HOOKPOST_ALLOWED_TARGET_CIDRS: '127.0.0.0/8,::1/128',
-    ...options.env,
+    ...overrides,
   };
+  return { runId, topicPrefix, schema, env };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const { runId, topicPrefix, schema, env } = runEnv(options.env);
   const source = { ...process.env, ...env };
   const lines = options.logLines;
   const destination = lines ? { write: (line: string) => void lines.push(line) } : undefined;

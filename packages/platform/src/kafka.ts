@@ -9,6 +9,7 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
 import { assertValidEvent, type HookpostEvent } from '@hookpost/contracts';
 import type { Logger } from './logger';
 
@@ -70,6 +71,38 @@ export async function ensureTopics(admin: Admin, topics: string[], partitions: n
 
 export type EventRecord = { topic: string; key: string; event: HookpostEvent; headers?: IHeaders };
 
+const tracer = trace.getTracer('hookpost');
+
+const headerGetter: TextMapGetter<IHeaders | undefined> = {
+  keys: (carrier) => Object.keys(carrier ?? {}),
+  get: (carrier, key) => {
+    const value = carrier?.[key];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.toString();
+  },
+};
+
+/** The trace context a message carries (W3C traceparent in its headers), to make its processing a child. */
+export function messageContext(headers: IHeaders | undefined): Context {
+  return propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+}
+
+/** Runs `work` in a consumer span that is a child of the message's producer, one per message. */
+export function withMessageSpan<T>(name: string, headers: IHeaders | undefined, attributes: Record<string, string | number>, work: (span: Span) => Promise<T>): Promise<T> {
+  const parent = messageContext(headers);
+  const span = tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent);
+  return context.with(trace.setSpan(parent, span), async () => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
 type Pending = { records: EventRecord[]; resolve: () => void; reject: (error: unknown) => void };
 
 /**
@@ -102,8 +135,28 @@ export class KafkaEventLog {
 
   append(records: EventRecord[]): Promise<void> {
     for (const record of records) assertValidEvent(record.event);
+    // One producer span per append, child of the caller's span (the ingest request, the attempt); its
+    // context travels in every message's headers, so consumers continue the same trace.
+    const span = tracer.startSpan(`${records[0]?.topic ?? 'events'} publish`, {
+      kind: SpanKind.PRODUCER,
+      attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': records.length },
+    });
+    const carrier: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), span), carrier);
+    const traced = records.map((record) => ({ ...record, headers: { ...record.headers, ...carrier } }));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      this.queue.push({
+        records: traced,
+        resolve: () => {
+          span.end();
+          resolve();
+        },
+        reject: (error) => {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+          span.end();
+          reject(error);
+        },
+      });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -259,7 +312,9 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
         const offset = BigInt(message.offset);
         partition.start(offset);
         const tracked = partition;
-        void handle({ topic: batch.topic, partition: batch.partition, message }).then(
+        void withMessageSpan(`${batch.topic} process`, message.headers, { 'messaging.system': 'kafka', 'messaging.kafka.offset': message.offset }, () =>
+          handle({ topic: batch.topic, partition: batch.partition, message }),
+        ).then(
           () => {
             tracked.finish(offset);
             slots.release();

@@ -1,3 +1,4 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { topicNames, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { signedHeaders } from '@hookpost/signing';
 import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type RedisSubscriptionCache, type SecretBox, type SubscriptionDirectory } from '@hookpost/platform';
@@ -6,6 +7,8 @@ import type { DeliveryJob } from './delivery/deliveryJob';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
+
+const tracer = trace.getTracer('hookpost-dispatcher');
 
 export type DispatcherDeps = {
   directory: Pick<SubscriptionDirectory, 'find'>;
@@ -37,11 +40,36 @@ export class Dispatcher {
     this.topics = topicNames(deps.topicPrefix);
   }
 
-  async attempt(job: DeliveryJob): Promise<void> {
+  attempt(job: DeliveryJob): Promise<void> {
+    return tracer.startActiveSpan(
+      'webhook attempt',
+      { attributes: { 'hookpost.delivery_id': job.delivery_id, 'hookpost.subscription_id': job.subscription_id, 'hookpost.attempt_number': job.attempt_number } },
+      async (span) => {
+        try {
+          const statusCode = await this.attemptInSpan(job);
+          if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+        } catch (error) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+          throw error;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  /** Returns the endpoint's status code, when it answered. */
+  private async attemptInSpan(job: DeliveryJob): Promise<number | undefined> {
     const { deps } = this;
     const subscription = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
-    if (!subscription || isDeleted(subscription)) return this.record(decideCancel(job, 'subscription deleted', deps));
-    if (!subscription.is_active) return this.record(decideCancel(job, 'subscription disabled', deps));
+    if (!subscription || isDeleted(subscription)) {
+      await this.record(decideCancel(job, 'subscription deleted', deps));
+      return undefined;
+    }
+    if (!subscription.is_active) {
+      await this.record(decideCancel(job, 'subscription disabled', deps));
+      return undefined;
+    }
 
     const body = JSON.stringify(job.payload);
     const startedAt = deps.now();
@@ -60,6 +88,7 @@ export class Dispatcher {
     if (retry) await this.persistently('schedule retry', () => deps.retries.schedule(retry.job, retry.delayMs));
     await this.record(decision.events);
     if (decision.disabledSubscription) await deps.cache.put(decision.disabledSubscription).catch(() => undefined);
+    return response.result.kind === 'response' ? response.result.statusCode : undefined;
   }
 
   /**

@@ -1,7 +1,10 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
-import { decodeEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { decodeEvent, messageContext, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+
+const tracer = trace.getTracer('hookpost-projector');
 import type { PgProjectionWriter } from './pgProjectionWriter';
 
 export type ProjectionConsumer = { stop: () => Promise<void>; consumer: Consumer };
@@ -46,7 +49,20 @@ export async function startProjectionConsumer(options: {
         if (!event) log.error({ topic: batch.topic, partition: batch.partition, offset: message.offset }, 'unreadable event skipped');
         return { offset: message.offset, event };
       });
-      const result = await writer.applyBatch({ topic: batch.topic, partition: batch.partition, messages });
+      // One span per event, child of the span that recorded it, ended when its row is committed.
+      const spans = batch.messages.map((message, index) =>
+        tracer.startSpan(
+          `project ${messages[index]!.event?.type ?? 'unreadable'}`,
+          { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'kafka', 'messaging.kafka.offset': message.offset } },
+          messageContext(message.headers),
+        ),
+      );
+      let result;
+      try {
+        result = await writer.applyBatch({ topic: batch.topic, partition: batch.partition, messages });
+      } finally {
+        for (const span of spans) span.end();
+      }
       for (const subscription of result.subscriptions) await cache.put(subscription);
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
       if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])));

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+export type ServiceProcess = { name: string; port: number; child: ChildProcess; stop: (signal?: NodeJS.Signals) => Promise<number | null> };
+
+/**
+ * A service as its own process, started the way `npm start` starts it (tsx, then the telemetry loader);
+ * resolves with the port it reports once ready.
+ */
+export function spawnService(name: 'gateway' | 'dispatcher' | 'projector', env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './packages/telemetry/src/register.ts', `services/${name}/src/index.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') =>
+    new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (code) => resolve(code));
+      child.kill(signal);
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output.slice(-20).join('\n')}`)), 60_000);
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === `${name} ready` && entry.port) {
+          clearTimeout(timer);
+          resolve({ name, port: entry.port, child, stop });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${output.slice(-20).join('\n')}`));
+    });
+  });
+}
