@@ -15,8 +15,8 @@ function depthOf(value: unknown, limit: number, depth = 0): number {
 }
 
 /**
- * JSON bodies only: 415 for another content type, 400 for malformed JSON or JSON nested deeper than
- * MAX_DEPTH, 413 past `limitBytes` (the last two through the problem middleware).
+ * JSON bodies only: 415 for another content type, 400 for malformed JSON, invalid UTF-8 or JSON nested
+ * deeper than MAX_DEPTH, 413 past `limitBytes` (through the problem middleware).
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -29,5 +29,13 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     if (req.body !== undefined && depthOf(req.body, MAX_DEPTH) > MAX_DEPTH) return next(new BadRequest(`JSON nested deeper than ${MAX_DEPTH} levels.`));
     next();
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: false, type: () => true }), limitDepth];
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const strictUtf8 = (_req: unknown, _res: unknown, buffer: Buffer) => {
+    try {
+      utf8.decode(buffer);
+    } catch {
+      throw Object.assign(new Error('The body is not valid UTF-8.'), { type: 'entity.verify.failed' });
+    }
+  };
+  return [requireJson, express.json({ limit: limitBytes, strict: false, type: () => true, verify: strictUtf8 }), limitDepth];
 }

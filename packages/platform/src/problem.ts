@@ -70,6 +70,8 @@ function fromBodyParserError(error: { type?: string; status?: number; limit?: nu
   switch (error.type) {
     case 'entity.parse.failed':
       return new BadRequest('The body is not valid JSON.');
+    case 'entity.verify.failed':
+      return new BadRequest('The body is not valid UTF-8.');
     case 'entity.too.large':
       return new PayloadTooLarge(error.limit ?? 0);
     case 'encoding.unsupported':

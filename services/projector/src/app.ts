@@ -16,6 +16,12 @@ function single(query: Query, name: string): string | undefined {
   return value;
 }
 
+/** Unknown query parameters are a 400, like unknown body fields: a typo must not silently widen a search. */
+function allowOnly(query: Query, allowed: readonly string[]): void {
+  const unknown = Object.keys(query).filter((name) => !allowed.includes(name));
+  if (unknown.length > 0) throw new BadRequest(`Unknown query parameter(s): ${unknown.join(', ')}. Allowed: ${allowed.join(', ') || 'none'}.`);
+}
+
 function limitOf(query: Query): number {
   const raw = single(query, 'limit');
   if (raw === undefined) return DEFAULT_LIMIT;
@@ -71,6 +77,7 @@ export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; r
   });
 
   app.get('/subscriptions', async (req, res) => {
+    allowOnly(req.query, ['q', 'limit', 'cursor']);
     const q = single(req.query, 'q');
     if (q !== undefined && q.length > 200) throw new BadRequest('q is longer than 200 characters.');
     res.json(await queries.listSubscriptions({ q: q?.trim() || undefined, limit: limitOf(req.query), cursor: cursorOf(req.query) }));
@@ -85,11 +92,13 @@ export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; r
 
   app.get('/subscriptions/:id/deliveries', async (req, res) => {
     const id = idParam(req, 'subscription');
+    allowOnly(req.query, ['status', 'limit', 'cursor']);
     if (!(await queries.getSubscription(id))) throw new NotFound(`No subscription ${id}.`);
     res.json(await queries.searchDeliveries({ subscription_id: id, status: statusOf(req.query), limit: limitOf(req.query), cursor: cursorOf(req.query) }));
   });
 
   app.get('/deliveries', async (req, res) => {
+    allowOnly(req.query, ['subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
     const subscriptionId = single(req.query, 'subscription_id');
     if (subscriptionId !== undefined && !UUID.test(subscriptionId)) throw new BadRequest('subscription_id must be a UUID.');
     const eventType = single(req.query, 'event_type');

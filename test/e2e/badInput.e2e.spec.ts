@@ -1,0 +1,189 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { topicNames } from '@hookpost/contracts';
+import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+
+jest.setTimeout(120_000);
+
+/**
+ * A corpus of bad requests against every endpoint: each must get a clear 4xx problem+json, never a 5xx;
+ * the services stay up; and nothing reaches Kafka for a rejected request.
+ */
+let stack: Stack;
+let subscriptionId: string;
+const auth = { authorization: `Bearer ${TEST_API_KEY}` };
+
+type Case = { name: string; method: string; path: string; body?: string | Buffer; contentType?: string | null };
+
+async function send(c: Case) {
+  const headers: Record<string, string> = { ...auth };
+  if (c.body !== undefined && c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json';
+  const response = await fetch(`${stack.baseUrl}${c.path}`, { method: c.method, headers, body: c.body });
+  return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() };
+}
+
+async function logEnds(): Promise<number> {
+  const kafka = new Kafka({ clientId: 'bad-input', brokers: stack.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  let total = 0;
+  for (const topic of Object.values(topicNames(stack.topicPrefix))) for (const { high } of await admin.fetchTopicOffsets(topic)) total += Number(high);
+  await admin.disconnect();
+  return total;
+}
+
+function corpus(): Case[] {
+  const cases: Case[] = [];
+  const sub = `/subscriptions/${subscriptionId}`;
+  const bodyEndpoints: [string, string][] = [
+    ['POST', '/subscriptions'],
+    ['PUT', sub],
+    ['PATCH', sub],
+    ['POST', `${sub}/secret/rotate`],
+    ['POST', `/ingest/${subscriptionId}`],
+  ];
+  const malformed = ['{', '{"name":}', '{"name": "a",}', "{'name': 'a'}", '[1,', '{"a":1}}', 'nul', 'undefined', '{"a":"\\x"}', '\u0000', '{"a":NaN}', '{"a":Infinity}'];
+  const deep = (n: number) => `{"event_type":"a.b","data":${'['.repeat(n)}${']'.repeat(n)}}`;
+  const invalidUtf8 = Buffer.from([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]);
+  const oversized = JSON.stringify({ event_type: 'a.b', name: 'x', target_url: 'https://example.com', data: 'x'.repeat(300_000) });
+  for (const [method, path] of bodyEndpoints) {
+    for (const body of malformed) cases.push({ name: `malformed ${JSON.stringify(body)}`, method, path, body });
+    for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp']) {
+      cases.push({ name: `content type ${type}`, method, path, body: '{"name":"x"}', contentType: type });
+    }
+    cases.push({ name: 'no content type', method, path, body: '{"name":"x"}', contentType: null });
+    cases.push({ name: 'charset latin1', method, path, body: '{"name":"x"}', contentType: 'application/json; charset=latin1' });
+    cases.push({ name: 'oversized', method, path, body: oversized });
+    cases.push({ name: 'nested 40', method, path, body: deep(40) });
+    cases.push({ name: 'nested 5000', method, path, body: deep(5_000) });
+    cases.push({ name: 'invalid UTF-8', method, path, body: invalidUtf8 });
+  }
+
+  const long = 'x'.repeat(10_000);
+  const subscriptionBodies: Record<string, unknown>[] = [
+    {},
+    { name: 'x' },
+    { target_url: 'https://example.com' },
+    { name: '', target_url: 'https://example.com' },
+    { name: long, target_url: 'https://example.com' },
+    { name: 'x', target_url: `https://example.com/${long}` },
+    { name: 'x', target_url: 'not a url' },
+    { name: 'x', target_url: 'javascript:alert(1)' },
+    { name: 'x', target_url: 'file:///etc/passwd' },
+    { name: 'x', target_url: 'https://example.com', unknown_field: true },
+    { name: 'x', target_url: 'https://example.com', secret_key: 'short' },
+    { name: 'x', target_url: 'https://example.com', secret_key: long },
+    { name: 'x', target_url: 'https://example.com', max_attempts: -1 },
+    { name: 'x', target_url: 'https://example.com', max_attempts: 1e9 },
+    { name: 'x', target_url: 'https://example.com', timeout_ms: 0 },
+    { name: 'x', target_url: 'https://example.com', event_types: Array.from({ length: 500 }, (_, i) => `t${i}`) },
+    { name: 'x', target_url: 'https://example.com', event_types: [long] },
+    { name: 'x', target_url: 'https://example.com', event_types: 'a.b' },
+    { name: 'x', target_url: 'https://example.com', is_active: 'yes' },
+    { name: 'x', target_url: 'https://example.com', signature_scheme: 'rsa' },
+    { name: ['x'], target_url: 'https://example.com' },
+    { name: "'; DROP TABLE subscriptions; --", target_url: 'https://10.0.0.1/' },
+  ];
+  for (const body of subscriptionBodies) {
+    cases.push({ name: `create ${JSON.stringify(body).slice(0, 60)}`, method: 'POST', path: '/subscriptions', body: JSON.stringify(body) });
+    cases.push({ name: `replace ${JSON.stringify(body).slice(0, 60)}`, method: 'PUT', path: sub, body: JSON.stringify(body) });
+  }
+  for (const body of [{}, { name: '' }, { foo: 1 }, { signature_scheme: 'ed25519' }, { target_url: 'http://169.254.169.254/' }, { max_attempts: 0 }]) {
+    cases.push({ name: `patch ${JSON.stringify(body)}`, method: 'PATCH', path: sub, body: JSON.stringify(body) });
+  }
+  for (const body of [[], [1], 'string', 42, null, true, { event_type: 7 }, { event_type: '' }, { event_type: long }, { a: 'nul\u0000' }]) {
+    cases.push({ name: `ingest ${JSON.stringify(body).slice(0, 40)}`, method: 'POST', path: `/ingest/${subscriptionId}`, body: JSON.stringify(body) });
+  }
+  cases.push({ name: 'rotate unknown field', method: 'POST', path: `${sub}/secret/rotate`, body: '{"foo":1}' });
+  cases.push({ name: 'rotate short secret', method: 'POST', path: `${sub}/secret/rotate`, body: '{"secret_key":"short"}' });
+
+  const badIds = ['abc', '1', "'%20OR%201=1%20--", '..%2F..%2Fetc%2Fpasswd', '%00', 'x'.repeat(2_000), '00000000-0000-0000-0000-00000000000g', '{{id}}'];
+  for (const id of badIds) {
+    for (const [method, path] of [
+      ['GET', `/subscriptions/${id}`],
+      ['PUT', `/subscriptions/${id}`],
+      ['PATCH', `/subscriptions/${id}`],
+      ['DELETE', `/subscriptions/${id}`],
+      ['GET', `/subscriptions/${id}/deliveries`],
+      ['POST', `/subscriptions/${id}/secret/rotate`],
+      ['POST', `/ingest/${id}`],
+      ['GET', `/deliveries/${id}`],
+      ['GET', `/deliveries/${id}/attempts`],
+    ] as const) {
+      cases.push({ name: `id ${id.slice(0, 20)}`, method, path, body: ['PUT', 'PATCH', 'POST'].includes(method) ? '{"name":"x","target_url":"https://example.com"}' : undefined });
+    }
+  }
+
+  const queries = [
+    'limit=-1', 'limit=0', 'limit=1000000000', 'limit=abc', 'limit=1.5', 'limit=', 'limit=1&limit=2',
+    'cursor=%%%', 'cursor=bm90LWpzb24', `cursor=${Buffer.from('["x","y"]').toString('base64url')}`, `cursor=${Buffer.from("[\"2020-01-01\",\"'; DROP TABLE x; --\"]").toString('base64url')}`,
+    `q=${'x'.repeat(500)}`,
+  ];
+  for (const query of queries) {
+    cases.push({ name: `list ${query.slice(0, 30)}`, method: 'GET', path: `/subscriptions?${query}` });
+    cases.push({ name: `search ${query.slice(0, 30)}`, method: 'GET', path: `/deliveries?${query}` });
+    cases.push({ name: `sub deliveries ${query.slice(0, 30)}`, method: 'GET', path: `${sub}/deliveries?${query}` });
+  }
+  for (const query of [
+    'status=lost', 'status=PENDING', 'subscription_id=1', "subscription_id='--", 'created_after=yesterday', 'created_before=2020-13-45',
+    'payload_contains=%7B', 'payload_contains=%5B1%5D', 'payload_contains=42', 'payload_contains=null', 'payload_contains=%7B%22a%22%3A%22%5Cu0000%22%7D',
+    `event_type=${'x'.repeat(500)}`,
+  ]) {
+    cases.push({ name: `search ${query.slice(0, 30)}`, method: 'GET', path: `/deliveries?${query}` });
+  }
+
+  for (const [method, path] of [
+    ['PUT', '/subscriptions'],
+    ['DELETE', '/subscriptions'],
+    ['PATCH', '/subscriptions'],
+    ['POST', `/deliveries`],
+    ['DELETE', '/deliveries/00000000-0000-4000-8000-000000000000'],
+    ['GET', `/ingest/${subscriptionId}`],
+    ['PUT', `/ingest/${subscriptionId}`],
+    ['GET', `${sub}/secret/rotate`],
+    ['POST', '/healthz'],
+    ['GET', '/admin'],
+    ['GET', '/internal/subscriptions/00000000-0000-4000-8000-000000000000'],
+  ] as const) {
+    cases.push({ name: `method ${method} ${path}`, method, path });
+  }
+  return cases;
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  const created = await fetch(`${stack.baseUrl}/subscriptions`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'target of the corpus', target_url: 'https://example.com/hook' }),
+  });
+  subscriptionId = ((await created.json()) as { id: string }).id;
+  await stack.projectionCaughtUp();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('bad input corpus', () => {
+  it('answers every case with a 4xx problem+json, stays up, and writes nothing to the log', async () => {
+    const before = await logEnds();
+    const cases = corpus();
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    for (const c of cases) {
+      const answer = await send(c);
+      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+      if (answer.status < 400 || answer.status >= 500 || !answer.type.startsWith('application/problem+json')) {
+        failures.push(`${c.method} ${c.path.slice(0, 80)} [${c.name}] → ${answer.status} ${answer.type} ${answer.text.slice(0, 120)}`);
+      }
+    }
+    console.log(`bad-input corpus: ${cases.length} cases, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    expect(failures).toEqual([]);
+    expect(cases.length).toBeGreaterThan(300);
+    expect((await fetch(`${stack.baseUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${stack.baseUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${stack.dispatcher.port}/readyz`)).status).toBe(200);
+    expect((await fetch(`${stack.env.PROJECTOR_URL}/readyz`)).status).toBe(200);
+    expect(await logEnds()).toBe(before);
+  });
+});
