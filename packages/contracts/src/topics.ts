@@ -1,5 +1,5 @@
 /** Topic names, behind a configurable prefix so test runs and environments can isolate themselves. */
-export type Topics = Readonly<{ subscriptions: string; webhooks: string; deliveries: string }>;
+export type Topics = Readonly<{ subscriptions: string; webhooks: string; deliveries: string; deadLetters: string }>;
 
 export function topicNames(prefix: string): Topics {
   return {
@@ -9,5 +9,7 @@ export function topicNames(prefix: string): Topics {
     webhooks: `${prefix}hookpost.webhooks`,
     /** DeliveryAttempted and the delivery's outcome events, keyed by delivery id. */
     deliveries: `${prefix}hookpost.deliveries`,
+    /** Messages a consumer could not read (invalid JSON, schema or type), parked with where they came from. */
+    deadLetters: `${prefix}hookpost.dead-letters`,
   };
 }

@@ -17,7 +17,7 @@ export async function connectEventLog(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries], env.HOOKPOST_TOPIC_PARTITIONS);
+    await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS);
   } finally {
     await admin.disconnect();
   }

@@ -164,6 +164,30 @@ export class KafkaEventLog {
     });
   }
 
+  /**
+   * Parks a message that could not be read on the dead-letter topic, as it was, with where it came from
+   * and why; resolves once Kafka has it, so the caller may move past it.
+   */
+  async park(deadLetterTopic: string, from: { topic: string; partition: number; message: KafkaMessage }, reason: string): Promise<void> {
+    await this.producer.send({
+      topic: deadLetterTopic,
+      acks: -1,
+      messages: [
+        {
+          key: from.message.key,
+          value: from.message.value,
+          headers: {
+            ...from.message.headers,
+            'x-hookpost-source-topic': from.topic,
+            'x-hookpost-source-partition': String(from.partition),
+            'x-hookpost-source-offset': from.message.offset,
+            'x-hookpost-reason': reason,
+          },
+        },
+      ],
+    });
+  }
+
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue;
@@ -348,12 +372,24 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
 
 /** Parses and validates one event; undefined for anything unreadable (the caller decides what to do). */
 export function decodeEvent(value: Buffer | null): HookpostEvent | undefined {
-  if (!value) return undefined;
+  const decoded = readEvent(value);
+  return decoded.ok ? decoded.event : undefined;
+}
+
+/** Parses and validates one event, saying why when it cannot. */
+export function readEvent(value: Buffer | null): { ok: true; event: HookpostEvent } | { ok: false; reason: string } {
+  if (!value) return { ok: false, reason: 'empty message' };
+  let parsed: unknown;
   try {
-    const event: unknown = JSON.parse(value.toString('utf8'));
-    assertValidEvent(event);
-    return event;
+    parsed = JSON.parse(value.toString('utf8'));
   } catch {
-    return undefined;
+    return { ok: false, reason: 'not JSON' };
+  }
+  try {
+    assertValidEvent(parsed);
+    return { ok: true, event: parsed };
+  } catch (error) {
+    const details = (error as { details?: string[] }).details ?? [];
+    return { ok: false, reason: `${(error as Error).message}${details.length ? `: ${details.slice(0, 3).join('; ')}` : ''}`.slice(0, 500) };
   }
 }

@@ -6,6 +6,7 @@ import {
   serviceAuthHeaders,
   createLogger,
   decodeEvent,
+  readEvent,
   closeServer,
   createMetricsRegistry,
   kafkaAnswers,
@@ -82,19 +83,29 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     observe: dispatcherMetrics(metrics, tierLabel).observe,
   });
 
+  const poison = new prometheus.Counter({
+    name: 'hookpost_poison_messages_total',
+    help: 'Unreadable messages parked on the dead-letter topic',
+    labelNames: ['topic'],
+    registers: [metrics],
+  });
   const consumer = await startConcurrentConsumer({
     kafka,
     groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`,
     topics: [topics.webhooks],
     concurrency: env.DISPATCHER_CONCURRENCY,
     log,
-    handle: async ({ message, partition }) => {
-      const event = decodeEvent(message.value);
-      if (event?.type !== 'WebhookReceived') {
-        log.error({ partition, offset: message.offset }, 'not a readable WebhookReceived event; skipped');
+    handle: async ({ topic, message, partition }) => {
+      const read = readEvent(message.value);
+      if (!read.ok || read.event.type !== 'WebhookReceived') {
+        // A poison message neither crashes the consumer nor stalls its partition: it is parked and counted.
+        const reason = read.ok ? `unexpected event type ${read.event.type}` : read.reason;
+        log.error({ topic, partition, offset: message.offset, reason }, 'unreadable message parked on the dead-letter topic');
+        await eventLog.park(topics.deadLetters, { topic, partition, message }, reason);
+        poison.inc({ topic });
         return;
       }
-      await dispatcher.attempt(firstAttempt(event.data));
+      await dispatcher.attempt(firstAttempt(read.event.data));
     },
   });
   // Deleting a subscription cancels its waiting retries right away.

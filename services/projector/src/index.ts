@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, closeServer, createMetricsRegistry, kafkaAnswers, kafkaLagGauge, prometheus, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, prometheus, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp } from './app';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
@@ -28,13 +28,21 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicList, env.HOOKPOST_TOPIC_PARTITIONS);
+  await ensureTopics(admin, [...topicList, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS);
+  const deadLetters = new KafkaEventLog(kafka);
+  await deadLetters.connect();
 
   const queries = new PgReadQueries(pool);
   const metrics = createMetricsRegistry('projector');
   const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
   kafkaLagGauge(metrics, admin, groupId, topicList);
   const projected = new prometheus.Counter({ name: 'hookpost_projected_events_total', help: 'Events applied to the read model', labelNames: ['type'], registers: [metrics] });
+  const poison = new prometheus.Counter({
+    name: 'hookpost_poison_messages_total',
+    help: 'Unreadable messages parked on the dead-letter topic',
+    labelNames: ['topic'],
+    registers: [metrics],
+  });
   const lag = new prometheus.Histogram({
     name: 'hookpost_projection_lag_seconds',
     help: 'From an event being recorded to its row being committed in the read model',
@@ -68,11 +76,16 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
       }
     },
     storedOffsets: () => storedOffsets(pool),
+    park: async (from, reason) => {
+      await deadLetters.park(topics.deadLetters, from, reason);
+      poison.inc({ topic: from.topic });
+    },
   });
 
   shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('kafka admin', () => admin.disconnect());
+  shutdown.add('dead-letter producer', () => deadLetters.disconnect());
   shutdown.add('redis', async () => {
     await redis.quit();
   });

@@ -41,6 +41,8 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
       cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX),
       log,
       storedOffsets: () => storedOffsets(pool),
+      // Already parked when first met; a replay only skips it again.
+      park: async () => undefined,
     });
     try {
       for (;;) {

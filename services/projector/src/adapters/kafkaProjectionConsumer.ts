@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { decodeEvent, messageContext, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import { messageContext, readEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
 
 const tracer = trace.getTracer('hookpost-projector');
 import type { PgProjectionWriter } from './pgProjectionWriter';
@@ -22,6 +22,8 @@ export async function startProjectionConsumer(options: {
   log: Logger;
   /** Offsets stored with the rows: where each partition resumes, whatever Kafka has committed. */
   storedOffsets: () => Promise<Map<string, bigint>>;
+  /** Parks an unreadable message (dead-letter topic) before the batch moves past it. */
+  park: (from: { topic: string; partition: number; message: import('kafkajs').KafkaMessage }, reason: string) => Promise<void>;
   /** Called after each committed batch with the events it held. */
   onApplied?: (events: HookpostEvent[]) => void;
 }): Promise<ProjectionConsumer> {
@@ -44,11 +46,15 @@ export async function startProjectionConsumer(options: {
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
       if (batch.messages.length === 0) return;
-      const messages = batch.messages.map((message) => {
-        const event = decodeEvent(message.value);
-        if (!event) log.error({ topic: batch.topic, partition: batch.partition, offset: message.offset }, 'unreadable event skipped');
-        return { offset: message.offset, event };
-      });
+      const messages: { offset: string; event: HookpostEvent | undefined }[] = [];
+      for (const message of batch.messages) {
+        const read = readEvent(message.value);
+        if (!read.ok) {
+          log.error({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: read.reason }, 'unreadable event parked on the dead-letter topic');
+          await options.park({ topic: batch.topic, partition: batch.partition, message }, read.reason);
+        }
+        messages.push({ offset: message.offset, event: read.ok ? read.event : undefined });
+      }
       // One span per event, child of the span that recorded it, ended when its row is committed.
       const spans = batch.messages.map((message, index) =>
         tracer.startSpan(
