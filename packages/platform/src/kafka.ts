@@ -285,7 +285,7 @@ export type ConcurrentConsumerOptions = {
  */
 export async function startConcurrentConsumer(options: ConcurrentConsumerOptions): Promise<{ stop: () => Promise<void>; consumer: Consumer }> {
   const { kafka, groupId, topics, log, handle } = options;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 1_048_576 });
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxBytesPerPartition: 1_048_576 });
   const slots = new Semaphore(options.concurrency);
   const progress = new Map<string, PartitionProgress>();
   const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;

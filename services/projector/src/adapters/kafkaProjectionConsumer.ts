@@ -28,7 +28,7 @@ export async function startProjectionConsumer(options: {
   onApplied?: (events: HookpostEvent[]) => void;
 }): Promise<ProjectionConsumer> {
   const { kafka, writer, cache, log } = options;
-  const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxBytesPerPartition: 2_097_152 });
+  const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxBytesPerPartition: 2_097_152 });
   await consumer.connect();
   for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
   // The read model's own offsets are the truth (a rebuild empties them): resume every assigned partition there.
