@@ -22,7 +22,8 @@ run_jest() {
   pnpm exec jest --ci --json --outputFile="$STATE/jest-$name.json" "$@" || status=$?
 }
 if [[ -n ${HOOKPOST_TEST_TIERS:-} ]]; then
-  run_jest selected --maxWorkers=2 "$@"
+  # A chosen set of tiers (npm run test:faults passes --runInBand).
+  if [[ " $* " == *" --runInBand "* ]]; then run_jest selected "$@"; else run_jest selected --maxWorkers=2 "$@"; fi
 else
   HOOKPOST_TEST_TIERS=unit,int,e2e run_jest main --maxWorkers=2 "$@"
   HOOKPOST_TEST_TIERS=fault run_jest faults --runInBand "$@"

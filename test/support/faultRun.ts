@@ -35,9 +35,10 @@ export class FaultRun {
   }
 
   async startService(name: Name): Promise<ServiceProcess> {
-    // A restarted gateway takes its old port, so the load keeps its target.
+    // A restarted gateway or projector takes its old port, so the load and the other services keep their target.
     const port = this.services.get(name)?.port;
-    const env = { ...this.env(), ...(name === 'gateway' && port ? { GATEWAY_PORT: String(port) } : {}) };
+    const portVariable = { gateway: 'GATEWAY_PORT', projector: 'PROJECTOR_PORT', dispatcher: 'DISPATCHER_PORT' }[name];
+    const env = { ...this.env(), ...(port && name !== 'dispatcher' ? { [portVariable]: String(port) } : {}) };
     const service = await spawnService(name, env);
     this.services.set(name, service);
     return service;
@@ -106,8 +107,10 @@ export class FaultRun {
           [this.accepted],
         )
       ).rows;
+      // Received = answered 2xx; a repeat after a 2xx is a duplicate (retries after failures are not).
       const seen = new Map<string, number>();
       for (const request of this.receiver.requests) {
+        if (request.answered === undefined || request.answered < 200 || request.answered >= 300) continue;
         const id = String(request.headers['webhook-id']);
         seen.set(id, (seen.get(id) ?? 0) + 1);
       }

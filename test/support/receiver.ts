@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type ReceivedRequest = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string; at: number };
+export type ReceivedRequest = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string; at: number; answered?: number };
 export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'reset';
 
 /**
@@ -20,7 +20,7 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const request: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
         this.requests.push(request);
         const reply = this.reply(request, this.requests.length);
         if (reply === 'hang') return;
@@ -28,6 +28,7 @@ export class Receiver {
           req.socket.resetAndDestroy();
           return;
         }
+        request.answered = reply.status;
         res.writeHead(reply.status, reply.headers);
         res.end(reply.body ?? '');
       });

@@ -22,7 +22,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const topicList = [topics.subscriptions, topics.webhooks, topics.deliveries];
 
   await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA, (message) => log.debug({ migration: message }, 'migrate'));
-  const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
+  const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA, 10, (error) => log.warn({ err: error }, 'idle PostgreSQL client failed'));
   const { redis, cache } = await connectSubscriptionCache(env, log);
 
   const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);

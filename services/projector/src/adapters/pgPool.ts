@@ -2,9 +2,12 @@ import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { runner } from 'node-pg-migrate';
 
-export function createPool(databaseUrl: string, schema: string, max = 10): Pool {
+export function createPool(databaseUrl: string, schema: string, max = 10, onError: (error: Error) => void = () => undefined): Pool {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  return new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${schema}` });
+  const pool = new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${schema}` });
+  // An idle client whose server went away emits 'error'; without a listener that would end the process.
+  pool.on('error', onError);
+  return pool;
 }
 
 /**

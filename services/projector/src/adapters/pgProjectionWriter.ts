@@ -26,6 +26,7 @@ export class PgProjectionWriter {
 
   async applyBatch(batch: PartitionBatch): Promise<AppliedBatch> {
     const client = await this.pool.connect();
+    let failure: Error | undefined;
     try {
       await client.query('BEGIN');
       const stored = await client.query<{ next_offset: string }>(
@@ -50,10 +51,12 @@ export class PgProjectionWriter {
       await client.query('COMMIT');
       return { applied: events.length, skipped: batch.messages.length - fresh.length, subscriptions };
     } catch (error) {
+      failure = error as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      // A client that failed (PostgreSQL restarted, connection cut) is destroyed, not put back in the pool.
+      client.release(failure);
     }
   }
 
