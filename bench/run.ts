@@ -15,6 +15,53 @@ const KEY = process.env.HOOKPOST_API_KEYS?.split(',')[0] ?? readFileSync(path.jo
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 
+const STATE = process.env.HOOKPOST_STATE_DIR ?? path.join(__dirname, '../.hookpost');
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds and resident memory of each process the stack runs (services from their pid files, brokers by name). */
+function processUsage(): Record<string, { cpu_s: number; rss_mib: number }> {
+  const usage: Record<string, { cpu_s: number; rss_mib: number }> = {};
+  const pids: Record<string, number> = {};
+  for (const name of ['gateway', 'dispatcher', 'projector']) {
+    try {
+      pids[name] = Number(readFileSync(path.join(STATE, 'run', `${name}.pid`), 'utf8'));
+    } catch {
+      // not started by npm start
+    }
+  }
+  try {
+    pids.kafka = Number(readFileSync(path.join(STATE, 'run', 'kafka.started'), 'utf8'));
+  } catch {
+    // reused Kafka
+  }
+  for (const [name, pid] of Object.entries(pids)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      usage[name] = { cpu_s: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND, rss_mib: Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024) };
+    } catch {
+      // gone
+    }
+  }
+  return usage;
+}
+
+function usageDelta(before: ReturnType<typeof processUsage>, after: ReturnType<typeof processUsage>, seconds: number) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, now]) => [name, { cpu_percent: Math.round(((now.cpu_s - (before[name]?.cpu_s ?? 0)) / seconds) * 100), rss_mib: now.rss_mib }]),
+  );
+}
+
+/** p50/p99 of the projector's projection-lag histogram (upper bucket bounds), and its applied count. */
+async function projectionFigures() {
+  const text = await (await fetch('http://127.0.0.1:8001/metrics')).text();
+  const buckets = [...text.matchAll(/^hookpost_projection_lag_seconds_bucket\{.*le="([^"]+)".*\} (\d+)$/gm)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
+  const total = buckets[buckets.length - 1]?.count ?? 0;
+  const at = (p: number) => buckets.find((bucket) => bucket.count >= total * p)?.le ?? NaN;
+  const applied = [...text.matchAll(/^hookpost_projected_events_total\{.*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return { events: applied, lag_p50_s_at_most: at(0.5), lag_p99_s_at_most: at(0.99) };
+}
+
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
 /** Closed loop: CONNECTIONS workers POST as fast as answers come back, for SECONDS. */
@@ -132,7 +179,19 @@ async function main() {
   const baseline = await saturate(bare.origin, '/ingest/x', headers, body);
   bare.server.close();
   const e2e = [];
+  const projectionBefore = await projectionFigures();
+  const usageBefore = processUsage();
+  const e2eStart = Date.now();
   for (const rate of (process.env.BENCH_E2E_RATES ?? '200,500').split(',').map(Number)) e2e.push(await endToEnd(rate, SECONDS));
+  const e2eSeconds = (Date.now() - e2eStart) / 1000;
+  const usage = usageDelta(usageBefore, processUsage(), e2eSeconds);
+  const projectionAfter = await projectionFigures();
+  const projection = {
+    events_per_s: Math.round((projectionAfter.events - projectionBefore.events) / e2eSeconds),
+    lag_p50_s_at_most: projectionAfter.lag_p50_s_at_most,
+    lag_p99_s_at_most: projectionAfter.lag_p99_s_at_most,
+    note: 'events applied during the end-to-end phases (offered load, not the projector maximum); lag from the histogram since the projector started',
+  };
 
   const result = {
     at: new Date().toISOString(),
@@ -140,6 +199,8 @@ async function main() {
     settings: { seconds: SECONDS, connections: CONNECTIONS, dispatchers: 1 },
     ingest: { hookpost: ours, bare_express: baseline, ratio: +(ours.requests_per_s / baseline.requests_per_s).toFixed(2) },
     end_to_end: e2e,
+    projection,
+    processes_during_end_to_end: usage,
   };
   const stamp = result.at.replace(/[:.]/g, '-');
   writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(result, null, 2));
@@ -156,6 +217,14 @@ async function main() {
     '| end to end (open model) | offered/s | accepted | delivered | lost or pending | delivered/s | p50 ms | p99 ms |',
     '|---|---|---|---|---|---|---|---|',
     ...e2e.map((r) => `| | ${r.offered_per_s} | ${r.accepted} | ${r.delivered} | ${r.lost_or_pending} | ${r.delivered_per_s} | ${r.p50_ms} | ${r.p99_ms} |`),
+    '',
+    `Projection during the end-to-end phases: ${projection.events_per_s} events/s applied; lag p50 ≤ ${projection.lag_p50_s_at_most} s, p99 ≤ ${projection.lag_p99_s_at_most} s (histogram buckets).`,
+    '',
+    '| process (end-to-end phases) | CPU % | RSS MiB |',
+    '|---|---|---|',
+    ...Object.entries(usage).map(([name, u]) => `| ${name} | ${u.cpu_percent} | ${u.rss_mib} |`),
+    '',
+    'Dispatcher processes: 1.',
   ].join('\n');
   writeFileSync(path.join(__dirname, 'results', `${stamp}.md`), md + '\n');
   console.log(md);
