@@ -43,8 +43,10 @@ export async function ensureTopics(admin: Admin, topics: string[], partitions: n
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((topic) => !existing.has(topic));
   try {
+    // Not kafkajs's waitForLeaders: right after creation a fresh KRaft broker can answer
+    // UNKNOWN_TOPIC_OR_PARTITION, which kafkajs gives up on; the loop below waits through it.
     if (missing.length > 0) await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic,
         numPartitions: partitions,
