@@ -1,20 +1,19 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { topicNames } from '@hookpost/contracts';
-import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
-import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(90_000);
 
 let stack: Stack;
 let receiver: Receiver;
-let api: ReturnType<typeof apiClient>;
+let api: Stack['api'];
 
 beforeAll(async () => {
   stack = await startStack();
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {
@@ -75,5 +74,40 @@ describe('poison messages', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^hookpost_poison_messages_total\{.*\} 3$/m);
     }
+  });
+
+  it('an event the read model refuses is parked too, and its partition keeps flowing', async () => {
+    // Given an event that passes its schema but holds U+0000, which PostgreSQL cannot store, followed in the
+    // same partition (same key) by a good one
+    const topics = topicNames(stack.topicPrefix);
+    const kafka = new Kafka({ clientId: 'poison-2', brokers: stack.env.KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const at = new Date().toISOString();
+    const refusedId = '00000000-0000-4000-8000-00000000beef';
+    const goodId = '00000000-0000-4000-8000-00000000f00d';
+    const created = (eventId: string, id: string, name: string) =>
+      JSON.stringify({
+        id: eventId, type: 'SubscriptionCreated', schema_version: 1, occurred_at: at,
+        data: { id, version: 1, name, description: null, target_url: 'https://example.com', is_active: true, event_types: null, secret: 'sealed:v1:x:y', max_attempts: null, timeout_ms: null, created_at: at, updated_at: at },
+      });
+    await producer.send({
+      topic: topics.subscriptions,
+      messages: [
+        { key: refusedId, value: created('00000000-0000-4000-8000-00000000cafe', refusedId, 'nul\u0000name') },
+        { key: refusedId, value: created('00000000-0000-4000-8000-00000000cab1', goodId, 'behind the refused one') },
+      ],
+    });
+    await producer.disconnect();
+
+    // Then the good one is projected, the refused one is not, and it is parked and counted
+    const shown = await eventually(async () => {
+      const answer = await api('GET', `/subscriptions/${goodId}`);
+      return answer.status === 200 ? answer.body : undefined;
+    });
+    expect(shown.name).toBe('behind the refused one');
+    expect((await api('GET', `/subscriptions/${refusedId}`)).status).toBe(404);
+    const metrics = await (await fetch(`${stack.env.PROJECTOR_URL!}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^hookpost_poison_messages_total\\{.*topic="${topics.subscriptions.replace(/\./g, '\\.')}".*\\} 1$`, 'm'));
   });
 });

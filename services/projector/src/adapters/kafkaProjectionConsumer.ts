@@ -1,11 +1,11 @@
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { messageContext, readEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
 
 const tracer = trace.getTracer('hookpost-projector');
-import type { PgProjectionWriter } from './pgProjectionWriter';
+import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 export type ProjectionConsumer = { stop: () => Promise<void>; consumer: Consumer };
 
@@ -23,7 +23,7 @@ export async function startProjectionConsumer(options: {
   /** Offsets stored with the rows: where each partition resumes, whatever Kafka has committed. */
   storedOffsets: () => Promise<Map<string, bigint>>;
   /** Parks an unreadable message (dead-letter topic) before the batch moves past it. */
-  park: (from: { topic: string; partition: number; message: import('kafkajs').KafkaMessage }, reason: string) => Promise<void>;
+  park: (from: { topic: string; partition: number; message: KafkaMessage }, reason: string) => Promise<void>;
   /** Called after each committed batch with the events it held. */
   onApplied?: (events: HookpostEvent[]) => void;
 }): Promise<ProjectionConsumer> {
@@ -42,6 +42,40 @@ export async function startProjectionConsumer(options: {
       log.error({ err: error }, 'could not seek to the stored offsets');
     }
   });
+  /**
+   * Applies a batch; if PostgreSQL refuses the data itself (not a lost connection), applies the events one
+   * at a time and parks the ones it refuses, so one event the read model cannot take never stalls a partition.
+   */
+  const applyIsolatingRefused = async (
+    topic: string,
+    partition: number,
+    messages: PartitionBatch['messages'],
+    raw: KafkaMessage[],
+  ): Promise<AppliedBatch> => {
+    try {
+      return await writer.applyBatch({ topic, partition, messages });
+    } catch (error) {
+      if (!refusedData(error)) throw error;
+      const total: AppliedBatch = { applied: 0, skipped: 0, subscriptions: [] };
+      for (const [index, message] of messages.entries()) {
+        let one: AppliedBatch;
+        try {
+          one = await writer.applyBatch({ topic, partition, messages: [message] });
+        } catch (refused) {
+          if (!refusedData(refused)) throw refused;
+          const reason = `read model refused it: ${(refused as Error).message}`.slice(0, 500);
+          log.error({ topic, partition, offset: message.offset, reason }, 'event parked on the dead-letter topic');
+          await options.park({ topic, partition, message: raw[index]! }, reason);
+          one = await writer.applyBatch({ topic, partition, messages: [{ offset: message.offset, event: undefined }] });
+        }
+        total.applied += one.applied;
+        total.skipped += one.skipped;
+        total.subscriptions.push(...one.subscriptions);
+      }
+      return total;
+    }
+  };
+
   await consumer.run({
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
@@ -65,7 +99,7 @@ export async function startProjectionConsumer(options: {
       );
       let result;
       try {
-        result = await writer.applyBatch({ topic: batch.topic, partition: batch.partition, messages });
+        result = await applyIsolatingRefused(batch.topic, batch.partition, messages, batch.messages);
       } finally {
         for (const span of spans) span.end();
       }
@@ -85,6 +119,12 @@ export async function startProjectionConsumer(options: {
 }
 
 /** How many events of the topics the read model has not applied yet (0 when caught up). */
+/** PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or 23, integrity): retrying cannot help. */
+function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 export async function projectionBacklog(admin: Admin, topics: string[], stored: Map<string, bigint>): Promise<bigint> {
   let backlog = 0n;
   for (const topic of topics) {
