@@ -1,7 +1,7 @@
 import { ajv, attemptSchema, deliverySchema, subscriptionSchema } from '@hookpost/contracts';
 import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
-import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(90_000);
@@ -19,7 +19,7 @@ const isAttempt = ajv.compile(strip(attemptSchema));
 beforeAll(async () => {
   stack = await startStack();
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {

@@ -82,15 +82,20 @@ function corpus(): Case[] {
     { name: 'x', target_url: 'https://example.com', signature_scheme: 'rsa' },
     { name: ['x'], target_url: 'https://example.com' },
     { name: "'; DROP TABLE subscriptions; --", target_url: 'https://10.0.0.1/' },
+    // U+0000 cannot be stored by PostgreSQL: accepted, it would stall the projection.
+    { name: 'nul\u0000name', target_url: 'https://example.com' },
+    { name: 'x', description: 'nul\u0000', target_url: 'https://example.com' },
+    { name: 'x', target_url: 'https://example.com', event_types: ['a\u0000b'] },
+    { name: 'x', target_url: 'https://example.com', secret_key: 'a-secret-with-a-nul-\u0000-in-it' },
   ];
   for (const body of subscriptionBodies) {
     cases.push({ name: `create ${JSON.stringify(body).slice(0, 60)}`, method: 'POST', path: '/subscriptions', body: JSON.stringify(body) });
     cases.push({ name: `replace ${JSON.stringify(body).slice(0, 60)}`, method: 'PUT', path: sub, body: JSON.stringify(body) });
   }
-  for (const body of [{}, { name: '' }, { foo: 1 }, { signature_scheme: 'ed25519' }, { target_url: 'http://169.254.169.254/' }, { max_attempts: 0 }]) {
+  for (const body of [{}, { name: '' }, { foo: 1 }, { signature_scheme: 'ed25519' }, { target_url: 'http://169.254.169.254/' }, { max_attempts: 0 }, { name: 'a\u0000' }, { 'key\u0000': 1 }]) {
     cases.push({ name: `patch ${JSON.stringify(body)}`, method: 'PATCH', path: sub, body: JSON.stringify(body) });
   }
-  for (const body of [[], [1], 'string', 42, null, true, { event_type: 7 }, { event_type: '' }, { event_type: long }, { a: 'nul\u0000' }]) {
+  for (const body of [[], [1], 'string', 42, null, true, { event_type: 7 }, { event_type: '' }, { event_type: long }, { a: 'nul\u0000' }, { 'k\u0000': 1 }, { a: [{ b: 'deep\u0000' }] }]) {
     cases.push({ name: `ingest ${JSON.stringify(body).slice(0, 40)}`, method: 'POST', path: `/ingest/${subscriptionId}`, body: JSON.stringify(body) });
   }
   cases.push({ name: 'rotate unknown field', method: 'POST', path: `${sub}/secret/rotate`, body: '{"foo":1}' });
@@ -117,6 +122,7 @@ function corpus(): Case[] {
     'limit=-1', 'limit=0', 'limit=1000000000', 'limit=abc', 'limit=1.5', 'limit=', 'limit=1&limit=2',
     'cursor=%%%', 'cursor=bm90LWpzb24', `cursor=${Buffer.from('["x","y"]').toString('base64url')}`, `cursor=${Buffer.from("[\"2020-01-01\",\"'; DROP TABLE x; --\"]").toString('base64url')}`,
     `q=${'x'.repeat(500)}`,
+    'q=a%00b',
   ];
   for (const query of queries) {
     cases.push({ name: `list ${query.slice(0, 30)}`, method: 'GET', path: `/subscriptions?${query}` });
@@ -127,6 +133,8 @@ function corpus(): Case[] {
     'status=lost', 'status=PENDING', 'subscription_id=1', "subscription_id='--", 'created_after=yesterday', 'created_before=2020-13-45',
     'payload_contains=%7B', 'payload_contains=%5B1%5D', 'payload_contains=42', 'payload_contains=null', 'payload_contains=%7B%22a%22%3A%22%5Cu0000%22%7D',
     `event_type=${'x'.repeat(500)}`,
+    'event_type=a%00b',
+    'created_after=2020-01-01%00',
   ]) {
     cases.push({ name: `search ${query.slice(0, 30)}`, method: 'GET', path: `/deliveries?${query}` });
   }

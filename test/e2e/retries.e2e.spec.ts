@@ -1,6 +1,5 @@
 import { Receiver } from '../support/receiver';
-import { apiClient } from '../support/api';
-import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 import { snapshotReadModel } from '../support/readModel';
 import { createLogger } from '@hookpost/platform';
@@ -11,12 +10,12 @@ jest.setTimeout(90_000);
 
 // The stack's schedule: attempts at 0, +200 ms, +400 ms, +600 ms (4 attempts), ±10 % jitter; timeout 2 s.
 let stack: Stack;
-let api: ReturnType<typeof apiClient>;
+let api: Stack['api'];
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
   stack = await startStack();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {

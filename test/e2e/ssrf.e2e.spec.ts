@@ -1,6 +1,5 @@
-import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
-import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(90_000);
@@ -8,12 +7,12 @@ jest.setTimeout(90_000);
 // A stack with no allowlist, as in production: loopback is refused like every non-public address.
 let stack: Stack;
 let receiver: Receiver;
-let api: ReturnType<typeof apiClient>;
+let api: Stack['api'];
 
 beforeAll(async () => {
   stack = await startStack({ env: { HOOKPOST_ALLOWED_TARGET_CIDRS: '' } });
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {

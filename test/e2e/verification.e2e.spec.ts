@@ -3,7 +3,6 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { topicNames } from '@hookpost/contracts';
 import { verify } from '@hookpost/signing';
-import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
 import { withReadModel } from '../support/readModel';
 import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
@@ -13,13 +12,13 @@ jest.setTimeout(90_000);
 
 let stack: Stack;
 let receiver: Receiver;
-let api: ReturnType<typeof apiClient>;
+let api: Stack['api'];
 const logLines: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack({ logLines, env: { LOG_LEVEL: 'debug' } });
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {

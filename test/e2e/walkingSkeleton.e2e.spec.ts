@@ -1,7 +1,6 @@
 import { verify } from '@hookpost/signing';
 import { Receiver } from '../support/receiver';
-import { apiClient } from '../support/api';
-import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(90_000);
@@ -12,7 +11,7 @@ let receiver: Receiver;
 beforeAll(async () => {
   stack = await startStack();
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {
@@ -20,7 +19,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-let api: ReturnType<typeof apiClient>;
+let api: Stack['api'];
 
 describe('walking skeleton: subscription → ingest → signed POST → recorded attempt', () => {
   it('delivers a signed webhook and shows the delivery succeeded with its attempt', async () => {

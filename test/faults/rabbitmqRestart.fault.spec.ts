@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { apiClient } from '../support/api';
 import { Receiver } from '../support/receiver';
-import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 
 // Breaks the shared RabbitMQ on purpose: runs alone (npm test runs the fault tier after the others, in band).
@@ -12,12 +11,12 @@ const rabbitmqctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', ..
 
 let stack: Stack;
 let receiver: Receiver;
-let api: ReturnType<typeof apiClient>;
+let api: Stack['api'];
 
 beforeAll(async () => {
   stack = await startStack();
   receiver = await Receiver.start();
-  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
+  api = stack.api;
 });
 
 afterAll(async () => {

@@ -3,10 +3,8 @@ import { Client } from 'pg';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
 
 /** Every row of the three read-model tables, in key order, as JSON: two snapshots are equal row for row. */
-export async function snapshotReadModel(schema: string): Promise<Record<string, unknown[]>> {
-  const client = new Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  try {
+export function snapshotReadModel(schema: string): Promise<Record<string, unknown[]>> {
+  return withReadModel(schema, async (client) => {
     const tables = { subscriptions: 'id', webhook_deliveries: 'id', delivery_attempts: 'delivery_id, attempt_number' };
     const snapshot: Record<string, unknown[]> = {};
     for (const [table, order] of Object.entries(tables)) {
@@ -14,9 +12,7 @@ export async function snapshotReadModel(schema: string): Promise<Record<string, 
       snapshot[table] = result.rows.map((row) => row.row);
     }
     return snapshot;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export async function withReadModel<T>(schema: string, work: (client: Client) => Promise<T>): Promise<T> {

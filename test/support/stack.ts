@@ -12,6 +12,7 @@ import { retryTiers } from '../../services/dispatcher/src/adapters/rabbitRetryQu
 import { startProjector, type RunningProjector } from '../../services/projector/src/index';
 import { readProjectorEnv } from '../../services/projector/src/env';
 import { uniqueRunId } from './wait';
+import { apiClient } from './api';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -32,6 +33,8 @@ export type Stack = {
   gateway: RunningGateway;
   dispatcher: RunningDispatcher;
   env: Record<string, string>;
+  /** The public API as a user calls it, with the run's API key. */
+  api: ReturnType<typeof apiClient>;
   /** Resolves when the read model has applied every event in the log. */
   projectionCaughtUp: (timeoutMs?: number) => Promise<void>;
   stop: () => Promise<void>;
@@ -90,6 +93,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     runId,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
+    api: apiClient(`http://127.0.0.1:${gateway.port}`, { authorization: `Bearer ${TEST_API_KEY}` }),
     schema,
     topicPrefix,
     projector,

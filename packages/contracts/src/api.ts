@@ -3,6 +3,13 @@ import { compile } from './validation';
 
 /** Request and response bodies of the public API. The OpenAPI document is built from these. */
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids of subscriptions and deliveries are UUIDs; anything else names nothing. */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
+
 export const limits = {
   nameLength: 200,
   descriptionLength: 2000,

@@ -5,6 +5,7 @@ import { topicNames, type Topics } from '@hookpost/contracts';
 import { createKafka, ensureTopics, KafkaEventLog } from './kafka';
 import type { Logger } from './logger';
 import { RedisSubscriptionCache, type RedisClient } from './subscriptionDirectory';
+import { within } from './within';
 
 /** Kafka with the event topics in place and a connected event log: what every command-side service needs. */
 export async function connectEventLog(
@@ -38,17 +39,6 @@ export function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve) => {
     const server = app.listen(port, '0.0.0.0', () => resolve(server));
   });
-}
-
-/** Resolves within `ms` or rejects: readiness checks must answer even when a dependency hangs. */
-export function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Readiness of Kafka: the cluster answers a metadata request. */

@@ -1,22 +1,36 @@
+import { isUtf8 } from 'node:buffer';
 import express, { type RequestHandler } from 'express';
-import { BadRequest, UnsupportedMediaType } from './problem';
+import { BadRequest, UnsupportedMediaType, ValidationFailed } from './problem';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const MAX_DEPTH = 32;
 
-function depthOf(value: unknown, limit: number, depth = 0): number {
-  if (depth > limit || value === null || typeof value !== 'object') return depth;
-  let deepest = depth;
-  for (const child of Array.isArray(value) ? value : Object.values(value)) {
-    deepest = Math.max(deepest, depthOf(child, limit, depth + 1));
-    if (deepest > limit) break;
+/**
+ * What makes a parsed body unfit to take: nesting deeper than MAX_DEPTH, or U+0000 in a string or key, which
+ * PostgreSQL (text and jsonb) cannot store: accepted, it would stall the projection that must record it.
+ */
+function shapeProblem(value: unknown, depth = 0): 'depth' | 'nul' | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? 'nul' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_DEPTH) return 'depth';
+  if (Array.isArray(value)) {
+    for (const child of value) {
+      const problem = shapeProblem(child, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
   }
-  return deepest;
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes('\u0000')) return 'nul';
+    const problem = shapeProblem(child, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 /**
  * JSON bodies only: 415 for another content type, 400 for malformed JSON, invalid UTF-8 or JSON nested
- * deeper than MAX_DEPTH, 413 past `limitBytes` (through the problem middleware).
+ * deeper than MAX_DEPTH, 422 for U+0000 in a string, 413 past `limitBytes` (through the problem middleware).
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -25,17 +39,14 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     if (!JSON_TYPE.test(req.headers['content-type'] ?? '')) return next(new UnsupportedMediaType());
     next();
   };
-  const limitDepth: RequestHandler = (req, _res, next) => {
-    if (req.body !== undefined && depthOf(req.body, MAX_DEPTH) > MAX_DEPTH) return next(new BadRequest(`JSON nested deeper than ${MAX_DEPTH} levels.`));
+  const checkShape: RequestHandler = (req, _res, next) => {
+    const problem = req.body === undefined ? undefined : shapeProblem(req.body);
+    if (problem === 'depth') return next(new BadRequest(`JSON nested deeper than ${MAX_DEPTH} levels.`));
+    if (problem === 'nul') return next(new ValidationFailed([{ field: '(body)', message: 'must not contain the NUL character (\\u0000)' }]));
     next();
   };
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
   const strictUtf8 = (_req: unknown, _res: unknown, buffer: Buffer) => {
-    try {
-      utf8.decode(buffer);
-    } catch {
-      throw Object.assign(new Error('The body is not valid UTF-8.'), { type: 'entity.verify.failed' });
-    }
+    if (!isUtf8(buffer)) throw Object.assign(new Error('The body is not valid UTF-8.'), { type: 'entity.verify.failed' });
   };
-  return [requireJson, express.json({ limit: limitBytes, strict: false, type: () => true, verify: strictUtf8 }), limitDepth];
+  return [requireJson, express.json({ limit: limitBytes, strict: false, type: () => true, verify: strictUtf8 }), checkShape];
 }

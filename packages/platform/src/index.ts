@@ -11,3 +11,4 @@ export * from './connections';
 export * from './apiKeys';
 export * from './targetPolicy';
 export * from './metrics';
+export * from './within';

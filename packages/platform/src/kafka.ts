@@ -243,28 +243,32 @@ class PartitionProgress {
   }
 }
 
-class Semaphore {
-  private available: number;
-  private readonly waiters: (() => void)[] = [];
-  constructor(readonly size: number) {
-    this.available = size;
-  }
+/** Bounded concurrency: a count of slots in use, and a wake-up for whoever waits for one to free. */
+class Slots {
+  private used = 0;
+  private wakers: (() => void)[] = [];
+  constructor(readonly size: number) {}
   get inUse(): number {
-    return this.size - this.available;
+    return this.used;
   }
-  tryAcquire(): boolean {
-    if (this.available === 0) return false;
-    this.available -= 1;
+  tryTake(): boolean {
+    if (this.used >= this.size) return false;
+    this.used += 1;
     return true;
   }
-  acquire(): Promise<void> {
-    if (this.tryAcquire()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  give(): void {
+    this.used -= 1;
+    for (const wake of this.wakers.splice(0)) wake();
   }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.available += 1;
+  /** Resolves when a slot is given back, or after `ms` at the latest. */
+  freedOrAfter(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakers.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }
 
@@ -288,7 +292,7 @@ export type ConcurrentConsumerOptions = {
 export async function startConcurrentConsumer(options: ConcurrentConsumerOptions): Promise<{ stop: () => Promise<void>; consumer: Consumer }> {
   const { kafka, groupId, topics, log, handle } = options;
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxBytesPerPartition: 1_048_576 });
-  const slots = new Semaphore(options.concurrency);
+  const slots = new Slots(options.concurrency);
   const progress = new Map<string, PartitionProgress>();
   const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -327,9 +331,9 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
       const key = keyOf(batch.topic, batch.partition);
       for (const message of batch.messages) {
         if (draining || !isRunning() || isStale()) break;
-        while (!slots.tryAcquire()) {
+        while (!slots.tryTake()) {
           // Full: wait for a slot, heartbeating so a long wait does not get us evicted from the group.
-          await Promise.race([slots.acquire().then(() => slots.release()), new Promise((r) => setTimeout(r, 1_000))]);
+          await slots.freedOrAfter(1_000);
           await heartbeat();
           if (draining || !isRunning() || isStale()) return;
         }
@@ -343,12 +347,12 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
         ).then(
           () => {
             tracked.finish(offset);
-            slots.release();
+            slots.give();
           },
           (error: unknown) => {
             // Never committed past: the message comes back after a restart or rebalance.
             log.error({ err: error, topic: batch.topic, offset: message.offset }, 'message handler failed; offset held back');
-            slots.release();
+            slots.give();
           },
         );
         resolveOffset(message.offset);

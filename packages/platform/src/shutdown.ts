@@ -1,7 +1,8 @@
 import type { Logger } from './logger';
+import { within } from './within';
 
 /**
- * One place that stops a service in order on SIGTERM/SIGINT: handlers run in the order they were added
+ * One place that stops a service in order (runService calls it on SIGTERM/SIGINT): handlers run in the order they were added
  * (HTTP close → stop consumers → flush producers → close pools), each bounded in time.
  */
 export class ShutdownManager {
@@ -21,32 +22,16 @@ export class ShutdownManager {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const handler of this.handlers) {
-        let timer: NodeJS.Timeout | undefined;
         const started = Date.now();
         try {
-          await Promise.race([
-            handler.run(),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`timed out after ${this.handlerTimeoutMs} ms`)), this.handlerTimeoutMs);
-            }),
-          ]);
+          await within(this.handlerTimeoutMs, handler.run(), 'did not finish');
         } catch (error) {
           this.log.warn({ err: error, handler: handler.name }, 'shutdown handler failed');
         } finally {
-          clearTimeout(timer);
           this.log.debug({ handler: handler.name, ms: Date.now() - started }, 'shutdown step done');
         }
       }
     })();
     return this.stopping;
-  }
-
-  listen(): void {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
-        this.log.info({ signal }, 'shutting down');
-        void this.stop().then(() => process.exit(0));
-      });
-    }
   }
 }

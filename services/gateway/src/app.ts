@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import {
+  isUuid,
   topicNames,
   validateSecretRotate,
   validateSubscriptionCreate,
@@ -14,12 +15,14 @@ import {
 import {
   httpMetrics,
   jsonBody,
+  NotFound,
   metricsRoute,
   notFoundRoute,
   problemMiddleware,
   requireApiKey,
   ServiceUnavailable,
   ValidationFailed,
+  within,
   type EventRecord,
   type KafkaEventLog,
   type KnownSubscription,
@@ -47,6 +50,7 @@ export type GatewayDeps = {
   metrics: Registry;
 };
 
+
 /** Paths anyone may call: liveness, readiness, metrics and the API description. */
 export const openPaths = (path: string) => ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'].includes(path) || path.startsWith('/docs/');
 
@@ -69,19 +73,11 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   /** Appends and waits for Kafka; when the log cannot take the write the caller gets 503, never a false 2xx. */
   async function append(records: EventRecord[]): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        deps.eventLog.append(records),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timed out waiting for Kafka')), deps.appendTimeoutMs);
-        }),
-      ]);
+      await within(deps.appendTimeoutMs, deps.eventLog.append(records), 'no acknowledgement from Kafka');
     } catch (error) {
       deps.log.error({ err: error }, 'event log append failed');
       throw new ServiceUnavailable('The event log cannot take the write right now; try again shortly.');
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -97,6 +93,12 @@ export function buildGatewayApp(deps: GatewayDeps) {
   }
 
   const forward = (req: Request, res: Response) => deps.projector.forward(req, res);
+
+  /** The subscription a command names, or 404; an id that is not a UUID never reaches Redis or the projector. */
+  async function subscriptionFor(id: string) {
+    if (!isUuid(id)) throw new NotFound(`No subscription ${id}.`);
+    return existing(await deps.directory.find(id), id);
+  }
 
   app.use(httpMetrics(deps.metrics));
   app.get('/metrics', metricsRoute(deps.metrics));
@@ -129,7 +131,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   app.get('/subscriptions/:id/deliveries', forward);
 
   app.put('/subscriptions/:id', ...body, async (req, res) => {
-    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const current = await subscriptionFor(req.params.id as string);
     const event = decideReplace(current, validated<SubscriptionReplace>(validateSubscriptionReplace, req.body), deps.decide);
     await append([subscriptionRecord(event)]);
     await remember(event.data);
@@ -137,7 +139,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   });
 
   app.patch('/subscriptions/:id', ...body, async (req, res) => {
-    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const current = await subscriptionFor(req.params.id as string);
     const event = decidePatch(current, validated<SubscriptionPatch>(validateSubscriptionPatch, req.body), deps.decide);
     await append([subscriptionRecord(event)]);
     await remember(event.data);
@@ -145,7 +147,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   });
 
   app.post('/subscriptions/:id/secret/rotate', ...body, async (req, res) => {
-    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const current = await subscriptionFor(req.params.id as string);
     const input = validated<SecretRotate>(validateSecretRotate, req.body ?? {});
     const rotated = decideRotate(current, input, deps.decide);
     await append([subscriptionRecord(rotated.event)]);
@@ -158,7 +160,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   });
 
   app.delete('/subscriptions/:id', async (req, res) => {
-    const current = existing(await deps.directory.find(req.params.id as string), req.params.id as string);
+    const current = await subscriptionFor(req.params.id as string);
     const event = decideDelete(current, deps.decide);
     await append([subscriptionRecord(event)]);
     await remember({ id: event.data.id, version: event.data.version, deleted: true });
@@ -167,7 +169,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.post('/ingest/:subscriptionId', ...body, async (req, res) => {
     const id = req.params.subscriptionId as string;
-    const subscription = existing(await deps.directory.find(id), id);
+    const subscription = await subscriptionFor(id);
     if (req.body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
     const event = decideIngest(subscription, req.body, deps.decide);
     await append([{ topic: topics.webhooks, key: subscription.id, event }]);

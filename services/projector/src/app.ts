@@ -1,9 +1,8 @@
 import express, { type Request } from 'express';
-import { deliveryStatuses, type DeliveryStatus } from '@hookpost/contracts';
+import { deliveryStatuses, isUuid, type DeliveryStatus } from '@hookpost/contracts';
 import { BadRequest, httpMetrics, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
 import { decodeCursor, type Cursor, type PgReadQueries } from './adapters/pgReadQueries';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 
@@ -13,6 +12,8 @@ function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new BadRequest(`${name} must be given once, as a string.`);
+  // PostgreSQL refuses U+0000 in any text parameter; say so rather than fail the query.
+  if (value.includes('\u0000')) throw new BadRequest(`${name} must not contain the NUL character.`);
   return value;
 }
 
@@ -53,7 +54,7 @@ function timestampOf(query: Query, name: string): string | undefined {
 
 function idParam(req: Request, what: string): string {
   const id = String(req.params.id);
-  if (!UUID.test(id)) throw new NotFound(`No ${what} ${id}.`);
+  if (!isUuid(id)) throw new NotFound(`No ${what} ${id}.`);
   return id.toLowerCase();
 }
 
@@ -100,7 +101,7 @@ export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; r
   app.get('/deliveries', async (req, res) => {
     allowOnly(req.query, ['subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
     const subscriptionId = single(req.query, 'subscription_id');
-    if (subscriptionId !== undefined && !UUID.test(subscriptionId)) throw new BadRequest('subscription_id must be a UUID.');
+    if (subscriptionId !== undefined && !isUuid(subscriptionId)) throw new BadRequest('subscription_id must be a UUID.');
     const eventType = single(req.query, 'event_type');
     if (eventType !== undefined && eventType.length > 200) throw new BadRequest('event_type is longer than 200 characters.');
     const containsText = single(req.query, 'payload_contains');
@@ -114,7 +115,7 @@ export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; r
       if (payloadContains === null || typeof payloadContains !== 'object' || Array.isArray(payloadContains)) {
         throw new BadRequest('payload_contains must be a JSON object.');
       }
-      if (containsText.includes('\\u0000')) throw new BadRequest('payload_contains may not contain NUL characters.');
+      if (containsText.includes('\\u0000')) throw new BadRequest('payload_contains must not contain the NUL character.');
     }
     res.json(
       await queries.searchDeliveries({

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { DeliveryStatus, SubscriptionState } from '@hookpost/contracts';
+import { isUuid, type DeliveryStatus, type SubscriptionState } from '@hookpost/contracts';
 
 /** Read queries over the projection, each served by an index the migration creates. */
 
@@ -45,7 +45,6 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.created_at, cursor.id])).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Undefined for anything that is not a cursor this service made. */
 export function decodeCursor(text: string): Cursor | undefined {
@@ -53,7 +52,7 @@ export function decodeCursor(text: string): Cursor | undefined {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [created_at, id] = value as unknown[];
-    if (typeof created_at !== 'string' || typeof id !== 'string' || !UUID.test(id) || Number.isNaN(Date.parse(created_at))) return undefined;
+    if (typeof created_at !== 'string' || typeof id !== 'string' || !isUuid(id) || Number.isNaN(Date.parse(created_at))) return undefined;
     return { created_at, id };
   } catch {
     return undefined;
