@@ -1,94 +1,54 @@
 /**
- * npm run bench: measures the running stack (npm start) on this machine and writes bench/results/<time>.json/.md.
- * Figures are reported, never asserted. Load goes only to 127.0.0.1.
+ * npm run bench: measures the running stack (npm start) on this machine and writes bench/results/<time>.json
+ * and .md. Figures are reported, never asserted. Load goes only to 127.0.0.1.
+ *
+ * Phases (BENCH_PHASES, comma-separated; all by default):
+ *   ingest      closed-loop ingest, next to a bare Express app answering 202 under the same load generator
+ *   e2e         open-model end to end at each of BENCH_E2E_RATES
+ *   failing     open model where 10% of first attempts fail, so retries go through RabbitMQ
+ *   projection  the projector paused while a backlog builds, then timed while it catches up
+ *   scaleout    the same open-model run with one and with two dispatcher processes
  */
-import { writeFileSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Pool } from 'undici';
+import { closedLoop, openModel, Receiver } from './load';
+import { markdown } from './report';
+import {
+  api,
+  authorized,
+  BASE,
+  lagBetween,
+  processUsage,
+  projectorMetrics,
+  signalService,
+  sleep,
+  startExtraDispatcher,
+  stopProcess,
+  usageBetween,
+} from './stack';
 
-const BASE = process.env.HOOKPOST_URL ?? 'http://127.0.0.1:8000';
-const KEY = process.env.HOOKPOST_API_KEYS?.split(',')[0] ?? readFileSync(path.join(__dirname, '../.hookpost/api-key'), 'utf8').trim();
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+export const settings = {
+  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout').split(','),
+  warmup_s: number('BENCH_WARMUP_SECONDS', 5),
+  steady_s: number('BENCH_SECONDS', 15),
+  connections: number('BENCH_CONNECTIONS', 64),
+  e2e_rates: (process.env.BENCH_E2E_RATES ?? '500,1500').split(',').map(Number),
+  failing_rate: number('BENCH_FAILING_RATE', 500),
+  scaleout_rate: number('BENCH_SCALEOUT_RATE', 1000),
+  projection_backlog: number('BENCH_PROJECTION_BACKLOG', 20_000),
+};
 
-const STATE = process.env.HOOKPOST_STATE_DIR ?? path.join(__dirname, '../.hookpost');
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds and resident memory of each process the stack runs (services from their pid files, brokers by name). */
-function processUsage(): Record<string, { cpu_s: number; rss_mib: number }> {
-  const usage: Record<string, { cpu_s: number; rss_mib: number }> = {};
-  const pids: Record<string, number> = {};
-  for (const name of ['gateway', 'dispatcher', 'projector']) {
-    try {
-      pids[name] = Number(readFileSync(path.join(STATE, 'run', `${name}.pid`), 'utf8'));
-    } catch {
-      // not started by npm start
-    }
-  }
-  try {
-    pids.kafka = Number(readFileSync(path.join(STATE, 'run', 'kafka.started'), 'utf8'));
-  } catch {
-    // reused Kafka
-  }
-  for (const [name, pid] of Object.entries(pids)) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      usage[name] = { cpu_s: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND, rss_mib: Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024) };
-    } catch {
-      // gone
-    }
-  }
-  return usage;
-}
-
-function usageDelta(before: ReturnType<typeof processUsage>, after: ReturnType<typeof processUsage>, seconds: number) {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, now]) => [name, { cpu_percent: Math.round(((now.cpu_s - (before[name]?.cpu_s ?? 0)) / seconds) * 100), rss_mib: now.rss_mib }]),
-  );
-}
-
-/** p50/p99 of the projector's projection-lag histogram (upper bucket bounds), and its applied count. */
-async function projectionFigures() {
-  const text = await (await fetch('http://127.0.0.1:8001/metrics')).text();
-  const buckets = [...text.matchAll(/^hookpost_projection_lag_seconds_bucket\{.*le="([^"]+)".*\} (\d+)$/gm)].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: Number(m[2]) }));
-  const total = buckets[buckets.length - 1]?.count ?? 0;
-  const at = (p: number) => buckets.find((bucket) => bucket.count >= total * p)?.le ?? NaN;
-  const applied = [...text.matchAll(/^hookpost_projected_events_total\{.*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  return { events: applied, lag_p50_s_at_most: at(0.5), lag_p99_s_at_most: at(0.99) };
-}
-
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
-
-/** Closed loop: CONNECTIONS workers POST as fast as answers come back, for SECONDS. */
-async function saturate(origin: string, pathName: string, headers: Record<string, string>, body: string) {
-  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  const end = Date.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (Date.now() < end) {
-        const started = performance.now();
-        try {
-          const answer = await pool.request({ method: 'POST', path: pathName, headers, body });
-          await answer.body.dump();
-          statuses[answer.statusCode] = (statuses[answer.statusCode] ?? 0) + 1;
-        } catch {
-          statuses.error = (statuses.error ?? 0) + 1;
-        }
-        latencies.push(performance.now() - started);
-      }
-    }),
-  );
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const ok = (statuses['202'] ?? 0) as number;
-  return { requests_per_s: Math.round(ok / SECONDS), p50_ms: +percentile(latencies, 50).toFixed(2), p99_ms: +percentile(latencies, 99).toFixed(2), statuses };
+/** Runs `work` and adds the CPU and memory every process used meanwhile. */
+async function withUsage<T extends object>(work: () => Promise<T>) {
+  const before = processUsage();
+  const started = Date.now();
+  const result = await work();
+  return { ...result, processes: usageBetween(before, processUsage(), (Date.now() - started) / 1000) };
 }
 
 async function bareExpress() {
@@ -100,133 +60,131 @@ async function bareExpress() {
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-async function api(method: string, pathName: string, body?: unknown) {
-  const response = await fetch(`${BASE}${pathName}`, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await response.json()) as Record<string, any>;
+async function ingest(receiver: Receiver) {
+  // The webhooks this phase accepts are delivered to a receiver that answers 200 at once, so none retry.
+  const subscription = await api('POST', '/subscriptions', { name: 'bench-ingest', target_url: receiver.url('/ok') });
+  const load = { body: JSON.stringify({ event_type: 'bench.event', data: { key: 'value' } }), connections: settings.connections, warmupSeconds: settings.warmup_s, seconds: settings.steady_s };
+  const hookpost = await withUsage(() => closedLoop({ ...load, origin: BASE, path: `/ingest/${subscription.body.id}` }));
+  await sleep(3_000);
+  const bare = await bareExpress();
+  const bareExpressResult = await closedLoop({ ...load, origin: bare.origin, path: '/ingest/x' });
+  bare.server.close();
+  await api('DELETE', `/subscriptions/${subscription.body.id}`);
+  return { hookpost, bare_express: bareExpressResult, ratio: +(hookpost.requests_per_s / bareExpressResult.requests_per_s).toFixed(2) };
 }
 
-/** Open model: RATE webhooks/s on schedule; latency from the scheduled send to the receiver's first byte. */
-async function endToEnd(rate: number, seconds: number) {
-  const arrivals = new Map<string, number>();
-  const receiver = http.createServer((req, res) => {
-    arrivals.set(String(req.headers['webhook-id']), performance.now());
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  receiver.keepAliveTimeout = 30_000;
-  receiver.listen(0, '127.0.0.1');
-  await new Promise((resolve) => receiver.once('listening', resolve));
-  const subscription = await api('POST', '/subscriptions', { name: 'bench', target_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` });
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const pool = new Pool(BASE, { connections: 64 });
-  const scheduled = new Map<string, number>();
-  const sends: Promise<void>[] = [];
-  let rejected = 0;
-  const start = performance.now();
-  for (let n = 0; n < rate * seconds; n += 1) {
-    const due = start + (n * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    sends.push(
-      pool
-        .request({ method: 'POST', path: `/ingest/${subscription.id}`, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ event_type: 'bench.event', data: { n } }) })
-        .then(async (answer) => {
-          const text = await answer.body.text();
-          if (answer.statusCode === 202) scheduled.set(JSON.parse(text).delivery_id, due);
-          else rejected += 1;
-        }),
-    );
+async function endToEnd(receiver: Receiver, rate: number, failing: boolean) {
+  const before = await projectorMetrics();
+  const run = await withUsage(() =>
+    openModel({ receiver, rate, failing, warmupSeconds: settings.warmup_s, seconds: settings.steady_s, drainSeconds: failing ? 90 : 60 }),
+  );
+  return { ...run, projection: lagBetween(before, await projectorMetrics()) };
+}
+
+/**
+ * The projector's top speed: it is paused (SIGSTOP) while BENCH_PROJECTION_BACKLOG webhooks are ingested and
+ * delivered, then resumed and timed until its consumer lag is back to zero. "Applying" starts at the first
+ * progress seen (polled every 200 ms), after the consumer has rejoined its group.
+ */
+async function projection(receiver: Receiver) {
+  const subscription = await api('POST', '/subscriptions', { name: 'bench-projection', target_url: receiver.url('/ok') });
+  await sleep(1_000);
+  // Paused, the projector's counters stand still: this scrape is where the catch-up starts from.
+  const start = await projectorMetrics();
+  signalService('projector', 'SIGSTOP');
+  let backlog: string[];
+  try {
+    backlog = await ingestMany(subscription.body.id, settings.projection_backlog);
+    const until = Date.now() + 120_000;
+    while (backlog.some((id) => receiver.arrivals.get(id)?.ok === undefined) && Date.now() < until) await sleep(200);
+  } finally {
+    signalService('projector', 'SIGCONT');
   }
-  await Promise.all(sends);
-  const drainUntil = performance.now() + 60_000;
-  while ([...scheduled.keys()].some((id) => !arrivals.has(id)) && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 100));
-  const latencies = [...scheduled].filter(([id]) => arrivals.has(id)).map(([id, due]) => arrivals.get(id)! - due).sort((a, b) => a - b);
-  const lastArrival = Math.max(...arrivals.values());
-  await pool.close();
-  receiver.close();
+  const resumed = Date.now();
+  const usageBefore = processUsage();
+  let last = start;
+  let firstProgress: number | undefined;
+  const until = Date.now() + 300_000;
+  do {
+    await sleep(200);
+    last = await projectorMetrics();
+    if (firstProgress === undefined && last.events > start.events) firstProgress = Date.now() - 100;
+  } while ((last.consumerLag > 0 || last.events === start.events) && Date.now() < until);
+  const done = Date.now();
+  const applying = (done - (firstProgress ?? resumed)) / 1000;
+  await api('DELETE', `/subscriptions/${subscription.body.id}`);
   return {
-    offered_per_s: rate,
-    sent: rate * seconds,
-    accepted: scheduled.size,
-    rejected,
-    delivered: latencies.length,
-    lost_or_pending: scheduled.size - latencies.length,
-    delivered_per_s: Math.round(latencies.length / ((lastArrival - start) / 1000)),
-    p50_ms: +percentile(latencies, 50).toFixed(1),
-    p99_ms: +percentile(latencies, 99).toFixed(1),
+    backlog_webhooks: backlog.length,
+    events_applied: last.events - start.events,
+    rows_written: last.rows - start.rows,
+    seconds_to_catch_up: +((done - resumed) / 1000).toFixed(1),
+    seconds_applying: +applying.toFixed(1),
+    events_per_s: Math.round((last.events - start.events) / applying),
+    rows_per_s: Math.round((last.rows - start.rows) / applying),
+    consumer_lag_left: last.consumerLag,
+    processes: usageBetween(usageBefore, processUsage(), (done - resumed) / 1000),
   };
+}
+
+/** Ingests `count` webhooks as fast as the gateway takes them; the ids it accepted. */
+async function ingestMany(subscriptionId: string, count: number): Promise<string[]> {
+  const pool = new Pool(BASE, { connections: settings.connections });
+  const ids: string[] = [];
+  let issued = 0;
+  await Promise.all(
+    Array.from({ length: settings.connections }, async () => {
+      while (issued < count) {
+        issued += 1;
+        const answer = await pool.request({ method: 'POST', path: `/ingest/${subscriptionId}`, headers: authorized, body: JSON.stringify({ event_type: 'bench.event', data: { issued } }) });
+        const text = await answer.body.text();
+        if (answer.statusCode === 202) ids.push(JSON.parse(text).delivery_id);
+      }
+    }),
+  );
+  await pool.close();
+  return ids;
+}
+
+async function scaleOut(receiver: Receiver) {
+  const one = await endToEnd(receiver, settings.scaleout_rate, false);
+  const second = await startExtraDispatcher('dispatcher #2', 8012);
+  try {
+    // Let the consumer group hand half the partitions to the new member before the load starts.
+    await sleep(8_000);
+    const two = await endToEnd(receiver, settings.scaleout_rate, false);
+    return { rate: settings.scaleout_rate, one_dispatcher: one, two_dispatchers: two };
+  } finally {
+    await stopProcess('dispatcher #2', second);
+  }
 }
 
 async function main() {
-  // The deliveries this phase causes go to a receiver that accepts at once, so none of them retry.
-  const sink = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200).end());
-  });
-  sink.listen(0, '127.0.0.1');
-  await new Promise((resolve) => sink.once('listening', resolve));
-  const subscription = await api('POST', '/subscriptions', { name: 'bench-ingest', target_url: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook` });
-  const body = JSON.stringify({ event_type: 'bench.event', data: { key: 'value' } });
-  const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
-  const ours = await saturate(BASE, `/ingest/${subscription.id}`, headers, body);
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  sink.close();
-  const bare = await bareExpress();
-  const baseline = await saturate(bare.origin, '/ingest/x', headers, body);
-  bare.server.close();
-  const e2e = [];
-  const projectionBefore = await projectionFigures();
-  const usageBefore = processUsage();
-  const e2eStart = Date.now();
-  for (const rate of (process.env.BENCH_E2E_RATES ?? '200,500').split(',').map(Number)) e2e.push(await endToEnd(rate, SECONDS));
-  const e2eSeconds = (Date.now() - e2eStart) / 1000;
-  const usage = usageDelta(usageBefore, processUsage(), e2eSeconds);
-  const projectionAfter = await projectionFigures();
-  const projection = {
-    events_per_s: Math.round((projectionAfter.events - projectionBefore.events) / e2eSeconds),
-    lag_p50_s_at_most: projectionAfter.lag_p50_s_at_most,
-    lag_p99_s_at_most: projectionAfter.lag_p99_s_at_most,
-    note: 'events applied during the end-to-end phases (offered load, not the projector maximum); lag from the histogram since the projector started',
-  };
-
-  const result = {
+  const receiver = await new Receiver().start();
+  const result: Record<string, unknown> = {
     at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    settings: { seconds: SECONDS, connections: CONNECTIONS, dispatchers: 1 },
-    ingest: { hookpost: ours, bare_express: baseline, ratio: +(ours.requests_per_s / baseline.requests_per_s).toFixed(2) },
-    end_to_end: e2e,
-    projection,
-    processes_during_end_to_end: usage,
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
+    settings,
   };
-  const stamp = result.at.replace(/[:.]/g, '-');
-  writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(result, null, 2));
-  const md = [
-    `# Bench ${result.at}`,
-    `${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memory_gib} GiB, Node ${result.machine.node}; ${SECONDS} s per phase, ${CONNECTIONS} connections.`,
-    '',
-    '| ingest (closed loop) | 202/s | p50 ms | p99 ms |',
-    '|---|---|---|---|',
-    `| Hookpost (acks=all) | ${ours.requests_per_s} | ${ours.p50_ms} | ${ours.p99_ms} |`,
-    `| bare Express | ${baseline.requests_per_s} | ${baseline.p50_ms} | ${baseline.p99_ms} |`,
-    `| ratio | ${result.ingest.ratio} | | |`,
-    '',
-    '| end to end (open model) | offered/s | accepted | delivered | lost or pending | delivered/s | p50 ms | p99 ms |',
-    '|---|---|---|---|---|---|---|---|',
-    ...e2e.map((r) => `| | ${r.offered_per_s} | ${r.accepted} | ${r.delivered} | ${r.lost_or_pending} | ${r.delivered_per_s} | ${r.p50_ms} | ${r.p99_ms} |`),
-    '',
-    `Projection during the end-to-end phases: ${projection.events_per_s} events/s applied; lag p50 ≤ ${projection.lag_p50_s_at_most} s, p99 ≤ ${projection.lag_p99_s_at_most} s (histogram buckets).`,
-    '',
-    '| process (end-to-end phases) | CPU % | RSS MiB |',
-    '|---|---|---|',
-    ...Object.entries(usage).map(([name, u]) => `| ${name} | ${u.cpu_percent} | ${u.rss_mib} |`),
-    '',
-    'Dispatcher processes: 1.',
-  ].join('\n');
-  writeFileSync(path.join(__dirname, 'results', `${stamp}.md`), md + '\n');
+  const phase = async (name: string, work: () => Promise<unknown>) => {
+    if (!settings.phases.includes(name)) return;
+    console.error(`[bench] ${name}…`);
+    result[name] = await work();
+  };
+  await phase('ingest', () => ingest(receiver));
+  await phase('e2e', async () => {
+    const runs = [];
+    for (const rate of settings.e2e_rates) runs.push(await endToEnd(receiver, rate, false));
+    return runs;
+  });
+  await phase('failing', () => endToEnd(receiver, settings.failing_rate, true));
+  await phase('projection', () => projection(receiver));
+  await phase('scaleout', () => scaleOut(receiver));
+  receiver.close();
+
+  const stamp = String(result.at).replace(/[:.]/g, '-');
+  writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  const md = markdown(result as never);
+  writeFileSync(path.join(__dirname, 'results', `${stamp}.md`), md);
   console.log(md);
 }
 

@@ -282,7 +282,15 @@ export type ConcurrentConsumerOptions = {
   /** Should retry what it can itself; a rejection holds the partition's committed offset below the message. */
   handle: (consumed: ConsumedMessage) => Promise<void>;
   commitIntervalMs?: number;
+  fetch?: FetchSettings;
 };
+
+/**
+ * How long the broker may hold a fetch for more data. kafkajs asks for 1 byte by default, so under light load
+ * every fetch comes back with one message and consumer and broker spin on tiny fetches; waiting up to
+ * `maxWaitMs` for `minBytes` makes batches without adding more than `maxWaitMs` of latency.
+ */
+export type FetchSettings = { minBytes: number; maxWaitMs: number };
 
 /**
  * Consumes with bounded concurrency so one slow endpoint never holds up a partition: messages are started
@@ -291,7 +299,14 @@ export type ConcurrentConsumerOptions = {
  */
 export async function startConcurrentConsumer(options: ConcurrentConsumerOptions): Promise<{ stop: () => Promise<void>; consumer: Consumer }> {
   const { kafka, groupId, topics, log, handle } = options;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxBytesPerPartition: 1_048_576 });
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxBytesPerPartition: 1_048_576,
+    minBytes: options.fetch?.minBytes ?? 1,
+    maxWaitTimeInMs: options.fetch?.maxWaitMs ?? 5_000,
+  });
   const slots = new Slots(options.concurrency);
   const progress = new Map<string, PartitionProgress>();
   const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;

@@ -18,6 +18,9 @@ export const dispatcherEnvSpec = {
   HOOKPOST_DELIVERY_TIMEOUT_MS: envs.int(15_000, { min: 100, max: 300_000 }),
   /** Deliveries in flight at once, from Kafka and from the retry queue each. */
   DISPATCHER_CONCURRENCY: envs.int(256, { min: 1, max: 10_000 }),
+  /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
+  DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
+  DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),
 };
 
 export type DispatcherEnv = ReturnType<typeof readDispatcherEnv>;

@@ -94,6 +94,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`,
     topics: [topics.webhooks],
     concurrency: env.DISPATCHER_CONCURRENCY,
+    fetch: { minBytes: env.DISPATCHER_FETCH_MIN_BYTES, maxWaitMs: env.DISPATCHER_FETCH_MAX_WAIT_MS },
     log,
     handle: async ({ topic, message, partition }) => {
       const read = readEvent(message.value);
@@ -114,6 +115,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}.deletions`,
     topics: [topics.subscriptions],
     concurrency: 4,
+    // Deletions are rare and a cancel may come a moment later: long waits, few fetches.
+    fetch: { minBytes: 1, maxWaitMs: 1_000 },
     log,
     handle: async ({ message }) => {
       const event = decodeEvent(message.value);

@@ -8,6 +8,9 @@ export const projectorEnvSpec = {
   /** PostgreSQL schema of the read model; tests use one per run. */
   HOOKPOST_DB_SCHEMA: envs.string('public'),
   PROJECTOR_GROUP_ID: envs.string('hookpost-projector'),
+  /** The broker answers a fetch once it has this many bytes or waited PROJECTOR_FETCH_MAX_WAIT_MS: bigger batches, fewer transactions. */
+  PROJECTOR_FETCH_MIN_BYTES: envs.int(262_144, { min: 1 }),
+  PROJECTOR_FETCH_MAX_WAIT_MS: envs.int(100, { min: 1, max: 10_000 }),
 };
 
 export type ProjectorEnv = ReturnType<typeof readProjectorEnv>;

@@ -37,6 +37,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
   kafkaLagGauge(metrics, admin, groupId, topicList);
   const projected = new prometheus.Counter({ name: 'hookpost_projected_events_total', help: 'Events applied to the read model', labelNames: ['type'], registers: [metrics] });
+  const rowsWritten = new prometheus.Counter({ name: 'hookpost_projected_rows_total', help: 'Read-model rows inserted or updated', registers: [metrics] });
   const poison = new prometheus.Counter({
     name: 'hookpost_poison_messages_total',
     help: 'Unreadable messages parked on the dead-letter topic',
@@ -68,14 +69,16 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     writer: new PgProjectionWriter(pool),
     cache,
     log,
-    onApplied: (events) => {
+    onApplied: (events, rows) => {
       const now = Date.now();
+      rowsWritten.inc(rows);
       for (const event of events) {
         projected.inc({ type: event.type });
         lag.observe(Math.max(0, now - Date.parse(event.occurred_at)) / 1000);
       }
     },
     storedOffsets: () => storedOffsets(pool),
+    fetch: { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS },
     park: async (from, reason) => {
       await deadLetters.park(topics.deadLetters, from, reason);
       poison.inc({ topic: from.topic });

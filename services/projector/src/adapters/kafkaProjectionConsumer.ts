@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { messageContext, readEvent, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import { messageContext, readEvent, type FetchSettings, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
 
 const tracer = trace.getTracer('hookpost-projector');
 import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
@@ -24,11 +24,19 @@ export async function startProjectionConsumer(options: {
   storedOffsets: () => Promise<Map<string, bigint>>;
   /** Parks an unreadable message (dead-letter topic) before the batch moves past it. */
   park: (from: { topic: string; partition: number; message: KafkaMessage }, reason: string) => Promise<void>;
-  /** Called after each committed batch with the events it held. */
-  onApplied?: (events: HookpostEvent[]) => void;
+  /** Called after each committed batch with the events it held and the rows it wrote. */
+  onApplied?: (events: HookpostEvent[], rows: number) => void;
+  fetch?: FetchSettings;
 }): Promise<ProjectionConsumer> {
   const { kafka, writer, cache, log } = options;
-  const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxBytesPerPartition: 2_097_152 });
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxBytesPerPartition: 2_097_152,
+    minBytes: options.fetch?.minBytes ?? 1,
+    maxWaitTimeInMs: options.fetch?.maxWaitMs ?? 5_000,
+  });
   await consumer.connect();
   for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
   // The read model's own offsets are the truth (a rebuild empties them): resume every assigned partition there.
@@ -56,7 +64,7 @@ export async function startProjectionConsumer(options: {
       return await writer.applyBatch({ topic, partition, messages });
     } catch (error) {
       if (!refusedData(error)) throw error;
-      const total: AppliedBatch = { applied: 0, skipped: 0, subscriptions: [] };
+      const total: AppliedBatch = { applied: 0, skipped: 0, rows: 0, subscriptions: [] };
       for (const [index, message] of messages.entries()) {
         let one: AppliedBatch;
         try {
@@ -70,6 +78,7 @@ export async function startProjectionConsumer(options: {
         }
         total.applied += one.applied;
         total.skipped += one.skipped;
+        total.rows += one.rows;
         total.subscriptions.push(...one.subscriptions);
       }
       return total;
@@ -105,7 +114,7 @@ export async function startProjectionConsumer(options: {
       }
       for (const subscription of result.subscriptions) await cache.put(subscription);
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-      if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])));
+      if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])), result.rows);
       await commitOffsetsIfNecessary();
       await heartbeat();
     },

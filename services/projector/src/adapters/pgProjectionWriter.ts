@@ -12,6 +12,8 @@ export type PartitionBatch = {
 export type AppliedBatch = {
   applied: number;
   skipped: number;
+  /** Read-model rows inserted or updated. */
+  rows: number;
   /** Subscriptions whose row changed, for the cache to follow. */
   subscriptions: (SubscriptionState | { id: string; version: number; deleted: true })[];
 };
@@ -37,11 +39,11 @@ export class PgProjectionWriter {
       const fresh = batch.messages.filter((message) => BigInt(message.offset) >= from);
       if (fresh.length === 0) {
         await client.query('ROLLBACK');
-        return { applied: 0, skipped: batch.messages.length, subscriptions: [] };
+        return { applied: 0, skipped: batch.messages.length, rows: 0, subscriptions: [] };
       }
       const events = fresh.flatMap((message) => (message.event ? [message.event] : []));
       const changes = projectEvents(events);
-      const subscriptions = await this.write(client, changes);
+      const { subscriptions, rows } = await this.write(client, changes);
       const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await client.query(
         `INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
@@ -49,7 +51,7 @@ export class PgProjectionWriter {
         [batch.topic, batch.partition, next.toString()],
       );
       await client.query('COMMIT');
-      return { applied: events.length, skipped: batch.messages.length - fresh.length, subscriptions };
+      return { applied: events.length, skipped: batch.messages.length - fresh.length, rows, subscriptions };
     } catch (error) {
       failure = error as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -60,8 +62,9 @@ export class PgProjectionWriter {
     }
   }
 
-  private async write(client: PoolClient, changes: ReadModelChanges): Promise<AppliedBatch['subscriptions']> {
+  private async write(client: PoolClient, changes: ReadModelChanges): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'>> {
     const changed: AppliedBatch['subscriptions'] = [];
+    let rows = 0;
     const upserts = [...changes.subscriptions.values()].flatMap((change) =>
       change.kind === 'upsert'
         ? [{ signature_scheme: 'hmac-sha256', public_key: null, previous_secret: null, previous_secret_expires_at: null, ...change.state, deleted_at: change.deleted_at }]
@@ -70,7 +73,7 @@ export class PgProjectionWriter {
     const deletes = [...changes.subscriptions.values()].flatMap((change) => (change.kind === 'delete' ? [change] : []));
 
     if (upserts.length > 0) {
-      await client.query(
+      rows += (await client.query(
         `INSERT INTO subscriptions AS s (id, version, name, description, target_url, is_active, event_types, secret,
                                          max_attempts, timeout_ms, signature_scheme, public_key, previous_secret,
                                          previous_secret_expires_at, created_at, updated_at, deleted_at)
@@ -89,18 +92,18 @@ export class PgProjectionWriter {
            updated_at = EXCLUDED.updated_at, deleted_at = EXCLUDED.deleted_at
          WHERE s.version < EXCLUDED.version AND s.deleted_at IS NULL`,
         [JSON.stringify(upserts)],
-      );
+      )).rowCount ?? 0;
       changed.push(
         ...upserts.map(({ deleted_at, ...state }) => (deleted_at ? { id: state.id, version: state.version, deleted: true as const } : (state as SubscriptionState))),
       );
     }
     if (deletes.length > 0) {
-      await client.query(
+      rows += (await client.query(
         `UPDATE subscriptions s SET deleted_at = x.deleted_at, updated_at = x.deleted_at, version = x.version
          FROM json_to_recordset($1::json) AS x(id uuid, version int, deleted_at timestamptz)
          WHERE s.id = x.id AND s.version < x.version`,
         [JSON.stringify(deletes)],
-      );
+      )).rowCount ?? 0;
       changed.push(...deletes.map(({ id, version }) => ({ id, version, deleted: true as const })));
     }
 
@@ -123,7 +126,7 @@ export class PgProjectionWriter {
       // The same rule as laterDeliveryState(): a final status is kept; otherwise the higher state_seq wins.
       const take = `(d.status NOT IN ('succeeded', 'failed', 'cancelled') AND EXCLUDED.state_seq > d.state_seq)`;
       const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
-      await client.query(
+      rows += (await client.query(
         `INSERT INTO webhook_deliveries AS d (id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at)
          SELECT id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
@@ -137,20 +140,20 @@ export class PgProjectionWriter {
            updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
            ${['status', 'state_seq', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}`,
         [JSON.stringify(deliveries)],
-      );
+      )).rowCount ?? 0;
     }
 
     const attempts = [...changes.attempts.values()];
     if (attempts.length > 0) {
-      await client.query(
+      rows += (await client.query(
         `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
          SELECT id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at
          FROM json_to_recordset($1::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
                                                response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(attempts)],
-      );
+      )).rowCount ?? 0;
     }
-    return changed;
+    return { subscriptions: changed, rows };
   }
 }

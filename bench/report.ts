@@ -1,0 +1,102 @@
+/** The markdown table of a bench result, with the targets of a 2-core machine next to the figures. */
+type Processes = Record<string, { cpu_percent: number; rss_mib: number }>;
+type OpenModelRun = {
+  offered_per_s: number;
+  failing_first_attempts: number;
+  phases_s: { warmup: number; steady: number; drain: number };
+  ledger: { sent: number; accepted: number; refused: number; delivered: number; still_retrying: number; lost: number; retried: number };
+  steady: { first_attempts_per_s: number; first_attempt_p50_ms: number; first_attempt_p99_ms: number; delivered_p50_ms: number; delivered_p99_ms: number };
+  projection: { lag_p50_s_at_most: number | null; lag_p99_s_at_most: number | null };
+  processes: Processes;
+};
+type Result = {
+  at: string;
+  machine: { cpus: number; cpu: string; memory_gib: number; node: string; platform: string };
+  settings: { warmup_s: number; steady_s: number; connections: number };
+  ingest?: { hookpost: { requests_per_s: number; p50_ms: number; p99_ms: number; processes: Processes }; bare_express: { requests_per_s: number; p50_ms: number; p99_ms: number }; ratio: number };
+  e2e?: OpenModelRun[];
+  failing?: OpenModelRun;
+  projection?: { backlog_webhooks: number; events_applied: number; rows_written: number; seconds_to_catch_up: number; seconds_applying: number; events_per_s: number; rows_per_s: number; consumer_lag_left: number; processes: Processes };
+  scaleout?: { rate: number; one_dispatcher: OpenModelRun; two_dispatchers: OpenModelRun };
+};
+
+const openModelHeader = [
+  '| run | offered/s | accepted | delivered | retrying | lost | retried | first attempts/s | first p50 ms | first p99 ms | 2xx p50 ms | 2xx p99 ms | projection lag p99 ≤ s | drain s |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+];
+const openModelRow = (label: string, r: OpenModelRun) =>
+  `| ${label} | ${r.offered_per_s} | ${r.ledger.accepted} | ${r.ledger.delivered} | ${r.ledger.still_retrying} | ${r.ledger.lost} | ${r.ledger.retried} | ${r.steady.first_attempts_per_s} | ${r.steady.first_attempt_p50_ms} | ${r.steady.first_attempt_p99_ms} | ${r.steady.delivered_p50_ms} | ${r.steady.delivered_p99_ms} | ${r.projection.lag_p99_s_at_most ?? '–'} | ${r.phases_s.drain} |`;
+
+function processTable(runs: [string, Processes][]): string[] {
+  const names = [...new Set(runs.flatMap(([, processes]) => Object.keys(processes)))];
+  return [
+    `| process | ${runs.map(([label]) => `${label} CPU % / RSS MiB`).join(' | ')} |`,
+    `|---|${runs.map(() => '---|').join('')}`,
+    ...names.map((name) => `| ${name} | ${runs.map(([, processes]) => (processes[name] ? `${processes[name].cpu_percent} / ${processes[name].rss_mib}` : '–')).join(' | ')} |`),
+  ];
+}
+
+export function markdown(result: Result): string {
+  const { machine, settings } = result;
+  const lines = [
+    `# Bench ${result.at}`,
+    '',
+    `${machine.cpus} × ${machine.cpu}, ${machine.memory_gib} GiB, ${machine.platform}, Node ${machine.node}; every broker on this machine.`,
+    `Each measured run: ${settings.warmup_s} s warm-up (not counted), ${settings.steady_s} s steady; closed loops use ${settings.connections} connections.`,
+    '',
+  ];
+  const processRuns: [string, Processes][] = [];
+  if (result.ingest) {
+    const { hookpost, bare_express, ratio } = result.ingest;
+    lines.push(
+      '## Ingest (closed loop, acks=all)',
+      '',
+      '| server | 202/s | p50 ms | p99 ms | target |',
+      '|---|---|---|---|---|',
+      `| Hookpost | ${hookpost.requests_per_s} | ${hookpost.p50_ms} | ${hookpost.p99_ms} | ≥ 3000/s |`,
+      `| bare Express | ${bare_express.requests_per_s} | ${bare_express.p50_ms} | ${bare_express.p99_ms} | |`,
+      `| ratio | ${ratio} | | | ≥ 0.5 |`,
+      '',
+    );
+    processRuns.push(['ingest', hookpost.processes]);
+  }
+  const runs: [string, OpenModelRun][] = [
+    ...(result.e2e ?? []).map((run) => [`e2e ${run.offered_per_s}/s`, run] as [string, OpenModelRun]),
+    ...(result.failing ? [[`10% failing ${result.failing.offered_per_s}/s`, result.failing] as [string, OpenModelRun]] : []),
+    ...(result.scaleout
+      ? [
+          [`1 dispatcher ${result.scaleout.rate}/s`, result.scaleout.one_dispatcher] as [string, OpenModelRun],
+          [`2 dispatchers ${result.scaleout.rate}/s`, result.scaleout.two_dispatchers] as [string, OpenModelRun],
+        ]
+      : []),
+  ];
+  if (runs.length > 0) {
+    lines.push(
+      '## End to end (open model, receiver in the load generator)',
+      '',
+      'Latency from the scheduled send time to the receiver reading the request: its first attempt, and the attempt it answered 2xx.',
+      'Ledger over every webhook sent, warm-up included: accepted = delivered + still retrying + lost. Targets: ≥ 1500 deliveries/s with 0 lost; p99 ≤ 50 ms at 500/s.',
+      '',
+      ...openModelHeader,
+      ...runs.map(([label, run]) => openModelRow(label, run)),
+      '',
+    );
+    processRuns.push(...runs.map(([label, run]) => [label, run.processes] as [string, Processes]));
+  }
+  if (result.projection) {
+    const p = result.projection;
+    lines.push(
+      '## Projection (paused while a backlog builds, then timed catching up)',
+      '',
+      '| backlog webhooks | events | rows | s to catch up | s applying | events/s | rows/s | target |',
+      '|---|---|---|---|---|---|---|---|',
+      `| ${p.backlog_webhooks} | ${p.events_applied} | ${p.rows_written} | ${p.seconds_to_catch_up} | ${p.seconds_applying} | ${p.events_per_s} | ${p.rows_per_s} | ≥ 5000 rows/s, lag p99 ≤ 1 s (lag: end-to-end table) |`,
+      '',
+    );
+    processRuns.push(['projection catch-up', p.processes]);
+  }
+  if (processRuns.length > 0) {
+    lines.push('## Processes', '', 'CPU in % of one core over the run (200 = both cores); PostgreSQL is the sum of its processes.', '', ...processTable(processRuns), '');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,151 @@
+/**
+ * What the bench reads from the running stack: its API, the projector's metrics, and the CPU and memory of
+ * every process (services from npm start's pid files, brokers by their command name). All of it on 127.0.0.1.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '..');
+const STATE = process.env.HOOKPOST_STATE_DIR ?? path.join(ROOT, '.hookpost');
+export const BASE = process.env.HOOKPOST_URL ?? 'http://127.0.0.1:8000';
+const PROJECTOR = process.env.HOOKPOST_PROJECTOR_URL ?? 'http://127.0.0.1:8001';
+export const KEY = process.env.HOOKPOST_API_KEYS?.split(',')[0] ?? readFileSync(path.join(STATE, 'api-key'), 'utf8').trim();
+export const authorized = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function api(method: string, pathName: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> {
+  const response = await fetch(`${BASE}${pathName}`, { method, headers: authorized, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
+
+// ---- processes ----
+
+type Usage = Record<string, { cpu_s: number; rss_mib: number }>;
+const TICKS_PER_SECOND = 100;
+/** Broker processes by their command name; PostgreSQL runs one process per connection, so they are summed. */
+const BROKERS: Record<string, string> = { java: 'kafka', 'beam.smp': 'rabbitmq', postgres: 'postgresql', 'redis-server': 'redis' };
+export const extraProcesses = new Map<string, number>();
+
+function readStat(pid: number): { comm: string; cpu_s: number; rss_mib: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rssPages = Number(fields[21]);
+    return { comm, cpu_s: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND, rss_mib: (rssPages * 4096) / 2 ** 20 };
+  } catch {
+    return undefined;
+  }
+}
+
+function servicePid(name: string): number | undefined {
+  try {
+    return Number(readFileSync(path.join(STATE, 'run', `${name}.pid`), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function processUsage(): Usage {
+  const usage: Usage = {};
+  const add = (name: string, stat: { cpu_s: number; rss_mib: number }) => {
+    const sum = (usage[name] ??= { cpu_s: 0, rss_mib: 0 });
+    sum.cpu_s += stat.cpu_s;
+    sum.rss_mib += stat.rss_mib;
+  };
+  const services = new Map<number, string>();
+  for (const name of ['gateway', 'dispatcher', 'projector']) {
+    const pid = servicePid(name);
+    if (pid) services.set(pid, name);
+  }
+  for (const [name, pid] of extraProcesses) services.set(pid, name);
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const stat = readStat(pid);
+    if (!stat) continue;
+    const name = services.get(pid) ?? BROKERS[stat.comm] ?? (pid === process.pid ? 'bench (load + receiver)' : undefined);
+    if (name) add(name, stat);
+  }
+  return usage;
+}
+
+export function usageBetween(before: Usage, after: Usage, seconds: number) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, now]) => [
+      name,
+      { cpu_percent: Math.round(((now.cpu_s - (before[name]?.cpu_s ?? 0)) / seconds) * 100), rss_mib: Math.round(now.rss_mib) },
+    ]),
+  );
+}
+
+// ---- projector metrics ----
+
+export type ProjectorMetrics = { events: number; rows: number; lagBuckets: { le: number; count: number }[]; consumerLag: number };
+
+export async function projectorMetrics(): Promise<ProjectorMetrics> {
+  const text = await (await fetch(`${PROJECTOR}/metrics`)).text();
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0);
+  return {
+    events: sum(/^hookpost_projected_events_total\{.*\} (\d+)$/gm),
+    rows: sum(/^hookpost_projected_rows_total\{.*\} (\d+)$/gm),
+    lagBuckets: [...text.matchAll(/^hookpost_projection_lag_seconds_bucket\{.*le="([^"]+)".*\} (\d+)$/gm)].map((m) => ({
+      le: m[1] === '+Inf' ? Infinity : Number(m[1]),
+      count: Number(m[2]),
+    })),
+    consumerLag: sum(/^hookpost_kafka_consumer_lag_messages\{.*\} (\d+)$/gm),
+  };
+}
+
+/** p50/p99 projection lag between two scrapes, as the upper bound of the histogram bucket they fall in. */
+export function lagBetween(before: ProjectorMetrics, after: ProjectorMetrics) {
+  const buckets = after.lagBuckets.map((bucket, index) => ({ le: bucket.le, count: bucket.count - (before.lagBuckets[index]?.count ?? 0) }));
+  const total = buckets[buckets.length - 1]?.count ?? 0;
+  const at = (p: number) => (total === 0 ? null : (buckets.find((bucket) => bucket.count >= total * p)?.le ?? null));
+  return { lag_p50_s_at_most: at(0.5), lag_p99_s_at_most: at(0.99), events: total };
+}
+
+// ---- scale-out ----
+
+/** Starts one more dispatcher (same code, same settings as npm start's) on another port; it joins the group. */
+export async function startExtraDispatcher(name: string, port: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', '--import', 'tsx', '--import', './packages/telemetry/src/register.ts', 'services/dispatcher/src/index.ts'],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        HOOKPOST_API_KEYS: process.env.HOOKPOST_API_KEYS ?? KEY,
+        HOOKPOST_ALLOWED_TARGET_CIDRS: process.env.HOOKPOST_ALLOWED_TARGET_CIDRS ?? '127.0.0.0/8,::1/128',
+        DISPATCHER_PORT: String(port),
+      },
+      stdio: 'ignore',
+    },
+  );
+  extraProcesses.set(name, child.pid!);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return child;
+    await sleep(250);
+  }
+}
+
+export async function stopProcess(name: string, child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+  extraProcesses.delete(name);
+}
+
+export function signalService(name: string, signal: NodeJS.Signals): void {
+  const pid = servicePid(name);
+  if (!pid) throw new Error(`no pid file for ${name}: start the stack with npm start`);
+  process.kill(pid, signal);
+}
