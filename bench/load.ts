@@ -93,11 +93,23 @@ export class Receiver {
  * send time to the receiver reading the request (its first attempt, and the attempt it answered 2xx).
  * The ledger is exact: every accepted webhook is delivered, still retrying (its delivery says so), or lost.
  */
-export async function openModel(options: { receiver: Receiver; rate: number; warmupSeconds: number; seconds: number; failing: boolean; drainSeconds: number }) {
+export async function openModel(options: {
+  receiver: Receiver;
+  rate: number;
+  warmupSeconds: number;
+  seconds: number;
+  failing: boolean;
+  drainSeconds: number;
+  /** Webhooks are keyed by subscription, so the load is spread over this many to use every partition. */
+  subscriptions: number;
+}) {
   const { receiver, rate } = options;
-  const created = await api('POST', '/subscriptions', { name: `bench-${rate}${options.failing ? '-fail10' : ''}`, target_url: receiver.url(options.failing ? '/fail10' : '/ok') });
-  if (created.status !== 201) throw new Error(`could not create the subscription: ${JSON.stringify(created.body)}`);
-  const subscriptionId = created.body.id as string;
+  const subscriptionIds: string[] = [];
+  for (let index = 0; index < options.subscriptions; index += 1) {
+    const created = await api('POST', '/subscriptions', { name: `bench-${rate}-${index}${options.failing ? '-fail10' : ''}`, target_url: receiver.url(options.failing ? '/fail10' : '/ok') });
+    if (created.status !== 201) throw new Error(`could not create a subscription: ${JSON.stringify(created.body)}`);
+    subscriptionIds.push(created.body.id);
+  }
   await sleep(500);
   const pool = new Pool(BASE, { connections: 128 });
   const accepted = new Map<string, { due: number; measured: boolean }>();
@@ -113,7 +125,7 @@ export async function openModel(options: { receiver: Receiver; rate: number; war
     const measured = n >= warmupSends;
     sends.push(
       pool
-        .request({ method: 'POST', path: `/ingest/${subscriptionId}`, headers: authorized, body: JSON.stringify({ event_type: 'bench.event', data: { n } }) })
+        .request({ method: 'POST', path: `/ingest/${subscriptionIds[n % subscriptionIds.length]}`, headers: authorized, body: JSON.stringify({ event_type: 'bench.event', data: { n } }) })
         .then(async (answer) => {
           const text = await answer.body.text();
           statuses[answer.statusCode] = (statuses[answer.statusCode] ?? 0) + 1;
@@ -140,7 +152,7 @@ export async function openModel(options: { receiver: Receiver; rate: number; war
     else lost += 1;
   }
   await pool.close();
-  await api('DELETE', `/subscriptions/${subscriptionId}`);
+  for (const id of subscriptionIds) await api('DELETE', `/subscriptions/${id}`);
 
   const steady = [...accepted].filter(([, sent]) => sent.measured);
   const toFirst = steady.flatMap(([id, sent]) => (receiver.arrivals.has(id) ? [receiver.arrivals.get(id)!.first - sent.due] : [])).sort((a, b) => a - b);
@@ -151,6 +163,7 @@ export async function openModel(options: { receiver: Receiver; rate: number; war
   const steadySpan = (Math.max(...steadyArrivals) - Math.min(...steadyArrivals)) / 1000;
   return {
     offered_per_s: rate,
+    subscriptions: options.subscriptions,
     failing_first_attempts: options.failing ? 0.1 : 0,
     phases_s: { warmup: options.warmupSeconds, steady: options.seconds, drain: round(drainSeconds) },
     ledger: { sent: total, accepted: accepted.size, refused: total - accepted.size, delivered, still_retrying: stillRetrying, lost, retried },

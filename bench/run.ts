@@ -41,6 +41,7 @@ export const settings = {
   failing_rate: number('BENCH_FAILING_RATE', 500),
   scaleout_rate: number('BENCH_SCALEOUT_RATE', 1000),
   projection_backlog: number('BENCH_PROJECTION_BACKLOG', 20_000),
+  subscriptions: number('BENCH_SUBSCRIPTIONS', 8),
 };
 
 /** Runs `work` and adds the CPU and memory every process used meanwhile. */
@@ -66,17 +67,41 @@ async function ingest(receiver: Receiver) {
   const load = { body: JSON.stringify({ event_type: 'bench.event', data: { key: 'value' } }), connections: settings.connections, warmupSeconds: settings.warmup_s, seconds: settings.steady_s };
   const hookpost = await withUsage(() => closedLoop({ ...load, origin: BASE, path: `/ingest/${subscription.body.id}` }));
   await sleep(3_000);
+  // The same load with the dispatcher and projector paused: what the gateway and Kafka take on their own,
+  // with the whole machine. The consumers catch up afterwards, before the next phase.
+  const paused = ['dispatcher', 'projector'];
+  for (const name of paused) signalService(name, 'SIGSTOP');
+  let gatewayAlone;
+  try {
+    gatewayAlone = await withUsage(() => closedLoop({ ...load, origin: BASE, path: `/ingest/${subscription.body.id}` }));
+  } finally {
+    for (const name of paused) signalService(name, 'SIGCONT');
+  }
+  await caughtUp();
   const bare = await bareExpress();
   const bareExpressResult = await closedLoop({ ...load, origin: bare.origin, path: '/ingest/x' });
   bare.server.close();
   await api('DELETE', `/subscriptions/${subscription.body.id}`);
-  return { hookpost, bare_express: bareExpressResult, ratio: +(hookpost.requests_per_s / bareExpressResult.requests_per_s).toFixed(2) };
+  return {
+    hookpost,
+    hookpost_consumers_paused: gatewayAlone,
+    bare_express: bareExpressResult,
+    ratio: +(hookpost.requests_per_s / bareExpressResult.requests_per_s).toFixed(2),
+    ratio_consumers_paused: +(gatewayAlone.requests_per_s / bareExpressResult.requests_per_s).toFixed(2),
+  };
+}
+
+/** Waits until the projector has applied everything recorded so far (its consumer lag is zero). */
+async function caughtUp(): Promise<void> {
+  const until = Date.now() + 300_000;
+  await sleep(1_000);
+  while ((await projectorMetrics()).consumerLag > 0 && Date.now() < until) await sleep(500);
 }
 
 async function endToEnd(receiver: Receiver, rate: number, failing: boolean) {
   const before = await projectorMetrics();
   const run = await withUsage(() =>
-    openModel({ receiver, rate, failing, warmupSeconds: settings.warmup_s, seconds: settings.steady_s, drainSeconds: failing ? 90 : 60 }),
+    openModel({ receiver, rate, failing, subscriptions: settings.subscriptions, warmupSeconds: settings.warmup_s, seconds: settings.steady_s, drainSeconds: failing ? 90 : 60 }),
   );
   return { ...run, projection: lagBetween(before, await projectorMetrics()) };
 }

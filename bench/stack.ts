@@ -23,7 +23,8 @@ export async function api(method: string, pathName: string, body?: unknown): Pro
 
 // ---- processes ----
 
-type Usage = Record<string, { cpu_s: number; rss_mib: number }>;
+/** CPU seconds and resident memory of each process, by pid, with the name it is reported under. */
+type Usage = Map<number, { name: string; cpu_s: number; rss_mib: number }>;
 const TICKS_PER_SECOND = 100;
 /** Broker processes by their command name; PostgreSQL runs one process per connection, so they are summed. */
 const BROKERS: Record<string, string> = { java: 'kafka', 'beam.smp': 'rabbitmq', postgres: 'postgresql', 'redis-server': 'redis' };
@@ -34,8 +35,17 @@ function readStat(pid: number): { comm: string; cpu_s: number; rss_mib: number }
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const rssPages = Number(fields[21]);
-    return { comm, cpu_s: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND, rss_mib: (rssPages * 4096) / 2 ** 20 };
+    return { comm, cpu_s: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND, rss_mib: proportionalMib(pid) ?? (Number(fields[21]) * 4096) / 2 ** 20 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Proportional set size: shared pages split among the processes sharing them, so PostgreSQL's sum is fair. */
+function proportionalMib(pid: number): number | undefined {
+  try {
+    const kib = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) / 1024;
   } catch {
     return undefined;
   }
@@ -50,12 +60,7 @@ function servicePid(name: string): number | undefined {
 }
 
 export function processUsage(): Usage {
-  const usage: Usage = {};
-  const add = (name: string, stat: { cpu_s: number; rss_mib: number }) => {
-    const sum = (usage[name] ??= { cpu_s: 0, rss_mib: 0 });
-    sum.cpu_s += stat.cpu_s;
-    sum.rss_mib += stat.rss_mib;
-  };
+  const usage: Usage = new Map();
   const services = new Map<number, string>();
   for (const name of ['gateway', 'dispatcher', 'projector']) {
     const pid = servicePid(name);
@@ -66,20 +71,28 @@ export function processUsage(): Usage {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     const stat = readStat(pid);
-    if (!stat) continue;
-    const name = services.get(pid) ?? BROKERS[stat.comm] ?? (pid === process.pid ? 'bench (load + receiver)' : undefined);
-    if (name) add(name, stat);
+    const name = stat && (services.get(pid) ?? BROKERS[stat.comm] ?? (pid === process.pid ? 'bench (load + receiver)' : undefined));
+    if (name) usage.set(pid, { name, cpu_s: stat.cpu_s, rss_mib: stat.rss_mib });
   }
   return usage;
 }
 
+/**
+ * CPU (% of one core) and memory per name between two snapshots. A process that started in between counts
+ * from zero; one that ended in between is left out (its last CPU time is unknown).
+ */
 export function usageBetween(before: Usage, after: Usage, seconds: number) {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, now]) => [
-      name,
-      { cpu_percent: Math.round(((now.cpu_s - (before[name]?.cpu_s ?? 0)) / seconds) * 100), rss_mib: Math.round(now.rss_mib) },
-    ]),
-  );
+  const byName: Record<string, { cpu_percent: number; rss_mib: number }> = {};
+  for (const [pid, now] of after) {
+    const sum = (byName[now.name] ??= { cpu_percent: 0, rss_mib: 0 });
+    sum.cpu_percent += ((now.cpu_s - (before.get(pid)?.cpu_s ?? 0)) / seconds) * 100;
+    sum.rss_mib += now.rss_mib;
+  }
+  for (const sum of Object.values(byName)) {
+    sum.cpu_percent = Math.round(sum.cpu_percent);
+    sum.rss_mib = Math.round(sum.rss_mib);
+  }
+  return byName;
 }
 
 // ---- projector metrics ----
