@@ -160,7 +160,8 @@ export async function openModel(options: {
   const retried = [...accepted.keys()].filter((id) => (receiver.arrivals.get(id)?.attempts ?? 0) > 1).length;
   const delivered = accepted.size - stillRetrying - lost;
   const steadyArrivals = steady.filter(([id]) => receiver.arrivals.has(id)).map(([id]) => receiver.arrivals.get(id)!.first);
-  const steadySpan = (Math.max(...steadyArrivals) - Math.min(...steadyArrivals)) / 1000;
+  // (reduce, not Math.max(...): a two-minute run has more arrivals than the stack has room for arguments)
+  const steadySpan = (steadyArrivals.reduce((a, b) => Math.max(a, b), -Infinity) - steadyArrivals.reduce((a, b) => Math.min(a, b), Infinity)) / 1000;
   return {
     offered_per_s: rate,
     subscriptions: options.subscriptions,

@@ -9,7 +9,7 @@
  *   projection  the projector paused while a backlog builds, then timed while it catches up
  *   scaleout    the same open-model run with one and with two dispatcher processes
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -207,9 +207,11 @@ async function main() {
   receiver.close();
 
   const stamp = String(result.at).replace(/[:.]/g, '-');
-  writeFileSync(path.join(__dirname, 'results', `${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  const out = process.env.BENCH_RESULTS_DIR ?? path.join(__dirname, 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, `${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
   const md = markdown(result as never);
-  writeFileSync(path.join(__dirname, 'results', `${stamp}.md`), md);
+  writeFileSync(path.join(out, `${stamp}.md`), md);
   console.log(md);
 }
 
