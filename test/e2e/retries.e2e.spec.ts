@@ -1,4 +1,4 @@
-import { Receiver } from '../support/receiver';
+import { Receiver, refusedUrl } from '../support/receiver';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
 import { snapshotReadModel } from '../support/readModel';
@@ -131,10 +131,7 @@ describe('retries through RabbitMQ delay tiers', () => {
   });
 
   it('ends failed after the last attempt, counting refused connections as failures', async () => {
-    const closed = await Receiver.start();
-    const url = closed.url;
-    await closed.stop();
-    const deliveryId = await ingest(await subscribe(url, { max_attempts: 3 }));
+    const deliveryId = await ingest(await subscribe(await refusedUrl(), { max_attempts: 3 }));
 
     const delivery = await finished(deliveryId, 'failed');
     expect(delivery.attempt_count).toBe(3);

@@ -55,3 +55,24 @@ export class Receiver {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * A URL on 127.0.0.1 where nothing listens, so a POST gets "connection refused". A port freed by closing a
+ * listener is no good: listen(0) in a test running alongside may be handed it. Ports under 1024 are outside
+ * the kernel's ephemeral range and nothing in the stack binds one, so a refused one stays refused.
+ */
+export async function refusedUrl(): Promise<string> {
+  const net = await import('node:net');
+  for (let port = 1; port < 1024; port += 1) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return `http://127.0.0.1:${port}/hook`;
+  }
+  throw new Error('no refused port under 1024 on 127.0.0.1');
+}
