@@ -38,7 +38,7 @@ export async function closedLoop(options: { origin: string; path: string; body: 
   await pool.close();
   latencies.sort((a, b) => a - b);
   return {
-    requests_per_s: Math.round((statuses['202'] ?? 0) / options.seconds),
+    requests_per_s: options.seconds > 0 ? Math.round((statuses['202'] ?? 0) / options.seconds) : 0,
     p50_ms: round(percentile(latencies, 50), 2),
     p99_ms: round(percentile(latencies, 99), 2),
     statuses,
