@@ -21,6 +21,7 @@ import {
   api,
   authorized,
   BASE,
+  dispatcherLag,
   lagBetween,
   processUsage,
   projectorMetrics,
@@ -75,11 +76,15 @@ async function warmUp(receiver: Receiver) {
 }
 
 async function ingest(receiver: Receiver) {
+  const load = { body: JSON.stringify({ event_type: 'bench.event', data: { key: 'value' } }), connections: settings.connections, warmupSeconds: settings.warmup_s, seconds: settings.steady_s };
+  const bare = await bareExpress();
+  const bareExpressResult = await closedLoop({ ...load, origin: bare.origin, path: '/ingest/x' });
+  bare.server.close();
+
   // The webhooks this phase accepts are delivered to a receiver that answers 200 at once, so none retry.
   const subscription = await api('POST', '/subscriptions', { name: 'bench-ingest', target_url: receiver.url('/ok') });
-  const load = { body: JSON.stringify({ event_type: 'bench.event', data: { key: 'value' } }), connections: settings.connections, warmupSeconds: settings.warmup_s, seconds: settings.steady_s };
   const hookpost = await withUsage(() => closedLoop({ ...load, origin: BASE, path: `/ingest/${subscription.body.id}` }));
-  await sleep(3_000);
+  await caughtUp();
   // The same load with the dispatcher and projector paused: what the gateway and Kafka take on their own,
   // with the whole machine. The consumers catch up afterwards, before the next phase.
   const paused = ['dispatcher', 'projector'];
@@ -91,9 +96,6 @@ async function ingest(receiver: Receiver) {
     for (const name of paused) signalService(name, 'SIGCONT');
   }
   await caughtUp();
-  const bare = await bareExpress();
-  const bareExpressResult = await closedLoop({ ...load, origin: bare.origin, path: '/ingest/x' });
-  bare.server.close();
   await api('DELETE', `/subscriptions/${subscription.body.id}`);
   return {
     hookpost,
@@ -104,10 +106,14 @@ async function ingest(receiver: Receiver) {
   };
 }
 
-/** Waits until the projector has applied everything recorded so far (its consumer lag is zero). */
+/**
+ * Waits until the dispatcher has attempted every webhook recorded so far and the projector has applied every
+ * event (both consumer lags zero), so that no backlog of one phase eats into the CPU of the next.
+ */
 async function caughtUp(): Promise<void> {
   const until = Date.now() + 300_000;
   await sleep(1_000);
+  while ((await dispatcherLag()) > 0 && Date.now() < until) await sleep(500);
   while ((await projectorMetrics()).consumerLag > 0 && Date.now() < until) await sleep(500);
 }
 

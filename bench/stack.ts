@@ -10,6 +10,7 @@ const ROOT = path.join(__dirname, '..');
 const STATE = process.env.HOOKPOST_STATE_DIR ?? path.join(ROOT, '.hookpost');
 export const BASE = process.env.HOOKPOST_URL ?? 'http://127.0.0.1:8000';
 const PROJECTOR = process.env.HOOKPOST_PROJECTOR_URL ?? 'http://127.0.0.1:8001';
+const DISPATCHER = process.env.HOOKPOST_DISPATCHER_URL ?? 'http://127.0.0.1:8002';
 export const KEY = process.env.HOOKPOST_API_KEYS?.split(',')[0] ?? readFileSync(path.join(STATE, 'api-key'), 'utf8').trim();
 export const authorized = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 
@@ -111,6 +112,12 @@ export async function projectorMetrics(): Promise<ProjectorMetrics> {
     })),
     consumerLag: sum(/^hookpost_kafka_consumer_lag_messages\{.*\} (\d+)$/gm),
   };
+}
+
+/** Messages the dispatchers' consumer group has not finished (the dispatcher reports its group's lag). */
+export async function dispatcherLag(): Promise<number> {
+  const text = await (await fetch(`${DISPATCHER}/metrics`)).text();
+  return [...text.matchAll(/^hookpost_kafka_consumer_lag_messages\{.*\} (\d+)$/gm)].reduce((total, match) => total + Number(match[1]), 0);
 }
 
 /** p50/p99 projection lag between two scrapes, as the upper bound of the histogram bucket they fall in. */
