@@ -30,13 +30,17 @@ function parseIPv6(text: string): bigint | undefined {
   return groups.reduce((value, group) => (value << 16n) | BigInt(parseInt(group, 16)), 0n);
 }
 
+/** `address` or `address/prefix`; anything else (an empty or out-of-range prefix included) is refused. */
 function cidr(text: string, label: string): Range {
-  const [address, bitsText] = text.split('/') as [string, string];
+  const [address, bitsText, ...rest] = text.split('/') as [string, string | undefined];
   const v4 = parseIPv4(address);
-  if (v4 !== undefined) return { family: 4, base: v4, bits: Number(bitsText ?? 32), label };
-  const v6 = parseIPv6(address);
-  if (v6 === undefined) throw new Error(`not a CIDR: ${text}`);
-  return { family: 6, base: v6, bits: Number(bitsText ?? 128), label };
+  const v6 = v4 === undefined ? parseIPv6(address) : undefined;
+  const family = v4 !== undefined ? 4 : 6;
+  const width = family === 4 ? 32 : 128;
+  const bits = bitsText === undefined ? width : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+  // (an empty prefix must not read as /0: "10.0.0.0/" would allow every address)
+  if ((v4 ?? v6) === undefined || rest.length > 0 || !(bits >= 0 && bits <= width)) throw new Error(`not a CIDR: ${text}`);
+  return { family, base: (v4 ?? v6)!, bits, label };
 }
 
 function inRange(range: Range, family: 4 | 6, value: bigint): boolean {
@@ -119,10 +123,10 @@ export class TargetPolicy {
   }
 
   /** For a URL whose host is an IP literal (in any form the URL parser accepts), why it is refused. */
-  literalRefusal(url: string): string | undefined {
+  literalRefusal(url: string | URL): string | undefined {
     let host: string;
     try {
-      host = new URL(url).hostname;
+      host = (typeof url === 'string' ? new URL(url) : url).hostname;
     } catch {
       return undefined;
     }

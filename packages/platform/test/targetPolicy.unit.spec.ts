@@ -79,4 +79,17 @@ describe('target address policy (SSRF)', () => {
     expect(new TargetPolicy(['10.20.0.0/16']).refusal('10.20.3.4')).toBeUndefined();
     expect(new TargetPolicy(['10.20.0.0/16']).refusal('10.21.3.4')).toContain('private');
   });
+
+  it.each(['10.0.0.0/', '10.0.0.0/abc', '10.0.0.0/33', '::1/129', '10.0.0.0/8/8', 'example.com/8', ''])(
+    'refuses the allowlist entry %j at start rather than widen or break deliveries later',
+    (entry) => {
+      expect(() => new TargetPolicy([entry])).toThrow('not a CIDR');
+    },
+  );
+
+  it('takes an entry without a prefix as one address', () => {
+    const one = new TargetPolicy(['10.0.0.7']);
+    expect(one.refusal('10.0.0.7')).toBeUndefined();
+    expect(one.refusal('10.0.0.8')).toContain('private');
+  });
 });
