@@ -17,6 +17,7 @@ import express from 'express';
 import { Pool } from 'undici';
 import { closedLoop, openModel, Receiver } from './load';
 import { markdown } from './report';
+import { spawnService } from '../test/support/processes';
 import {
   api,
   authorized,
@@ -27,8 +28,8 @@ import {
   projectorMetrics,
   signalService,
   sleep,
-  startExtraDispatcher,
-  stopProcess,
+  extraProcesses,
+  serviceEnv,
   usageBetween,
 } from './stack';
 
@@ -191,14 +192,16 @@ async function ingestMany(subscriptionId: string, count: number): Promise<string
 
 async function scaleOut(receiver: Receiver) {
   const one = await endToEnd(receiver, settings.scaleout_rate, false);
-  const second = await startExtraDispatcher('dispatcher #2', 8012);
+  const second = await spawnService('dispatcher', { ...serviceEnv(), DISPATCHER_PORT: '0' });
+  extraProcesses.set('dispatcher #2', second.child.pid!);
   try {
     // Let the consumer group hand half the partitions to the new member before the load starts.
     await sleep(8_000);
     const two = await endToEnd(receiver, settings.scaleout_rate, false);
     return { rate: settings.scaleout_rate, one_dispatcher: one, two_dispatchers: two };
   } finally {
-    await stopProcess('dispatcher #2', second);
+    await second.stop();
+    extraProcesses.delete('dispatcher #2');
   }
 }
 

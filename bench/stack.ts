@@ -2,7 +2,6 @@
  * What the bench reads from the running stack: its API, the projector's metrics, and the CPU and memory of
  * every process (services from npm start's pid files, brokers by their command name). All of it on 127.0.0.1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -128,40 +127,14 @@ export function lagBetween(before: ProjectorMetrics, after: ProjectorMetrics) {
   return { lag_p50_s_at_most: at(0.5), lag_p99_s_at_most: at(0.99), events: total };
 }
 
-// ---- scale-out ----
+// ---- services ----
 
-/** Starts one more dispatcher (same code, same settings as npm start's) on another port; it joins the group. */
-export async function startExtraDispatcher(name: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--enable-source-maps', '--import', 'tsx', '--import', './packages/telemetry/src/register.ts', 'services/dispatcher/src/index.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        HOOKPOST_API_KEYS: process.env.HOOKPOST_API_KEYS ?? KEY,
-        HOOKPOST_ALLOWED_TARGET_CIDRS: process.env.HOOKPOST_ALLOWED_TARGET_CIDRS ?? '127.0.0.0/8,::1/128',
-        DISPATCHER_PORT: String(port),
-      },
-      stdio: 'ignore',
-    },
-  );
-  extraProcesses.set(name, child.pid!);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    if (ready) return child;
-    await sleep(250);
-  }
-}
-
-export async function stopProcess(name: string, child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-  extraProcesses.delete(name);
+/** The settings npm start gives the services, for one more started by the bench. */
+export function serviceEnv(): Record<string, string> {
+  return {
+    HOOKPOST_API_KEYS: process.env.HOOKPOST_API_KEYS ?? KEY,
+    HOOKPOST_ALLOWED_TARGET_CIDRS: process.env.HOOKPOST_ALLOWED_TARGET_CIDRS ?? '127.0.0.0/8,::1/128',
+  };
 }
 
 export function signalService(name: string, signal: NodeJS.Signals): void {

@@ -4,6 +4,7 @@ import {
   logLevel,
   type Admin,
   type Consumer,
+  type ConsumerConfig,
   type IHeaders,
   type KafkaMessage,
   type LogEntry,
@@ -293,20 +294,28 @@ export type ConcurrentConsumerOptions = {
 export type FetchSettings = { minBytes: number; maxWaitMs: number };
 
 /**
+ * What every Hookpost consumer group runs with: a dead member is noticed within 10 s, and fetches wait as
+ * `fetch` says (kafkajs's defaults without it).
+ */
+export function consumerConfig(groupId: string, maxBytesPerPartition: number, fetch?: FetchSettings): ConsumerConfig {
+  return {
+    groupId,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    maxBytesPerPartition,
+    minBytes: fetch?.minBytes ?? 1,
+    maxWaitTimeInMs: fetch?.maxWaitMs ?? 5_000,
+  };
+}
+
+/**
  * Consumes with bounded concurrency so one slow endpoint never holds up a partition: messages are started
  * as they arrive (up to `concurrency` at once) and offsets are committed only up to the last contiguous
  * finished message, so a crash redelivers whatever was unfinished and loses nothing.
  */
 export async function startConcurrentConsumer(options: ConcurrentConsumerOptions): Promise<{ stop: () => Promise<void>; consumer: Consumer }> {
   const { kafka, groupId, topics, log, handle } = options;
-  const consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-    maxBytesPerPartition: 1_048_576,
-    minBytes: options.fetch?.minBytes ?? 1,
-    maxWaitTimeInMs: options.fetch?.maxWaitMs ?? 5_000,
-  });
+  const consumer = kafka.consumer(consumerConfig(groupId, 1_048_576, options.fetch));
   const slots = new Slots(options.concurrency);
   const progress = new Map<string, PartitionProgress>();
   const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;

@@ -41,6 +41,16 @@ export function httpMetrics(registry: Registry): RequestHandler {
   };
 }
 
+/** Messages a consumer could not read and parked on the dead-letter topic, by the topic they came from. */
+export function poisonMessagesCounter(registry: Registry) {
+  return new client.Counter({
+    name: 'hookpost_poison_messages_total',
+    help: 'Unreadable messages parked on the dead-letter topic',
+    labelNames: ['topic'],
+    registers: [registry],
+  });
+}
+
 /** Consumer lag per partition of a group: the log's end minus the group's committed offset. */
 export function kafkaLagGauge(registry: Registry, admin: Admin, groupId: string, topics: string[]): void {
   new client.Gauge({

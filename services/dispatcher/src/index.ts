@@ -11,6 +11,7 @@ import {
   createMetricsRegistry,
   kafkaAnswers,
   kafkaLagGauge,
+  poisonMessagesCounter,
   prometheus,
   within,
   connectEventLog,
@@ -83,15 +84,11 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     observe: dispatcherMetrics(metrics, tierLabel).observe,
   });
 
-  const poison = new prometheus.Counter({
-    name: 'hookpost_poison_messages_total',
-    help: 'Unreadable messages parked on the dead-letter topic',
-    labelNames: ['topic'],
-    registers: [metrics],
-  });
+  const poison = poisonMessagesCounter(metrics);
+  const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`;
   const consumer = await startConcurrentConsumer({
     kafka,
-    groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`,
+    groupId,
     topics: [topics.webhooks],
     concurrency: env.DISPATCHER_CONCURRENCY,
     fetch: { minBytes: env.DISPATCHER_FETCH_MIN_BYTES, maxWaitMs: env.DISPATCHER_FETCH_MAX_WAIT_MS },
@@ -112,7 +109,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   // Deleting a subscription cancels its waiting retries right away.
   const deletions = await startConcurrentConsumer({
     kafka,
-    groupId: `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}.deletions`,
+    groupId: `${groupId}.deletions`,
     topics: [topics.subscriptions],
     concurrency: 4,
     // Deletions are rare and a cancel may come a moment later: long waits, few fetches.
@@ -129,7 +126,6 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
 
   const admin = kafka.admin();
   await admin.connect();
-  const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.DISPATCHER_GROUP_ID}`;
   kafkaLagGauge(metrics, admin, groupId, [topics.webhooks]);
   new prometheus.Gauge({
     name: 'hookpost_retry_ready_messages',

@@ -50,7 +50,6 @@ export type GatewayDeps = {
   metrics: Registry;
 };
 
-
 /** Paths anyone may call: liveness, readiness, metrics and the API description. */
 export const openPaths = (path: string) => ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'].includes(path) || path.startsWith('/docs/');
 

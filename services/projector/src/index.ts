@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, prometheus, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp } from './app';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
@@ -38,12 +38,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   kafkaLagGauge(metrics, admin, groupId, topicList);
   const projected = new prometheus.Counter({ name: 'hookpost_projected_events_total', help: 'Events applied to the read model', labelNames: ['type'], registers: [metrics] });
   const rowsWritten = new prometheus.Counter({ name: 'hookpost_projected_rows_total', help: 'Read-model rows inserted or updated', registers: [metrics] });
-  const poison = new prometheus.Counter({
-    name: 'hookpost_poison_messages_total',
-    help: 'Unreadable messages parked on the dead-letter topic',
-    labelNames: ['topic'],
-    registers: [metrics],
-  });
+  const poison = poisonMessagesCounter(metrics);
   const lag = new prometheus.Histogram({
     name: 'hookpost_projection_lag_seconds',
     help: 'From an event being recorded to its row being committed in the read model',

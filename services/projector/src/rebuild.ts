@@ -1,6 +1,5 @@
 import { topicNames } from '@hookpost/contracts';
-import { createKafka, createLogger, runService, RedisSubscriptionCache, type Logger } from '@hookpost/platform';
-import { createClient } from 'redis';
+import { connectSubscriptionCache, createKafka, createLogger, runService, type Logger, type RedisClient } from '@hookpost/platform';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
@@ -18,7 +17,7 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
   const admin = kafka.admin();
   await admin.connect();
   const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
-  const redis = createClient({ url: env.REDIS_URL });
+  let redis: RedisClient | undefined;
   try {
     const { groups } = await admin.describeGroups([groupId]);
     const members = groups[0]?.members.length ?? 0;
@@ -32,13 +31,15 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
     let total = 0n;
     for (const topic of topicList) for (const { high, low } of await admin.fetchTopicOffsets(topic)) total += BigInt(high) - BigInt(low);
 
-    await redis.connect();
+    // (with an error listener: a Redis blip must not end the rebuild with an unhandled 'error' event)
+    const connected = await connectSubscriptionCache(env, log);
+    redis = connected.redis;
     const consumer = await startProjectionConsumer({
       kafka,
       groupId,
       topics: topicList,
       writer: new PgProjectionWriter(pool),
-      cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX),
+      cache: connected.cache,
       log,
       storedOffsets: () => storedOffsets(pool),
       // Already parked when first met; a replay only skips it again.
@@ -57,7 +58,7 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
   } finally {
     await admin.disconnect();
     await pool.end();
-    if (redis.isOpen) await redis.quit();
+    if (redis?.isOpen) await redis.quit();
   }
 }
 

@@ -1,5 +1,4 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
 import { Agent, errors as undiciErrors } from 'undici';
 import type { TargetPolicy } from '@hookpost/platform';
 import type { AttemptResult } from '../delivery/classifyResponse';
@@ -107,16 +106,14 @@ export class HttpEndpointClient {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const blocked = (error: string): EndpointResponse => ({ result: { kind: 'blocked', error }, duration_ms: elapsed(), response_headers: null, response_body: null });
+    const target = new URL(url);
     // An IP literal is connected to without a lookup: check it here.
-    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) {
-      const refusal = this.policy.refusal(host);
-      if (refusal) return blocked(`${refusal}; delivery refused`);
-    }
+    const refusal = this.policy.literalRefusal(target);
+    if (refusal) return blocked(`${refusal}; delivery refused`);
     try {
       const response = await this.agent.request({
-        origin: new URL(url).origin,
-        path: new URL(url).pathname + new URL(url).search,
+        origin: target.origin,
+        path: target.pathname + target.search,
         method: 'POST',
         headers,
         body,

@@ -2,10 +2,10 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { messageContext, readEvent, type FetchSettings, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import { consumerConfig, messageContext, readEvent, type FetchSettings, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 const tracer = trace.getTracer('hookpost-projector');
-import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 export type ProjectionConsumer = { stop: () => Promise<void>; consumer: Consumer };
 
@@ -29,14 +29,7 @@ export async function startProjectionConsumer(options: {
   fetch?: FetchSettings;
 }): Promise<ProjectionConsumer> {
   const { kafka, writer, cache, log } = options;
-  const consumer = kafka.consumer({
-    groupId: options.groupId,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-    maxBytesPerPartition: 2_097_152,
-    minBytes: options.fetch?.minBytes ?? 1,
-    maxWaitTimeInMs: options.fetch?.maxWaitMs ?? 5_000,
-  });
+  const consumer = kafka.consumer(consumerConfig(options.groupId, 2_097_152, options.fetch));
   await consumer.connect();
   for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
   // The read model's own offsets are the truth (a rebuild empties them): resume every assigned partition there.
