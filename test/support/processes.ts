@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -17,6 +18,15 @@ export function spawnService(name: 'gateway' | 'dispatcher' | 'projector', env: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  // HOOKPOST_TEST_LOG_DIR keeps every spawned service's whole output, to read after a failure.
+  const logDir = process.env.HOOKPOST_TEST_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    const file = createWriteStream(path.join(logDir, `${name}-${child.pid}.log`));
+    child.stdout!.pipe(file, { end: false });
+    child.stderr!.pipe(file, { end: false });
+    child.once('exit', () => file.end());
+  }
   const stop = (signal: NodeJS.Signals = 'SIGTERM') =>
     new Promise<number | null>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);

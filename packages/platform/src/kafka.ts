@@ -5,6 +5,7 @@ import {
   type Admin,
   type Consumer,
   type ConsumerConfig,
+  type ConsumerRunConfig,
   type IHeaders,
   type KafkaMessage,
   type LogEntry,
@@ -309,6 +310,34 @@ export function consumerConfig(groupId: string, maxBytesPerPartition: number, fe
 }
 
 /**
+ * Runs `consumer` and keeps it running. kafkajs restarts a consumer itself after a crash it deems retriable;
+ * after any other crash it disconnects and stays stopped, and the service would look alive while it consumes
+ * nothing. Such a crash is logged, and the consumer connected and run again with backoff, unless `stopped()`
+ * says it was stopped on purpose.
+ */
+export async function runKeptRunning(consumer: Consumer, config: ConsumerRunConfig, log: Logger, stopped: () => boolean): Promise<void> {
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || stopped()) return;
+    log.error({ err: payload.error, group: payload.groupId }, 'kafka consumer crashed and kafkajs will not restart it; restarting it');
+    void (async () => {
+      for (let wait = 500; !stopped(); wait = Math.min(wait * 2, 10_000)) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (stopped()) return;
+        try {
+          await consumer.connect();
+          await consumer.run(config);
+          log.info({ group: payload.groupId }, 'kafka consumer running again');
+          return;
+        } catch (error) {
+          log.warn({ err: error, group: payload.groupId }, 'kafka consumer restart failed; trying again');
+        }
+      }
+    })();
+  });
+  await consumer.run(config);
+}
+
+/**
  * Consumes with bounded concurrency so one slow endpoint never holds up a partition: messages are started
  * as they arrive (up to `concurrency` at once) and offsets are committed only up to the last contiguous
  * finished message, so a crash redelivers whatever was unfinished and loses nothing.
@@ -347,7 +376,7 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
 
   let draining = false;
   const timer = setInterval(() => void commit(), options.commitIntervalMs ?? 200);
-  await consumer.run({
+  await runKeptRunning(consumer, {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 4,
@@ -383,7 +412,7 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
       }
       await heartbeat();
     },
-  });
+  }, log, () => draining);
 
   return {
     consumer,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { makeEvent, type EventOf } from '@hookpost/contracts';
-import { createKafka, decodeEvent, ensureTopics, KafkaEventLog, startConcurrentConsumer } from '../src/kafka';
+import { KafkaJSNonRetriableError } from 'kafkajs';
+import { consumerConfig, createKafka, decodeEvent, ensureTopics, KafkaEventLog, runKeptRunning, startConcurrentConsumer } from '../src/kafka';
 import { createLogger } from '../src/logger';
 
 const log = createLogger('test', 'warn');
@@ -68,5 +69,41 @@ describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
     expect(handled.size).toBe(59);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(committed!.partitions[0]!.offset).toBe('20');
+  });
+
+  it('runs a consumer again after a crash kafkajs itself will not restart from', async () => {
+    // Given the 60 events above and a consumer whose first message fails in a way kafkajs calls non-retriable
+    const consumer = kafka.consumer(consumerConfig(`${topic}.crash`, 1_048_576, { minBytes: 1, maxWaitMs: 100 }));
+    const crashes: boolean[] = [];
+    consumer.on(consumer.events.CRASH, ({ payload }) => crashes.push(payload.restart));
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const handled = new Set<string>();
+    let failed = false;
+    let stopped = false;
+    await runKeptRunning(
+      consumer,
+      {
+        eachMessage: async ({ message }) => {
+          if (!failed) {
+            failed = true;
+            throw new KafkaJSNonRetriableError('the kind of error kafkajs gives up on');
+          }
+          handled.add(message.offset);
+        },
+      },
+      log,
+      () => stopped,
+    );
+
+    // When it has had time to crash and come back
+    const deadline = Date.now() + 30_000;
+    while (handled.size < 60 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    stopped = true;
+    await consumer.disconnect();
+
+    // Then kafkajs did not restart it, yet every message was handled, the failed one included
+    expect(crashes).toEqual([false]);
+    expect(handled.size).toBe(60);
   });
 });

@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { consumerConfig, messageContext, readEvent, type FetchSettings, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import { consumerConfig, messageContext, readEvent, runKeptRunning, type FetchSettings, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
 import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 const tracer = trace.getTracer('hookpost-projector');
@@ -78,7 +78,8 @@ export async function startProjectionConsumer(options: {
     }
   };
 
-  await consumer.run({
+  let stopping = false;
+  await runKeptRunning(consumer, {
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
       if (batch.messages.length === 0) return;
@@ -111,10 +112,11 @@ export async function startProjectionConsumer(options: {
       await commitOffsetsIfNecessary();
       await heartbeat();
     },
-  });
+  }, log, () => stopping);
   return {
     consumer,
     stop: async () => {
+      stopping = true;
       await consumer.disconnect();
     },
   };
