@@ -17,10 +17,22 @@ export function runService(log: Logger, start: () => Promise<{ stop: () => Promi
     });
 }
 
-/** Stops accepting connections and closes idle keep-alive ones, so close() does not wait out their timeout. */
+/**
+ * Stops accepting connections and lets the open ones go: a client that keeps its keep-alive connection busy
+ * would otherwise hold close() open for as long as it sends. Answers from now on carry Connection: close,
+ * and connections are closed as soon as they fall idle (an answer that was already on its way keeps its
+ * connection until it is sent).
+ */
 export function closeServer(server: import('node:http').Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    server.prependListener('request', (_req, res) => {
+      res.shouldKeepAlive = false;
+    });
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }
