@@ -42,7 +42,38 @@ export const subscriptionStateSchema = {
 export type SubscriptionState = FromSchema<typeof subscriptionStateSchema>;
 
 export const subscriptionCreatedSchema = subscriptionStateSchema;
+/** A whole new state. Written before SubscriptionChanged existed; still read, no longer written. */
 export const subscriptionUpdatedSchema = subscriptionStateSchema;
+
+/** The fields of a subscription a change may set (never its id, scheme, version or timestamps). */
+const { id: _id, version: _version, signature_scheme: _scheme, created_at: _created, updated_at: _updated, ...changeableState } =
+  subscriptionStateSchema.properties;
+
+/** Why a subscription changed: who asked for it, in the log for good. */
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone'] as const;
+export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
+
+/**
+ * What changed in a subscription and why; the fields not named keep their value. Every reader folds these in
+ * log order (see subscriptionHistory.ts), so two writers that change different fields never undo each other.
+ * `version` is the version the writer expects the change to make; the fold counts versions itself.
+ */
+export const subscriptionChangedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'changes', 'cause', 'detail', 'changed_at'],
+  properties: {
+    id: uuid,
+    version: { type: 'integer', minimum: 2 },
+    changes: { type: 'object', additionalProperties: false, minProperties: 1, properties: changeableState },
+    cause: { enum: subscriptionChangeCauses },
+    /** A person-readable why, e.g. which delivery's endpoint answered 410. */
+    detail: nullableString,
+    changed_at: timestamp,
+  },
+} as const;
+export type SubscriptionChanged = FromSchema<typeof subscriptionChangedSchema>;
+export type SubscriptionChanges = SubscriptionChanged['changes'];
 export const subscriptionDeletedSchema = {
   type: 'object',
   additionalProperties: false,
@@ -133,6 +164,7 @@ export type DeliveryCancelled = FromSchema<typeof deliveryCancelledSchema>;
 export const eventSchemas = {
   SubscriptionCreated: subscriptionCreatedSchema,
   SubscriptionUpdated: subscriptionUpdatedSchema,
+  SubscriptionChanged: subscriptionChangedSchema,
   SubscriptionDeleted: subscriptionDeletedSchema,
   WebhookReceived: webhookReceivedSchema,
   DeliveryAttempted: deliveryAttemptedSchema,
@@ -150,6 +182,7 @@ export type SubscriptionDeleted = FromSchema<typeof subscriptionDeletedSchema>;
 type EventData = {
   SubscriptionCreated: SubscriptionState;
   SubscriptionUpdated: SubscriptionState;
+  SubscriptionChanged: SubscriptionChanged;
   SubscriptionDeleted: SubscriptionDeleted;
   WebhookReceived: WebhookReceived;
   DeliveryAttempted: DeliveryAttempted;

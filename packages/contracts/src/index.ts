@@ -3,3 +3,4 @@ export * from './api';
 export * from './topics';
 export * from './validation';
 export * from './openapi';
+export * from './subscriptionHistory';

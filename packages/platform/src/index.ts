@@ -12,3 +12,4 @@ export * from './apiKeys';
 export * from './targetPolicy';
 export * from './metrics';
 export * from './within';
+export * from './subscriptionWriter';

@@ -29,6 +29,11 @@ export class Conflict extends HttpProblem {
     super(409, 'Conflict', detail);
   }
 }
+export class PreconditionFailed extends HttpProblem {
+  constructor(detail: string) {
+    super(412, 'Precondition Failed', detail);
+  }
+}
 export class PayloadTooLarge extends HttpProblem {
   constructor(limitBytes: number) {
     super(413, 'Payload Too Large', `The body is larger than ${limitBytes} bytes.`);

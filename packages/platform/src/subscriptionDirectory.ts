@@ -1,25 +1,43 @@
 import type { createClient } from 'redis';
-import type { SubscriptionState } from '@hookpost/contracts';
+import { compile, isDeleted, subscriptionStateSchema, type KnownSubscription, type SubscriptionState } from '@hookpost/contracts';
+
+export { isDeleted, type KnownSubscription } from '@hookpost/contracts';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
-/** What the services know of a subscription: its state, or that it was deleted at some version. */
-export type KnownSubscription = SubscriptionState | { id: string; version: number; deleted: true };
-
-export function isDeleted(known: KnownSubscription): known is { id: string; version: number; deleted: true } {
-  return 'deleted' in known && known.deleted === true;
-}
-
-// Writes only if the stored entry is older, so the gateway (after Kafka's ack) and the projector (after its
-// commit) can both keep the cache in step without an older version overwriting a newer one.
+// Writes only if the stored entry is older (or, for the projector, which folds the log itself, not newer),
+// so the writers (after Kafka's ack) and the projector (after its commit) keep the cache in step without an
+// older version overwriting a newer one, and the log's fold has the last word on a version both wrote.
 const PUT_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
 if current then
-  local stored = cjson.decode(current)
-  if tonumber(stored.version) >= tonumber(ARGV[2]) then return 0 end
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and tonumber(stored.version) then
+    local stale = tonumber(stored.version)
+    if ARGV[3] == '1' then stale = stale - 1 end
+    if stale >= tonumber(ARGV[2]) then return 0 end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 return 1`;
+
+const validState = compile(subscriptionStateSchema);
+
+/** A cache entry as read back: used only if it has the shape it was written with. */
+function knownFrom(text: string): KnownSubscription | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const entry = value as Record<string, unknown>;
+  if (entry.deleted === true) {
+    return typeof entry.id === 'string' && Number.isInteger(entry.version) ? { id: entry.id, version: entry.version as number, deleted: true } : undefined;
+  }
+  return validState(entry).ok ? (entry as SubscriptionState) : undefined;
+}
 
 /** The subscription cache in Redis. */
 export class RedisSubscriptionCache {
@@ -28,23 +46,33 @@ export class RedisSubscriptionCache {
     private readonly prefix: string,
   ) {}
 
-  private key(id: string): string {
+  key(id: string): string {
     return `${this.prefix}subscription:${id}`;
   }
 
+  /** The cached entry; one that cannot be read back (corrupt, wrong shape) counts as a miss and is refilled. */
   async get(id: string): Promise<KnownSubscription | undefined> {
     const text = await this.redis.get(this.key(id));
-    return text ? (JSON.parse(text) as KnownSubscription) : undefined;
+    return text ? knownFrom(text) : undefined;
   }
 
-  async put(known: KnownSubscription): Promise<void> {
-    await this.redis.eval(PUT_IF_NEWER, { keys: [this.key(known.id)], arguments: [JSON.stringify(known), String(known.version)] });
+  /**
+   * Stores `known` unless a newer version is cached. `authoritative` (the projector's fold of the log, or a
+   * writer that just re-read it) also replaces an entry of the same version.
+   */
+  async put(known: KnownSubscription, authoritative = false): Promise<void> {
+    await this.redis.eval(PUT_IF_NEWER, {
+      keys: [this.key(known.id)],
+      arguments: [JSON.stringify(known), String(known.version), authoritative ? '1' : '0'],
+    });
   }
 }
 
 /**
  * Looks a subscription up in the cache and falls back to the projector's read model on a miss (and fills
- * the cache from it). Undefined means the subscription never existed as far as the read model knows.
+ * the cache from it). Undefined means the subscription never existed as far as the read model knows. The
+ * projector answers only once it has applied every event written before the request (read-your-writes), so
+ * the fallback is never behind the log.
  */
 export class SubscriptionDirectory {
   constructor(
@@ -56,13 +84,18 @@ export class SubscriptionDirectory {
   async find(id: string): Promise<KnownSubscription | undefined> {
     const cached = await this.cache.get(id);
     if (cached) return cached;
+    return this.fromReadModel(id);
+  }
+
+  /** Asks the read model, bypassing the cache, and makes the cache agree with its answer. */
+  async fromReadModel(id: string): Promise<KnownSubscription | undefined> {
     const response = await fetch(`${this.projectorUrl}/internal/subscriptions/${encodeURIComponent(id)}`, { headers: this.headers });
     if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`projector answered ${response.status} for subscription ${id}`);
     const row = (await response.json()) as SubscriptionState & { deleted: boolean };
     const { deleted, ...state } = row;
     const known: KnownSubscription = deleted ? { id: state.id, version: state.version, deleted: true } : state;
-    await this.cache.put(known);
+    await this.cache.put(known, true);
     return known;
   }
 }

@@ -1,8 +1,8 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { topicNames, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { signedHeaders } from '@hookpost/signing';
-import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type RedisSubscriptionCache, type SecretBox, type SubscriptionDirectory } from '@hookpost/platform';
-import { decideAfterAttempt, decideCancel } from './delivery/decideAfterAttempt';
+import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
+import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import type { DeliveryJob } from './delivery/deliveryJob';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
@@ -12,7 +12,8 @@ const tracer = trace.getTracer('hookpost-dispatcher');
 
 export type DispatcherDeps = {
   directory: Pick<SubscriptionDirectory, 'find'>;
-  cache: Pick<RedisSubscriptionCache, 'put'>;
+  /** Changes a subscription under its writer lock (the 410 automatic disable). */
+  writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
   retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
   eventLog: Pick<KafkaEventLog, 'append'>;
@@ -87,7 +88,10 @@ export class Dispatcher {
     const retry = decision.retry;
     if (retry) await this.persistently('schedule retry', () => deps.retries.schedule(retry.job, retry.delayMs));
     await this.record(decision.events);
-    if (decision.disabledSubscription) await deps.cache.put(decision.disabledSubscription).catch(() => undefined);
+    const disable = decision.disable;
+    if (disable) {
+      await this.persistently('disable subscription', () => deps.writer.change(disable.subscription_id, (current) => decideDisable(current, disable.detail, deps)));
+    }
     return response.result.kind === 'response' ? response.result.statusCode : undefined;
   }
 

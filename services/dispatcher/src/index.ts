@@ -23,6 +23,7 @@ import {
   startConcurrentConsumer,
   TargetPolicy,
   SubscriptionDirectory,
+  SubscriptionWriter,
   type Logger,
 } from '@hookpost/platform';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
@@ -66,9 +67,18 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
   const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS));
+  const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
   const dispatcher = new Dispatcher({
-    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders),
-    cache,
+    directory,
+    writer: new SubscriptionWriter({
+      redis,
+      prefix: env.HOOKPOST_REDIS_PREFIX,
+      directory,
+      cache,
+      append: (records) => eventLog.append(records),
+      topic: topics.subscriptions,
+      log,
+    }),
     endpoint,
     retries,
     eventLog,

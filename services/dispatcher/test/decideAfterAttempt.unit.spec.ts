@@ -1,5 +1,5 @@
 import type { SubscriptionState } from '@hookpost/contracts';
-import { decideAfterAttempt, decideCancel, type AttemptRecord } from '../src/delivery/decideAfterAttempt';
+import { decideAfterAttempt, decideCancel, decideDisable, type AttemptRecord } from '../src/delivery/decideAfterAttempt';
 import type { DeliveryJob } from '../src/delivery/deliveryJob';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
@@ -67,9 +67,24 @@ describe('decideAfterAttempt', () => {
 
   it('ends the delivery and disables the subscription on 410', () => {
     const decision = decideAfterAttempt(job(1), subscription, attempt({ kind: 'response', statusCode: 410 }), policy, deps);
-    expect(decision.events.map((event) => event.type)).toEqual(['DeliveryAttempted', 'DeliveryFailed', 'SubscriptionUpdated']);
-    expect(decision.disabledSubscription).toMatchObject({ id: subscription.id, version: 4, is_active: false });
+    expect(decision.events.map((event) => event.type)).toEqual(['DeliveryAttempted', 'DeliveryFailed']);
+    expect(decision.disable).toEqual({ subscription_id: subscription.id, detail: expect.stringContaining('410 Gone') });
     expect(decision.retry).toBeUndefined();
+  });
+
+  it('disables a live subscription with a change that says why, and leaves a disabled or deleted one alone', () => {
+    const { events } = decideDisable(subscription, 'the endpoint answered 410 Gone', deps);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toMatchObject({
+      id: subscription.id,
+      version: subscription.version + 1,
+      changes: { is_active: false },
+      cause: 'endpoint_gone',
+      detail: 'the endpoint answered 410 Gone',
+    });
+    expect(decideDisable({ ...subscription, is_active: false }, 'x', deps).events).toEqual([]);
+    expect(decideDisable({ id: subscription.id, version: 9, deleted: true }, 'x', deps).events).toEqual([]);
+    expect(decideDisable(undefined, 'x', deps).events).toEqual([]);
   });
 
   it('cancels with the attempts made so far', () => {

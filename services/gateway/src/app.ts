@@ -1,6 +1,8 @@
 import express, { type Request, type Response } from 'express';
 import {
+  isDeleted,
   isUuid,
+  subscriptionETag,
   topicNames,
   validateSecretRotate,
   validateSubscriptionCreate,
@@ -11,8 +13,11 @@ import {
   type SubscriptionCreate,
   type SubscriptionPatch,
   type SubscriptionReplace,
+  type SubscriptionEvent,
+  type SubscriptionState,
 } from '@hookpost/contracts';
 import {
+  HttpProblem,
   httpMetrics,
   jsonBody,
   NotFound,
@@ -21,6 +26,7 @@ import {
   problemMiddleware,
   requireApiKey,
   ServiceUnavailable,
+  SubscriptionBusyError,
   ValidationFailed,
   within,
   type EventRecord,
@@ -30,8 +36,9 @@ import {
   type RedisSubscriptionCache,
   type Registry,
   type SubscriptionDirectory,
+  type SubscriptionWriter,
 } from '@hookpost/platform';
-import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, decideRotate, existing, publicSubscription, type DecideDeps } from './commands/decide';
+import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, decideRotate, existing, existingMatching, publicSubscription, type DecideDeps } from './commands/decide';
 import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
 
@@ -40,6 +47,7 @@ export type GatewayDeps = {
   eventLog: Pick<KafkaEventLog, 'append'>;
   cache: Pick<RedisSubscriptionCache, 'put'>;
   directory: Pick<SubscriptionDirectory, 'find'>;
+  writer: Pick<SubscriptionWriter, 'change'>;
   projector: ProjectorForwarder;
   decide: DecideDeps;
   topicPrefix: string;
@@ -138,34 +146,56 @@ export function buildGatewayApp(deps: GatewayDeps) {
     res
       .status(201)
       .location(`/subscriptions/${event.data.id}`)
+      .setHeader('ETag', subscriptionETag(event.data.version))
       .json({ ...publicSubscription(event.data), ...(secret === undefined ? {} : { secret_key: secret }) });
   });
   app.get('/subscriptions', forward);
   app.get('/subscriptions/:id', forward);
   app.get('/subscriptions/:id/deliveries', forward);
 
+  /**
+   * Runs a change of one subscription under its writer lock: decided on the latest version, If-Match checked
+   * against it, appended, and answered with the state every reader will fold from the log.
+   */
+  async function change<T>(req: Request, decide: (current: SubscriptionState) => { events: SubscriptionEvent[]; result: T }) {
+    const id = req.params.id as string;
+    if (!isUuid(id)) throw new NotFound(`No subscription ${id}.`);
+    const ifMatch = req.get('if-match');
+    try {
+      return await deps.writer.change(id, (known) => decide(existingMatching(known, id, ifMatch)));
+    } catch (error) {
+      if (error instanceof HttpProblem) throw error;
+      if (error instanceof SubscriptionBusyError) throw new ServiceUnavailable('Another change to this subscription is in progress; try again shortly.', 1);
+      deps.log.error({ err: error, subscription_id: id }, 'subscription change failed');
+      throw new ServiceUnavailable('The change could not be recorded right now; try again shortly.');
+    }
+  }
+
+  function answerWith(res: Response, after: KnownSubscription | undefined): SubscriptionState {
+    if (!after || isDeleted(after)) throw new NotFound('The subscription was deleted.');
+    res.setHeader('ETag', subscriptionETag(after.version));
+    return after;
+  }
+
   app.put('/subscriptions/:id', ...body, async (req, res) => {
-    const current = await subscriptionFor(req.params.id as string);
-    const event = decideReplace(current, validated<SubscriptionReplace>(validateSubscriptionReplace, req.body), deps.decide);
-    await append([subscriptionRecord(event)]);
-    await remember(event.data);
-    res.json(publicSubscription(event.data));
+    const input = validated<SubscriptionReplace>(validateSubscriptionReplace, req.body);
+    const { after } = await change(req, (current) => ({ events: [decideReplace(current, input, deps.decide)], result: undefined }));
+    res.json(publicSubscription(answerWith(res, after)));
   });
 
   app.patch('/subscriptions/:id', ...body, async (req, res) => {
-    const current = await subscriptionFor(req.params.id as string);
-    const event = decidePatch(current, validated<SubscriptionPatch>(validateSubscriptionPatch, req.body), deps.decide);
-    await append([subscriptionRecord(event)]);
-    await remember(event.data);
-    res.json(publicSubscription(event.data));
+    const input = validated<SubscriptionPatch>(validateSubscriptionPatch, req.body);
+    const { after } = await change(req, (current) => ({ events: [decidePatch(current, input, deps.decide)], result: undefined }));
+    res.json(publicSubscription(answerWith(res, after)));
   });
 
   app.post('/subscriptions/:id/secret/rotate', ...body, async (req, res) => {
-    const current = await subscriptionFor(req.params.id as string);
     const input = validated<SecretRotate>(validateSecretRotate, req.body ?? {});
-    const rotated = decideRotate(current, input, deps.decide);
-    await append([subscriptionRecord(rotated.event)]);
-    await remember(rotated.event.data);
+    const { result: rotated, after } = await change(req, (current) => {
+      const decided = decideRotate(current, input, deps.decide);
+      return { events: [decided.event], result: decided };
+    });
+    answerWith(res, after);
     res.json({
       ...(rotated.secret === undefined ? {} : { secret_key: rotated.secret }),
       ...(rotated.publicKey === null ? {} : { public_key: rotated.publicKey }),
@@ -174,10 +204,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   });
 
   app.delete('/subscriptions/:id', async (req, res) => {
-    const current = await subscriptionFor(req.params.id as string);
-    const event = decideDelete(current, deps.decide);
-    await append([subscriptionRecord(event)]);
-    await remember({ id: event.data.id, version: event.data.version, deleted: true });
+    await change(req, (current) => ({ events: [decideDelete(current, deps.decide)], result: undefined }));
     res.status(204).end();
   });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { topicNames } from '@hookpost/contracts';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import {
   apiKeysFrom,
@@ -16,6 +17,7 @@ import {
   SecretBox,
   ShutdownManager,
   SubscriptionDirectory,
+  SubscriptionWriter,
   TargetPolicy,
   type Logger,
 } from '@hookpost/platform';
@@ -39,11 +41,23 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const { redis, cache } = await connectSubscriptionCache(env, log);
   const projector = new ProjectorForwarder(env.PROJECTOR_URL, log);
 
+  const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceAuthHeaders(apiKeys));
+  const writer = new SubscriptionWriter({
+    redis,
+    prefix: env.HOOKPOST_REDIS_PREFIX,
+    directory,
+    cache,
+    append: (records) => within(env.HOOKPOST_APPEND_TIMEOUT_MS, eventLog.append(records), 'no acknowledgement from Kafka'),
+    topic: topicNames(env.HOOKPOST_TOPIC_PREFIX).subscriptions,
+    log,
+    lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,
+  });
   const app = buildGatewayApp({
     log,
     eventLog,
     cache,
-    directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceAuthHeaders(apiKeys)),
+    directory,
+    writer,
     projector,
     decide: {
       now: () => new Date(),

@@ -1,5 +1,5 @@
-import express, { type Request } from 'express';
-import { deliveryStatuses, isUuid, type DeliveryStatus } from '@hookpost/contracts';
+import express, { type Request, type RequestHandler } from 'express';
+import { deliveryStatuses, isUuid, subscriptionETag, type DeliveryStatus } from '@hookpost/contracts';
 import { BadRequest, httpMetrics, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
 import { decodeCursor, type Cursor, type PgReadQueries } from './adapters/pgReadQueries';
 
@@ -58,9 +58,26 @@ function idParam(req: Request, what: string): string {
   return id.toLowerCase();
 }
 
-/** The read API, served from the PostgreSQL read model. The gateway forwards public reads here. */
-export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; ready: () => Promise<boolean>; apiKeys: readonly string[]; metrics: Registry }) {
+/** What a read must reflect: the writes on the topics its answer is made of. */
+export type ReadScope = 'subscriptions' | 'deliveries';
+
+/**
+ * The read API, served from the PostgreSQL read model. The gateway forwards public reads here. Every read
+ * first waits (bounded) until the read model has applied every write acknowledged before it arrived, whichever
+ * gateway took the write: `readAfterWrites` resolves when it has, and throws a 503 when it cannot in time.
+ */
+export function buildProjectorApp(deps: {
+  queries: PgReadQueries;
+  log: Logger;
+  ready: () => Promise<boolean>;
+  apiKeys: readonly string[];
+  metrics: Registry;
+  readAfterWrites: (scope: ReadScope) => Promise<void>;
+}) {
   const { queries } = deps;
+  const fenced = (scope: ReadScope): RequestHandler => (_req, _res, next) => {
+    deps.readAfterWrites(scope).then(() => next(), next);
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -77,28 +94,29 @@ export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; r
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
   });
 
-  app.get('/subscriptions', async (req, res) => {
+  app.get('/subscriptions', fenced('subscriptions'), async (req, res) => {
     allowOnly(req.query, ['q', 'limit', 'cursor']);
     const q = single(req.query, 'q');
     if (q !== undefined && q.length > 200) throw new BadRequest('q is longer than 200 characters.');
     res.json(await queries.listSubscriptions({ q: q?.trim() || undefined, limit: limitOf(req.query), cursor: cursorOf(req.query) }));
   });
 
-  app.get('/subscriptions/:id', async (req, res) => {
+  app.get('/subscriptions/:id', fenced('subscriptions'), async (req, res) => {
     const id = idParam(req, 'subscription');
-    const subscription = await queries.getSubscription(id);
-    if (!subscription) throw new NotFound(`No subscription ${id}.`);
-    res.json(subscription);
+    const found = await queries.getSubscription(id);
+    if (!found) throw new NotFound(`No subscription ${id}.`);
+    res.setHeader('ETag', subscriptionETag(found.version));
+    res.json(found.subscription);
   });
 
-  app.get('/subscriptions/:id/deliveries', async (req, res) => {
+  app.get('/subscriptions/:id/deliveries', fenced('deliveries'), async (req, res) => {
     const id = idParam(req, 'subscription');
     allowOnly(req.query, ['status', 'limit', 'cursor']);
     if (!(await queries.getSubscription(id))) throw new NotFound(`No subscription ${id}.`);
     res.json(await queries.searchDeliveries({ subscription_id: id, status: statusOf(req.query), limit: limitOf(req.query), cursor: cursorOf(req.query) }));
   });
 
-  app.get('/deliveries', async (req, res) => {
+  app.get('/deliveries', fenced('deliveries'), async (req, res) => {
     allowOnly(req.query, ['subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
     const subscriptionId = single(req.query, 'subscription_id');
     if (subscriptionId !== undefined && !isUuid(subscriptionId)) throw new BadRequest('subscription_id must be a UUID.');
@@ -131,21 +149,21 @@ export function buildProjectorApp(deps: { queries: PgReadQueries; log: Logger; r
     );
   });
 
-  app.get('/deliveries/:id', async (req, res) => {
+  app.get('/deliveries/:id', fenced('deliveries'), async (req, res) => {
     const id = idParam(req, 'delivery');
     const delivery = await queries.getDelivery(id);
     if (!delivery) throw new NotFound(`No delivery ${id}.`);
     res.json({ ...delivery, attempts: await queries.listAttempts(id) });
   });
 
-  app.get('/deliveries/:id/attempts', async (req, res) => {
+  app.get('/deliveries/:id/attempts', fenced('deliveries'), async (req, res) => {
     const id = idParam(req, 'delivery');
     if (!(await queries.getDelivery(id))) throw new NotFound(`No delivery ${id}.`);
     res.json({ data: await queries.listAttempts(id) });
   });
 
   // For the gateway's and dispatcher's cache misses; the gateway never forwards /internal.
-  app.get('/internal/subscriptions/:id', async (req, res) => {
+  app.get('/internal/subscriptions/:id', fenced('subscriptions'), async (req, res) => {
     const id = idParam(req, 'subscription');
     const state = await queries.getSubscriptionState(id);
     if (!state) throw new NotFound(`No subscription ${id}.`);

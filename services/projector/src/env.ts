@@ -11,6 +11,8 @@ export const projectorEnvSpec = {
   /** The broker answers a fetch once it has this many bytes or waited PROJECTOR_FETCH_MAX_WAIT_MS: bigger batches, fewer transactions. */
   PROJECTOR_FETCH_MIN_BYTES: envs.int(262_144, { min: 1 }),
   PROJECTOR_FETCH_MAX_WAIT_MS: envs.int(100, { min: 1, max: 10_000 }),
+  /** How long a read may wait for the read model to apply the writes acknowledged before it; then 503. */
+  HOOKPOST_READ_WAIT_MS: envs.int(5_000, { min: 10, max: 60_000 }),
 };
 
 export type ProjectorEnv = ReturnType<typeof readProjectorEnv>;

@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
-import { buildProjectorApp } from './app';
+import { apiKeysFrom, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { buildProjectorApp, type ReadScope } from './app';
+import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
@@ -45,8 +46,36 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [metrics],
   });
+  const head = new KafkaLogHead(admin);
+  const applied = new AppliedPositions(() => storedOffsets(pool));
+  const scopes: Record<ReadScope, string[]> = {
+    subscriptions: [topics.subscriptions],
+    deliveries: [topics.subscriptions, topics.webhooks],
+  };
+  const readWaits = new prometheus.Histogram({
+    name: 'hookpost_read_consistency_wait_seconds',
+    help: 'How long a read waited for the read model to apply the writes acknowledged before it',
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [metrics],
+  });
+  const behind = () => new ServiceUnavailable('The read model has not caught up with the latest writes yet; try again shortly.', 1);
+  const readAfterWrites = async (scope: ReadScope) => {
+    const started = performance.now();
+    const budget = env.HOOKPOST_READ_WAIT_MS;
+    let caughtUp = false;
+    try {
+      const required = await within(budget, head.of(scopes[scope]), 'no log positions from Kafka');
+      caughtUp = await applied.waitFor(required, budget - (performance.now() - started));
+    } catch (error) {
+      log.warn({ err: error }, 'read could not be fenced');
+    }
+    readWaits.observe({ outcome: caughtUp ? 'caught_up' : 'timed_out' }, (performance.now() - started) / 1000);
+    if (!caughtUp) throw behind();
+  };
   const app = buildProjectorApp({
     queries,
+    readAfterWrites,
     log,
     apiKeys: apiKeysFrom(env),
     metrics,
@@ -73,6 +102,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
       }
     },
     storedOffsets: () => storedOffsets(pool),
+    onCommitted: (topic, partition, next) => applied.advance(topic, partition, next),
     fetch: { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS },
     park: async (from, reason) => {
       await deadLetters.park(topics.deadLetters, from, reason);
@@ -82,6 +112,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
 
   shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka consumer', () => consumer.stop());
+  shutdown.add('read waits', async () => applied.close());
   shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('dead-letter producer', () => deadLetters.disconnect());
   shutdown.add('redis', async () => {

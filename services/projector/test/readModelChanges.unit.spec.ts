@@ -62,12 +62,23 @@ describe('read model projection', () => {
       makeEvent('SubscriptionUpdated', { ...state, version: 2, name: 'b' }, deps),
       makeEvent('SubscriptionDeleted', { id: subscription, version: 3, deleted_at: ref.received_at }, deps),
     ]);
+    expect(changes.subscriptions.get(subscription)).toEqual({ state: { ...state, version: 3, name: 'b' }, deleted_at: ref.received_at });
+    // A deletion of a subscription the read model never had changes nothing.
+    expect(projectEvents([makeEvent('SubscriptionDeleted', { id: subscription, version: 4, deleted_at: ref.received_at }, deps)]).subscriptions.size).toBe(0);
+  });
+
+  it('continues a subscription from its stored row, keeping concurrent changes of different fields', () => {
+    const state = {
+      id: subscription, version: 4, name: 'a', description: null, target_url: 'http://x', is_active: true, event_types: null,
+      secret: 'sealed:v1:k:x', max_attempts: null, timeout_ms: null, created_at: ref.received_at, updated_at: ref.received_at,
+    };
+    const changed = (version: number, changes: Record<string, unknown>) =>
+      makeEvent('SubscriptionChanged', { id: subscription, version, changes, cause: 'patched', detail: null, changed_at: '2026-01-02T00:00:00.000Z' }, deps);
+    // Two writers both believed they made version 5.
+    const changes = projectEvents([changed(5, { name: 'b' }), changed(5, { description: 'd' })], new Map([[subscription, { state, deleted_at: null }]]));
     expect(changes.subscriptions.get(subscription)).toEqual({
-      kind: 'upsert',
-      state: { ...state, version: 3, name: 'b' },
-      deleted_at: ref.received_at,
+      state: { ...state, version: 6, name: 'b', description: 'd', updated_at: '2026-01-02T00:00:00.000Z' },
+      deleted_at: null,
     });
-    const deletedLater = projectEvents([makeEvent('SubscriptionDeleted', { id: subscription, version: 4, deleted_at: ref.received_at }, deps)]);
-    expect(deletedLater.subscriptions.get(subscription)).toEqual({ kind: 'delete', id: subscription, version: 4, deleted_at: ref.received_at });
   });
 });

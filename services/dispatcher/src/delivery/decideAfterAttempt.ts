@@ -1,4 +1,4 @@
-import { makeEvent, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
+import { isDeleted, makeEvent, type EventOf, type HookpostEvent, type KnownSubscription, type SubscriptionState } from '@hookpost/contracts';
 import type { DeliveryJob } from './deliveryJob';
 import { classifyAttempt, type AttemptResult } from './classifyResponse';
 import { maxAttemptsOf, nextRetryDelay, parseRetryAfter, type RetryPolicy } from './retryPolicy';
@@ -15,8 +15,8 @@ export type Decision = {
   events: HookpostEvent[];
   /** Set when another attempt is due after `delayMs`. */
   retry?: { job: DeliveryJob; delayMs: number };
-  /** Set when the endpoint said 410 Gone: the subscription's new, disabled state. */
-  disabledSubscription?: SubscriptionState;
+  /** Set when the endpoint said 410 Gone: the subscription is to be disabled, for this reason. */
+  disable?: { subscription_id: string; detail: string };
 };
 
 type Deps = { now: () => Date; newId: () => string; random: () => number };
@@ -61,17 +61,11 @@ export function decideAfterAttempt(
   switch (verdict.kind) {
     case 'succeeded':
       return { events: [attempted, makeEvent('DeliverySucceeded', { ...outcome, delivered_at: deps.now().toISOString() }, deps)] };
-    case 'gone': {
-      const disabled: SubscriptionState = { ...subscription, version: subscription.version + 1, is_active: false, updated_at: deps.now().toISOString() };
+    case 'gone':
       return {
-        events: [
-          attempted,
-          makeEvent('DeliveryFailed', { ...outcome, reason: 'endpoint answered 410 Gone; subscription disabled' }, deps),
-          makeEvent('SubscriptionUpdated', disabled, deps),
-        ],
-        disabledSubscription: disabled,
+        events: [attempted, makeEvent('DeliveryFailed', { ...outcome, reason: 'endpoint answered 410 Gone; subscription disabled' }, deps)],
+        disable: { subscription_id: subscription.id, detail: `the endpoint answered 410 Gone to delivery ${job.delivery_id} (attempt ${job.attempt_number})` },
       };
-    }
     case 'fail-permanently':
       return { events: [attempted, makeEvent('DeliveryFailed', { ...outcome, reason: verdict.reason }, deps)] };
     case 'retry': {
@@ -113,4 +107,18 @@ export function decideCancel(job: DeliveryJob, reason: string, deps: Deps): Hook
       deps,
     ),
   ];
+}
+
+/**
+ * Disabling a subscription whose endpoint is gone, decided on its current state (under the writer lock): a
+ * change that records why, or nothing when it is already disabled or deleted.
+ */
+export function decideDisable(current: KnownSubscription | undefined, detail: string, deps: Deps): { events: EventOf<'SubscriptionChanged'>[]; result: undefined } {
+  if (!current || isDeleted(current) || !current.is_active) return { events: [], result: undefined };
+  const event = makeEvent(
+    'SubscriptionChanged',
+    { id: current.id, version: current.version + 1, changes: { is_active: false }, cause: 'endpoint_gone', detail, changed_at: deps.now().toISOString() },
+    deps,
+  );
+  return { events: [event], result: undefined };
 }

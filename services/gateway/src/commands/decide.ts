@@ -1,13 +1,16 @@
 import {
   makeEvent,
   type EventOf,
+  type SubscriptionChangeCause,
+  type SubscriptionChanges,
   type SecretRotate,
   type SubscriptionCreate,
   type SubscriptionPatch,
   type SubscriptionReplace,
   type SubscriptionState,
 } from '@hookpost/contracts';
-import { Conflict, NotFound, ValidationFailed, isDeleted, type KnownSubscription } from '@hookpost/platform';
+import { ifMatchHolds, isDeleted, subscriptionETag, type KnownSubscription } from '@hookpost/contracts';
+import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@hookpost/platform';
 
 /**
  * The gateway's decisions, as pure functions of a command and the current state: each returns the events
@@ -46,6 +49,15 @@ function checkTargetUrl(targetUrl: string, deps: DecideDeps): void {
 export function existing(known: KnownSubscription | undefined, id: string): SubscriptionState {
   if (!known || isDeleted(known)) throw new NotFound(`No subscription ${id}.`);
   return known;
+}
+
+/** The subscription a conditional command acts on: 404 as above, 412 when If-Match names another version. */
+export function existingMatching(known: KnownSubscription | undefined, id: string, ifMatch: string | undefined): SubscriptionState {
+  const current = existing(known, id);
+  if (!ifMatchHolds(ifMatch, current.version)) {
+    throw new PreconditionFailed(`Subscription ${id} is at version ${subscriptionETag(current.version)}, not ${ifMatch}; read it again and retry.`);
+  }
+  return current;
 }
 
 const NO_SECRET_FOR_ED25519 = [{ field: 'secret_key', message: 'does not apply to ed25519 subscriptions: the signing key is generated' }];
@@ -94,6 +106,16 @@ export function decideCreate(
   return { event: makeEvent('SubscriptionCreated', state, deps), secret: material.shown };
 }
 
+/** A change to a subscription, recorded with why it happened. */
+function changed(
+  current: SubscriptionState,
+  changes: SubscriptionChanges,
+  cause: SubscriptionChangeCause,
+  deps: DecideDeps,
+): EventOf<'SubscriptionChanged'> {
+  return makeEvent('SubscriptionChanged', { id: current.id, version: current.version + 1, changes, cause, detail: null, changed_at: deps.now().toISOString() }, deps);
+}
+
 /**
  * A new secret (or key pair); the previous one keeps signing for the overlap, so a receiver holding either
  * accepts every delivery until it has switched.
@@ -102,65 +124,45 @@ export function decideRotate(
   current: SubscriptionState,
   input: SecretRotate,
   deps: DecideDeps,
-): { event: EventOf<'SubscriptionUpdated'>; secret: string | undefined; publicKey: string | null; previousExpiresAt: string } {
+): { event: EventOf<'SubscriptionChanged'>; secret: string | undefined; publicKey: string | null; previousExpiresAt: string } {
   const material = newSigningMaterial(schemeOf(current), input.secret_key, deps);
-  const now = deps.now();
-  const previousExpiresAt = new Date(now.getTime() + deps.rotationOverlapMs).toISOString();
-  const event = makeEvent(
-    'SubscriptionUpdated',
-    {
-      ...current,
-      version: current.version + 1,
-      secret: material.sealed,
-      public_key: material.publicKey,
-      previous_secret: current.secret,
-      previous_secret_expires_at: previousExpiresAt,
-      updated_at: now.toISOString(),
-    },
+  const previousExpiresAt = new Date(deps.now().getTime() + deps.rotationOverlapMs).toISOString();
+  const event = changed(
+    current,
+    { secret: material.sealed, public_key: material.publicKey, previous_secret: current.secret, previous_secret_expires_at: previousExpiresAt },
+    'secret_rotated',
     deps,
   );
   return { event, secret: material.shown, publicKey: material.publicKey, previousExpiresAt };
 }
 
 /** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
-export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
+export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionChanged'> {
   checkTargetUrl(input.target_url, deps);
   if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
-  return makeEvent(
-    'SubscriptionUpdated',
+  return changed(
+    current,
     {
-      ...current,
-      version: current.version + 1,
       name: input.name,
       description: input.description ?? null,
       target_url: input.target_url,
       is_active: input.is_active ?? true,
       event_types: input.event_types ?? null,
-      secret: input.secret_key === undefined ? current.secret : deps.seal(input.secret_key),
       max_attempts: input.max_attempts ?? null,
       timeout_ms: input.timeout_ms ?? null,
-      updated_at: deps.now().toISOString(),
+      ...(input.secret_key === undefined ? {} : { secret: deps.seal(input.secret_key) }),
     },
+    'replaced',
     deps,
   );
 }
 
 /** PATCH: only the fields present change (JSON merge semantics; null clears a nullable field). */
-export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
+export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionChanged'> {
   if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
   if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
   const { secret_key, ...fields } = input;
-  return makeEvent(
-    'SubscriptionUpdated',
-    {
-      ...current,
-      ...fields,
-      version: current.version + 1,
-      secret: secret_key === undefined ? current.secret : deps.seal(secret_key),
-      updated_at: deps.now().toISOString(),
-    },
-    deps,
-  );
+  return changed(current, { ...fields, ...(secret_key === undefined ? {} : { secret: deps.seal(secret_key) }) }, 'patched', deps);
 }
 
 export function decideDelete(current: SubscriptionState, deps: DecideDeps): EventOf<'SubscriptionDeleted'> {

@@ -26,6 +26,8 @@ export async function startProjectionConsumer(options: {
   park: (from: { topic: string; partition: number; message: KafkaMessage }, reason: string) => Promise<void>;
   /** Called after each committed batch with the events it held and the rows it wrote. */
   onApplied?: (events: HookpostEvent[], rows: number) => void;
+  /** Called once a partition's events below `next` are in the read model. */
+  onCommitted?: (topic: string, partition: number, next: bigint) => void;
   fetch?: FetchSettings;
 }): Promise<ProjectionConsumer> {
   const { kafka, writer, cache, log } = options;
@@ -106,7 +108,8 @@ export async function startProjectionConsumer(options: {
       } finally {
         for (const span of spans) span.end();
       }
-      for (const subscription of result.subscriptions) await cache.put(subscription);
+      for (const subscription of result.subscriptions) await cache.put(subscription, true);
+      options.onCommitted?.(batch.topic, batch.partition, BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n);
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
       if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])), result.rows);
       await commitOffsetsIfNecessary();

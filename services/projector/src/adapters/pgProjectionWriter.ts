@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { HookpostEvent, SubscriptionState } from '@hookpost/contracts';
+import { isSubscriptionEvent, knownFromRecord, type HookpostEvent, type KnownSubscription, type SubscriptionRecord, type SubscriptionState } from '@hookpost/contracts';
 import { projectEvents, type ReadModelChanges } from '../projection/readModelChanges';
 
 export type PartitionBatch = {
@@ -15,7 +15,7 @@ export type AppliedBatch = {
   /** Read-model rows inserted or updated. */
   rows: number;
   /** Subscriptions whose row changed, for the cache to follow. */
-  subscriptions: (SubscriptionState | { id: string; version: number; deleted: true })[];
+  subscriptions: KnownSubscription[];
 };
 
 /**
@@ -42,7 +42,7 @@ export class PgProjectionWriter {
         return { applied: 0, skipped: batch.messages.length, rows: 0, subscriptions: [] };
       }
       const events = fresh.flatMap((message) => (message.event ? [message.event] : []));
-      const changes = projectEvents(events);
+      const changes = projectEvents(events, await this.storedSubscriptions(client, events));
       const { subscriptions, rows } = await this.write(client, changes);
       const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await client.query(
@@ -62,17 +62,32 @@ export class PgProjectionWriter {
     }
   }
 
-  private async write(client: PoolClient, changes: ReadModelChanges): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'>> {
-    const changed: AppliedBatch['subscriptions'] = [];
-    let rows = 0;
-    const upserts = [...changes.subscriptions.values()].flatMap((change) =>
-      change.kind === 'upsert'
-        ? [{ signature_scheme: 'hmac-sha256', public_key: null, previous_secret: null, previous_secret_expires_at: null, ...change.state, deleted_at: change.deleted_at }]
-        : [],
+  /** The stored rows of the subscriptions the events name, locked until the batch commits. */
+  private async storedSubscriptions(client: PoolClient, events: HookpostEvent[]): Promise<Map<string, SubscriptionRecord>> {
+    const ids = [...new Set(events.filter(isSubscriptionEvent).map((event) => event.data.id))];
+    if (ids.length === 0) return new Map();
+    const result = await client.query<SubscriptionState & { deleted_at: Date | null }>(
+      `SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme,
+              public_key, previous_secret, previous_secret_expires_at, created_at, updated_at, deleted_at
+       FROM subscriptions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [ids],
     );
-    const deletes = [...changes.subscriptions.values()].flatMap((change) => (change.kind === 'delete' ? [change] : []));
+    return new Map(result.rows.map((row) => [row.id, subscriptionRecordFromRow(row)]));
+  }
 
-    if (upserts.length > 0) {
+  private async write(client: PoolClient, changes: ReadModelChanges): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'>> {
+    let rows = 0;
+    const records = [...changes.subscriptions.values()];
+    if (records.length > 0) {
+      const upserts = records.map(({ state, deleted_at }) => ({
+        signature_scheme: 'hmac-sha256',
+        public_key: null,
+        previous_secret: null,
+        previous_secret_expires_at: null,
+        ...state,
+        deleted_at,
+      }));
+      // The fold already continued from the locked rows, so its result replaces them.
       rows += (await client.query(
         `INSERT INTO subscriptions AS s (id, version, name, description, target_url, is_active, event_types, secret,
                                          max_attempts, timeout_ms, signature_scheme, public_key, previous_secret,
@@ -89,23 +104,11 @@ export class PgProjectionWriter {
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
            signature_scheme = EXCLUDED.signature_scheme, public_key = EXCLUDED.public_key,
            previous_secret = EXCLUDED.previous_secret, previous_secret_expires_at = EXCLUDED.previous_secret_expires_at,
-           updated_at = EXCLUDED.updated_at, deleted_at = EXCLUDED.deleted_at
-         WHERE s.version < EXCLUDED.version AND s.deleted_at IS NULL`,
+           updated_at = EXCLUDED.updated_at, deleted_at = EXCLUDED.deleted_at`,
         [JSON.stringify(upserts)],
       )).rowCount ?? 0;
-      changed.push(
-        ...upserts.map(({ deleted_at, ...state }) => (deleted_at ? { id: state.id, version: state.version, deleted: true as const } : (state as SubscriptionState))),
-      );
     }
-    if (deletes.length > 0) {
-      rows += (await client.query(
-        `UPDATE subscriptions s SET deleted_at = x.deleted_at, updated_at = x.deleted_at, version = x.version
-         FROM json_to_recordset($1::json) AS x(id uuid, version int, deleted_at timestamptz)
-         WHERE s.id = x.id AND s.version < x.version`,
-        [JSON.stringify(deletes)],
-      )).rowCount ?? 0;
-      changed.push(...deletes.map(({ id, version }) => ({ id, version, deleted: true as const })));
-    }
+    const changed = records.map(knownFromRecord);
 
     const deliveries = [...changes.deliveries.values()].map((change) => ({
       id: change.id,
@@ -156,4 +159,18 @@ export class PgProjectionWriter {
     }
     return { subscriptions: changed, rows };
   }
+}
+
+const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : (value as string | null));
+
+/** A stored row as the fold sees it: the same shape the events carry (timestamps as ISO strings). */
+export function subscriptionRecordFromRow(row: Record<string, unknown>): SubscriptionRecord {
+  const { deleted_at, ...rest } = row;
+  const state = {
+    ...rest,
+    created_at: iso(rest.created_at),
+    updated_at: iso(rest.updated_at),
+    previous_secret_expires_at: iso(rest.previous_secret_expires_at ?? null),
+  } as SubscriptionState;
+  return { state, deleted_at: iso(deleted_at ?? null) };
 }

@@ -82,9 +82,12 @@ export class PgReadQueries {
     return page(result.rows, options.limit);
   }
 
-  async getSubscription(id: string): Promise<Record<string, unknown> | undefined> {
-    const result = await this.pool.query(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1 AND deleted_at IS NULL`, [id]);
-    return result.rows[0] ? toJson(result.rows[0]) : undefined;
+  /** A live subscription as the API shows it, and its version (for the ETag). */
+  async getSubscription(id: string): Promise<{ subscription: Record<string, unknown>; version: number } | undefined> {
+    const result = await this.pool.query(`SELECT version, ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1 AND deleted_at IS NULL`, [id]);
+    if (!result.rows[0]) return undefined;
+    const { version, ...subscription } = toJson(result.rows[0]);
+    return { subscription, version: version as number };
   }
 
   /** The full state (sealed secret included) for the other services' cache misses; deleted ones say so. */

@@ -1,4 +1,4 @@
-import type { DeliveryStatus, HookpostEvent, SubscriptionState } from '@hookpost/contracts';
+import { evolveSubscription, type DeliveryStatus, type HookpostEvent, type SubscriptionRecord } from '@hookpost/contracts';
 
 /**
  * Pure projection: a batch of events → the row changes it implies, already merged per key so one multi-row
@@ -6,11 +6,6 @@ import type { DeliveryStatus, HookpostEvent, SubscriptionState } from '@hookpost
  * projection order-insensitive: a delivery's events may arrive on different topics in any order and the
  * status still only moves forward.
  */
-
-export type SubscriptionChange =
-  /** A full state; deleted_at is set when the batch also holds the deletion. */
-  | { kind: 'upsert'; state: SubscriptionState; deleted_at: string | null }
-  | { kind: 'delete'; id: string; version: number; deleted_at: string };
 
 export type DeliveryState = {
   status: DeliveryStatus;
@@ -47,7 +42,8 @@ export type AttemptRow = {
 };
 
 export type ReadModelChanges = {
-  subscriptions: Map<string, SubscriptionChange>;
+  /** The records of the subscriptions the batch changed, as the fold of their stored row and the batch leaves them. */
+  subscriptions: Map<string, SubscriptionRecord>;
   deliveries: Map<string, DeliveryChange>;
   attempts: Map<string, AttemptRow>;
 };
@@ -70,10 +66,6 @@ export function laterDeliveryState(current: DeliveryState, incoming: DeliverySta
   return incoming.seq > current.seq ? incoming : current;
 }
 
-function versionOf(change: SubscriptionChange): number {
-  return change.kind === 'upsert' ? change.state.version : change.version;
-}
-
 function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryChange): void {
   const current = changes.get(incoming.id);
   if (!current) {
@@ -93,24 +85,18 @@ export function emptyChanges(): ReadModelChanges {
   return { subscriptions: new Map(), deliveries: new Map(), attempts: new Map() };
 }
 
-export function applyEvent(changes: ReadModelChanges, event: HookpostEvent): ReadModelChanges {
+/** Subscription rows as stored before the batch, by id (the fold continues from them). */
+export type StoredSubscriptions = ReadonlyMap<string, SubscriptionRecord>;
+
+export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stored: StoredSubscriptions = new Map()): ReadModelChanges {
   switch (event.type) {
     case 'SubscriptionCreated':
-    case 'SubscriptionUpdated': {
-      const current = changes.subscriptions.get(event.data.id);
-      if (!current || versionOf(current) < event.data.version) changes.subscriptions.set(event.data.id, { kind: 'upsert', state: event.data, deleted_at: null });
-      return changes;
-    }
+    case 'SubscriptionUpdated':
+    case 'SubscriptionChanged':
     case 'SubscriptionDeleted': {
-      const current = changes.subscriptions.get(event.data.id);
-      if (current && versionOf(current) >= event.data.version) return changes;
-      // Created and deleted in one batch: the row must still be written, marked deleted.
-      changes.subscriptions.set(
-        event.data.id,
-        current?.kind === 'upsert'
-          ? { kind: 'upsert', state: { ...current.state, version: event.data.version, updated_at: event.data.deleted_at }, deleted_at: event.data.deleted_at }
-          : { kind: 'delete', ...event.data },
-      );
+      const before = changes.subscriptions.get(event.data.id) ?? stored.get(event.data.id);
+      const after = evolveSubscription(before, event);
+      if (after && after !== before) changes.subscriptions.set(event.data.id, after);
       return changes;
     }
     case 'WebhookReceived':
@@ -200,8 +186,8 @@ function outcomeState(
   };
 }
 
-export function projectEvents(events: Iterable<HookpostEvent>): ReadModelChanges {
+export function projectEvents(events: Iterable<HookpostEvent>, stored: StoredSubscriptions = new Map()): ReadModelChanges {
   let changes = emptyChanges();
-  for (const event of events) changes = applyEvent(changes, event);
+  for (const event of events) changes = applyEvent(changes, event, stored);
   return changes;
 }

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { evolveSubscription, isDeleted, knownFromRecord, type KnownSubscription, type SubscriptionEvent, type SubscriptionRecord } from '@hookpost/contracts';
+import type { EventRecord } from './kafka';
+import type { Logger } from './logger';
+import type { RedisClient, RedisSubscriptionCache, SubscriptionDirectory } from './subscriptionDirectory';
+
+// Takes the lock and says whether the last holder left a write unfinished (its intent is still there).
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local prior = redis.call('GET', KEYS[2])
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+  if prior then return prior end
+  return ''
+end
+return false`;
+
+// Gives the lock back; clears the intent only when the write is known to have finished (cache included).
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if ARGV[2] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1`;
+
+/** Another writer held the subscription for longer than a command may wait. */
+export class SubscriptionBusyError extends Error {
+  constructor(id: string) {
+    super(`subscription ${id} is being changed by another writer`);
+    this.name = 'SubscriptionBusyError';
+  }
+}
+
+export type SubscriptionWriterOptions = {
+  redis: RedisClient;
+  prefix: string;
+  directory: Pick<SubscriptionDirectory, 'find' | 'fromReadModel'>;
+  cache: Pick<RedisSubscriptionCache, 'put'>;
+  /** Appends to the log and resolves once Kafka acknowledged (throws otherwise). */
+  append: (records: EventRecord[]) => Promise<void>;
+  topic: string;
+  log: Logger;
+  /** How long a holder may keep the lock: longer than an append may take. */
+  lockTtlMs?: number;
+  /** How long a writer waits for another to finish before giving up. */
+  lockWaitMs?: number;
+};
+
+export type SubscriptionDecision<T> = { events: SubscriptionEvent[]; result: T };
+
+/**
+ * Changes a subscription without losing anyone's update. Every writer (API calls, rotation, the dispatcher's
+ * automatic disable) decides from the current state and appends while holding a per-subscription lock in
+ * Redis, so decisions, If-Match checks included, are made one after another on the latest version. The log
+ * stays the truth: events record changes, not snapshots, and every reader folds them in log order, so even a
+ * lock that expired under a stuck writer ends with both changes kept and every reader agreeing.
+ *
+ * A writer that dies between its append and its cache update leaves its intent behind; the next writer then
+ * reads the subscription from the read model (which waits until it has applied the whole log) instead of
+ * trusting the cache.
+ */
+export class SubscriptionWriter {
+  private readonly lockTtlMs: number;
+  private readonly lockWaitMs: number;
+
+  constructor(private readonly options: SubscriptionWriterOptions) {
+    this.lockTtlMs = options.lockTtlMs ?? 30_000;
+    this.lockWaitMs = options.lockWaitMs ?? 10_000;
+  }
+
+  async change<T>(id: string, decide: (current: KnownSubscription | undefined) => SubscriptionDecision<T>): Promise<{ result: T; after: KnownSubscription | undefined }> {
+    const { options } = this;
+    const token = randomUUID();
+    const keys = [`${options.prefix}lock:subscription:${id}`, `${options.prefix}intent:subscription:${id}`];
+    const prior = await this.acquire(id, token, keys);
+    // From the append until the cache holds its result, the log may be ahead of the cache.
+    let unsettled = false;
+    try {
+      const current = prior === '' ? await options.directory.find(id) : await options.directory.fromReadModel(id);
+      const { events, result } = decide(current);
+      if (events.length === 0) return { result, after: current };
+      unsettled = true;
+      await options.append(events.map((event) => ({ topic: options.topic, key: event.data.id, event })));
+      const after = foldKnown(current, events);
+      if (after) await options.cache.put(after);
+      unsettled = false;
+      return { result, after };
+    } finally {
+      await options.redis
+        .eval(RELEASE, { keys, arguments: [token, unsettled ? '0' : '1'] })
+        .catch((error: unknown) => options.log.warn({ err: error, subscription_id: id }, 'subscription lock release failed; it expires'));
+    }
+  }
+
+  private async acquire(id: string, token: string, keys: string[]): Promise<string> {
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const prior = await this.options.redis.eval(ACQUIRE, { keys, arguments: [token, String(this.lockTtlMs), String(7 * 24 * 3_600_000)] });
+      if (typeof prior === 'string') return prior;
+      if (Date.now() + wait > deadline) throw new SubscriptionBusyError(id);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** The command side's view after its own events: the same fold every reader of the log runs. */
+export function foldKnown(current: KnownSubscription | undefined, events: readonly SubscriptionEvent[]): KnownSubscription | undefined {
+  if (current && isDeleted(current)) return current;
+  let record: SubscriptionRecord | undefined = current ? { state: current, deleted_at: null } : undefined;
+  for (const event of events) record = evolveSubscription(record, event);
+  return record ? knownFromRecord(record) : undefined;
+}
