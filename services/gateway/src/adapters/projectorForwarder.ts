@@ -2,6 +2,9 @@ import type { Request, Response } from 'express';
 import { Pool } from 'undici';
 import { HttpProblem, sendProblem, type Logger } from '@hookpost/platform';
 
+/** What a read's answer keeps on its way back: its type, a subscription's version, when to retry a 503. */
+const FORWARDED_ANSWER_HEADERS = ['content-type', 'etag', 'retry-after'] as const;
+
 /** Forwards public read requests to the projector's read API, unchanged, over a keep-alive pool. */
 export class ProjectorForwarder {
   private readonly pool: Pool;
@@ -18,9 +21,11 @@ export class ProjectorForwarder {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (req.headers.authorization) headers.authorization = req.headers.authorization;
       const answer = await this.pool.request({ method: 'GET', path: req.originalUrl, headers });
-      const type = answer.headers['content-type'];
       res.status(answer.statusCode);
-      if (typeof type === 'string') res.type(type);
+      for (const name of FORWARDED_ANSWER_HEADERS) {
+        const value = answer.headers[name];
+        if (typeof value === 'string') res.setHeader(name, value);
+      }
       res.send(Buffer.from(await answer.body.arrayBuffer()));
     } catch (error) {
       this.log.error({ err: error }, 'projector unreachable');
