@@ -201,6 +201,10 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
+# One broker, no replicas: a write is durable only once it is on disk, so fsync every append before the
+# acknowledgement that makes the gateway answer 202. (A multi-broker cluster gets durability from
+# replication instead: replication factor 3, min.insync.replicas=2, acks=all; see README.)
+log.flush.interval.messages=1
 EOF
   cat >"$dir/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file
