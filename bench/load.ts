@@ -102,6 +102,8 @@ export async function openModel(options: {
   drainSeconds: number;
   /** Webhooks are keyed by subscription, so the load is spread over this many to use every partition. */
   subscriptions: number;
+  /** Ends the sending early (background load for another measurement). */
+  stopped?: () => boolean;
 }) {
   const { receiver, rate } = options;
   const subscriptionIds: string[] = [];
@@ -119,6 +121,7 @@ export async function openModel(options: {
   const warmupSends = rate * options.warmupSeconds;
   const start = performance.now();
   for (let n = 0; n < total; n += 1) {
+    if (options.stopped?.()) break;
     const due = start + (n * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
@@ -167,7 +170,7 @@ export async function openModel(options: {
     subscriptions: options.subscriptions,
     failing_first_attempts: options.failing ? 0.1 : 0,
     phases_s: { warmup: options.warmupSeconds, steady: options.seconds, drain: round(drainSeconds) },
-    ledger: { sent: total, accepted: accepted.size, refused: total - accepted.size, delivered, still_retrying: stillRetrying, lost, retried },
+    ledger: { sent: sends.length, accepted: accepted.size, refused: total - accepted.size, delivered, still_retrying: stillRetrying, lost, retried },
     statuses,
     steady: {
       sent: steady.length,

@@ -25,7 +25,10 @@ type Result = {
   failing?: OpenModelRun;
   projection?: { backlog_webhooks: number; events_applied: number; rows_written: number; seconds_to_catch_up: number; seconds_applying: number; events_per_s: number; rows_per_s: number; consumer_lag_left: number; processes: Processes };
   scaleout?: { rate: number; one_dispatcher: OpenModelRun; two_dispatchers: OpenModelRun };
+  readafterwrite?: { idle: ReadAfterWrite; loaded: ReadAfterWrite & { rate: number; background_lost: number } };
 };
+type Latency = { p50_ms: number; p99_ms: number };
+type ReadAfterWrite = { pairs: number; stale: number; patch_then_get: Latency; ingest_then_get: Latency };
 
 const openModelHeader = [
   '| run | offered/s | accepted | delivered | retrying | lost | retried | first attempts/s | first p50 ms | first p99 ms | 2xx p50 ms | 2xx p99 ms | projection lag p99 ≤ s | drain s |',
@@ -101,6 +104,22 @@ export function markdown(result: Result): string {
       '',
     );
     processRuns.push(['projection catch-up', p.processes]);
+  }
+  if (result.readafterwrite) {
+    const { idle, loaded } = result.readafterwrite;
+    const row = (label: string, r: ReadAfterWrite) =>
+      `| ${label} | ${r.pairs} | ${r.stale} | ${r.patch_then_get.p50_ms} | ${r.patch_then_get.p99_ms} | ${r.ingest_then_get.p50_ms} | ${r.ingest_then_get.p99_ms} |`;
+    lines.push(
+      '## Read right after a write (read-your-writes)',
+      '',
+      'Each read is sent the moment its write is answered and waits until the read model has applied the write; time of the read alone.',
+      '',
+      '| load | pairs | stale reads | PATCH → GET p50 ms | p99 ms | ingest → GET delivery p50 ms | p99 ms |',
+      '|---|---|---|---|---|---|---|',
+      row('idle', idle),
+      row(`${loaded.rate}/s ingest (lost: ${loaded.background_lost})`, loaded),
+      '',
+    );
   }
   if (processRuns.length > 0) {
     lines.push('## Processes', '', 'CPU in % of one core over the run (200 = both cores), then memory (proportional set size, MiB); PostgreSQL is the sum of its processes.', '', ...processTable(processRuns), '');

@@ -8,6 +8,8 @@
  *   failing     open model where 10% of first attempts fail, so retries go through RabbitMQ
  *   projection  the projector paused while a backlog builds, then timed while it catches up
  *   scaleout    the same open-model run with one and with two dispatcher processes
+ *   readafterwrite  a read sent the moment a write is answered, idle and under BENCH_RAW_LOAD_RATE/s of ingest:
+ *               how long the read takes (it waits until the read model has applied the write)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +17,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Pool } from 'undici';
-import { closedLoop, openModel, Receiver } from './load';
+import { closedLoop, openModel, percentile, Receiver } from './load';
 import { markdown } from './report';
 import { spawnService } from '../test/support/processes';
 import {
@@ -35,7 +37,7 @@ import {
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite').split(','),
   warmup_s: number('BENCH_WARMUP_SECONDS', 5),
   steady_s: number('BENCH_SECONDS', 15),
   connections: number('BENCH_CONNECTIONS', 64),
@@ -45,6 +47,8 @@ export const settings = {
   projection_backlog: number('BENCH_PROJECTION_BACKLOG', 20_000),
   subscriptions: number('BENCH_SUBSCRIPTIONS', 8),
   stack_warmup_s: number('BENCH_STACK_WARMUP_SECONDS', 15),
+  raw_pairs: number('BENCH_RAW_PAIRS', 200),
+  raw_load_rate: number('BENCH_RAW_LOAD_RATE', 500),
 };
 
 /** Runs `work` and adds the CPU and memory every process used meanwhile. */
@@ -205,6 +209,53 @@ async function scaleOut(receiver: Receiver) {
   }
 }
 
+/**
+ * Read-your-writes costs a wait: a read sent the moment a write is answered is served only once the read model
+ * has applied that write. Sequential pairs (PATCH → GET subscription, ingest → GET delivery), timed from the
+ * write's answer to the read's; a read that does not reflect its write is counted as stale (it must be 0).
+ */
+async function readAfterWrite(receiver: Receiver) {
+  const subscription = await api('POST', '/subscriptions', { name: 'bench-read-after-write', target_url: receiver.url('/ok') });
+  const id = subscription.body.id as string;
+  const measure = async () => {
+    const patchReads: number[] = [];
+    const ingestReads: number[] = [];
+    let stale = 0;
+    for (let i = 0; i < settings.raw_pairs; i++) {
+      await api('PATCH', `/subscriptions/${id}`, { description: `pair ${i}` });
+      let started = performance.now();
+      const read = await api('GET', `/subscriptions/${id}`);
+      patchReads.push(performance.now() - started);
+      if (read.body.description !== `pair ${i}`) stale += 1;
+      const ingested = await api('POST', `/ingest/${id}`, { event_type: 'bench.event', data: { i } });
+      started = performance.now();
+      const delivery = await api('GET', `/deliveries/${ingested.body.delivery_id}`);
+      ingestReads.push(performance.now() - started);
+      if (delivery.status !== 200) stale += 1;
+    }
+    const summary = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return { p50_ms: +percentile(sorted, 50).toFixed(1), p99_ms: +percentile(sorted, 99).toFixed(1) };
+    };
+    return { pairs: settings.raw_pairs, stale, patch_then_get: summary(patchReads), ingest_then_get: summary(ingestReads) };
+  };
+  const idle = await measure();
+  // The same while an open-model load keeps the pipeline busy.
+  let measuring = true;
+  const load = openModel({ receiver, rate: settings.raw_load_rate, failing: false, subscriptions: settings.subscriptions, warmupSeconds: 2, seconds: 3_600, drainSeconds: 60, stopped: () => !measuring });
+  let loaded;
+  try {
+    await sleep(3_000);
+    loaded = await measure();
+  } finally {
+    measuring = false;
+  }
+  const background = await load;
+  await caughtUp();
+  await api('DELETE', `/subscriptions/${id}`);
+  return { idle, loaded: { ...loaded, rate: settings.raw_load_rate, background_lost: background.ledger.lost } };
+}
+
 async function main() {
   const receiver = await new Receiver().start();
   const result: Record<string, unknown> = {
@@ -230,6 +281,7 @@ async function main() {
   await phase('failing', () => endToEnd(receiver, settings.failing_rate, true));
   await phase('projection', () => projection(receiver));
   await phase('scaleout', () => scaleOut(receiver));
+  await phase('readafterwrite', () => readAfterWrite(receiver));
   receiver.close();
 
   const stamp = String(result.at).replace(/[:.]/g, '-');
