@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { createLogger } from '@hookpost/platform';
 import { FaultRun } from '../support/faultRun';
 import { snapshotReadModel } from '../support/readModel';
@@ -13,27 +14,29 @@ jest.setTimeout(600_000);
 
 const ROOT = path.resolve(__dirname, '../..');
 const STATE = process.env.HOOKPOST_STATE_DIR ?? path.join(ROOT, '.hookpost');
-const infraUp = () => execFileSync('bash', [path.join(ROOT, 'infra/local.sh'), 'up'], { stdio: 'ignore', timeout: 180_000 });
-const rabbitmqctl = (...args: string[]) => execFileSync('rabbitmqctl', ['-q', ...args], { env: { ...process.env, RABBITMQ_NODENAME: 'rabbit@localhost' }, stdio: 'ignore', timeout: 120_000 });
+// Commands run asynchronously: blocking this process would stall the load generator it also runs.
+const exec = promisify(execFile);
+const infraUp = () => exec('bash', [path.join(ROOT, 'infra/local.sh'), 'up'], { timeout: 180_000 });
+const rabbitmqctl = (...args: string[]) => exec('rabbitmqctl', ['-q', ...args], { env: { ...process.env, RABBITMQ_NODENAME: 'rabbit@localhost' }, timeout: 120_000 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const brokers: Record<string, () => Promise<void>> = {
   RabbitMQ: async () => {
-    rabbitmqctl('stop_app');
+    await rabbitmqctl('stop_app');
     await sleep(3_000);
-    rabbitmqctl('start_app');
-    rabbitmqctl('await_startup');
+    await rabbitmqctl('start_app');
+    await rabbitmqctl('await_startup');
   },
   PostgreSQL: async () => {
     const data = readFileSync(path.join(STATE, 'run', 'postgres.started'), 'utf8').trim();
-    execFileSync('su', ['-s', '/bin/sh', 'postgres', '-c', `cd / && /usr/lib/postgresql/15/bin/pg_ctl -D '${data}' -m fast -w stop`], { stdio: 'ignore' });
+    await exec('su', ['-s', '/bin/sh', 'postgres', '-c', `cd / && /usr/lib/postgresql/15/bin/pg_ctl -D '${data}' -m fast -w stop`]);
     await sleep(3_000);
-    infraUp();
+    await infraUp();
   },
   Redis: async () => {
-    execFileSync('redis-cli', ['-h', '127.0.0.1', 'shutdown', 'nosave'], { stdio: 'ignore' });
+    await exec('redis-cli', ['-h', '127.0.0.1', 'shutdown', 'nosave']).catch(() => undefined);
     await sleep(3_000);
-    infraUp();
+    await infraUp();
   },
 };
 

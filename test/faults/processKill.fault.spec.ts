@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { FaultRun } from '../support/faultRun';
 
@@ -49,7 +50,9 @@ describe('no accepted webhook is lost', () => {
           }
         }
         await new Promise((resolve) => setTimeout(resolve, 2_000));
-        execFileSync('bash', [path.join(ROOT, 'infra/local.sh'), 'up'], { stdio: 'ignore', timeout: 180_000 });
+        // Not execFileSync: blocking this process would stall the load generator itself, and its requests'
+        // client-side timeouts would fire before it read the answers that came meanwhile.
+        await promisify(execFile)('bash', [path.join(ROOT, 'infra/local.sh'), 'up'], { timeout: 180_000 });
         downMs = Date.now() - stoppedAt;
       });
       const ledger = await run.ledger(120_000);
