@@ -52,7 +52,8 @@ export function poisonMessagesCounter(registry: Registry) {
 }
 
 /** Consumer lag per partition of a group: the log's end minus the group's committed offset. */
-export function kafkaLagGauge(registry: Registry, admin: Admin, groupId: string, topics: string[]): void {
+/** Consumer lag of each group (group id → the topics it consumes). */
+export function kafkaLagGauge(registry: Registry, admin: Admin, groups: Record<string, string[]>): void {
   new client.Gauge({
     name: 'hookpost_kafka_consumer_lag_messages',
     help: 'Messages in the log not yet committed by the consumer group',
@@ -60,12 +61,14 @@ export function kafkaLagGauge(registry: Registry, admin: Admin, groupId: string,
     registers: [registry],
     async collect() {
       try {
-        const committed = await admin.fetchOffsets({ groupId, topics });
-        for (const { topic, partitions } of committed) {
-          const ends = await admin.fetchTopicOffsets(topic);
-          for (const { partition, high, low } of ends) {
-            const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? '-1');
-            this.set({ group: groupId, topic, partition: String(partition) }, Number(high) - (offset >= 0 ? offset : Number(low)));
+        for (const [groupId, topics] of Object.entries(groups)) {
+          const committed = await admin.fetchOffsets({ groupId, topics });
+          for (const { topic, partitions } of committed) {
+            const ends = await admin.fetchTopicOffsets(topic);
+            for (const { partition, high, low } of ends) {
+              const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+              this.set({ group: groupId, topic, partition: String(partition) }, Number(high) - (offset >= 0 ? offset : Number(low)));
+            }
           }
         }
       } catch {

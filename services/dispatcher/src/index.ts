@@ -136,7 +136,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
 
   const admin = kafka.admin();
   await admin.connect();
-  kafkaLagGauge(metrics, admin, groupId, [topics.webhooks]);
+  kafkaLagGauge(metrics, admin, { [groupId]: [topics.webhooks] });
   new prometheus.Gauge({
     name: 'hookpost_retry_ready_messages',
     help: 'Retries due and waiting in the ready queue',

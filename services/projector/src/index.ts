@@ -36,7 +36,12 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const queries = new PgReadQueries(pool);
   const metrics = createMetricsRegistry('projector');
   const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
-  kafkaLagGauge(metrics, admin, groupId, topicList);
+  // Subscription changes have a consumer of their own that the broker answers as soon as one arrives, so a read
+  // right after a subscription write waits milliseconds, not a delivery-sized fetch wait; they are rare, so
+  // its idle long-polls cost next to nothing.
+  const subscriptionGroupId = `${groupId}.subscriptions`;
+  const deliveryTopics = [topics.webhooks, topics.deliveries];
+  kafkaLagGauge(metrics, admin, { [groupId]: deliveryTopics, [subscriptionGroupId]: [topics.subscriptions] });
   const projected = new prometheus.Counter({ name: 'hookpost_projected_events_total', help: 'Events applied to the read model', labelNames: ['type'], registers: [metrics] });
   const rowsWritten = new prometheus.Counter({ name: 'hookpost_projected_rows_total', help: 'Read-model rows inserted or updated', registers: [metrics] });
   const poison = poisonMessagesCounter(metrics);
@@ -86,10 +91,10 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   });
   const server = await listen(app, env.PROJECTOR_PORT);
 
-  const consumer = await startProjectionConsumer({
+  const consume = (group: string, consumed: string[], fetch: { minBytes: number; maxWaitMs: number }) => startProjectionConsumer({
     kafka,
-    groupId,
-    topics: topicList,
+    groupId: group,
+    topics: consumed,
     writer: new PgProjectionWriter(pool),
     cache,
     log,
@@ -103,15 +108,18 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     },
     storedOffsets: () => storedOffsets(pool),
     onCommitted: (topic, partition, next) => applied.advance(topic, partition, next),
-    fetch: { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS },
+    fetch,
     park: async (from, reason) => {
       await deadLetters.park(topics.deadLetters, from, reason);
       poison.inc({ topic: from.topic });
     },
   });
+  const consumer = await consume(groupId, deliveryTopics, { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS });
+  const subscriptionConsumer = await consume(subscriptionGroupId, [topics.subscriptions], { minBytes: 1, maxWaitMs: 1_000 });
 
   shutdown.add('http', () => closeServer(server));
   shutdown.add('kafka consumer', () => consumer.stop());
+  shutdown.add('kafka subscription consumer', () => subscriptionConsumer.stop());
   shutdown.add('read waits', async () => applied.close());
   shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('dead-letter producer', () => deadLetters.disconnect());

@@ -19,8 +19,9 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
   const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
   let redis: RedisClient | undefined;
   try {
-    const { groups } = await admin.describeGroups([groupId]);
-    const members = groups[0]?.members.length ?? 0;
+    // The projector's two groups: deliveries and webhooks, and subscriptions (see index.ts).
+    const { groups } = await admin.describeGroups([groupId, `${groupId}.subscriptions`]);
+    const members = groups.reduce((sum, group) => sum + group.members.length, 0);
     if (members > 0) throw new Error(`the projector is running (${members} member(s) in consumer group ${groupId}); stop it first`);
 
     await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
