@@ -8,6 +8,7 @@ import {
   type SubscriptionState,
 } from '@hookpost/contracts';
 import { Conflict, NotFound, ValidationFailed, isDeleted, type KnownSubscription } from '@hookpost/platform';
+import { hmacSecretProblem } from '@hookpost/signing';
 
 /**
  * The gateway's decisions, as pure functions of a command and the current state: each returns the events
@@ -50,6 +51,13 @@ export function existing(known: KnownSubscription | undefined, id: string): Subs
 
 const NO_SECRET_FOR_ED25519 = [{ field: 'secret_key', message: 'does not apply to ed25519 subscriptions: the signing key is generated' }];
 
+/** A chosen HMAC secret that could never sign is refused now, not found out by every delivery later. */
+function usableHmacSecret(secret: string): string {
+  const problem = hmacSecretProblem(secret);
+  if (problem) throw new ValidationFailed([{ field: 'secret_key', message: problem }]);
+  return secret;
+}
+
 /** The secret to keep (sealed) and what the caller may see of it: the secret itself, or the public key. */
 function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
   if (scheme === 'ed25519') {
@@ -57,7 +65,7 @@ function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | 
     const { signingKey, publicKey } = deps.generateSigningKeyPair();
     return { sealed: deps.seal(signingKey), shown: undefined, publicKey };
   }
-  const secret = chosen ?? deps.generateSecret();
+  const secret = chosen === undefined ? deps.generateSecret() : usableHmacSecret(chosen);
   return { sealed: deps.seal(secret), shown: secret, publicKey: null };
 }
 
@@ -136,7 +144,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
       target_url: input.target_url,
       is_active: input.is_active ?? true,
       event_types: input.event_types ?? null,
-      secret: input.secret_key === undefined ? current.secret : deps.seal(input.secret_key),
+      secret: input.secret_key === undefined ? current.secret : deps.seal(usableHmacSecret(input.secret_key)),
       max_attempts: input.max_attempts ?? null,
       timeout_ms: input.timeout_ms ?? null,
       updated_at: deps.now().toISOString(),
@@ -156,7 +164,7 @@ export function decidePatch(current: SubscriptionState, input: SubscriptionPatch
       ...current,
       ...fields,
       version: current.version + 1,
-      secret: secret_key === undefined ? current.secret : deps.seal(secret_key),
+      secret: secret_key === undefined ? current.secret : deps.seal(usableHmacSecret(secret_key)),
       updated_at: deps.now().toISOString(),
     },
     deps,
