@@ -45,6 +45,16 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [metrics],
   });
+  new prometheus.Gauge({
+    name: 'hookpost_oldest_unfinished_delivery_age_seconds',
+    help: 'Age of the oldest delivery still pending or retrying (0 when none): grows when deliveries get stuck',
+    registers: [metrics],
+    async collect() {
+      const age = await within(2_000, queries.oldestUnfinishedDeliveryAgeSeconds()).catch(() => undefined);
+      // PostgreSQL unreachable: keep the last value; readiness says the rest.
+      if (age !== undefined) this.set(age);
+    },
+  });
   const app = buildProjectorApp({
     queries,
     log,
