@@ -46,8 +46,8 @@ function failure(before: BeforeAttempt) {
   expect(before.events).toHaveLength(1);
   const [event] = before.events;
   expect(event!.type).toBe('DeliveryFailed');
-  // The attempt was not made: the count and the last result stay those of attempt 1.
-  expect(event!.data).toMatchObject({ delivery_id: job.delivery_id, attempt_count: 1, last_status_code: 500, last_error: 'HTTP 500', reason: before.reason });
+  // The attempt was not made: the count and the status code stay those of attempt 1; the reason is the last error.
+  expect(event!.data).toMatchObject({ delivery_id: job.delivery_id, attempt_count: 1, last_status_code: 500, last_error: before.reason, reason: before.reason });
   return before.reason;
 }
 

@@ -30,7 +30,11 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A delivery that can never be attempted: failed (not cancelled, which is the user's own doing) with `reason`. */
+/**
+ * A delivery that can never be attempted: failed (not cancelled, which is the user's own doing) with `reason`,
+ * which is also its last_error, as the read model shows no reason: what went wrong last is that it could not
+ * be attempted. The last status code stays that of the last attempt made, if any.
+ */
 export function decideUnattemptable(job: DeliveryJob, reason: string, deps: Pick<Deps, 'now' | 'newId'>): HookpostEvent[] {
   return [
     makeEvent(
@@ -42,7 +46,7 @@ export function decideUnattemptable(job: DeliveryJob, reason: string, deps: Pick
         received_at: job.received_at,
         attempt_count: job.attempt_number - 1,
         last_status_code: job.last_status_code,
-        last_error: job.last_error,
+        last_error: reason,
         reason,
       },
       deps,
