@@ -31,6 +31,15 @@ async function logEnds(): Promise<number> {
   return total;
 }
 
+/** Secrets no HMAC subscription can sign with: ed25519 key formats, and whsec_ secrets outside 24-64 bytes or not base64. */
+const unsignableSecrets = [
+  'whsk_AAAAAAAAAAAAAAAAAAAAAAAA',
+  'whpk_' + Buffer.alloc(32, 9).toString('base64'),
+  'whsec_' + Buffer.alloc(16, 1).toString('base64'),
+  'whsec_' + Buffer.alloc(65, 1).toString('base64'),
+  'whsec_this is not base64 at all!',
+];
+
 function corpus(): Case[] {
   const cases: Case[] = [];
   const sub = `/subscriptions/${subscriptionId}`;
@@ -87,19 +96,34 @@ function corpus(): Case[] {
     { name: 'x', description: 'nul\u0000', target_url: 'https://example.com' },
     { name: 'x', target_url: 'https://example.com', event_types: ['a\u0000b'] },
     { name: 'x', target_url: 'https://example.com', secret_key: 'a-secret-with-a-nul-\u0000-in-it' },
+    // A lone surrogate (JSON.stringify writes it as the escape \ud800) is not well-formed text: PostgreSQL
+    // would refuse the row, and the subscription would be live yet invisible.
+    { name: '\ud800', target_url: 'https://example.com' },
+    { name: 'x', description: 'low \udc00 alone', target_url: 'https://example.com' },
+    { name: 'x', target_url: 'https://example.com', event_types: ['a\udfffb'] },
+    // Secrets an HMAC subscription could never sign with.
+    ...unsignableSecrets.map((secret_key) => ({ name: 'x', target_url: 'https://example.com', secret_key })),
   ];
   for (const body of subscriptionBodies) {
     cases.push({ name: `create ${JSON.stringify(body).slice(0, 60)}`, method: 'POST', path: '/subscriptions', body: JSON.stringify(body) });
     cases.push({ name: `replace ${JSON.stringify(body).slice(0, 60)}`, method: 'PUT', path: sub, body: JSON.stringify(body) });
   }
-  for (const body of [{}, { name: '' }, { foo: 1 }, { signature_scheme: 'ed25519' }, { target_url: 'http://169.254.169.254/' }, { max_attempts: 0 }, { name: 'a\u0000' }, { 'key\u0000': 1 }]) {
+  const patches: Record<string, unknown>[] = [{}, { name: '' }, { foo: 1 }, { signature_scheme: 'ed25519' }, { target_url: 'http://169.254.169.254/' }, { max_attempts: 0 }, { name: 'a\u0000' }, { 'key\u0000': 1 }];
+  patches.push({ name: 'a\ud800' }, { 'key\udc00': 1 }, ...unsignableSecrets.map((secret_key) => ({ secret_key })));
+  for (const body of patches) {
     cases.push({ name: `patch ${JSON.stringify(body)}`, method: 'PATCH', path: sub, body: JSON.stringify(body) });
   }
-  for (const body of [[], [1], 'string', 42, null, true, { event_type: 7 }, { event_type: '' }, { event_type: long }, { a: 'nul\u0000' }, { 'k\u0000': 1 }, { a: [{ b: 'deep\u0000' }] }]) {
+  const ingests: unknown[] = [[], [1], 'string', 42, null, true, { event_type: 7 }, { event_type: '' }, { event_type: long }, { a: 'nul\u0000' }, { 'k\u0000': 1 }, { a: [{ b: 'deep\u0000' }] }];
+  ingests.push('\ud800', { a: '\ud800' }, { 'k\udfff': 1 }, { a: [{ b: 'deep \ud83d' }] }, { event_type: 'invoice.\ud800' });
+  for (const body of ingests) {
     cases.push({ name: `ingest ${JSON.stringify(body).slice(0, 40)}`, method: 'POST', path: `/ingest/${subscriptionId}`, body: JSON.stringify(body) });
   }
   cases.push({ name: 'rotate unknown field', method: 'POST', path: `${sub}/secret/rotate`, body: '{"foo":1}' });
   cases.push({ name: 'rotate short secret', method: 'POST', path: `${sub}/secret/rotate`, body: '{"secret_key":"short"}' });
+  for (const secret_key of unsignableSecrets) {
+    cases.push({ name: `rotate to ${secret_key.slice(0, 12)}`, method: 'POST', path: `${sub}/secret/rotate`, body: JSON.stringify({ secret_key }) });
+  }
+  cases.push({ name: 'rotate to a lone surrogate', method: 'POST', path: `${sub}/secret/rotate`, body: JSON.stringify({ secret_key: 'a-long-enough-secret-\ud800' }) });
 
   const badIds = ['abc', '1', "'%20OR%201=1%20--", '..%2F..%2Fetc%2Fpasswd', '%00', 'x'.repeat(2_000), '00000000-0000-0000-0000-00000000000g', '{{id}}'];
   for (const id of badIds) {
@@ -132,6 +156,7 @@ function corpus(): Case[] {
   for (const query of [
     'status=lost', 'status=PENDING', 'subscription_id=1', "subscription_id='--", 'created_after=yesterday', 'created_before=2020-13-45',
     'payload_contains=%7B', 'payload_contains=%5B1%5D', 'payload_contains=42', 'payload_contains=null', 'payload_contains=%7B%22a%22%3A%22%5Cu0000%22%7D',
+    `payload_contains=${encodeURIComponent('{"a":"\\ud800"}')}`, `payload_contains=${encodeURIComponent('{"\\udc00":1}')}`,
     `event_type=${'x'.repeat(500)}`,
     'event_type=a%00b',
     'created_after=2020-01-01%00',
@@ -192,6 +217,27 @@ describe('bad input corpus', () => {
     expect((await fetch(`${stack.baseUrl}/readyz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${stack.dispatcher.port}/readyz`)).status).toBe(200);
     expect((await fetch(`${stack.env.PROJECTOR_URL}/readyz`)).status).toBe(200);
+    expect(await logEnds()).toBe(before);
+  });
+
+  it('refuses a lone surrogate with 422 naming it, and an unsignable HMAC secret with 422 naming why, writing nothing', async () => {
+    const before = await logEnds();
+    const post = (path: string, body: string) => send({ name: path, method: 'POST', path, body });
+
+    const surrogate = await post('/subscriptions', '{"name":"\\ud800","target_url":"https://example.com/hook"}');
+    expect(surrogate.status).toBe(422);
+    expect(JSON.parse(surrogate.text).errors).toEqual([{ field: '(body)', message: 'must be well-formed Unicode: no lone UTF-16 surrogate (such as \\ud800)' }]);
+
+    const edKey = await post('/subscriptions', JSON.stringify({ name: 'x', target_url: 'https://example.com/hook', secret_key: 'whsk_AAAAAAAAAAAAAAAAAAAAAAAA' }));
+    expect(edKey.status).toBe(422);
+    expect(JSON.parse(edKey.text).errors).toEqual([{ field: 'secret_key', message: 'is an ed25519 key (whsk_/whpk_), not an HMAC secret' }]);
+    const short = await post(`/subscriptions/${subscriptionId}/secret/rotate`, JSON.stringify({ secret_key: 'whsec_' + Buffer.alloc(16).toString('base64') }));
+    expect(short.status).toBe(422);
+    expect(JSON.parse(short.text).errors).toEqual([{ field: 'secret_key', message: 'must be whsec_ followed by base64 of 24 to 64 bytes, not 16' }]);
+
+    const search = await send({ name: 'search', method: 'GET', path: `/deliveries?payload_contains=${encodeURIComponent('{"a":"\\ud800"}')}` });
+    expect(search.status).toBe(400);
+    expect(JSON.parse(search.text).detail).toMatch(/payload_contains must be well-formed Unicode/);
     expect(await logEnds()).toBe(before);
   });
 });

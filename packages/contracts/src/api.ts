@@ -37,7 +37,8 @@ const subscriptionFields = {
     type: 'string',
     minLength: limits.secretMinLength,
     maxLength: limits.secretMaxLength,
-    description: 'whsec_ followed by base64 of 24-64 bytes, or any other string (its UTF-8 bytes are the key). Generated when absent.',
+    description:
+      'hmac-sha256 only: refused for ed25519 subscriptions (their signing key is generated). Either whsec_ followed by standard base64 of 24 to 64 bytes, or any other string not starting with whsk_ or whpk_ (ed25519 key formats), whose UTF-8 bytes are then the key. Generated when absent.',
   },
   is_active: { type: 'boolean' },
   event_types: {

@@ -6,31 +6,46 @@ const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const MAX_DEPTH = 32;
 
 /**
- * What makes a parsed body unfit to take: nesting deeper than MAX_DEPTH, or U+0000 in a string or key, which
- * PostgreSQL (text and jsonb) cannot store: accepted, it would stall the projection that must record it.
+ * Why a string cannot be stored, if it cannot: U+0000, which PostgreSQL (text and jsonb) refuses, or text that
+ * is not well-formed Unicode (a lone UTF-16 surrogate such as "\ud800", which JSON.parse makes of an escaped
+ * \ud800): it has no UTF-8 form, so jsonb refuses it and a text column would silently get U+FFFD instead.
+ * Either, accepted, would be refused later by the projection that must record it.
  */
-function shapeProblem(value: unknown, depth = 0): 'depth' | 'nul' | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? 'nul' : undefined;
+export function textProblem(text: string): 'nul' | 'ill-formed' | undefined {
+  if (text.includes('\u0000')) return 'nul';
+  if (!text.isWellFormed()) return 'ill-formed';
+  return undefined;
+}
+
+/** What makes a parsed JSON value unfit to take: nesting deeper than MAX_DEPTH, or a string or key textProblem refuses. */
+export function jsonShapeProblem(value: unknown, depth = 0): 'depth' | 'nul' | 'ill-formed' | undefined {
+  if (typeof value === 'string') return textProblem(value);
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > MAX_DEPTH) return 'depth';
   if (Array.isArray(value)) {
     for (const child of value) {
-      const problem = shapeProblem(child, depth + 1);
+      const problem = jsonShapeProblem(child, depth + 1);
       if (problem) return problem;
     }
     return undefined;
   }
   for (const [key, child] of Object.entries(value)) {
-    if (key.includes('\u0000')) return 'nul';
-    const problem = shapeProblem(child, depth + 1);
+    const problem = textProblem(key) ?? jsonShapeProblem(child, depth + 1);
     if (problem) return problem;
   }
   return undefined;
 }
 
+/** How the API words a textProblem. */
+export const textProblemMessages = {
+  nul: 'must not contain the NUL character (\\u0000)',
+  'ill-formed': 'must be well-formed Unicode: no lone UTF-16 surrogate (such as \\ud800)',
+} as const satisfies Record<NonNullable<ReturnType<typeof textProblem>>, string>;
+
 /**
  * JSON bodies only: 415 for another content type, 400 for malformed JSON, invalid UTF-8 or JSON nested
- * deeper than MAX_DEPTH, 422 for U+0000 in a string, 413 past `limitBytes` (through the problem middleware).
+ * deeper than MAX_DEPTH, 422 for U+0000 or a lone surrogate in a string or key, 413 past `limitBytes` (through the
+ * problem middleware).
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -40,10 +55,20 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     next();
   };
   const checkShape: RequestHandler = (req, _res, next) => {
-    const problem = req.body === undefined ? undefined : shapeProblem(req.body);
-    if (problem === 'depth') return next(new BadRequest(`JSON nested deeper than ${MAX_DEPTH} levels.`));
-    if (problem === 'nul') return next(new ValidationFailed([{ field: '(body)', message: 'must not contain the NUL character (\\u0000)' }]));
-    next();
+    const problem = req.body === undefined ? undefined : jsonShapeProblem(req.body);
+    switch (problem) {
+      case undefined:
+        return next();
+      case 'depth':
+        return next(new BadRequest(`JSON nested deeper than ${MAX_DEPTH} levels.`));
+      case 'nul':
+      case 'ill-formed':
+        return next(new ValidationFailed([{ field: '(body)', message: textProblemMessages[problem] }]));
+      default: {
+        const unknown: never = problem;
+        return next(new Error(`unknown body problem ${String(unknown)}`));
+      }
+    }
   };
   const strictUtf8 = (_req: unknown, _res: unknown, buffer: Buffer) => {
     if (!isUtf8(buffer)) throw Object.assign(new Error('The body is not valid UTF-8.'), { type: 'entity.verify.failed' });

@@ -50,10 +50,13 @@ export class RedisSubscriptionCache {
     return `${this.prefix}subscription:${id}`;
   }
 
-  /** The cached entry; one that cannot be read back (corrupt, wrong shape) counts as a miss and is refilled. */
+  /** The cached entry; one that cannot be read back (corrupt, wrong shape) is dropped: a miss, refilled from the read model. */
   async get(id: string): Promise<KnownSubscription | undefined> {
     const text = await this.redis.get(this.key(id));
-    return text ? knownFrom(text) : undefined;
+    if (!text) return undefined;
+    const known = knownFrom(text);
+    if (!known) await this.redis.del(this.key(id));
+    return known;
   }
 
   /**

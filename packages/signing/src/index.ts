@@ -31,9 +31,34 @@ export function secretKeyBytes(secret: string): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
+const SECRET_MIN_BYTES = 24;
+const SECRET_MAX_BYTES = 64;
+// Standard base64, padded or not: what receivers' Standard Webhooks libraries decode. Node would also take
+// base64url and stray characters, and then sign with bytes the receiver never derives.
+const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+/**
+ * Why `secret` cannot be the key of an HMAC-SHA256 (v1) subscription, or undefined when it can: a `whsk_` or
+ * `whpk_` string is an ed25519 key (signing would take it for one), and a `whsec_` secret must be standard
+ * base64 of 24 to 64 bytes, as Standard Webhooks receivers expect. Any other string is used as its UTF-8 bytes.
+ */
+export function hmacSecretProblem(secret: string): string | undefined {
+  if (secret.startsWith(SIGNING_KEY_PREFIX) || secret.startsWith(PUBLIC_KEY_PREFIX)) {
+    return `is an ed25519 key (${SIGNING_KEY_PREFIX}/${PUBLIC_KEY_PREFIX}), not an HMAC secret`;
+  }
+  if (!secret.startsWith(SECRET_PREFIX)) return undefined;
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (!STANDARD_BASE64.test(encoded)) return `must be ${SECRET_PREFIX} followed by standard base64`;
+  const bytes = Buffer.from(encoded, 'base64').length;
+  if (bytes < SECRET_MIN_BYTES || bytes > SECRET_MAX_BYTES) {
+    return `must be ${SECRET_PREFIX} followed by base64 of ${SECRET_MIN_BYTES} to ${SECRET_MAX_BYTES} bytes, not ${bytes}`;
+  }
+  return undefined;
+}
+
 /** A new secret: `whsec_` + base64 of `bytes` random bytes (24..64). */
 export function generateSecret(bytes = 32): string {
-  if (bytes < 24 || bytes > 64) throw new RangeError('a secret has 24 to 64 bytes');
+  if (bytes < SECRET_MIN_BYTES || bytes > SECRET_MAX_BYTES) throw new RangeError(`a secret has ${SECRET_MIN_BYTES} to ${SECRET_MAX_BYTES} bytes`);
   return SECRET_PREFIX + randomBytes(bytes).toString('base64');
 }
 

@@ -1,4 +1,4 @@
-import { generateSecret, generateSigningKeyPair, publicKeyOf, secretKeyBytes, sign, signedHeaders, verify, WebhookVerificationError } from '../src/index';
+import { generateSecret, generateSigningKeyPair, hmacSecretProblem, publicKeyOf, secretKeyBytes, sign, signedHeaders, verify, WebhookVerificationError } from '../src/index';
 
 // The example published with the Standard Webhooks specification (and Svix's documentation).
 const vector = {
@@ -72,5 +72,41 @@ describe('ed25519 (v1a) signatures', () => {
     const symmetric = signedHeaders([vector.secret], vector.id, at(vector.timestamp), vector.body);
     expect(() => verify(vector.secret, vector.body, asymmetric, { now: at(vector.timestamp) })).toThrow(WebhookVerificationError);
     expect(() => verify(publicKey, vector.body, symmetric, { now: at(vector.timestamp) })).toThrow(WebhookVerificationError);
+  });
+});
+
+describe('hmacSecretProblem (what an HMAC subscription may be given as its secret)', () => {
+  const whsec = (bytes: number) => 'whsec_' + Buffer.alloc(bytes, 7).toString('base64');
+
+  it('takes whsec_ secrets of 24 to 64 bytes, padded or not, generated ones, and any other string', () => {
+    expect(hmacSecretProblem(vector.secret)).toBeUndefined();
+    expect(hmacSecretProblem(whsec(24))).toBeUndefined();
+    expect(hmacSecretProblem(whsec(64))).toBeUndefined();
+    expect(hmacSecretProblem(whsec(25).replace(/=+$/, ''))).toBeUndefined();
+    expect(hmacSecretProblem(generateSecret())).toBeUndefined();
+    expect(hmacSecretProblem('testsecretkey123')).toBeUndefined();
+    expect(hmacSecretProblem('whsec-is-not-the-prefix-here')).toBeUndefined();
+  });
+
+  it('refuses ed25519 key formats, which signing would take for an ed25519 key', () => {
+    const { signingKey, publicKey } = generateSigningKeyPair();
+    expect(hmacSecretProblem('whsk_AAAAAAAAAAAAAAAAAAAAAAAA')).toMatch(/ed25519 key/);
+    expect(hmacSecretProblem(signingKey)).toMatch(/ed25519 key/);
+    expect(hmacSecretProblem(publicKey)).toMatch(/ed25519 key/);
+  });
+
+  it('refuses a whsec_ secret outside 24 to 64 bytes, saying how many it has', () => {
+    expect(hmacSecretProblem(whsec(23))).toBe('must be whsec_ followed by base64 of 24 to 64 bytes, not 23');
+    expect(hmacSecretProblem(whsec(65))).toMatch(/not 65$/);
+    expect(hmacSecretProblem('whsec_')).toMatch(/not 0$/);
+    expect(hmacSecretProblem('whsec_AAEC')).toMatch(/not 3$/);
+  });
+
+  it('refuses a whsec_ secret that is not standard base64 (receivers would derive other bytes)', () => {
+    const base64url = 'whsec_' + Buffer.alloc(30, 0xfb).toString('base64url');
+    expect(base64url).toMatch(/[-_]/);
+    for (const secret of [base64url, whsec(32) + '!', 'whsec_ ' + whsec(32).slice(6), whsec(32).slice(0, -1) + '===', 'whsec_A' + whsec(32).slice(6)]) {
+      expect(hmacSecretProblem(secret)).toBe('must be whsec_ followed by standard base64');
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { topicNames, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
-import { signedHeaders } from '@hookpost/signing';
-import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
+import { topicNames, type HookpostEvent } from '@hookpost/contracts';
+import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
+import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { DeliveryJob } from './delivery/deliveryJob';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
@@ -59,23 +59,25 @@ export class Dispatcher {
     );
   }
 
-  /** Returns the endpoint's status code, when it answered. */
+  /**
+   * Returns the endpoint's status code, when it answered. Only I/O that can come back (Redis, the projector,
+   * Kafka, RabbitMQ) is retried here; what can never work ends the delivery in decideBeforeAttempt.
+   */
   private async attemptInSpan(job: DeliveryJob): Promise<number | undefined> {
     const { deps } = this;
-    const subscription = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
-    if (!subscription || isDeleted(subscription)) {
-      await this.record(decideCancel(job, 'subscription deleted', deps));
-      return undefined;
-    }
-    if (!subscription.is_active) {
-      await this.record(decideCancel(job, 'subscription disabled', deps));
-      return undefined;
-    }
-
+    const known = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
     const body = JSON.stringify(job.payload);
     const startedAt = deps.now();
+    const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed) => deps.secretBox.open(sealed) });
+    if (before.kind !== 'attempt') {
+      if (before.kind === 'failed') deps.log.warn({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason: before.reason }, 'delivery can never be attempted; failed');
+      await this.record(before.events);
+      return undefined;
+    }
+    const { subscription } = before;
+    if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
     const headers = {
-      ...signedHeaders(this.signingSecrets(subscription, startedAt), job.delivery_id, startedAt, body),
+      ...before.headers,
       'content-type': 'application/json',
       'user-agent': 'Hookpost/0.1 (+https://github.com/hookpost/hookpost)',
     };
@@ -116,14 +118,6 @@ export class Dispatcher {
       cancelled += 1;
     }
     return cancelled;
-  }
-
-  /** The current secret, and during a rotation's overlap the previous one too (both sign). */
-  private signingSecrets(subscription: SubscriptionState, now: Date): string[] {
-    const secrets = [this.deps.secretBox.open(subscription.secret)];
-    const expiresAt = subscription.previous_secret_expires_at;
-    if (subscription.previous_secret && expiresAt && Date.parse(expiresAt) > now.getTime()) secrets.push(this.deps.secretBox.open(subscription.previous_secret));
-    return secrets;
   }
 
   private record(events: HookpostEvent[]): Promise<void> {

@@ -53,6 +53,16 @@ beforeEach(() => {
 });
 
 describe('HttpEndpointClient (real HTTP on loopback)', () => {
+  it('refuses a target that is not an absolute http(s) URL instead of throwing', async () => {
+    for (const [url, reason] of [
+      ['not a url', 'target_url is not an absolute URL; delivery refused'],
+      ['ftp://127.0.0.1/hook', 'target_url uses ftp:, not http or https; delivery refused'],
+    ] as const) {
+      const answer = await client.post(url, {}, '{}', 1_000);
+      expect(answer.result).toEqual({ kind: 'blocked', error: reason });
+    }
+  });
+
   it('POSTs the body and headers and records the answer', async () => {
     const answer = await client.post(`${base}/ok`, { 'content-type': 'application/json', 'webhook-id': 'msg_1' }, '{"a":1}', 1_000);
     expect(answer.result).toEqual({ kind: 'response', statusCode: 200, retryAfter: undefined });

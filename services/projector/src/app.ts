@@ -1,6 +1,19 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { deliveryStatuses, isUuid, subscriptionETag, type DeliveryStatus } from '@hookpost/contracts';
-import { BadRequest, httpMetrics, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
+import {
+  BadRequest,
+  httpMetrics,
+  jsonShapeProblem,
+  metricsRoute,
+  NotFound,
+  notFoundRoute,
+  problemMiddleware,
+  requireApiKey,
+  textProblem,
+  textProblemMessages,
+  type Logger,
+  type Registry,
+} from '@hookpost/platform';
 import { decodeCursor, type Cursor, type PgReadQueries } from './adapters/pgReadQueries';
 
 const DEFAULT_LIMIT = 50;
@@ -12,8 +25,10 @@ function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new BadRequest(`${name} must be given once, as a string.`);
-  // PostgreSQL refuses U+0000 in any text parameter; say so rather than fail the query.
-  if (value.includes('\u0000')) throw new BadRequest(`${name} must not contain the NUL character.`);
+  // PostgreSQL refuses U+0000 in any text parameter, and a lone surrogate has no UTF-8 form: say so rather
+  // than fail the query (or match against U+FFFD).
+  const problem = textProblem(value);
+  if (problem) throw new BadRequest(`${name} ${textProblemMessages[problem]}.`);
   return value;
 }
 
@@ -133,7 +148,10 @@ export function buildProjectorApp(deps: {
       if (payloadContains === null || typeof payloadContains !== 'object' || Array.isArray(payloadContains)) {
         throw new BadRequest('payload_contains must be a JSON object.');
       }
-      if (containsText.includes('\\u0000')) throw new BadRequest('payload_contains must not contain the NUL character.');
+      // Written as JSON escapes (\u0000, \ud800) these pass single() and appear only once parsed.
+      const problem = jsonShapeProblem(payloadContains);
+      if (problem === 'depth') throw new BadRequest('payload_contains is nested too deeply.');
+      if (problem) throw new BadRequest(`payload_contains ${textProblemMessages[problem]}.`);
     }
     res.json(
       await queries.searchDeliveries({

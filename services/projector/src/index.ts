@@ -78,6 +78,16 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     readWaits.observe({ outcome: caughtUp ? 'caught_up' : 'timed_out' }, (performance.now() - started) / 1000);
     if (!caughtUp) throw behind();
   };
+  new prometheus.Gauge({
+    name: 'hookpost_oldest_unfinished_delivery_age_seconds',
+    help: 'Age of the oldest delivery still pending or retrying (0 when none): grows when deliveries get stuck',
+    registers: [metrics],
+    async collect() {
+      const age = await within(2_000, queries.oldestUnfinishedDeliveryAgeSeconds()).catch(() => undefined);
+      // PostgreSQL unreachable: keep the last value; readiness says the rest.
+      if (age !== undefined) this.set(age);
+    },
+  });
   const app = buildProjectorApp({
     queries,
     readAfterWrites,

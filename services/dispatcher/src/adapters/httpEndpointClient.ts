@@ -106,7 +106,15 @@ export class HttpEndpointClient {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const blocked = (error: string): EndpointResponse => ({ result: { kind: 'blocked', error }, duration_ms: elapsed(), response_headers: null, response_body: null });
-    const target = new URL(url);
+    // A target the gateway would refuse can still come from the log or a cache: refused like a blocked one
+    // (the delivery fails with the reason) rather than thrown, which would hold its message forever.
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return blocked('target_url is not an absolute URL; delivery refused');
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') return blocked(`target_url uses ${target.protocol}, not http or https; delivery refused`);
     // An IP literal is connected to without a lookup: check it here.
     const refusal = this.policy.literalRefusal(target);
     if (refusal) return blocked(`${refusal}; delivery refused`);

@@ -90,7 +90,7 @@ export function decideAfterAttempt(
 }
 
 /** A delivery that cannot be attempted any more (its subscription was deleted or disabled). */
-export function decideCancel(job: DeliveryJob, reason: string, deps: Deps): HookpostEvent[] {
+export function decideCancel(job: DeliveryJob, reason: string, deps: Pick<Deps, 'now' | 'newId'>): HookpostEvent[] {
   return [
     makeEvent(
       'DeliveryCancelled',

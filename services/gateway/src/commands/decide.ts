@@ -11,6 +11,7 @@ import {
 } from '@hookpost/contracts';
 import { ifMatchHolds, isDeleted, subscriptionETag, type KnownSubscription } from '@hookpost/contracts';
 import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@hookpost/platform';
+import { hmacSecretProblem } from '@hookpost/signing';
 
 /**
  * The gateway's decisions, as pure functions of a command and the current state: each returns the events
@@ -62,6 +63,13 @@ export function existingMatching(known: KnownSubscription | undefined, id: strin
 
 const NO_SECRET_FOR_ED25519 = [{ field: 'secret_key', message: 'does not apply to ed25519 subscriptions: the signing key is generated' }];
 
+/** A chosen HMAC secret that could never sign is refused now, not found out by every delivery later. */
+function usableHmacSecret(secret: string): string {
+  const problem = hmacSecretProblem(secret);
+  if (problem) throw new ValidationFailed([{ field: 'secret_key', message: problem }]);
+  return secret;
+}
+
 /** The secret to keep (sealed) and what the caller may see of it: the secret itself, or the public key. */
 function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
   if (scheme === 'ed25519') {
@@ -69,7 +77,7 @@ function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | 
     const { signingKey, publicKey } = deps.generateSigningKeyPair();
     return { sealed: deps.seal(signingKey), shown: undefined, publicKey };
   }
-  const secret = chosen ?? deps.generateSecret();
+  const secret = chosen === undefined ? deps.generateSecret() : usableHmacSecret(chosen);
   return { sealed: deps.seal(secret), shown: secret, publicKey: null };
 }
 
@@ -150,7 +158,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
       event_types: input.event_types ?? null,
       max_attempts: input.max_attempts ?? null,
       timeout_ms: input.timeout_ms ?? null,
-      ...(input.secret_key === undefined ? {} : { secret: deps.seal(input.secret_key) }),
+      ...(input.secret_key === undefined ? {} : { secret: deps.seal(usableHmacSecret(input.secret_key)) }),
     },
     'replaced',
     deps,
@@ -162,7 +170,7 @@ export function decidePatch(current: SubscriptionState, input: SubscriptionPatch
   if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
   if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
   const { secret_key, ...fields } = input;
-  return changed(current, { ...fields, ...(secret_key === undefined ? {} : { secret: deps.seal(secret_key) }) }, 'patched', deps);
+  return changed(current, { ...fields, ...(secret_key === undefined ? {} : { secret: deps.seal(usableHmacSecret(secret_key)) }) }, 'patched', deps);
 }
 
 export function decideDelete(current: SubscriptionState, deps: DecideDeps): EventOf<'SubscriptionDeleted'> {

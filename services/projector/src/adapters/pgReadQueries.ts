@@ -12,6 +12,11 @@ const DELIVERY_COLUMNS = `id, subscription_id, event_type, payload, status, atte
                           created_at, updated_at, delivered_at`;
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
 
+// least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL.
+export const OLDEST_UNFINISHED_DELIVERY_AGE_SQL = `SELECT EXTRACT(EPOCH FROM now() - least(
+    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'),
+    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'retrying')))::float8 AS age`;
+
 export type DeliverySearch = {
   subscription_id?: string;
   status?: DeliveryStatus;
@@ -132,6 +137,15 @@ export class PgReadQueries {
   async getDelivery(id: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.pool.query(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND payload IS NOT NULL`, [id]);
     return result.rows[0] ? toJson(result.rows[0]) : undefined;
+  }
+
+  /**
+   * Seconds since the oldest delivery still pending or retrying was received; 0 when there is none. One
+   * index lookup per status (webhook_deliveries_status_created_idx), so it is cheap on every scrape.
+   */
+  async oldestUnfinishedDeliveryAgeSeconds(): Promise<number> {
+    const result = await this.pool.query<{ age: number | null }>(OLDEST_UNFINISHED_DELIVERY_AGE_SQL);
+    return Math.max(0, result.rows[0]?.age ?? 0);
   }
 
   async listAttempts(deliveryId: string): Promise<Record<string, unknown>[]> {
