@@ -37,6 +37,7 @@ describe('no accepted webhook is lost', () => {
     const run = await FaultRun.start();
     try {
       let downMs = 0;
+      let readWhileDown: { status: number; retryAfter: string | null; ms: number } | undefined;
       await run.load(30, 20, async () => {
         const pid = Number(readFileSync(path.join(STATE, 'run', 'kafka.started'), 'utf8'));
         const stoppedAt = Date.now();
@@ -49,6 +50,11 @@ describe('no accepted webhook is lost', () => {
             break;
           }
         }
+        // A read cannot know where the log ends: it is a 503 with Retry-After in bounded time, never stale.
+        const readAt = Date.now();
+        const read = await run.call('GET', `/subscriptions/${run.subscriptionId}`);
+        readWhileDown = { status: read.status, retryAfter: read.headers.get('retry-after'), ms: Date.now() - readAt };
+        await read.arrayBuffer();
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         // Not execFileSync: blocking this process would stall the load generator itself, and its requests'
         // client-side timeouts would fire before it read the answers that came meanwhile.
@@ -56,7 +62,9 @@ describe('no accepted webhook is lost', () => {
         downMs = Date.now() - stoppedAt;
       });
       const ledger = await run.ledger(120_000);
-      report('Kafka restart', { ...ledger, kafkaDownMs: downMs });
+      report('Kafka restart', { ...ledger, kafkaDownMs: downMs, readWhileDown });
+      expect(readWhileDown).toMatchObject({ status: 503, retryAfter: '1' });
+      expect(readWhileDown!.ms).toBeLessThan(7_000);
       expect(ledger.accepted).toBeGreaterThan(0);
       expect(ledger).toMatchObject({ rows: ledger.accepted, missingRows: 0, lost: 0, unsettled: 0, attemptGaps: 0 });
       expect(ledger.succeeded).toBe(ledger.accepted);
