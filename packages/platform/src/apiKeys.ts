@@ -12,12 +12,23 @@ const digest = (key: string) => createHash('sha256').update(key, 'utf8').digest(
 
 /**
  * API keys from configuration, kept only as SHA-256 digests and compared in constant time. The paths in
- * `open` (health, metrics, the API description) need no key.
+ * `open` (health, metrics, the API description) need no key. `service` adds the credential the services
+ * call each other with: accepted everywhere, and the only one accepted on the paths it names (`only`).
  */
-export function requireApiKey(keys: readonly string[], open: (path: string) => boolean): RequestHandler {
-  const digests = keys.map(digest);
+export function requireApiKey(
+  keys: readonly string[],
+  open: (path: string) => boolean,
+  service?: { credentials: readonly string[]; only: (path: string) => boolean },
+): RequestHandler {
+  const userDigests = keys.map(digest);
+  const serviceDigests = (service?.credentials ?? []).map(digest);
+  const anyDigests = [...userDigests, ...serviceDigests];
   return (req, res, next) => {
     if (open(req.path)) return next();
+    const serviceOnly = service?.only(req.path) ?? false;
+    // Without user keys (HOOKPOST_ALLOW_NO_AUTH) the public routes are open; service-only ones never are.
+    if (!serviceOnly && userDigests.length === 0) return next();
+    const digests = serviceOnly ? serviceDigests : anyDigests;
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
@@ -43,9 +54,4 @@ export function apiKeysFrom(env: { HOOKPOST_API_KEYS: string[]; HOOKPOST_ALLOW_N
   }
   for (const key of env.HOOKPOST_API_KEYS) if (key.length < 16) throw new Error('every API key needs at least 16 characters');
   return env.HOOKPOST_API_KEYS;
-}
-
-/** Headers for one service calling another's API with the first configured key. */
-export function serviceAuthHeaders(keys: readonly string[]): Record<string, string> {
-  return keys[0] ? { authorization: `Bearer ${keys[0]}` } : {};
 }

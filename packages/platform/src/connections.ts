@@ -35,9 +35,11 @@ export async function connectSubscriptionCache(env: { REDIS_URL: string; HOOKPOS
   return { redis, cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX) };
 }
 
-export function listen(app: Express, port: number): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = app.listen(port, '0.0.0.0', () => resolve(server));
+/** Serves `app` on `host` (HOOKPOST_BIND_HOST: loopback by default, nothing reachable from outside unasked). */
+export function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once('error', reject);
   });
 }
 

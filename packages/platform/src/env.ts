@@ -104,6 +104,10 @@ export const commonEnv = {
   HOOKPOST_ALLOWED_TARGET_CIDRS: envs.list([]),
   /** Run without API keys; only for a closed network. */
   HOOKPOST_ALLOW_NO_AUTH: envs.bool(false),
+  /** The address every HTTP listener binds; loopback unless you put the service behind something on purpose. */
+  HOOKPOST_BIND_HOST: envs.string('127.0.0.1'),
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`. */
+  HOOKPOST_METRICS_TOKEN: envs.string(''),
 };
 
 export const topicEnv = {

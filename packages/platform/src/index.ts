@@ -13,3 +13,4 @@ export * from './targetPolicy';
 export * from './metrics';
 export * from './within';
 export * from './subscriptionWriter';
+export * from './serviceCredential';

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { RequestHandler } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import client, { type Registry } from 'prom-client';
 
 export { client as prometheus };
@@ -13,11 +14,57 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-/** GET /metrics in the Prometheus text format. */
-export function metricsRoute(registry: Registry): RequestHandler {
-  return async (_req, res) => {
+/**
+ * GET /metrics in the Prometheus text format; with `token` set (HOOKPOST_METRICS_TOKEN) only for
+ * `Authorization: Bearer <token>`.
+ */
+export function metricsRoute(registry: Registry, token?: string): RequestHandler {
+  const expected = token ? createHash('sha256').update(token).digest() : undefined;
+  return async (req, res) => {
+    if (expected) {
+      const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      if (!timingSafeEqual(createHash('sha256').update(given).digest(), expected)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        res.status(401).type('text/plain').send('metrics need Authorization: Bearer <HOOKPOST_METRICS_TOKEN>\n');
+        return;
+      }
+    }
     res.type(registry.contentType).send(await registry.metrics());
   };
+}
+
+/**
+ * Runs `refresh` at most once every `ms`, whatever calls it: a gauge that asks a broker or the database
+ * refreshes on a scrape only when its last value is older than that, so scraping /metrics often never
+ * becomes load on them. Concurrent callers share the refresh in flight.
+ */
+export function atMostEvery(ms: number, refresh: () => Promise<void>): () => Promise<void> {
+  let last = 0;
+  let running: Promise<void> | undefined;
+  return () => {
+    if (running) return running;
+    if (Date.now() - last < ms) return Promise.resolve();
+    last = Date.now();
+    running = refresh().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
+
+/**
+ * Readiness from the last check, re-checked in the background every `ms`: /readyz answers at once and a
+ * probe hammering it never reaches the brokers more than that.
+ */
+export async function cachedReadiness(check: () => Promise<boolean>, ms = 2_000): Promise<{ ready: () => Promise<boolean>; stop: () => void }> {
+  let ready = false;
+  const run = atMostEvery(ms, async () => {
+    ready = await check().catch(() => false);
+  });
+  await run();
+  const timer = setInterval(() => void run(), ms);
+  timer.unref();
+  return { ready: async () => ready, stop: () => clearInterval(timer) };
 }
 
 /** Requests by route (the pattern, not the path), method and status, and their duration. */
@@ -51,29 +98,32 @@ export function poisonMessagesCounter(registry: Registry) {
   });
 }
 
-/** Consumer lag per partition of a group: the log's end minus the group's committed offset. */
-/** Consumer lag of each group (group id → the topics it consumes). */
+/**
+ * Consumer lag per partition of each group (group id → the topics it consumes): the log's end minus the
+ * group's committed offset. Asked of Kafka at most once a second, however often /metrics is scraped.
+ */
 export function kafkaLagGauge(registry: Registry, admin: Admin, groups: Record<string, string[]>): void {
-  new client.Gauge({
+  const gauge = new client.Gauge({
     name: 'hookpost_kafka_consumer_lag_messages',
     help: 'Messages in the log not yet committed by the consumer group',
     labelNames: ['group', 'topic', 'partition'],
     registers: [registry],
-    async collect() {
-      try {
-        for (const [groupId, topics] of Object.entries(groups)) {
-          const committed = await admin.fetchOffsets({ groupId, topics });
-          for (const { topic, partitions } of committed) {
-            const ends = await admin.fetchTopicOffsets(topic);
-            for (const { partition, high, low } of ends) {
-              const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? '-1');
-              this.set({ group: groupId, topic, partition: String(partition) }, Number(high) - (offset >= 0 ? offset : Number(low)));
-            }
+    collect: () => refresh(),
+  });
+  const refresh = atMostEvery(1_000, async () => {
+    try {
+      for (const [groupId, topics] of Object.entries(groups)) {
+        const committed = await admin.fetchOffsets({ groupId, topics });
+        for (const { topic, partitions } of committed) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          for (const { partition, high, low } of ends) {
+            const offset = Number(partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+            gauge.set({ group: groupId, topic, partition: String(partition) }, Number(high) - (offset >= 0 ? offset : Number(low)));
           }
         }
-      } catch {
-        // Kafka unreachable: keep the last values; readiness says the rest.
       }
-    },
+    } catch {
+      // Kafka unreachable: keep the last values; readiness says the rest.
+    }
   });
 }

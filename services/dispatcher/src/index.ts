@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { WebhookReceived } from '@hookpost/contracts';
 import {
-  apiKeysFrom,
-  serviceAuthHeaders,
+  atMostEvery,
+  cachedReadiness,
+  serviceCredentials,
+  serviceHeaders,
   createLogger,
   decodeEvent,
   readEvent,
@@ -46,7 +48,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const shutdown = new ShutdownManager(log, 25_000);
   let stopping = false;
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
-  const projectorHeaders = serviceAuthHeaders(apiKeysFrom(env));
+  const projectorHeaders = serviceHeaders(serviceCredentials(env.HOOKPOST_SECRET_KEYS).send);
   const policy = {
     schedule: env.HOOKPOST_RETRY_SCHEDULE_MS,
     jitter: env.HOOKPOST_RETRY_JITTER_PERCENT / 100,
@@ -137,22 +139,25 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const admin = kafka.admin();
   await admin.connect();
   kafkaLagGauge(metrics, admin, { [groupId]: [topics.webhooks] });
-  new prometheus.Gauge({
+  const readyDepth = new prometheus.Gauge({
     name: 'hookpost_retry_ready_messages',
     help: 'Retries due and waiting in the ready queue',
     registers: [metrics],
-    async collect() {
-      const depth = await retries.readyDepth().catch(() => undefined);
-      if (depth !== undefined) this.set(depth);
-    },
+    collect: () => refreshReadyDepth(),
   });
+  const refreshReadyDepth = atMostEvery(1_000, async () => {
+    const depth = await retries.readyDepth().catch(() => undefined);
+    if (depth !== undefined) readyDepth.set(depth);
+  });
+  const readiness = await cachedReadiness(async () => retries.connected && (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildDispatcherApp({
     log,
     metrics,
     // Ready when it can take work from both sources and record what it does.
-    ready: async () => retries.connected && (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)),
+    ready: readiness.ready,
+    metricsToken: env.HOOKPOST_METRICS_TOKEN || undefined,
   });
-  const server = await listen(app, env.DISPATCHER_PORT);
+  const server = await listen(app, env.DISPATCHER_PORT, env.HOOKPOST_BIND_HOST);
 
   shutdown.add('mark stopping', async () => {
     stopping = true;
@@ -162,6 +167,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('retry consumer', () => retries.close());
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('http', () => closeServer(server));
+  shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('endpoint client', () => endpoint.close());
   shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('redis', async () => {

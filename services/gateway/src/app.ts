@@ -56,6 +56,7 @@ export type GatewayDeps = {
   ready: () => Promise<boolean>;
   apiKeys: readonly string[];
   metrics: Registry;
+  metricsToken?: string;
 };
 
 /** Paths anyone may call: liveness, readiness, metrics and the API description. */
@@ -110,7 +111,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   }
 
   app.use(httpMetrics(deps.metrics));
-  app.get('/metrics', metricsRoute(deps.metrics));
+  app.get('/metrics', metricsRoute(deps.metrics, deps.metricsToken));
   if (deps.apiKeys.length > 0) app.use(requireApiKey(deps.apiKeys, openPaths));
 
   app.get('/healthz', (_req, res) => {

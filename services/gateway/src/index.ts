@@ -4,7 +4,9 @@ import { topicNames } from '@hookpost/contracts';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import {
   apiKeysFrom,
-  serviceAuthHeaders,
+  cachedReadiness,
+  serviceCredentials,
+  serviceHeaders,
   createLogger,
   closeServer,
   createMetricsRegistry,
@@ -41,7 +43,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const { redis, cache } = await connectSubscriptionCache(env, log);
   const projector = new ProjectorForwarder(env.PROJECTOR_URL, log);
 
-  const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceAuthHeaders(apiKeys));
+  const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceHeaders(serviceCredentials(env.HOOKPOST_SECRET_KEYS).send));
   const writer = new SubscriptionWriter({
     redis,
     prefix: env.HOOKPOST_REDIS_PREFIX,
@@ -52,6 +54,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     log,
     lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,
   });
+  const readiness = await cachedReadiness(async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildGatewayApp({
     log,
     eventLog,
@@ -71,13 +74,15 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     maxBodyBytes: env.HOOKPOST_MAX_BODY_BYTES,
     appendTimeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS,
-    ready: async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)),
+    ready: readiness.ready,
+    metricsToken: env.HOOKPOST_METRICS_TOKEN || undefined,
     apiKeys,
     metrics: createMetricsRegistry('gateway'),
   });
-  const server = await listen(app, env.GATEWAY_PORT);
+  const server = await listen(app, env.GATEWAY_PORT, env.HOOKPOST_BIND_HOST);
 
   shutdown.add('http', () => closeServer(server));
+  shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('projector pool', () => projector.close());
   shutdown.add('kafka admin', () => admin.disconnect());

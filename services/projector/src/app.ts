@@ -88,6 +88,9 @@ export function buildProjectorApp(deps: {
   apiKeys: readonly string[];
   metrics: Registry;
   readAfterWrites: (scope: ReadScope) => Promise<void>;
+  metricsToken?: string;
+  /** What the other services call with; the only credential /internal (sealed secrets) accepts. */
+  serviceCredentials: readonly string[];
 }) {
   const { queries } = deps;
   const fenced = (scope: ReadScope): RequestHandler => (_req, _res, next) => {
@@ -97,9 +100,15 @@ export function buildProjectorApp(deps: {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(httpMetrics(deps.metrics));
-  app.get('/metrics', metricsRoute(deps.metrics));
+  app.get('/metrics', metricsRoute(deps.metrics, deps.metricsToken));
 
-  if (deps.apiKeys.length > 0) app.use(requireApiKey(deps.apiKeys, (path) => ['/healthz', '/readyz', '/metrics'].includes(path)));
+  app.use(
+    requireApiKey(deps.apiKeys, (path) => ['/healthz', '/readyz', '/metrics'].includes(path), {
+      credentials: deps.serviceCredentials,
+      // (lower-cased: Express routes /INTERNAL/… to the same handlers)
+      only: (path) => path.toLowerCase().startsWith('/internal'),
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

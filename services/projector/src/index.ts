@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
 import { readProjectorEnv, type ProjectorEnv } from './env';
@@ -78,15 +78,20 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     readWaits.observe({ outcome: caughtUp ? 'caught_up' : 'timed_out' }, (performance.now() - started) / 1000);
     if (!caughtUp) throw behind();
   };
-  new prometheus.Gauge({
+  const oldestUnfinished = new prometheus.Gauge({
     name: 'hookpost_oldest_unfinished_delivery_age_seconds',
     help: 'Age of the oldest delivery still pending or retrying (0 when none): grows when deliveries get stuck',
     registers: [metrics],
-    async collect() {
-      const age = await within(2_000, queries.oldestUnfinishedDeliveryAgeSeconds()).catch(() => undefined);
-      // PostgreSQL unreachable: keep the last value; readiness says the rest.
-      if (age !== undefined) this.set(age);
-    },
+    collect: () => refreshOldestUnfinished(),
+  });
+  const refreshOldestUnfinished = atMostEvery(1_000, async () => {
+    const age = await within(2_000, queries.oldestUnfinishedDeliveryAgeSeconds()).catch(() => undefined);
+    // PostgreSQL unreachable: keep the last value; readiness says the rest.
+    if (age !== undefined) oldestUnfinished.set(age);
+  });
+  const readiness = await cachedReadiness(async () => {
+    await within(2_000, pool.query('SELECT 1'));
+    return kafkaAnswers(admin);
   });
   const app = buildProjectorApp({
     queries,
@@ -94,12 +99,11 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     log,
     apiKeys: apiKeysFrom(env),
     metrics,
-    ready: async () => {
-      await within(2_000, pool.query('SELECT 1'));
-      return kafkaAnswers(admin);
-    },
+    ready: readiness.ready,
+    metricsToken: env.HOOKPOST_METRICS_TOKEN || undefined,
+    serviceCredentials: serviceCredentials(env.HOOKPOST_SECRET_KEYS).accepted,
   });
-  const server = await listen(app, env.PROJECTOR_PORT);
+  const server = await listen(app, env.PROJECTOR_PORT, env.HOOKPOST_BIND_HOST);
 
   const consume = (group: string, consumed: string[], fetch: { minBytes: number; maxWaitMs: number }) => startProjectionConsumer({
     kafka,
@@ -128,6 +132,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const subscriptionConsumer = await consume(subscriptionGroupId, [topics.subscriptions], { minBytes: 1, maxWaitMs: 1_000 });
 
   shutdown.add('http', () => closeServer(server));
+  shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('kafka subscription consumer', () => subscriptionConsumer.stop());
   shutdown.add('read waits', async () => applied.close());
