@@ -107,7 +107,24 @@ export function withMessageSpan<T>(name: string, headers: IHeaders | undefined, 
   });
 }
 
-type Pending = { records: EventRecord[]; resolve: () => void; reject: (error: unknown) => void };
+type Pending = { records: EventRecord[]; resolve: () => void; reject: (error: unknown) => void; sent: boolean; timer?: NodeJS.Timeout };
+
+/** The log did not take the write, and never will: it was not sent (queue full, or its time ran out first). */
+export class AppendRefusedError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'AppendRefusedError';
+  }
+}
+
+export type AppendOptions = {
+  /**
+   * How long the events may wait to be sent. Past it, events still queued are dropped and the append fails
+   * with AppendRefusedError (they are never written later). Events already sent wait for Kafka's answer,
+   * which the producer's bounded retries keep short.
+   */
+  timeoutMs?: number;
+};
 
 /**
  * Appends events to Kafka with acks=all on an idempotent producer. kafkajs has no linger.ms and awaiting one
@@ -118,14 +135,22 @@ type Pending = { records: EventRecord[]; resolve: () => void; reject: (error: un
 export class KafkaEventLog {
   private readonly producer: Producer;
   private queue: Pending[] = [];
+  private queuedRecords = 0;
   private flushing = false;
 
-  constructor(kafka: Kafka) {
+  /** `maxQueuedRecords` bounds what waits for the next send: past it, appends fail at once (shed load). */
+  constructor(
+    kafka: Kafka,
+    private readonly maxQueuedRecords = 20_000,
+  ) {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
+      // A send gives up within a few seconds (then the caller answers 503) rather than retrying for half a
+      // minute while requests pile up behind it.
+      retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 1_000 },
     });
   }
 
@@ -137,8 +162,11 @@ export class KafkaEventLog {
     return this.producer.disconnect();
   }
 
-  append(records: EventRecord[]): Promise<void> {
+  append(records: EventRecord[], options: AppendOptions = {}): Promise<void> {
     for (const record of records) assertValidEvent(record.event);
+    if (this.queuedRecords + records.length > this.maxQueuedRecords) {
+      return Promise.reject(new AppendRefusedError(`the event log has ${this.queuedRecords} events waiting to be sent`));
+    }
     // One producer span per append, child of the caller's span (the ingest request, the attempt); its
     // context travels in every message's headers, so consumers continue the same trace.
     const span = tracer.startSpan(`${records[0]?.topic ?? 'events'} publish`, {
@@ -149,18 +177,32 @@ export class KafkaEventLog {
     propagation.inject(trace.setSpan(context.active(), span), carrier);
     const traced = records.map((record) => ({ ...record, headers: { ...record.headers, ...carrier } }));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({
+      const pending: Pending = {
         records: traced,
+        sent: false,
         resolve: () => {
+          clearTimeout(pending.timer);
           span.end();
           resolve();
         },
         reject: (error) => {
+          clearTimeout(pending.timer);
           span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
           span.end();
           reject(error);
         },
-      });
+      };
+      if (options.timeoutMs !== undefined) {
+        pending.timer = setTimeout(() => {
+          if (pending.sent) return;
+          // Still queued: take it out, so what the caller is told failed is never written afterwards.
+          this.queue = this.queue.filter((other) => other !== pending);
+          this.queuedRecords -= pending.records.length;
+          pending.reject(new AppendRefusedError(`not sent within ${options.timeoutMs} ms`));
+        }, options.timeoutMs);
+      }
+      this.queue.push(pending);
+      this.queuedRecords += pending.records.length;
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -196,6 +238,8 @@ export class KafkaEventLog {
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
+      this.queuedRecords = 0;
+      for (const pending of batch) pending.sent = true;
       const byTopic = new Map<string, { key: string; value: string; headers?: IHeaders }[]>();
       for (const { records } of batch) {
         for (const record of records) {

@@ -18,7 +18,7 @@ if current then
     if stale >= tonumber(ARGV[2]) then return 0 end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
 return 1`;
 
 const validState = compile(subscriptionStateSchema);
@@ -39,11 +39,16 @@ function knownFrom(text: string): KnownSubscription | undefined {
   return validState(entry).ok ? (entry as SubscriptionState) : undefined;
 }
 
-/** The subscription cache in Redis. */
+/**
+ * The subscription cache in Redis. Entries expire (`ttlMs`, a day by default): the log stays the truth and a
+ * subscription nobody asked for in a day is read from the read model again, so the cache never grows without
+ * bound nor keeps a stale entry forever.
+ */
 export class RedisSubscriptionCache {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    private readonly ttlMs = 86_400_000,
   ) {}
 
   key(id: string): string {
@@ -66,7 +71,7 @@ export class RedisSubscriptionCache {
   async put(known: KnownSubscription, authoritative = false): Promise<void> {
     await this.redis.eval(PUT_IF_NEWER, {
       keys: [this.key(known.id)],
-      arguments: [JSON.stringify(known), String(known.version), authoritative ? '1' : '0'],
+      arguments: [JSON.stringify(known), String(known.version), authoritative ? '1' : '0', String(this.ttlMs)],
     });
   }
 }
@@ -92,7 +97,8 @@ export class SubscriptionDirectory {
 
   /** Asks the read model, bypassing the cache, and makes the cache agree with its answer. */
   async fromReadModel(id: string): Promise<KnownSubscription | undefined> {
-    const response = await fetch(`${this.projectorUrl}/internal/subscriptions/${encodeURIComponent(id)}`, { headers: this.headers });
+    // (the projector waits up to HOOKPOST_READ_WAIT_MS, 5 s by default, for the log before it answers)
+    const response = await fetch(`${this.projectorUrl}/internal/subscriptions/${encodeURIComponent(id)}`, { headers: this.headers, signal: AbortSignal.timeout(15_000) });
     if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`projector answered ${response.status} for subscription ${id}`);
     const row = (await response.json()) as SubscriptionState & { deleted: boolean };

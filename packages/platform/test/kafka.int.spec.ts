@@ -18,6 +18,27 @@ function received(n: number): EventOf<'WebhookReceived'> {
   );
 }
 
+/** The keys of every message in `name`, read from the start. */
+async function readKeys(name: string): Promise<string[]> {
+  const ends = await admin.fetchTopicOffsets(name);
+  const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
+  const consumer = kafka.consumer({ groupId: `${name}.reader.${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: name, fromBeginning: true });
+  const keys: string[] = [];
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        keys.push(message.key?.toString() ?? '');
+        if (keys.length >= total) resolve();
+      },
+    });
+    if (total === 0) resolve();
+  });
+  await consumer.disconnect();
+  return keys;
+}
+
 beforeAll(async () => {
   await admin.connect();
   await ensureTopics(admin, [topic], 1);
@@ -32,6 +53,36 @@ afterAll(async () => {
 });
 
 describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
+  it('never writes an append it refused: a full queue fails at once, a queued append past its time is dropped', async () => {
+    // Given a log whose producer is busy with a send Kafka keeps refusing (a topic that does not exist)
+    const own = `${topic}.refusals`;
+    await ensureTopics(admin, [own], 1);
+    const busyLog = new KafkaEventLog(kafka, 2);
+    await busyLog.connect();
+    const missing = `${topic}.missing`;
+    const stuck = busyLog.append([{ topic: missing, key: 'k', event: received(-1) }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // When two more appends queue behind it, past the queue's bound, and the one queued times out
+    const started = Date.now();
+    const queued = busyLog.append([{ topic: own, key: 'queued', event: received(-2) }], { timeoutMs: 200 });
+    const overflow = busyLog.append([{ topic: own, key: 'a', event: received(-3) }, { topic: own, key: 'b', event: received(-4) }], { timeoutMs: 5_000 });
+
+    // Then the overflow is refused at once and the queued one once its time is up, while the stuck send goes on
+    await expect(overflow).rejects.toThrow('events waiting to be sent');
+    await expect(queued).rejects.toThrow('not sent within 200 ms');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await expect(stuck).rejects.toThrow();
+    // and neither ever reaches the log, even after the producer is free again
+    await busyLog.append([{ topic: own, key: 'after', event: received(-5) }], { timeoutMs: 5_000 });
+    await busyLog.disconnect();
+    const keys = await readKeys(own);
+    await admin.deleteTopics({ topics: [own] });
+    expect(keys).toContain('after');
+    expect(keys).not.toContain('queued');
+    expect(keys).not.toContain('a');
+  });
+
   it('refuses an invalid event before it reaches the log', async () => {
     const bad = { ...received(0), data: { nope: true } } as unknown as EventOf<'WebhookReceived'>;
     expect(() => eventLog.append([{ topic, key: 'k', event: bad }])).toThrow('WebhookReceived data is invalid');

@@ -28,4 +28,28 @@ describe('RedisSubscriptionCache (real Redis)', () => {
     await cache.put(state(2, 'new'));
     expect(await cache.get(state(1, 'a').id)).toEqual({ id: state(1, 'a').id, version: 3, deleted: true });
   });
+
+  it('lets the log’s fold replace a same-version entry, never an older one over a newer', async () => {
+    const cache = new RedisSubscriptionCache(redis, `${prefix}fold:`);
+    await cache.put(state(5, 'writer'));
+    await cache.put(state(5, 'fold'), true);
+    expect(await cache.get(state(5, 'x').id)).toMatchObject({ version: 5, name: 'fold' });
+    await cache.put(state(4, 'stale fold'), true);
+    expect(await cache.get(state(5, 'x').id)).toMatchObject({ version: 5, name: 'fold' });
+  });
+
+  it('drops an entry that does not read back as a subscription, and expires entries', async () => {
+    const cache = new RedisSubscriptionCache(redis, `${prefix}bad:`, 150);
+    const key = cache.key(state(1, 'a').id);
+    await redis.set(key, JSON.stringify({ ...state(9, 'x'), timeout_ms: 'fast' }));
+    expect(await cache.get(state(1, 'a').id)).toBeUndefined();
+    expect(await redis.exists(key)).toBe(0);
+    await redis.set(key, 'not json');
+    expect(await cache.get(state(1, 'a').id)).toBeUndefined();
+
+    await cache.put(state(1, 'a'));
+    expect(await cache.get(state(1, 'a').id)).toMatchObject({ version: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await cache.get(state(1, 'a').id)).toBeUndefined();
+  });
 });

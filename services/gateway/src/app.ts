@@ -84,7 +84,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   /** Appends and waits for Kafka; when the log cannot take the write the caller gets 503, never a false 2xx. */
   async function append(records: EventRecord[]): Promise<void> {
     try {
-      await within(deps.appendTimeoutMs, deps.eventLog.append(records), 'no acknowledgement from Kafka');
+      await deps.eventLog.append(records, { timeoutMs: deps.appendTimeoutMs });
     } catch (error) {
       deps.log.error({ err: error }, 'event log append failed');
       throw new ServiceUnavailable('The event log cannot take the write right now; try again shortly.');

@@ -49,7 +49,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     prefix: env.HOOKPOST_REDIS_PREFIX,
     directory,
     cache,
-    append: (records) => within(env.HOOKPOST_APPEND_TIMEOUT_MS, eventLog.append(records), 'no acknowledgement from Kafka'),
+    append: (records) => eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }),
     topic: topicNames(env.HOOKPOST_TOPIC_PREFIX).subscriptions,
     log,
     lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,

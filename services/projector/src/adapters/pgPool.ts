@@ -4,7 +4,14 @@ import { runner } from 'node-pg-migrate';
 
 export function createPool(databaseUrl: string, schema: string, max = 10, onError: (error: Error) => void = () => undefined): Pool {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-  const pool = new Pool({ connectionString: databaseUrl, max, options: `-c search_path=${schema}` });
+  // No statement runs longer than 30 s (a read that would is a 5xx, not a connection held forever), and a
+  // transaction left idle by a stuck client is ended after 60 s instead of holding its row locks.
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max,
+    options: `-c search_path=${schema} -c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000`,
+    connectionTimeoutMillis: 10_000,
+  });
   // An idle client whose server went away emits 'error'; without a listener that would end the process.
   pool.on('error', onError);
   return pool;
