@@ -129,11 +129,11 @@ export function lagBetween(before: ProjectorMetrics, after: ProjectorMetrics) {
 
 // ---- services ----
 
-/** The settings npm start gives the services, for one more started by the bench. */
+/** The settings npm run bench gives the services (scripts/bench.sh), for one more started by the bench. */
 export function serviceEnv(): Record<string, string> {
   return {
     HOOKPOST_API_KEYS: process.env.HOOKPOST_API_KEYS ?? KEY,
-    HOOKPOST_ALLOWED_TARGET_CIDRS: process.env.HOOKPOST_ALLOWED_TARGET_CIDRS ?? '127.0.0.0/8,::1/128',
+    HOOKPOST_ALLOWED_TARGET_CIDRS: process.env.HOOKPOST_ALLOWED_TARGET_CIDRS ?? '127.0.0.1/32',
   };
 }
 

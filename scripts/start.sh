@@ -10,8 +10,12 @@ bash "$ROOT/infra/local.sh" up
 
 mkdir -p "$STATE/logs" "$STATE/run"
 
-# Local development: receivers on this machine are allowed targets (production allows none; see docs).
-export HOOKPOST_ALLOWED_TARGET_CIDRS=${HOOKPOST_ALLOWED_TARGET_CIDRS-127.0.0.0/8,::1/128}
+# Deliveries go to public addresses only, here as in production: allowing a local receiver is an explicit
+# choice, e.g. HOOKPOST_ALLOWED_TARGET_CIDRS=127.0.0.1/32:9999 npm start (README, "Try it"). A blanket
+# loopback default would let any API key POST to every local port and read the answer in the attempt log.
+if [[ -n ${HOOKPOST_ALLOWED_TARGET_CIDRS:-} ]]; then
+  say "non-public delivery targets allowed: $HOOKPOST_ALLOWED_TARGET_CIDRS"
+fi
 
 # Every API call needs a key. Without HOOKPOST_API_KEYS, npm start makes one for this checkout, once.
 if [[ -z ${HOOKPOST_API_KEYS:-} && ${HOOKPOST_ALLOW_NO_AUTH:-false} != true ]]; then

@@ -40,6 +40,26 @@ const unsignableSecrets = [
   'whsec_this is not base64 at all!',
 ];
 
+/**
+ * Target URLs whose IPv6 literal carries a non-public IPv4 address (6to4, Teredo, NAT64, IPv4-mapped,
+ * -translated and -compatible): refused like the IPv4 address itself, although this stack allows loopback
+ * (as 127.0.0.0/8, which does not reach into IPv6 forms). Nothing connects to them: the gateway refuses them.
+ */
+const embeddedAddressTargets = [
+  'http://[2002:a00:1::1]/hook', // 6to4 of 10.0.0.1
+  'http://[2002:7f00:1::1]:8080/hook', // 6to4 of 127.0.0.1
+  'http://[2002:a9fe:a9fe::1]/latest/meta-data', // 6to4 of 169.254.169.254
+  'http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook', // Teredo, client 10.0.0.1
+  'http://[2001:0:a00:1:8000:63bf:f7f7:f7f7]/hook', // Teredo, server 10.0.0.1
+  'http://[64:ff9b::10.0.0.1]/hook', // NAT64
+  'http://[64:ff9b::a9fe:a9fe]/latest/meta-data', // NAT64 of 169.254.169.254
+  'http://[64:ff9b:1::c0a8:1]/hook', // local-use NAT64 of 192.168.0.1
+  'http://[64:ff9b:1:ab::1]/hook', // local-use NAT64 in an unreadable layout
+  'http://[::ffff:10.0.0.1]/hook', // IPv4-mapped
+  'http://[::ffff:0:a00:1]/hook', // IPv4-translated
+  'http://[::10.0.0.1]/hook', // IPv4-compatible
+];
+
 function corpus(): Case[] {
   const cases: Case[] = [];
   const sub = `/subscriptions/${subscriptionId}`;
@@ -103,6 +123,7 @@ function corpus(): Case[] {
     { name: 'x', target_url: 'https://example.com', event_types: ['a\udfffb'] },
     // Secrets an HMAC subscription could never sign with.
     ...unsignableSecrets.map((secret_key) => ({ name: 'x', target_url: 'https://example.com', secret_key })),
+    ...embeddedAddressTargets.map((target_url) => ({ name: 'x', target_url })),
   ];
   for (const body of subscriptionBodies) {
     cases.push({ name: `create ${JSON.stringify(body).slice(0, 60)}`, method: 'POST', path: '/subscriptions', body: JSON.stringify(body) });
@@ -110,6 +131,7 @@ function corpus(): Case[] {
   }
   const patches: Record<string, unknown>[] = [{}, { name: '' }, { foo: 1 }, { signature_scheme: 'ed25519' }, { target_url: 'http://169.254.169.254/' }, { max_attempts: 0 }, { name: 'a\u0000' }, { 'key\u0000': 1 }];
   patches.push({ name: 'a\ud800' }, { 'key\udc00': 1 }, ...unsignableSecrets.map((secret_key) => ({ secret_key })));
+  patches.push(...embeddedAddressTargets.map((target_url) => ({ target_url })));
   for (const body of patches) {
     cases.push({ name: `patch ${JSON.stringify(body)}`, method: 'PATCH', path: sub, body: JSON.stringify(body) });
   }
@@ -238,6 +260,18 @@ describe('bad input corpus', () => {
     const search = await send({ name: 'search', method: 'GET', path: `/deliveries?payload_contains=${encodeURIComponent('{"a":"\\ud800"}')}` });
     expect(search.status).toBe(400);
     expect(JSON.parse(search.text).detail).toMatch(/payload_contains must be well-formed Unicode/);
+    expect(await logEnds()).toBe(before);
+  });
+
+  it('refuses a target whose IPv6 literal embeds a non-public IPv4 address with 422 on target_url, writing nothing', async () => {
+    const before = await logEnds();
+    for (const target_url of embeddedAddressTargets) {
+      const answer = await send({ name: target_url, method: 'POST', path: '/subscriptions', body: JSON.stringify({ name: 'embedded', target_url }) });
+      expect({ target_url, status: answer.status }).toEqual({ target_url, status: 422 });
+      const errors = JSON.parse(answer.text).errors as { field: string; message: string }[];
+      expect(errors.map((error) => error.field)).toEqual(['target_url']);
+      expect(errors[0]!.message).toMatch(/^is not a public address: /);
+    }
     expect(await logEnds()).toBe(before);
   });
 });

@@ -53,7 +53,9 @@ describe('SSRF protection', () => {
     });
     expect(delivery.attempt_count).toBe(1);
     expect(delivery.attempts[0].status_code).toBeNull();
-    expect(delivery.attempts[0].error).toMatch(/^localhost resolves to (127\.0\.0\.1|::1) is loopback; delivery refused$/);
+    // The stored error says why without naming the address the name resolved to
+    expect(delivery.attempts[0].error).toBe('target_url is not a public address: localhost resolves to a non-public address; delivery refused');
+    expect(delivery.last_error).toBe(delivery.attempts[0].error);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receiver.connections).toBe(0);
     expect(receiver.requests).toHaveLength(0);

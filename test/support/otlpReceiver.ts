@@ -17,6 +17,8 @@ const valueOf = (value: AnyValue | undefined) => value?.stringValue ?? (value?.i
 /** An OTLP/HTTP (JSON) trace receiver, as a collector would be: the services export their spans to it. */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** Every export request's body as it came, to search all of it (events, status, resource) and not only attributes. */
+  readonly bodies: string[] = [];
   private constructor(private readonly server: http.Server) {}
 
   static async start(): Promise<OtlpReceiver> {
@@ -25,8 +27,10 @@ export class OtlpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        receiver.bodies.push(text);
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          const body = JSON.parse(text);
           for (const resourceSpans of body.resourceSpans ?? []) {
             const attributes = Object.fromEntries((resourceSpans.resource?.attributes ?? []).map((a: { key: string; value: AnyValue }) => [a.key, valueOf(a.value)]));
             for (const scope of resourceSpans.scopeSpans ?? []) {

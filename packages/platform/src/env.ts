@@ -100,7 +100,7 @@ export const commonEnv = {
   HOOKPOST_SECRET_KEYS: envs.string('dev:aG9va3Bvc3QtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE='),
   /** API keys accepted as `Authorization: Bearer <key>`, comma-separated (16+ characters each). */
   HOOKPOST_API_KEYS: envs.list([]),
-  /** CIDRs the dispatcher may deliver to although they are not public (e.g. 127.0.0.0/8 for local development). */
+  /** Non-public targets the dispatcher may deliver to anyway: `address[/prefix][:port]` (e.g. 127.0.0.1/32:9999 for a local receiver); none by default. */
   HOOKPOST_ALLOWED_TARGET_CIDRS: envs.list([]),
   /** Run without API keys; only for a closed network. */
   HOOKPOST_ALLOW_NO_AUTH: envs.bool(false),

@@ -1,5 +1,6 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { hygienicInstrumentationConfig, TraceparentOnlyPropagator } from './hygiene';
 
 let sdk: NodeSDK | undefined;
 
@@ -19,6 +20,8 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
   if (sdk || !configured(env)) return false;
   env.OTEL_SERVICE_NAME ??= serviceName();
   sdk = new NodeSDK({
+    // Ours rather than OTEL_PROPAGATORS: a request's baggage and tracestate are not passed on (see hygiene.ts).
+    textMapPropagator: new TraceparentOnlyPropagator(),
     instrumentations: [
       getNodeAutoInstrumentations({
         '@opentelemetry/instrumentation-fs': { enabled: false },
@@ -28,6 +31,7 @@ export function startTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
         // batches: it makes its own producer and per-message consumer spans (packages/platform/src/kafka.ts),
         // where the kafkajs instrumentation would parent every message on the first caller's span.
         '@opentelemetry/instrumentation-kafkajs': { enabled: false },
+        ...hygienicInstrumentationConfig,
       }),
     ],
   });

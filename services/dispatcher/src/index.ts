@@ -68,7 +68,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
-  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS));
+  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), { log });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
   const dispatcher = new Dispatcher({
     directory,

@@ -86,6 +86,34 @@ describe('HttpEndpointClient (real HTTP on loopback)', () => {
     expect((await client.post(`${base}/busy`, {}, '{}', 1_000)).result).toEqual({ kind: 'response', statusCode: 503, retryAfter: '7' });
   });
 
+  it('connects to an allowlisted range only on the port its entry names, and names no resolved address', async () => {
+    const other = http.createServer((_req, res) => res.end('should never be reached'));
+    let reached = 0;
+    other.on('connection', () => (reached += 1));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherPort = (other.address() as AddressInfo).port;
+    const port = new URL(base).port;
+    const receiverOnly = new HttpEndpointClient(new TargetPolicy([`127.0.0.1/32:${port}`, `::1/128:${port}`]));
+    try {
+      // Given a policy that allows loopback on the receiver's port only
+      // When it posts to that port by IP and by name, it connects
+      expect((await receiverOnly.post(`${base}/ok`, {}, '{}', 1_000)).result).toMatchObject({ kind: 'response', statusCode: 200 });
+      expect((await receiverOnly.post(`http://localhost:${port}/ok`, {}, '{}', 1_000)).result).toMatchObject({ kind: 'response', statusCode: 200 });
+      // and to any other loopback port, by IP or by a name resolving there, it does not
+      const byIp = await receiverOnly.post(`http://127.0.0.1:${otherPort}/`, {}, '{}', 1_000);
+      expect(byIp.result).toEqual({ kind: 'blocked', error: 'target_url is not a public address: 127.0.0.1 is loopback; delivery refused' });
+      const byName = await receiverOnly.post(`http://localhost:${otherPort}/`, {}, '{}', 1_000);
+      expect(byName.result).toEqual({
+        kind: 'blocked',
+        error: 'target_url is not a public address: localhost resolves to a non-public address; delivery refused',
+      });
+      expect(reached).toBe(0);
+    } finally {
+      await receiverOnly.close();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   it('turns a hang into a timeout, a reset and a refused connection into network errors', async () => {
     const hung = await client.post(`${base}/hang`, {}, '{}', 300);
     expect(hung.result).toEqual({ kind: 'network-error', error: 'timed out after 300 ms' });

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent, errors as undiciErrors } from 'undici';
-import type { TargetPolicy } from '@hookpost/platform';
+import { Agent, buildConnector, errors as undiciErrors } from 'undici';
+import type { Logger, TargetPolicy } from '@hookpost/platform';
 import type { AttemptResult } from '../delivery/classifyResponse';
 
 export type EndpointResponse = {
@@ -68,18 +68,39 @@ function refusedFrom(error: unknown): TargetRefused | undefined {
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
- * A DNS lookup that checks every address the name resolves to and hands the connection only an allowed
- * one, so the address checked is the address connected to (no DNS rebinding in between).
+ * A DNS lookup that checks every address the name resolves to (for connections to `port`) and hands the
+ * connection only an allowed one, so the address checked is the address connected to (no DNS rebinding in
+ * between). The error a user reads names no address: what an internal name resolves to stays in the
+ * debug log.
  */
-function pinnedLookup(policy: TargetPolicy) {
+function pinnedLookup(policy: TargetPolicy, port: number | undefined, log: Logger | undefined) {
   return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
     dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
       if (error) return callback(error, '');
-      const refusals = addresses.map((entry) => policy.refusal(entry.address)).filter((reason): reason is string => reason !== undefined);
-      if (refusals.length > 0) return callback(new TargetRefused(`${hostname} resolves to ${refusals[0]}; delivery refused`), '');
+      for (const { address } of addresses) {
+        const refusal = policy.refusal(address, port);
+        if (refusal === undefined) continue;
+        log?.debug({ host: hostname, port, refusal }, 'target resolves to a refused address');
+        return callback(new TargetRefused(`target_url is not a public address: ${hostname} resolves to a non-public address; delivery refused`), '');
+      }
       if (options.all) return callback(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });
+  };
+}
+
+/**
+ * The lookup does not learn the port it connects to, and the allowlist may bind ranges to ports: one
+ * connector per port the allowlist names, and one for every other port (where bound entries never apply).
+ */
+function policedConnector(policy: TargetPolicy, log: Logger | undefined): buildConnector.connector {
+  const connectors = new Map<number | undefined, buildConnector.connector>();
+  return (options, callback) => {
+    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+    const key = policy.namedPorts.has(port) ? port : undefined;
+    let connector = connectors.get(key);
+    if (!connector) connectors.set(key, (connector = buildConnector({ lookup: pinnedLookup(policy, key, log) as never })));
+    connector(options, callback);
   };
 }
 
@@ -92,13 +113,13 @@ export class HttpEndpointClient {
 
   constructor(
     private readonly policy: TargetPolicy,
-    options: { connectionsPerOrigin?: number } = {},
+    options: { connectionsPerOrigin?: number; log?: Logger } = {},
   ) {
     this.agent = new Agent({
       connections: options.connectionsPerOrigin ?? 64,
       keepAliveTimeout: 10_000,
       pipelining: 1,
-      connect: { lookup: pinnedLookup(policy) as never },
+      connect: policedConnector(policy, options.log),
     });
   }
 
@@ -117,7 +138,7 @@ export class HttpEndpointClient {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') return blocked(`target_url uses ${target.protocol}, not http or https; delivery refused`);
     // An IP literal is connected to without a lookup: check it here.
     const refusal = this.policy.literalRefusal(target);
-    if (refusal) return blocked(`${refusal}; delivery refused`);
+    if (refusal) return blocked(`target_url is not a public address: ${refusal}; delivery refused`);
     try {
       const response = await this.agent.request({
         origin: target.origin,
