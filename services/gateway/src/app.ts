@@ -17,6 +17,7 @@ import {
   jsonBody,
   NotFound,
   metricsRoute,
+  methodNotAllowed,
   notFoundRoute,
   problemMiddleware,
   requireApiKey,
@@ -162,7 +163,8 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.post('/subscriptions/:id/secret/rotate', ...body, async (req, res) => {
     const current = await subscriptionFor(req.params.id as string);
-    const input = validated<SecretRotate>(validateSecretRotate, req.body ?? {});
+    // The body is optional; one that is sent (even `null`) must match the schema.
+    const input = validated<SecretRotate>(validateSecretRotate, req.body === undefined ? {} : req.body);
     const rotated = decideRotate(current, input, deps.decide);
     await append([subscriptionRecord(rotated.event)]);
     await remember(rotated.event.data);
@@ -185,6 +187,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   app.get('/deliveries/:id', forward);
   app.get('/deliveries/:id/attempts', forward);
 
+  app.use(methodNotAllowed(app));
   app.use(notFoundRoute);
   app.use(problemMiddleware(deps.log));
   return app;

@@ -49,6 +49,10 @@ export function existing(known: KnownSubscription | undefined, id: string): Subs
 }
 
 const NO_SECRET_FOR_ED25519 = [{ field: 'secret_key', message: 'does not apply to ed25519 subscriptions: the signing key is generated' }];
+/** A valid body that the subscription's current state refuses is a conflict (409), not a schema error (422). */
+function refuseSecretForEd25519(current: SubscriptionState): void {
+  if (schemeOf(current) === 'ed25519') throw new Conflict(`Subscription ${current.id} signs with ed25519: its key is generated, so secret_key does not apply.`);
+}
 
 /** The secret to keep (sealed) and what the caller may see of it: the secret itself, or the public key. */
 function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
@@ -103,6 +107,7 @@ export function decideRotate(
   input: SecretRotate,
   deps: DecideDeps,
 ): { event: EventOf<'SubscriptionUpdated'>; secret: string | undefined; publicKey: string | null; previousExpiresAt: string } {
+  if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   const material = newSigningMaterial(schemeOf(current), input.secret_key, deps);
   const now = deps.now();
   const previousExpiresAt = new Date(now.getTime() + deps.rotationOverlapMs).toISOString();
@@ -125,7 +130,7 @@ export function decideRotate(
 /** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
 export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
   checkTargetUrl(input.target_url, deps);
-  if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
+  if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   return makeEvent(
     'SubscriptionUpdated',
     {
@@ -148,7 +153,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
 /** PATCH: only the fields present change (JSON merge semantics; null clears a nullable field). */
 export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionUpdated'> {
   if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
-  if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
+  if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   const { secret_key, ...fields } = input;
   return makeEvent(
     'SubscriptionUpdated',
@@ -179,7 +184,7 @@ export function decideIngest(subscription: SubscriptionState, body: unknown, dep
   }
   if (!subscription.is_active) throw new Conflict(`Subscription ${subscription.id} is not active.`);
   if (subscription.event_types && typeof eventType === 'string' && !subscription.event_types.includes(eventType)) {
-    throw new ValidationFailed([{ field: 'event_type', message: `is not one of the subscription's event_types` }]);
+    throw new Conflict(`Subscription ${subscription.id} does not take event_type ${JSON.stringify(eventType)}: it is not one of its event_types.`);
   }
   const receivedAt = deps.now().toISOString();
   return makeEvent(
