@@ -26,3 +26,25 @@ ensure_dependencies() {
 
 # http_ok URL: true when URL answers 2xx.
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
+
+# schemathesis (the API tier) lives in its own virtualenv under .hookpost/tools, installed from
+# test/api/requirements.txt (the one place its version is pinned) only when missing or when that file changed.
+SCHEMATHESIS_VENV=$TOOLS/schemathesis-venv
+ensure_schemathesis() {
+  local requirements=$ROOT/test/api/requirements.txt marker=$SCHEMATHESIS_VENV/.hookpost-requirements
+  if [[ -x $SCHEMATHESIS_VENV/bin/schemathesis && -f $marker ]] && cmp -s "$requirements" "$marker"; then return; fi
+  say "installing schemathesis ($(grep -m1 '^schemathesis==' "$requirements")) into $SCHEMATHESIS_VENV"
+  rm -rf "$SCHEMATHESIS_VENV"
+  command -v python3 >/dev/null || { say "python3 is needed for the API tier (schemathesis)"; return 1; }
+  if ! python3 -m venv "$SCHEMATHESIS_VENV" >/dev/null 2>&1; then
+    # Debian's python3 ships venv apart.
+    [[ $(id -u) == 0 ]] || { say "python3 -m venv failed: install python3-venv"; return 1; }
+    say "installing python3-venv"
+    rm -rf "$SCHEMATHESIS_VENV"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv; } >/dev/null
+    python3 -m venv "$SCHEMATHESIS_VENV"
+  fi
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+  "$SCHEMATHESIS_VENV/bin/pip" check >/dev/null
+  cp "$requirements" "$marker"
+}

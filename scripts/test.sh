@@ -13,10 +13,11 @@ cd "$ROOT"
 say "type check"
 pnpm exec tsc -p tsconfig.json
 
-# Two runs: the unit, integration and end-to-end tiers in parallel, then the fault tier alone (it stops and
-# starts shared brokers, so nothing may run beside it).
+# Three runs: the unit, integration and end-to-end tiers in parallel; the API tier (schemathesis against the
+# published OpenAPI document, scripts/test-api.sh); then the fault tier alone (it stops and starts shared
+# brokers, so nothing may run beside it).
 status=0
-rm -f "$STATE"/jest-*.json "$STATE"/jest-results.json
+rm -f "$STATE"/jest-*.json "$STATE"/jest-results.json "$STATE"/api-tier.json
 run_jest() {
   local name=$1; shift
   pnpm exec jest --ci --json --outputFile="$STATE/jest-$name.json" "$@" || status=$?
@@ -26,16 +27,24 @@ if [[ -n ${HOOKPOST_TEST_TIERS:-} ]]; then
   if [[ " $* " == *" --runInBand "* ]]; then run_jest selected "$@"; else run_jest selected --maxWorkers=2 "$@"; fi
 else
   HOOKPOST_TEST_TIERS=unit,int,e2e run_jest main --maxWorkers=2 "$@"
+  api=0
+  HOOKPOST_API_TIER_STANDALONE=false bash "$ROOT/scripts/test-api.sh" || api=$?
+  echo "{\"passed\": $((api == 0)), \"failed\": $((api != 0))}" >"$STATE/api-tier.json"
+  ((api == 0)) || status=$api
   HOOKPOST_TEST_TIERS=fault run_jest faults --runInBand "$@"
 fi
+# One closing line over every tier; the API tier counts as one test.
+results=("$STATE"/jest-*.json)
+[[ -f $STATE/api-tier.json ]] && results+=("$STATE/api-tier.json")
 node -e '
   let passed = 0, failed = 0, skipped = 0;
   for (const file of process.argv.slice(1)) {
     try {
       const r = require(file);
+      if (file.endsWith("api-tier.json")) { passed += r.passed; failed += r.failed; continue; }
       passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0); skipped += r.numPendingTests;
     } catch { failed += 1; }
   }
-  console.log(`jest: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-' "$STATE"/jest-*.json
+  console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "${results[@]}"
 exit "$status"

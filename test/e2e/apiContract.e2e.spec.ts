@@ -32,7 +32,11 @@ describe('the public API contract', () => {
     const doc = await api('GET', '/openapi.json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
-    for (const schema of Object.values(doc.body.components.schemas as Record<string, object>)) expect(() => ajv.compile(schema)).not.toThrow();
+    // Each component compiles, with the others beside it for its references (JsonValue refers to itself).
+    const components = doc.body.components.schemas as Record<string, object>;
+    const local = (schema: object) => JSON.parse(JSON.stringify(schema).replaceAll('#/components/schemas/', '#/$defs/'));
+    const $defs = Object.fromEntries(Object.entries(components).map(([name, schema]) => [name, local(schema)]));
+    for (const schema of Object.values(components)) expect(() => ajv.compile({ ...local(schema), $defs })).not.toThrow();
 
     const placeholder = '00000000-0000-4000-8000-000000000000';
     let operations = 0;
@@ -143,6 +147,12 @@ describe('the public API contract', () => {
     ['GET', '/deliveries?payload_contains=%7Bnot-json', 400],
     ['GET', '/deliveries?created_after=yesterday', 400],
     ['GET', '/deliveries?subscription_id=1', 400],
+    // An empty value is a value, refused where the schema does not allow it.
+    ['GET', '/deliveries?created_before=', 400],
+    ['GET', '/deliveries?status=', 400],
+    ['GET', '/deliveries?payload_contains=', 400],
+    ['GET', '/subscriptions?cursor=', 400],
+    ['GET', '/deliveries?created_after=2024-02-30T00:00:00Z', 400],
     ['GET', '/deliveries/1', 404],
     ['GET', '/subscriptions/not-a-uuid', 404],
     ['POST', '/ingest/not-a-uuid', 404],
@@ -152,6 +162,34 @@ describe('the public API contract', () => {
     const answer = await api(method, path, method === 'POST' ? { event_type: 'a.b' } : undefined);
     expect(answer.status).toBe(status);
     expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('answers a method a path does not serve with 405 and Allow, and OPTIONS with Allow', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    for (const [method, path, allow] of [
+      ['PUT', '/subscriptions', 'GET, HEAD, OPTIONS, POST'],
+      ['POST', `/subscriptions/${id}`, 'DELETE, GET, HEAD, OPTIONS, PATCH, PUT'],
+      ['GET', `/ingest/${id}`, 'OPTIONS, POST'],
+      ['DELETE', '/deliveries', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      const answer = await api(method, path);
+      expect({ method, path, status: answer.status, allow: answer.headers.get('allow') }).toEqual({ method, path, status: 405, allow });
+      expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    }
+    const options = await api('OPTIONS', `/subscriptions/${id}/secret/rotate`);
+    expect({ status: options.status, allow: options.headers.get('allow') }).toEqual({ status: 204, allow: 'OPTIONS, POST' });
+    expect((await api('GET', '/nowhere')).status).toBe(404);
+  });
+
+  it('answers a valid request that the subscription refuses with 409', async () => {
+    const picky = await api('POST', '/subscriptions', { name: 'picky', target_url: receiver.url, event_types: ['order.created'] });
+    expect((await api('POST', `/ingest/${picky.body.id}`, { event_type: 'order.deleted' })).status).toBe(409);
+    const ed = await api('POST', '/subscriptions', { name: 'ed', target_url: receiver.url, signature_scheme: 'ed25519' });
+    expect((await api('POST', `/subscriptions/${ed.body.id}/secret/rotate`, { secret_key: 'a-chosen-secret-key-here' })).status).toBe(409);
+    // Named together in one body, the two cannot go: 422.
+    const both = await api('POST', '/subscriptions', { name: 'ed', target_url: receiver.url, signature_scheme: 'ed25519', secret_key: 'a-chosen-secret-key-here' });
+    expect(both.status).toBe(422);
+    expect(both.body.errors).toEqual([{ field: 'secret_key', message: 'does not apply with the other fields given' }]);
   });
 
   it('answers 413 past the body limit and refuses NUL in payloads', async () => {

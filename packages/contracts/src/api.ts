@@ -1,5 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
-import { compile } from './validation';
+import { compile, describePattern } from './validation';
 
 /** Request and response bodies of the public API. The OpenAPI document is built from these. */
 
@@ -23,29 +23,53 @@ export const limits = {
   timeoutMsMax: 60_000,
 } as const;
 
+/**
+ * Text the read model can store: no U+0000 (PostgreSQL refuses it in text and jsonb). Strings that are not
+ * well-formed Unicode (an unpaired UTF-16 surrogate such as "\ud800") are refused as well; a pattern cannot say
+ * that portably (Rust and Python regexes have no surrogates), so descriptions do.
+ */
+export const TEXT_PATTERN = '^[^\\u0000]*$';
+export const WELL_FORMED_TEXT = 'Well-formed Unicode without U+0000.';
+
+/**
+ * An HMAC secret: `whsec_` + standard base64 (padding optional) of 24 to 64 bytes, or any other string that does
+ * not start with `whsec_`, `whsk_` or `whpk_` (an ed25519 key is never an HMAC secret). No U+0000.
+ */
+const BASE64_CHAR = '[A-Za-z0-9+/]';
+const WHSEC_BODY =
+  `(?:${BASE64_CHAR}{4}){8,20}(?:${BASE64_CHAR}{2}(?:==)?|${BASE64_CHAR}{3}=?)?` + // 24..62 bytes
+  `|(?:${BASE64_CHAR}{4}){21}(?:${BASE64_CHAR}{2}(?:==)?)?`; // 63 or 64 bytes
+export const SECRET_KEY_PATTERN = `^(?:whsec_(?:${WHSEC_BODY})|(?!whsec_|whsk_|whpk_)[^\\u0000]*)$`;
+
+describePattern(TEXT_PATTERN, 'must not contain U+0000');
+describePattern(SECRET_KEY_PATTERN, 'must be whsec_ followed by base64 of 24-64 bytes, or a string that does not start with whsec_, whsk_ or whpk_');
+
 const subscriptionFields = {
-  name: { type: 'string', minLength: 1, maxLength: limits.nameLength, example: 'billing-events' },
-  description: { type: ['string', 'null'], maxLength: limits.descriptionLength },
+  name: { type: 'string', minLength: 1, maxLength: limits.nameLength, pattern: TEXT_PATTERN, description: WELL_FORMED_TEXT, example: 'billing-events' },
+  description: { type: ['string', 'null'], maxLength: limits.descriptionLength, pattern: TEXT_PATTERN, description: WELL_FORMED_TEXT },
   target_url: {
     type: 'string',
     format: 'uri',
     pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
     maxLength: limits.urlLength,
+    description:
+      'Where deliveries are POSTed. No credentials in the URL. A literal address that is not public (loopback, private, link-local, ...) is refused with 422 unless HOOKPOST_ALLOWED_TARGET_CIDRS allows it; a host name is checked when it is resolved, at delivery.',
     example: 'https://example.com/webhook',
   },
   secret_key: {
     type: 'string',
     minLength: limits.secretMinLength,
     maxLength: limits.secretMaxLength,
+    pattern: SECRET_KEY_PATTERN,
     description:
-      'hmac-sha256 only: refused for ed25519 subscriptions (their signing key is generated). Either whsec_ followed by standard base64 of 24 to 64 bytes, or any other string not starting with whsk_ or whpk_ (ed25519 key formats), whose UTF-8 bytes are then the key. Generated when absent.',
+      'HMAC secret (hmac-sha256 only): whsec_ followed by base64 of 24-64 bytes, or any other string (its UTF-8 bytes are the key) that does not start with whsec_, whsk_ or whpk_. Generated when absent. Refused (422) with signature_scheme ed25519, whose key is generated; refused (409) in a change to an ed25519 subscription.',
   },
   is_active: { type: 'boolean' },
   event_types: {
     type: ['array', 'null'],
     maxItems: limits.eventTypesCount,
-    items: { type: 'string', minLength: 1, maxLength: limits.eventTypeLength },
-    description: 'Event types this subscription accepts; null accepts every type.',
+    items: { type: 'string', minLength: 1, maxLength: limits.eventTypeLength, pattern: TEXT_PATTERN },
+    description: 'Event types this subscription accepts; null accepts every type. An ingest with another event_type is refused (409).',
   },
   max_attempts: { type: ['integer', 'null'], minimum: 1, maximum: limits.maxAttempts },
   timeout_ms: { type: ['integer', 'null'], minimum: limits.timeoutMsMin, maximum: limits.timeoutMsMax },
@@ -61,12 +85,21 @@ export const subscriptionCreateSchema = {
   additionalProperties: false,
   required: ['name', 'target_url'],
   properties: subscriptionFields,
+  // An ed25519 subscription's signing key is generated: a chosen secret_key does not apply.
+  if: { required: ['signature_scheme'], properties: { signature_scheme: { const: 'ed25519' } } },
+  then: { properties: { secret_key: false } },
 } as const;
 export type SubscriptionCreate = FromSchema<typeof subscriptionCreateSchema>;
 
 /** PUT replaces every field; an absent secret_key keeps the current secret (a credential, not a setting). */
 const { signature_scheme: _scheme, ...changeableFields } = subscriptionFields;
-export const subscriptionReplaceSchema = { ...subscriptionCreateSchema, $id: 'SubscriptionReplace', properties: changeableFields } as const;
+export const subscriptionReplaceSchema = {
+  $id: 'SubscriptionReplace',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'target_url'],
+  properties: changeableFields,
+} as const;
 export type SubscriptionReplace = FromSchema<typeof subscriptionReplaceSchema>;
 
 export const subscriptionPatchSchema = {
@@ -100,6 +133,13 @@ export const subscriptionSchema = {
   },
 } as const;
 export type Subscription = FromSchema<typeof subscriptionSchema>;
+
+/**
+ * A page cursor: the last row's created_at (milliseconds since the epoch) and id. Clients pass next_cursor back
+ * unchanged; the form is published so that a malformed cursor is refused (400) while every well-formed one
+ * names a position (13 digits keep it inside the years PostgreSQL and ISO 8601 share).
+ */
+export const CURSOR_PATTERN = '^[0-9]{1,13}\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
 export const deliveryStatuses = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];

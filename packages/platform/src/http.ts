@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import express, { type RequestHandler } from 'express';
-import { BadRequest, UnsupportedMediaType, ValidationFailed } from './problem';
+import express, { type Express, type RequestHandler } from 'express';
+import { BadRequest, HttpProblem, sendProblem, UnsupportedMediaType, ValidationFailed } from './problem';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const MAX_DEPTH = 32;
@@ -74,4 +74,43 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     if (!isUtf8(buffer)) throw Object.assign(new Error('The body is not valid UTF-8.'), { type: 'entity.verify.failed' });
   };
   return [requireJson, express.json({ limit: limitBytes, strict: false, type: () => true, verify: strictUtf8 }), checkShape];
+}
+
+type RouteLayer = { route?: { methods: Record<string, boolean> }; match: (path: string) => unknown };
+
+/** The methods `app` serves on `path`, read from its own route table (so it cannot drift from the routes). */
+export function allowedMethods(app: Express, path: string): string[] {
+  const methods = new Set<string>();
+  for (const layer of (app.router as unknown as { stack: RouteLayer[] }).stack) {
+    if (!layer.route) continue;
+    let matched: unknown;
+    try {
+      matched = layer.match(path);
+    } catch {
+      continue; // a malformed %-escape in the path: not this route
+    }
+    if (!matched) continue;
+    for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') methods.add(method.toUpperCase());
+  }
+  if (methods.size === 0) return [];
+  if (methods.has('GET')) methods.add('HEAD');
+  methods.add('OPTIONS');
+  return [...methods].sort();
+}
+
+/**
+ * Register after the routes: a path that is served, asked with a method it is not served with, gets 405 with
+ * `Allow` (RFC 9110) rather than the 404 of a path that does not exist; OPTIONS gets 204 with `Allow`.
+ */
+export function methodNotAllowed(app: Express): RequestHandler {
+  return (req, res, next) => {
+    const allowed = allowedMethods(app, req.path);
+    if (allowed.length === 0) return next();
+    res.setHeader('Allow', allowed.join(', '));
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    sendProblem(res, new HttpProblem(405, 'Method Not Allowed', `${req.method} is not served on ${req.path}; allowed: ${allowed.join(', ')}.`));
+  };
 }

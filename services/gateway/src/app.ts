@@ -22,6 +22,7 @@ import {
   jsonBody,
   NotFound,
   metricsRoute,
+  methodNotAllowed,
   notFoundRoute,
   problemMiddleware,
   requireApiKey,
@@ -191,7 +192,8 @@ export function buildGatewayApp(deps: GatewayDeps) {
   });
 
   app.post('/subscriptions/:id/secret/rotate', ...body, async (req, res) => {
-    const input = validated<SecretRotate>(validateSecretRotate, req.body ?? {});
+    // The body is optional; one that is sent (even `null`) must match the schema.
+    const input = validated<SecretRotate>(validateSecretRotate, req.body === undefined ? {} : req.body);
     const { result: rotated, after } = await change(req, (current) => {
       const decided = decideRotate(current, input, deps.decide);
       return { events: [decided.event], result: decided };
@@ -213,6 +215,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   app.get('/deliveries/:id', forward);
   app.get('/deliveries/:id/attempts', forward);
 
+  app.use(methodNotAllowed(app));
   app.use(notFoundRoute);
   app.use(problemMiddleware(deps.log));
   return app;

@@ -1,71 +1,8 @@
 import express, { type Request, type RequestHandler } from 'express';
-import { deliveryStatuses, isUuid, subscriptionETag, type DeliveryStatus } from '@hookpost/contracts';
-import {
-  BadRequest,
-  httpMetrics,
-  jsonShapeProblem,
-  metricsRoute,
-  NotFound,
-  notFoundRoute,
-  problemMiddleware,
-  requireApiKey,
-  textProblem,
-  textProblemMessages,
-  type Logger,
-  type Registry,
-} from '@hookpost/platform';
-import { decodeCursor, type Cursor, type PgReadQueries } from './adapters/pgReadQueries';
-
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 200;
-
-type Query = Request['query'];
-
-function single(query: Query, name: string): string | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new BadRequest(`${name} must be given once, as a string.`);
-  // PostgreSQL refuses U+0000 in any text parameter, and a lone surrogate has no UTF-8 form: say so rather
-  // than fail the query (or match against U+FFFD).
-  const problem = textProblem(value);
-  if (problem) throw new BadRequest(`${name} ${textProblemMessages[problem]}.`);
-  return value;
-}
-
-/** Unknown query parameters are a 400, like unknown body fields: a typo must not silently widen a search. */
-function allowOnly(query: Query, allowed: readonly string[]): void {
-  const unknown = Object.keys(query).filter((name) => !allowed.includes(name));
-  if (unknown.length > 0) throw new BadRequest(`Unknown query parameter(s): ${unknown.join(', ')}. Allowed: ${allowed.join(', ') || 'none'}.`);
-}
-
-function limitOf(query: Query): number {
-  const raw = single(query, 'limit');
-  if (raw === undefined) return DEFAULT_LIMIT;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIMIT) throw new BadRequest(`limit must be an integer from 1 to ${MAX_LIMIT}.`);
-  return Number(raw);
-}
-
-function cursorOf(query: Query): Cursor | undefined {
-  const raw = single(query, 'cursor');
-  if (raw === undefined || raw === '') return undefined;
-  const cursor = decodeCursor(raw);
-  if (!cursor) throw new BadRequest('cursor is not one this API returned.');
-  return cursor;
-}
-
-function statusOf(query: Query): DeliveryStatus | undefined {
-  const raw = single(query, 'status');
-  if (raw === undefined || raw === '') return undefined;
-  if (!(deliveryStatuses as readonly string[]).includes(raw)) throw new BadRequest(`status must be one of ${deliveryStatuses.join(', ')}.`);
-  return raw as DeliveryStatus;
-}
-
-function timestampOf(query: Query, name: string): string | undefined {
-  const raw = single(query, name);
-  if (raw === undefined || raw === '') return undefined;
-  if (Number.isNaN(Date.parse(raw))) throw new BadRequest(`${name} must be an ISO 8601 timestamp.`);
-  return new Date(raw).toISOString();
-}
+import { isUuid, limits, subscriptionETag } from '@hookpost/contracts';
+import { BadRequest, httpMetrics, methodNotAllowed, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
+import type { PgReadQueries } from './adapters/pgReadQueries';
+import { allowOnly, cursorOf, jsonObjectOf, limitOf, single, statusOf, textOf, timestampOf, uuidOf } from './readQuery';
 
 function idParam(req: Request, what: string): string {
   const id = String(req.params.id);
@@ -122,6 +59,7 @@ export function buildProjectorApp(deps: {
     allowOnly(req.query, ['q', 'limit', 'cursor']);
     const q = single(req.query, 'q');
     if (q !== undefined && q.length > 200) throw new BadRequest('q is longer than 200 characters.');
+    // (an empty q searches for nothing in particular: every subscription)
     res.json(await queries.listSubscriptions({ q: q?.trim() || undefined, limit: limitOf(req.query), cursor: cursorOf(req.query) }));
   });
 
@@ -142,32 +80,12 @@ export function buildProjectorApp(deps: {
 
   app.get('/deliveries', fenced('deliveries'), async (req, res) => {
     allowOnly(req.query, ['subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
-    const subscriptionId = single(req.query, 'subscription_id');
-    if (subscriptionId !== undefined && !isUuid(subscriptionId)) throw new BadRequest('subscription_id must be a UUID.');
-    const eventType = single(req.query, 'event_type');
-    if (eventType !== undefined && eventType.length > 200) throw new BadRequest('event_type is longer than 200 characters.');
-    const containsText = single(req.query, 'payload_contains');
-    let payloadContains: object | undefined;
-    if (containsText !== undefined && containsText !== '') {
-      try {
-        payloadContains = JSON.parse(containsText) as object;
-      } catch {
-        throw new BadRequest('payload_contains must be a JSON object.');
-      }
-      if (payloadContains === null || typeof payloadContains !== 'object' || Array.isArray(payloadContains)) {
-        throw new BadRequest('payload_contains must be a JSON object.');
-      }
-      // Written as JSON escapes (\u0000, \ud800) these pass single() and appear only once parsed.
-      const problem = jsonShapeProblem(payloadContains);
-      if (problem === 'depth') throw new BadRequest('payload_contains is nested too deeply.');
-      if (problem) throw new BadRequest(`payload_contains ${textProblemMessages[problem]}.`);
-    }
     res.json(
       await queries.searchDeliveries({
-        subscription_id: subscriptionId,
+        subscription_id: uuidOf(req.query, 'subscription_id'),
         status: statusOf(req.query),
-        event_type: eventType || undefined,
-        payload_contains: payloadContains,
+        event_type: textOf(req.query, 'event_type', { min: 1, max: limits.eventTypeLength }),
+        payload_contains: jsonObjectOf(req.query, 'payload_contains'),
         created_after: timestampOf(req.query, 'created_after'),
         created_before: timestampOf(req.query, 'created_before'),
         limit: limitOf(req.query),
@@ -197,6 +115,7 @@ export function buildProjectorApp(deps: {
     res.json(state);
   });
 
+  app.use(methodNotAllowed(app));
   app.use(notFoundRoute);
   app.use(problemMiddleware(deps.log));
   return app;

@@ -62,6 +62,10 @@ export function existingMatching(known: KnownSubscription | undefined, id: strin
 }
 
 const NO_SECRET_FOR_ED25519 = [{ field: 'secret_key', message: 'does not apply to ed25519 subscriptions: the signing key is generated' }];
+/** A valid body that the subscription's current state refuses is a conflict (409), not a schema error (422). */
+function refuseSecretForEd25519(current: SubscriptionState): void {
+  if (schemeOf(current) === 'ed25519') throw new Conflict(`Subscription ${current.id} signs with ed25519: its key is generated, so secret_key does not apply.`);
+}
 
 /** A chosen HMAC secret that could never sign is refused now, not found out by every delivery later. */
 function usableHmacSecret(secret: string): string {
@@ -133,6 +137,7 @@ export function decideRotate(
   input: SecretRotate,
   deps: DecideDeps,
 ): { event: EventOf<'SubscriptionChanged'>; secret: string | undefined; publicKey: string | null; previousExpiresAt: string } {
+  if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   const material = newSigningMaterial(schemeOf(current), input.secret_key, deps);
   const previousExpiresAt = new Date(deps.now().getTime() + deps.rotationOverlapMs).toISOString();
   const event = changed(
@@ -147,7 +152,7 @@ export function decideRotate(
 /** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
 export function decideReplace(current: SubscriptionState, input: SubscriptionReplace, deps: DecideDeps): EventOf<'SubscriptionChanged'> {
   checkTargetUrl(input.target_url, deps);
-  if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
+  if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   return changed(
     current,
     {
@@ -168,7 +173,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
 /** PATCH: only the fields present change (JSON merge semantics; null clears a nullable field). */
 export function decidePatch(current: SubscriptionState, input: SubscriptionPatch, deps: DecideDeps): EventOf<'SubscriptionChanged'> {
   if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
-  if (input.secret_key !== undefined && schemeOf(current) === 'ed25519') throw new ValidationFailed(NO_SECRET_FOR_ED25519);
+  if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   const { secret_key, ...fields } = input;
   return changed(current, { ...fields, ...(secret_key === undefined ? {} : { secret: deps.seal(usableHmacSecret(secret_key)) }) }, 'patched', deps);
 }
@@ -189,7 +194,7 @@ export function decideIngest(subscription: SubscriptionState, body: unknown, dep
   }
   if (!subscription.is_active) throw new Conflict(`Subscription ${subscription.id} is not active.`);
   if (subscription.event_types && typeof eventType === 'string' && !subscription.event_types.includes(eventType)) {
-    throw new ValidationFailed([{ field: 'event_type', message: `is not one of the subscription's event_types` }]);
+    throw new Conflict(`Subscription ${subscription.id} does not take event_type ${JSON.stringify(eventType)}: it is not one of its event_types.`);
   }
   const receivedAt = deps.now().toISOString();
   return makeEvent(

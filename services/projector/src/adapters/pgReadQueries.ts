@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { isUuid, type DeliveryStatus, type SubscriptionState } from '@hookpost/contracts';
+import { CURSOR_PATTERN, type DeliveryStatus, type SubscriptionState } from '@hookpost/contracts';
 
 /** Read queries over the projection, each served by an index the migration creates. */
 
@@ -46,22 +46,18 @@ function page<T extends { created_at: unknown; id: unknown }>(rows: T[], limit: 
   return { data, next_cursor };
 }
 
+/** The last row's created_at (ms since the epoch) and id, in the form the API document publishes. */
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.created_at, cursor.id])).toString('base64url');
+  return `${Date.parse(cursor.created_at)}.${cursor.id.toLowerCase()}`;
 }
 
+const cursorForm = new RegExp(CURSOR_PATTERN);
 
-/** Undefined for anything that is not a cursor this service made. */
+/** Undefined for anything outside the published form; every value of that form names a position. */
 export function decodeCursor(text: string): Cursor | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [created_at, id] = value as unknown[];
-    if (typeof created_at !== 'string' || typeof id !== 'string' || !isUuid(id) || Number.isNaN(Date.parse(created_at))) return undefined;
-    return { created_at, id };
-  } catch {
-    return undefined;
-  }
+  if (!cursorForm.test(text)) return undefined;
+  const [ms, id] = text.split('.') as [string, string];
+  return { created_at: new Date(Number(ms)).toISOString(), id };
 }
 
 export class PgReadQueries {

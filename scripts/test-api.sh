@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm run test:api (and a step of npm test): schemathesis, pinned in test/api/requirements.txt, against an
+# isolated stack's /openapi.json with every check and its stateful phase. Output in .hookpost/schemathesis/.
+# Extra arguments go to `schemathesis run` (e.g. --seed 1, or --max-examples 5 for a quick look).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [[ ${HOOKPOST_API_TIER_STANDALONE:-true} == true ]]; then
+  ensure_pnpm
+  ensure_dependencies
+  bash "$ROOT/infra/local.sh" up
+fi
+ensure_schemathesis
+
+cd "$ROOT"
+say "API tier: schemathesis against an isolated stack"
+node --enable-source-maps --import tsx test/api/runSchemathesis.ts "$SCHEMATHESIS_VENV/bin/schemathesis" "$@"
