@@ -51,14 +51,35 @@ export function encodeCursor(cursor: Cursor): string {
 }
 
 
-/** Undefined for anything that is not a cursor this service made. */
+/**
+ * A timestamp exactly as encodeCursor writes one (Date.toISOString of a row's created_at), years 0001-9999.
+ * Date.parse is no test: it takes "1", "2020-02-30" and more that PostgreSQL refuses (a 500) or reads
+ * otherwise; year 0000 parses in JavaScript and does not exist in PostgreSQL.
+ */
+const CURSOR_TIMESTAMP = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isCursorTimestamp(text: string): boolean {
+  if (!CURSOR_TIMESTAMP.test(text)) return false;
+  const date = new Date(text);
+  // Round-trips: rules out days and times that do not exist (2021-02-29, 24:00), which Date rolls over.
+  return !Number.isNaN(date.getTime()) && date.toISOString() === text;
+}
+
+/**
+ * Undefined for anything that is not a cursor this service made: base64url of exactly `["<timestamp>", "<uuid>"]`
+ * as encodeCursor writes it. Strict, so a forged cursor is a 400 and never reaches PostgreSQL as a value it
+ * cannot take.
+ */
 export function decodeCursor(text: string): Cursor | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [created_at, id] = value as unknown[];
-    if (typeof created_at !== 'string' || typeof id !== 'string' || !isUuid(id) || Number.isNaN(Date.parse(created_at))) return undefined;
-    return { created_at, id };
+    if (typeof created_at !== 'string' || typeof id !== 'string' || !isUuid(id) || !isCursorTimestamp(created_at)) return undefined;
+    const cursor = { created_at, id };
+    // Only the exact encoding: no padding, spacing or alternative forms of the same values.
+    return encodeCursor(cursor) === text ? cursor : undefined;
   } catch {
     return undefined;
   }
