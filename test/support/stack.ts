@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -19,6 +20,11 @@ const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+
+/** A master key made for one run (no key is built in, and a key written here would be a published one). */
+export function testMasterKey(id = 'run'): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
 
 /**
  * The three services, in this process, on real Kafka, RabbitMQ, PostgreSQL and Redis, isolated from every
@@ -64,6 +70,7 @@ export function runEnv(overrides: Record<string, string> = {}): { runId: string;
     HOOKPOST_RETRY_AFTER_MAX_MS: '3000',
     HOOKPOST_DELIVERY_TIMEOUT_MS: '2000',
     HOOKPOST_API_KEYS: TEST_API_KEY,
+    HOOKPOST_SECRET_KEYS: testMasterKey(),
     // Test receivers listen on loopback; the SSRF tests start a stack with this emptied.
     HOOKPOST_ALLOWED_TARGET_CIDRS: '127.0.0.0/8,::1/128',
     ...overrides,
