@@ -43,6 +43,8 @@ export type Stack = {
   api: ReturnType<typeof apiClient>;
   /** Resolves when the read model has applied every event in the log. */
   projectionCaughtUp: (timeoutMs?: number) => Promise<void>;
+  /** Stops one service and starts it again on the same port, with `env` over the run's settings. */
+  restart: (service: 'gateway' | 'dispatcher' | 'projector', env?: Record<string, string>) => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -91,13 +93,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const projectionCaughtUp = async (timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
-    while ((await projector.backlog()) > 0n) {
+    while ((await stack.projector.backlog()) > 0n) {
       if (Date.now() > deadline) throw new Error('projection did not catch up');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
 
-  return {
+  const restart = async (service: 'gateway' | 'dispatcher' | 'projector', overrides: Record<string, string> = {}) => {
+    const at = (port: number) => ({ ...withProjector, ...overrides, [`${service.toUpperCase()}_PORT`]: String(port) });
+    switch (service) {
+      case 'gateway':
+        await stack.gateway.stop();
+        stack.gateway = await startGateway(readGatewayEnv(at(stack.gateway.port)), logger('gateway'));
+        return;
+      case 'dispatcher':
+        await stack.dispatcher.stop();
+        stack.dispatcher = await startDispatcher(readDispatcherEnv(at(stack.dispatcher.port)), logger('dispatcher'));
+        return;
+      case 'projector':
+        await stack.projector.stop();
+        stack.projector = await startProjector(readProjectorEnv(at(stack.projector.port)), logger('projector'));
+        return;
+      default: {
+        const unknown: never = service;
+        throw new Error(`no service ${String(unknown)}`);
+      }
+    }
+  };
+
+  const stack: Stack = {
     runId,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
     api: apiClient(`http://127.0.0.1:${gateway.port}`, { authorization: `Bearer ${TEST_API_KEY}` }),
@@ -108,13 +132,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dispatcher,
     env: { ...env, PROJECTOR_URL: withProjector.PROJECTOR_URL },
     projectionCaughtUp,
+    restart,
     stop: async () => {
-      await gateway.stop();
-      await dispatcher.stop();
-      await projector.stop();
+      await stack.gateway.stop();
+      await stack.dispatcher.stop();
+      await stack.projector.stop();
       await removeRunResources({ topicPrefix, schema, redisPrefix: env.HOOKPOST_REDIS_PREFIX!, env });
     },
   };
+  return stack;
 }
 
 /** Deletes what one run created: its topics, schema, queues and Redis keys. */
