@@ -129,10 +129,14 @@ export function lagBetween(before: ProjectorMetrics, after: ProjectorMetrics) {
 
 // ---- services ----
 
-/** The settings npm run bench gives the services (scripts/bench.sh), for one more started by the bench. */
+/**
+ * The settings npm start gives the services, for one more started by the bench: the same master key too
+ * (HOOKPOST_SECRET_KEYS, or the checkout's .hookpost/secret-keys), or it could not open what they sealed.
+ */
 export function serviceEnv(): Record<string, string> {
   return {
     HOOKPOST_API_KEYS: process.env.HOOKPOST_API_KEYS ?? KEY,
+    HOOKPOST_SECRET_KEYS: process.env.HOOKPOST_SECRET_KEYS || readFileSync(path.join(STATE, 'secret-keys'), 'utf8').trim(),
     HOOKPOST_ALLOWED_TARGET_CIDRS: process.env.HOOKPOST_ALLOWED_TARGET_CIDRS ?? '127.0.0.1/32',
   };
 }

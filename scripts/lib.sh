@@ -48,3 +48,28 @@ ensure_schemathesis() {
   "$SCHEMATHESIS_VENV/bin/pip" check >/dev/null
   cp "$requirements" "$marker"
 }
+
+# ensure_private_file FILE COMMAND...: FILE holds what COMMAND prints, made once and readable by its owner only.
+# Written under umask 077 and renamed into place, so it is never readable by others, not even for a moment,
+# and never half-written.
+ensure_private_file() {
+  local file=$1; shift
+  if [[ ! -s $file ]]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077 && "$@" >"$file.new.$$" && mv "$file.new.$$" "$file")
+  fi
+  chmod 600 "$file"
+}
+
+# The master key that seals endpoint secrets (no key is built in): HOOKPOST_SECRET_KEYS when set, otherwise
+# one made for this checkout, once, in $STATE/secret-keys (<key id>:<base64 of 32 random bytes>). Every
+# process started from this checkout (npm start, npm run rebuild, npm run reseal, the bench) uses that file.
+ensure_secret_keys() {
+  if [[ -z ${HOOKPOST_SECRET_KEYS:-} ]]; then
+    ensure_private_file "$STATE/secret-keys" node -e '
+      const id = "k" + new Date().toISOString().slice(0, 10).replaceAll("-", "");
+      console.log(id + ":" + require("crypto").randomBytes(32).toString("base64"));'
+    HOOKPOST_SECRET_KEYS=$(cat "$STATE/secret-keys")
+    export HOOKPOST_SECRET_KEYS
+  fi
+}

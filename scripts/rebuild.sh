@@ -11,5 +11,6 @@ if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.2; done
   rm -f "$pidfile"
 fi
+ensure_secret_keys
 (cd "$ROOT" && node --import tsx services/projector/src/rebuild.ts)
 if ((was_running)); then bash "$ROOT/scripts/start.sh"; fi

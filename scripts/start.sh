@@ -20,11 +20,13 @@ fi
 # Every API call needs a key. Without HOOKPOST_API_KEYS, npm start makes one for this checkout, once.
 if [[ -z ${HOOKPOST_API_KEYS:-} && ${HOOKPOST_ALLOW_NO_AUTH:-false} != true ]]; then
   keyfile=$STATE/api-key
-  [[ -s $keyfile ]] || node -e 'console.log("hp_" + require("crypto").randomBytes(24).toString("base64url"))' >"$keyfile"
-  chmod 600 "$keyfile"
+  ensure_private_file "$keyfile" node -e 'console.log("hp_" + require("crypto").randomBytes(24).toString("base64url"))'
   HOOKPOST_API_KEYS=$(cat "$keyfile")
   export HOOKPOST_API_KEYS
 fi
+
+# The master key that seals endpoint secrets: HOOKPOST_SECRET_KEYS, or the checkout's .hookpost/secret-keys.
+ensure_secret_keys
 
 start_service() {
   local name=$1 port=$2 pidfile=$STATE/run/$1.pid

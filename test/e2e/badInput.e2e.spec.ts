@@ -1,5 +1,6 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { topicNames } from '@hookpost/contracts';
+import { forgedCursors } from '../support/forgedCursors';
 import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
 
 jest.setTimeout(120_000);
@@ -169,6 +170,8 @@ function corpus(): Case[] {
     'cursor=%%%', 'cursor=bm90LWpzb24', `cursor=${Buffer.from('["x","y"]').toString('base64url')}`, `cursor=${Buffer.from("[\"2020-01-01\",\"'; DROP TABLE x; --\"]").toString('base64url')}`,
     `q=${'x'.repeat(500)}`,
     'q=a%00b',
+    // Forged cursors that look like ours: ["1", "<uuid>"] passed Date.parse and reached PostgreSQL (a 500).
+    ...Object.values(forgedCursors).filter(Boolean).map((cursor) => `cursor=${encodeURIComponent(cursor)}`),
   ];
   for (const query of queries) {
     cases.push({ name: `list ${query.slice(0, 30)}`, method: 'GET', path: `/subscriptions?${query}` });

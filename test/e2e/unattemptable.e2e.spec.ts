@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { createClient } from 'redis';
 import { topicNames, type SubscriptionState } from '@hookpost/contracts';
-import { SecretBox } from '@hookpost/platform';
+import { SecretBox, sealedFor } from '@hookpost/platform';
 import { Receiver } from '../support/receiver';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
@@ -17,6 +17,7 @@ const masterKey = { id: 'current', key: randomBytes(32) };
 const stackBox = new SecretBox([masterKey]);
 // A master key the stack is not configured with, as after one is removed from HOOKPOST_SECRET_KEYS.
 const removedBox = new SecretBox([{ id: 'removed', key: randomBytes(32) }]);
+const newSecret = () => 'whsec_' + randomBytes(32).toString('base64');
 
 let stack: Stack;
 let receiver: Receiver;
@@ -33,9 +34,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A subscription written straight to the log, as the API would no longer accept it. */
-async function writeSubscription(name: string, sealedSecret: string): Promise<string> {
+/** A subscription written straight to the log, as the API would no longer accept it; its secret sealed by `seal`. */
+async function writeSubscription(name: string, seal: (id: string) => string): Promise<string> {
   const id = randomUUID();
+  const sealedSecret = seal(id);
   const at = new Date().toISOString();
   const state: SubscriptionState = {
     id, version: 1, name, description: null, target_url: receiver.url, is_active: true, event_types: null, secret: sealedSecret,
@@ -95,10 +97,12 @@ describe('deliveries that can never be attempted, under load', () => {
     // and one whose cached state was corrupted (it must not be used: the read model's state is)
     const brokenCache = await subscriptionWithBrokenState();
     good.push(brokenCache);
-    // and two that can never be delivered to
+    // and three that can never be delivered to
     const poisons = [
-      { what: 'secret sealed with a removed master key', id: await writeSubscription('removed key', removedBox.seal('whsec_' + randomBytes(32).toString('base64'))), reason: /^the subscription's secret cannot be opened \(no key with id removed/ },
-      { what: 'unusable ed25519 key as an HMAC secret', id: await writeSubscription('short ed25519 key', stackBox.seal('whsk_AAAAAAAAAAAAAAAAAAAAAAAA')), reason: /^the subscription's secret cannot sign \(an ed25519 signing key has 32 bytes\)$/ },
+      { what: 'secret sealed with a removed master key', id: await writeSubscription('removed key', (id) => removedBox.seal(newSecret(), sealedFor(id, 'secret'))), reason: /^the subscription's secret cannot be opened \(no key with id removed/ },
+      { what: 'unusable ed25519 key as an HMAC secret', id: await writeSubscription('short ed25519 key', (id) => stackBox.seal('whsk_AAAAAAAAAAAAAAAAAAAAAAAA', sealedFor(id, 'secret'))), reason: /^the subscription's secret cannot sign \(an ed25519 signing key has 32 bytes\)$/ },
+      // Sealed with the stack's own key, but for another subscription: swapped in, it must not sign.
+      { what: "another subscription's sealed secret", id: await writeSubscription('swapped secret', () => stackBox.seal(newSecret(), sealedFor(randomUUID(), 'secret'))), reason: /^the subscription's secret cannot be opened \(it does not open as subscription:[0-9a-f-]{36}:secret under key current: sealed for another subscription or field/ },
     ];
 
     // When 105 good webhooks and 5 for each poisoned subscription are ingested, interleaved, 20 at a time
@@ -145,10 +149,10 @@ describe('deliveries that can never be attempted, under load', () => {
     expect(cached).toMatchObject({ id: brokenCache, version: 1, timeout_ms: null });
     // and the dispatcher's group has committed every partition of the webhooks topic to its end
     const partitions = await eventually(committedToTheEnd, { timeoutMs: 20_000, what: 'committed offsets at the end of every partition' });
-    expect(partitions.reduce((sum, p) => sum + Number(p.end), 0)).toBe(115);
+    expect(partitions.reduce((sum, p) => sum + Number(p.end), 0)).toBe(120);
 
     const metrics = await (await fetch(`http://127.0.0.1:${stack.dispatcher.port}/metrics`)).text();
-    expect(metrics).toMatch(/^hookpost_deliveries_total\{outcome="failed".*\} 10$/m);
+    expect(metrics).toMatch(/^hookpost_deliveries_total\{outcome="failed".*\} 15$/m);
     // and nothing is left unfinished
     await stack.projectionCaughtUp();
     const projector = await (await fetch(`${stack.env.PROJECTOR_URL}/metrics`)).text();

@@ -133,7 +133,7 @@ describe('secrets at rest', () => {
     await eventually(async () => (raw.length >= 3 ? true : undefined), { what: 'the subscription events' });
     await consumer.disconnect();
     const log = Buffer.concat(raw).toString('latin1');
-    expect(log).toContain('sealed:v1:');
+    expect(log).toContain('sealed:v2:');
 
     // The raw rows of the read model
     const rows = await withReadModel(stack.schema, async (client) => (await client.query('SELECT to_jsonb(s)::text AS row FROM subscriptions s')).rows.map((row) => row.row as string).join('\n'));

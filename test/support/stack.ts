@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -20,6 +21,11 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
+/** A master key made for one run (no key is built in, and a key written here would be a published one). */
+export function testMasterKey(id = 'run'): string {
+  return `${id}:${randomBytes(32).toString('base64')}`;
+}
+
 /**
  * The three services, in this process, on real Kafka, RabbitMQ, PostgreSQL and Redis, isolated from every
  * other run by a unique topic prefix, database schema, queue names and Redis prefix (all removed by stop()).
@@ -37,6 +43,8 @@ export type Stack = {
   api: ReturnType<typeof apiClient>;
   /** Resolves when the read model has applied every event in the log. */
   projectionCaughtUp: (timeoutMs?: number) => Promise<void>;
+  /** Stops one service and starts it again on the same port, with `env` over the run's settings. */
+  restart: (service: 'gateway' | 'dispatcher' | 'projector', env?: Record<string, string>) => Promise<void>;
   stop: () => Promise<void>;
 };
 
@@ -64,6 +72,7 @@ export function runEnv(overrides: Record<string, string> = {}): { runId: string;
     HOOKPOST_RETRY_AFTER_MAX_MS: '3000',
     HOOKPOST_DELIVERY_TIMEOUT_MS: '2000',
     HOOKPOST_API_KEYS: TEST_API_KEY,
+    HOOKPOST_SECRET_KEYS: testMasterKey(),
     // Test receivers listen on loopback; the SSRF tests start a stack with this emptied.
     HOOKPOST_ALLOWED_TARGET_CIDRS: '127.0.0.0/8,::1/128',
     ...overrides,
@@ -84,13 +93,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const projectionCaughtUp = async (timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
-    while ((await projector.backlog()) > 0n) {
+    while ((await stack.projector.backlog()) > 0n) {
       if (Date.now() > deadline) throw new Error('projection did not catch up');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
 
-  return {
+  const restart = async (service: 'gateway' | 'dispatcher' | 'projector', overrides: Record<string, string> = {}) => {
+    const at = (port: number) => ({ ...withProjector, ...overrides, [`${service.toUpperCase()}_PORT`]: String(port) });
+    switch (service) {
+      case 'gateway':
+        await stack.gateway.stop();
+        stack.gateway = await startGateway(readGatewayEnv(at(stack.gateway.port)), logger('gateway'));
+        return;
+      case 'dispatcher':
+        await stack.dispatcher.stop();
+        stack.dispatcher = await startDispatcher(readDispatcherEnv(at(stack.dispatcher.port)), logger('dispatcher'));
+        return;
+      case 'projector':
+        await stack.projector.stop();
+        stack.projector = await startProjector(readProjectorEnv(at(stack.projector.port)), logger('projector'));
+        return;
+      default: {
+        const unknown: never = service;
+        throw new Error(`no service ${String(unknown)}`);
+      }
+    }
+  };
+
+  const stack: Stack = {
     runId,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
     api: apiClient(`http://127.0.0.1:${gateway.port}`, { authorization: `Bearer ${TEST_API_KEY}` }),
@@ -101,13 +132,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dispatcher,
     env: { ...env, PROJECTOR_URL: withProjector.PROJECTOR_URL },
     projectionCaughtUp,
+    restart,
     stop: async () => {
-      await gateway.stop();
-      await dispatcher.stop();
-      await projector.stop();
+      await stack.gateway.stop();
+      await stack.dispatcher.stop();
+      await stack.projector.stop();
       await removeRunResources({ topicPrefix, schema, redisPrefix: env.HOOKPOST_REDIS_PREFIX!, env });
     },
   };
+  return stack;
 }
 
 /** Deletes what one run created: its topics, schema, queues and Redis keys. */

@@ -50,7 +50,8 @@ const { id: _id, version: _version, signature_scheme: _scheme, created_at: _crea
   subscriptionStateSchema.properties;
 
 /** Why a subscription changed: who asked for it, in the log for good. */
-export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone'] as const;
+// resealed: its secret(s) sealed again under the first master key (npm run reseal), the secrets unchanged.
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'resealed'] as const;
 export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
 
 /**

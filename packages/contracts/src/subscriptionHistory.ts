@@ -1,4 +1,4 @@
-import type { EventOf, SubscriptionState } from './events';
+import type { EventOf, SubscriptionChanges, SubscriptionState } from './events';
 
 /**
  * A subscription's history folded into its state. The log is the only truth: the read model, the Redis cache
@@ -55,6 +55,21 @@ export function evolveSubscription(current: SubscriptionRecord | undefined, even
       throw new Error(`no fold for event ${(unknown as { type: string }).type}`);
     }
   }
+}
+
+/** Whether the previous secret (after a rotation) still signs at `at`: only until its overlap ends. */
+export function previousSecretSigns(state: Pick<SubscriptionState, 'previous_secret' | 'previous_secret_expires_at'>, at: Date): boolean {
+  const expiresAt = state.previous_secret_expires_at;
+  return Boolean(state.previous_secret) && Boolean(expiresAt) && Date.parse(expiresAt!) > at.getTime();
+}
+
+/**
+ * The change that drops a previous secret whose overlap has ended ({} when there is none): every writer adds
+ * it to the next change it makes, so an expired secret is not kept, sealed, in the state for ever.
+ */
+export function expiredPreviousSecretCleared(state: Pick<SubscriptionState, 'previous_secret' | 'previous_secret_expires_at'>, now: Date): SubscriptionChanges {
+  if (!state.previous_secret || previousSecretSigns(state, now)) return {};
+  return { previous_secret: null, previous_secret_expires_at: null };
 }
 
 /** What the command side keeps of a record. */

@@ -1,3 +1,5 @@
+import { MasterKeyError, parseMasterKeys } from './masterKeys';
+
 /**
  * Parses process.env once, at boot, against a spec; every problem is reported together and the process
  * refuses to start with a clear message. Defaults work on a developer's machine (see docs/configuration.md).
@@ -61,6 +63,24 @@ export const envs = {
       },
     };
   },
+  /**
+   * HOOKPOST_SECRET_KEYS: required, no default, checked here (see masterKeys.ts) and kept as written, for
+   * SecretBox.fromConfig and whatever else derives from the master keys.
+   */
+  masterKeys(): EnvSpec<string> {
+    return {
+      describe: 'required, no default',
+      parse(raw) {
+        try {
+          parseMasterKeys(raw);
+          return raw!.trim();
+        } catch (error) {
+          if (error instanceof MasterKeyError) throw new ValueError(error.message);
+          throw error;
+        }
+      },
+    };
+  },
   list(fallback: readonly string[]): EnvSpec<string[]> {
     return {
       describe: `comma-separated list (default ${fallback.join(',') || 'empty'})`,
@@ -89,6 +109,20 @@ export function parseEnv<S extends Record<string, EnvSpec<unknown>>>(spec: S, so
   return result as EnvOf<S>;
 }
 
+/**
+ * For a process's entry point: its settings, or every problem with them on stderr and exit status 1. No stack
+ * trace: the message says what to set, and a trace would bury it.
+ */
+export function settingsOrExit<T>(processName: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof EnvError)) throw error;
+    process.stderr.write(`${processName} cannot start: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
 /** The connection settings every service shares; ports match infra/local.sh and docker-compose.yml. */
 export const commonEnv = {
   KAFKA_BROKERS: envs.list(['127.0.0.1:9092']),
@@ -96,8 +130,8 @@ export const commonEnv = {
   REDIS_URL: envs.string('redis://127.0.0.1:6379'),
   HOOKPOST_REDIS_PREFIX: envs.string('hookpost:'),
   LOG_LEVEL: envs.string('info'),
-  /** `<key id>:<base64 of 32 bytes>`, comma-separated; the first encrypts, all decrypt. */
-  HOOKPOST_SECRET_KEYS: envs.string('dev:aG9va3Bvc3QtZGV2ZWxvcG1lbnQtb25seS1rZXkhISE='),
+  /** `<key id>:<base64 of 32 bytes>`, comma-separated; the first seals, all open. Required: no key is built in. */
+  HOOKPOST_SECRET_KEYS: envs.masterKeys(),
   /** API keys accepted as `Authorization: Bearer <key>`, comma-separated (16+ characters each). */
   HOOKPOST_API_KEYS: envs.list([]),
   /** Non-public targets the dispatcher may deliver to anyway: `address[/prefix][:port]` (e.g. 127.0.0.1/32:9999 for a local receiver); none by default. */

@@ -3,6 +3,7 @@ export * from './problem';
 export * from './logger';
 export * from './shutdown';
 export * from './secretBox';
+export * from './masterKeys';
 export * from './kafka';
 export * from './http';
 export * from './subscriptionDirectory';

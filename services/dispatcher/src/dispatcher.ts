@@ -68,7 +68,7 @@ export class Dispatcher {
     const known = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
     const body = JSON.stringify(job.payload);
     const startedAt = deps.now();
-    const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed) => deps.secretBox.open(sealed) });
+    const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed, context) => deps.secretBox.open(sealed, context) });
     if (before.kind !== 'attempt') {
       if (before.kind === 'failed') deps.log.warn({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason: before.reason }, 'delivery can never be attempted; failed');
       await this.record(before.events);

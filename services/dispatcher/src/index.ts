@@ -21,6 +21,7 @@ import {
   listen,
   runService,
   SecretBox,
+  settingsOrExit,
   ShutdownManager,
   startConcurrentConsumer,
   TargetPolicy,
@@ -180,7 +181,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
 }
 
 if (require.main === module) {
-  const env = readDispatcherEnv();
+  const env = settingsOrExit('dispatcher', () => readDispatcherEnv());
   const log = createLogger('dispatcher', env.LOG_LEVEL);
   runService(log, () => startDispatcher(env, log));
 }

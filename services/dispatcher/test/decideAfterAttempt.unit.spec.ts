@@ -87,6 +87,14 @@ describe('decideAfterAttempt', () => {
     expect(decideDisable(undefined, 'x', deps).events).toEqual([]);
   });
 
+  it('drops an expired previous secret with the change that disables, and keeps one still in its overlap', () => {
+    const rotated = (expiresAt: string) => ({ ...subscription, previous_secret: 'sealed:v2:k:old', previous_secret_expires_at: expiresAt });
+    const expired = decideDisable(rotated('2025-12-31T23:59:59.999Z'), 'gone', deps).events[0]!.data.changes;
+    expect(expired).toEqual({ is_active: false, previous_secret: null, previous_secret_expires_at: null });
+    const overlapping = decideDisable(rotated('2026-01-01T00:00:00.001Z'), 'gone', deps).events[0]!.data.changes;
+    expect(overlapping).toEqual({ is_active: false });
+  });
+
   it('cancels with the attempts made so far', () => {
     const [event] = decideCancel({ ...job(3), last_status_code: 500, last_error: 'HTTP 500' }, 'subscription deleted', deps);
     expect(event).toMatchObject({ type: 'DeliveryCancelled', data: { attempt_count: 2, last_status_code: 500, reason: 'subscription deleted' } });

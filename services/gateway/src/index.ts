@@ -17,6 +17,7 @@ import {
   listen,
   runService,
   SecretBox,
+  settingsOrExit,
   ShutdownManager,
   SubscriptionDirectory,
   SubscriptionWriter,
@@ -65,7 +66,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     decide: {
       now: () => new Date(),
       newId: randomUUID,
-      seal: (secret) => secretBox.seal(secret),
+      secrets: secretBox,
       generateSecret: () => generateSecret(32),
       generateSigningKeyPair,
       rotationOverlapMs: env.HOOKPOST_SECRET_ROTATION_OVERLAP_MS,
@@ -96,7 +97,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
 }
 
 if (require.main === module) {
-  const env = readGatewayEnv();
+  const env = settingsOrExit('gateway', () => readGatewayEnv());
   const log = createLogger('gateway', env.LOG_LEVEL);
   runService(log, () => startGateway(env, log));
 }

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
 import { readProjectorEnv, type ProjectorEnv } from './env';
@@ -153,7 +153,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
 }
 
 if (require.main === module) {
-  const env = readProjectorEnv();
+  const env = settingsOrExit('projector', () => readProjectorEnv());
   const log = createLogger('projector', env.LOG_LEVEL);
   runService(log, () => startProjector(env, log));
 }

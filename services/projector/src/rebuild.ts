@@ -1,5 +1,5 @@
 import { topicNames } from '@hookpost/contracts';
-import { connectSubscriptionCache, createKafka, createLogger, runService, type Logger, type RedisClient } from '@hookpost/platform';
+import { connectSubscriptionCache, createKafka, createLogger, runService, settingsOrExit, type Logger, type RedisClient } from '@hookpost/platform';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
@@ -64,7 +64,7 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
 }
 
 if (require.main === module) {
-  const env = readProjectorEnv();
+  const env = settingsOrExit('rebuild', () => readProjectorEnv());
   const log = createLogger('projector-rebuild', env.LOG_LEVEL);
   runService(log, async () => {
     await rebuildReadModel(env, log);

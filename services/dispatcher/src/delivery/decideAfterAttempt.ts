@@ -1,4 +1,4 @@
-import { isDeleted, makeEvent, type EventOf, type HookpostEvent, type KnownSubscription, type SubscriptionState } from '@hookpost/contracts';
+import { expiredPreviousSecretCleared, isDeleted, makeEvent, type EventOf, type HookpostEvent, type KnownSubscription, type SubscriptionState } from '@hookpost/contracts';
 import type { DeliveryJob } from './deliveryJob';
 import { classifyAttempt, type AttemptResult } from './classifyResponse';
 import { maxAttemptsOf, nextRetryDelay, parseRetryAfter, type RetryPolicy } from './retryPolicy';
@@ -115,9 +115,12 @@ export function decideCancel(job: DeliveryJob, reason: string, deps: Pick<Deps, 
  */
 export function decideDisable(current: KnownSubscription | undefined, detail: string, deps: Deps): { events: EventOf<'SubscriptionChanged'>[]; result: undefined } {
   if (!current || isDeleted(current) || !current.is_active) return { events: [], result: undefined };
+  // Like every change, it drops a previous secret whose overlap has ended.
+  const now = deps.now();
+  const changes = { ...expiredPreviousSecretCleared(current, now), is_active: false };
   const event = makeEvent(
     'SubscriptionChanged',
-    { id: current.id, version: current.version + 1, changes: { is_active: false }, cause: 'endpoint_gone', detail, changed_at: deps.now().toISOString() },
+    { id: current.id, version: current.version + 1, changes, cause: 'endpoint_gone', detail, changed_at: now.toISOString() },
     deps,
   );
   return { events: [event], result: undefined };

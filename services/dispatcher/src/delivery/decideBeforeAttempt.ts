@@ -1,6 +1,6 @@
-import { compile, makeEvent, subscriptionStateSchema, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
+import { compile, makeEvent, previousSecretSigns, subscriptionStateSchema, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { signedHeaders, type SignedHeaders } from '@hookpost/signing';
-import type { KnownSubscription } from '@hookpost/platform';
+import { sealedFor, type KnownSubscription } from '@hookpost/platform';
 import { decideCancel } from './decideAfterAttempt';
 import type { DeliveryJob } from './deliveryJob';
 
@@ -22,8 +22,11 @@ export type BeforeAttempt =
 type Deps = {
   now: () => Date;
   newId: () => string;
-  /** Opens a sealed secret with this process's master keys (SecretBox.open); throws when it cannot. */
-  openSecret: (sealed: string) => string;
+  /**
+   * Opens a sealed secret with this process's master keys (SecretBox.open), for the subscription and field it
+   * is found in (`subscription:<id>:secret`); throws, saying why, when it cannot.
+   */
+  openSecret: (sealed: string, context: string) => string;
 };
 
 function errorText(error: unknown): string {
@@ -80,9 +83,10 @@ export function decideBeforeAttempt(
 
   let secret: string;
   try {
-    secret = deps.openSecret(subscription.secret);
+    secret = deps.openSecret(subscription.secret, sealedFor(subscription.id, 'secret'));
   } catch (error) {
-    return fail(`the subscription's secret cannot be opened (${errorText(error)}); is its master key missing from HOOKPOST_SECRET_KEYS?`);
+    // A missing master key, or a value sealed for another subscription or field: the same on every retry.
+    return fail(`the subscription's secret cannot be opened (${errorText(error)})`);
   }
   let headers: SignedHeaders;
   try {
@@ -93,11 +97,9 @@ export function decideBeforeAttempt(
 
   // During a rotation's overlap the previous secret signs too; one that cannot is left out rather than
   // failing a delivery the current secret signs (receivers that switched verify it).
-  const expiresAt = subscription.previous_secret_expires_at;
-  const previousSigns = subscription.previous_secret && expiresAt && Date.parse(expiresAt) > message.timestamp.getTime();
-  if (!previousSigns) return { kind: 'attempt', subscription, headers };
+  if (!previousSecretSigns(subscription, message.timestamp)) return { kind: 'attempt', subscription, headers };
   try {
-    const previous = deps.openSecret(subscription.previous_secret!);
+    const previous = deps.openSecret(subscription.previous_secret!, sealedFor(subscription.id, 'previous_secret'));
     return { kind: 'attempt', subscription, headers: signedHeaders([secret, previous], job.delivery_id, message.timestamp, message.body) };
   } catch (error) {
     return { kind: 'attempt', subscription, headers, warning: `the previous secret was left out: ${errorText(error)}` };

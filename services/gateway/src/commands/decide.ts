@@ -9,8 +9,8 @@ import {
   type SubscriptionReplace,
   type SubscriptionState,
 } from '@hookpost/contracts';
-import { ifMatchHolds, isDeleted, subscriptionETag, type KnownSubscription } from '@hookpost/contracts';
-import { Conflict, NotFound, PreconditionFailed, ValidationFailed } from '@hookpost/platform';
+import { expiredPreviousSecretCleared, ifMatchHolds, previousSecretSigns, isDeleted, subscriptionETag, type KnownSubscription } from '@hookpost/contracts';
+import { Conflict, NotFound, PreconditionFailed, sealedFor, ValidationFailed, type SecretBox } from '@hookpost/platform';
 import { hmacSecretProblem } from '@hookpost/signing';
 
 /**
@@ -20,7 +20,8 @@ import { hmacSecretProblem } from '@hookpost/signing';
 export type DecideDeps = {
   now: () => Date;
   newId: () => string;
-  seal: (secret: string) => string;
+  /** Seals and opens endpoint secrets, each bound to its subscription and field (see SecretBox). */
+  secrets: Pick<SecretBox, 'seal' | 'open' | 'isCurrent'>;
   generateSecret: () => string;
   generateSigningKeyPair: () => { signingKey: string; publicKey: string };
   /** How long a rotated-out secret keeps signing. */
@@ -74,15 +75,20 @@ function usableHmacSecret(secret: string): string {
   return secret;
 }
 
-/** The secret to keep (sealed) and what the caller may see of it: the secret itself, or the public key. */
-function newSigningMaterial(scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
+/** The secret to keep (sealed for the subscription) and what the caller may see of it: the secret itself, or the public key. */
+function newSigningMaterial(subscriptionId: string, scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
   if (scheme === 'ed25519') {
     if (chosen !== undefined) throw new ValidationFailed(NO_SECRET_FOR_ED25519);
     const { signingKey, publicKey } = deps.generateSigningKeyPair();
-    return { sealed: deps.seal(signingKey), shown: undefined, publicKey };
+    return { sealed: deps.secrets.seal(signingKey, sealedFor(subscriptionId, 'secret')), shown: undefined, publicKey };
   }
   const secret = chosen === undefined ? deps.generateSecret() : usableHmacSecret(chosen);
-  return { sealed: deps.seal(secret), shown: secret, publicKey: null };
+  return { sealed: deps.secrets.seal(secret, sealedFor(subscriptionId, 'secret')), shown: secret, publicKey: null };
+}
+
+/** A secret chosen in a PUT or PATCH, sealed for the subscription's `secret` field. */
+function sealedChosenSecret(subscriptionId: string, chosen: string, deps: DecideDeps): string {
+  return deps.secrets.seal(usableHmacSecret(chosen), sealedFor(subscriptionId, 'secret'));
 }
 
 function schemeOf(state: SubscriptionState): 'hmac-sha256' | 'ed25519' {
@@ -95,10 +101,11 @@ export function decideCreate(
 ): { event: EventOf<'SubscriptionCreated'>; secret: string | undefined } {
   checkTargetUrl(input.target_url, deps);
   const scheme = input.signature_scheme ?? 'hmac-sha256';
-  const material = newSigningMaterial(scheme, input.secret_key, deps);
+  const id = deps.newId();
+  const material = newSigningMaterial(id, scheme, input.secret_key, deps);
   const now = deps.now().toISOString();
   const state: SubscriptionState = {
-    id: deps.newId(),
+    id,
     version: 1,
     name: input.name,
     description: input.description ?? null,
@@ -118,19 +125,41 @@ export function decideCreate(
   return { event: makeEvent('SubscriptionCreated', state, deps), secret: material.shown };
 }
 
-/** A change to a subscription, recorded with why it happened. */
+/**
+ * A change to a subscription, recorded with why it happened. A previous secret whose overlap has ended goes
+ * with it, so it is not kept (sealed) in the state for ever.
+ */
 function changed(
   current: SubscriptionState,
   changes: SubscriptionChanges,
   cause: SubscriptionChangeCause,
-  deps: DecideDeps,
+  deps: Pick<DecideDeps, 'now' | 'newId'>,
 ): EventOf<'SubscriptionChanged'> {
-  return makeEvent('SubscriptionChanged', { id: current.id, version: current.version + 1, changes, cause, detail: null, changed_at: deps.now().toISOString() }, deps);
+  const now = deps.now();
+  return makeEvent(
+    'SubscriptionChanged',
+    { id: current.id, version: current.version + 1, changes: { ...expiredPreviousSecretCleared(current, now), ...changes }, cause, detail: null, changed_at: now.toISOString() },
+    deps,
+  );
+}
+
+/**
+ * The current secret, re-sealed for the `previous_secret` field (a sealed value opens only in the field it
+ * was sealed for). Undefined when this gateway cannot open it (its master key is gone): such a secret could
+ * not sign in the overlap either, and rotating is how that subscription gets a working secret again.
+ */
+function currentAsPrevious(current: SubscriptionState, deps: DecideDeps): string | undefined {
+  try {
+    return deps.secrets.seal(deps.secrets.open(current.secret, sealedFor(current.id, 'secret')), sealedFor(current.id, 'previous_secret'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * A new secret (or key pair); the previous one keeps signing for the overlap, so a receiver holding either
- * accepts every delivery until it has switched.
+ * accepts every delivery until it has switched. (If the previous one cannot be opened there is no overlap:
+ * it ends now.)
  */
 export function decideRotate(
   current: SubscriptionState,
@@ -138,15 +167,40 @@ export function decideRotate(
   deps: DecideDeps,
 ): { event: EventOf<'SubscriptionChanged'>; secret: string | undefined; publicKey: string | null; previousExpiresAt: string } {
   if (input.secret_key !== undefined) refuseSecretForEd25519(current);
-  const material = newSigningMaterial(schemeOf(current), input.secret_key, deps);
-  const previousExpiresAt = new Date(deps.now().getTime() + deps.rotationOverlapMs).toISOString();
+  const material = newSigningMaterial(current.id, schemeOf(current), input.secret_key, deps);
+  const previous = currentAsPrevious(current, deps);
+  const previousExpiresAt = new Date(deps.now().getTime() + (previous === undefined ? 0 : deps.rotationOverlapMs)).toISOString();
   const event = changed(
     current,
-    { secret: material.sealed, public_key: material.publicKey, previous_secret: current.secret, previous_secret_expires_at: previousExpiresAt },
+    {
+      secret: material.sealed,
+      public_key: material.publicKey,
+      previous_secret: previous ?? null,
+      previous_secret_expires_at: previous === undefined ? null : previousExpiresAt,
+    },
     'secret_rotated',
     deps,
   );
   return { event, secret: material.shown, publicKey: material.publicKey, previousExpiresAt };
+}
+
+/**
+ * Re-seals the subscription's secret(s) under the first master key (npm run reseal), so an older key can be
+ * retired. Nothing changes for receivers: the same secrets sign. Undefined when everything already is sealed
+ * that way and no expired previous secret is left to drop. Throws SealedValueError for a value this process
+ * cannot open (its key is already gone); the caller reports it.
+ */
+export function decideReseal(current: SubscriptionState, deps: Pick<DecideDeps, 'now' | 'newId' | 'secrets'>): EventOf<'SubscriptionChanged'> | undefined {
+  const changes: SubscriptionChanges = {};
+  const resealed = (sealed: string, field: 'secret' | 'previous_secret') =>
+    deps.secrets.seal(deps.secrets.open(sealed, sealedFor(current.id, field)), sealedFor(current.id, field));
+  if (!deps.secrets.isCurrent(current.secret)) changes.secret = resealed(current.secret, 'secret');
+  const previousSigns = previousSecretSigns(current, deps.now());
+  if (previousSigns && !deps.secrets.isCurrent(current.previous_secret!)) changes.previous_secret = resealed(current.previous_secret!, 'previous_secret');
+  // changed() drops an expired previous secret: that alone is worth an event (it may be under the old key).
+  const expiredKept = Boolean(current.previous_secret) && !previousSigns;
+  if (Object.keys(changes).length === 0 && !expiredKept) return undefined;
+  return changed(current, changes, 'resealed', deps);
 }
 
 /** PUT: every field is replaced by the request's (absent ones by their defaults), except an absent secret. */
@@ -163,7 +217,7 @@ export function decideReplace(current: SubscriptionState, input: SubscriptionRep
       event_types: input.event_types ?? null,
       max_attempts: input.max_attempts ?? null,
       timeout_ms: input.timeout_ms ?? null,
-      ...(input.secret_key === undefined ? {} : { secret: deps.seal(usableHmacSecret(input.secret_key)) }),
+      ...(input.secret_key === undefined ? {} : { secret: sealedChosenSecret(current.id, input.secret_key, deps) }),
     },
     'replaced',
     deps,
@@ -175,7 +229,7 @@ export function decidePatch(current: SubscriptionState, input: SubscriptionPatch
   if (input.target_url !== undefined) checkTargetUrl(input.target_url, deps);
   if (input.secret_key !== undefined) refuseSecretForEd25519(current);
   const { secret_key, ...fields } = input;
-  return changed(current, { ...fields, ...(secret_key === undefined ? {} : { secret: deps.seal(usableHmacSecret(secret_key)) }) }, 'patched', deps);
+  return changed(current, { ...fields, ...(secret_key === undefined ? {} : { secret: sealedChosenSecret(current.id, secret_key, deps) }) }, 'patched', deps);
 }
 
 export function decideDelete(current: SubscriptionState, deps: DecideDeps): EventOf<'SubscriptionDeleted'> {
