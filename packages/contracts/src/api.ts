@@ -1,5 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { compile } from './validation';
+import { deliveryStatuses } from './deliveryStateMachine';
 
 /** Request and response bodies of the public API. The OpenAPI document is built from these. */
 
@@ -99,9 +100,6 @@ export const subscriptionSchema = {
   },
 } as const;
 export type Subscription = FromSchema<typeof subscriptionSchema>;
-
-export const deliveryStatuses = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
-export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 export const attemptSchema = {
   $id: 'Attempt',

@@ -1,7 +1,6 @@
 import {
   attemptSchema,
   deliverySchema,
-  deliveryStatuses,
   ingestAcceptedSchema,
   problemSchema,
   secretRotatedSchema,
@@ -11,6 +10,7 @@ import {
   subscriptionReplaceSchema,
   subscriptionSchema,
 } from './api';
+import { deliveryStatuses } from './deliveryStateMachine';
 
 /**
  * The OpenAPI 3.1 document, built from the same JSON Schemas ajv validates with (3.1 uses JSON Schema, so

@@ -1,5 +1,5 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { topicNames, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
+import { topicFor, topicNames, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { signedHeaders } from '@hookpost/signing';
 import { isDeleted, type EventRecord, type KafkaEventLog, type Logger, type RedisSubscriptionCache, type SecretBox, type SubscriptionDirectory } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel } from './delivery/decideAfterAttempt';
@@ -123,11 +123,7 @@ export class Dispatcher {
   }
 
   private record(events: HookpostEvent[]): Promise<void> {
-    const records: EventRecord[] = events.map((event) =>
-      event.type === 'SubscriptionUpdated'
-        ? { topic: this.topics.subscriptions, key: event.data.id, event }
-        : { topic: this.topics.deliveries, key: (event.data as { delivery_id: string }).delivery_id, event },
-    );
+    const records: EventRecord[] = events.map((event) => ({ ...topicFor(this.topics, event), event }));
     return this.persistently('record attempt', () => this.deps.eventLog.append(records)).then(() => this.deps.observe?.(events));
   }
 
