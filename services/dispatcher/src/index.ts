@@ -28,7 +28,10 @@ import {
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
 import { dispatcherMetrics } from './dispatcherMetrics';
-import { retryingDeliveries } from './adapters/projectorDeliveries';
+import { overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
+import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
+import { RetryReconciler } from './adapters/retryReconciler';
+import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
 import { buildDispatcherApp } from './app';
 import { Dispatcher } from './dispatcher';
 import type { DeliveryJob } from './delivery/deliveryJob';
@@ -66,11 +69,20 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
   const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS));
+  const skipped = new prometheus.Counter({
+    name: 'hookpost_attempts_skipped_total',
+    help: 'Copies of an attempt that was made (or cancelled) already, and cancels another path had made, skipped',
+    labelNames: ['why'],
+    registers: [metrics],
+  });
   const dispatcher = new Dispatcher({
     directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders),
     cache,
     endpoint,
     retries,
+    guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
+    leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
+    skipped: (why) => skipped.inc({ why }),
     eventLog,
     secretBox,
     policy,
@@ -122,7 +134,26 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
     },
   });
-  await retries.consume(Math.min(env.DISPATCHER_CONCURRENCY, 1_000), (job) => dispatcher.attempt(job));
+  await retries.consume(
+    Math.min(env.DISPATCHER_CONCURRENCY, 1_000),
+    (job) => dispatcher.attempt(job),
+    parkRetriesOnKafka(eventLog, topics.deadLetters, (queue) => poison.inc({ topic: queue })),
+  );
+  const reconciled = new prometheus.Counter({
+    name: 'hookpost_retries_reconciled_total',
+    help: 'Retries overdue in the log that the reconciler re-scheduled (RabbitMQ lost or delayed them)',
+    registers: [metrics],
+  });
+  const reconciler = new RetryReconciler({
+    overdue: (dueBefore) => overdueRetries(env.PROJECTOR_URL, dueBefore, projectorHeaders),
+    retries,
+    intervalMs: env.HOOKPOST_RETRY_RECONCILE_INTERVAL_MS,
+    graceMs: env.HOOKPOST_RETRY_RECONCILE_GRACE_MS,
+    now: () => new Date(),
+    log,
+    rescheduled: (count) => reconciled.inc(count),
+  });
+  reconciler.start();
 
   const admin = kafka.admin();
   await admin.connect();
@@ -147,6 +178,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('mark stopping', async () => {
     stopping = true;
   });
+  shutdown.add('retry reconciler', () => reconciler.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('deletions consumer', () => deletions.stop());
   shutdown.add('retry consumer', () => retries.close());
