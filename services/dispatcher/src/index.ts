@@ -27,7 +27,7 @@ import {
 } from '@hookpost/platform';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
-import { dispatcherMetrics } from './dispatcherMetrics';
+import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
 import { overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RetryReconciler } from './adapters/retryReconciler';
@@ -69,12 +69,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
   const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS));
-  const skipped = new prometheus.Counter({
-    name: 'hookpost_attempts_skipped_total',
-    help: 'Copies of an attempt that was made (or cancelled) already, and cancels another path had made, skipped',
-    labelNames: ['why'],
-    registers: [metrics],
-  });
+  const recovery = retryRecoveryMetrics(metrics);
   const dispatcher = new Dispatcher({
     directory: new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders),
     cache,
@@ -82,7 +77,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     retries,
     guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
-    skipped: (why) => skipped.inc({ why }),
+    skipped: recovery.skipped,
     eventLog,
     secretBox,
     policy,
@@ -139,11 +134,6 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     (job) => dispatcher.attempt(job),
     parkRetriesOnKafka(eventLog, topics.deadLetters, (queue) => poison.inc({ topic: queue })),
   );
-  const reconciled = new prometheus.Counter({
-    name: 'hookpost_retries_reconciled_total',
-    help: 'Retries overdue in the log that the reconciler re-scheduled (RabbitMQ lost or delayed them)',
-    registers: [metrics],
-  });
   const reconciler = new RetryReconciler({
     overdue: (dueBefore) => overdueRetries(env.PROJECTOR_URL, dueBefore, projectorHeaders),
     retries,
@@ -151,7 +141,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     graceMs: env.HOOKPOST_RETRY_RECONCILE_GRACE_MS,
     now: () => new Date(),
     log,
-    rescheduled: (count) => reconciled.inc(count),
+    rescheduled: recovery.reconciled,
   });
   reconciler.start();
 
