@@ -1,10 +1,12 @@
 import { Client } from 'pg';
+import { finalDeliveryStatuses } from '@hookpost/contracts';
 import { spawnService, type ServiceProcess } from './processes';
 import { Receiver } from './receiver';
 import { removeRunResources, runEnv, TEST_API_KEY } from './stack';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
 type Name = 'gateway' | 'dispatcher' | 'projector';
+const isFinal = (status: string) => (finalDeliveryStatuses as readonly string[]).includes(status);
 
 /**
  * The stack as three processes (so a test can SIGKILL one), a receiver that accepts everything, and a
@@ -97,7 +99,7 @@ export class FaultRun {
       let rows: { id: string; status: string; attempt_count: number }[] = [];
       for (;;) {
         rows = (await db.query('SELECT id, status, attempt_count FROM webhook_deliveries WHERE id = ANY($1::uuid[]) AND payload IS NOT NULL', [this.accepted])).rows;
-        const settled = rows.filter((row) => row.status === 'succeeded' || row.status === 'failed' || row.status === 'cancelled');
+        const settled = rows.filter((row) => isFinal(row.status));
         if ((rows.length === this.accepted.length && settled.length === rows.length) || Date.now() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
@@ -119,7 +121,7 @@ export class FaultRun {
         accepted: this.accepted.length,
         rows: rows.length,
         succeeded: rows.filter((row) => row.status === 'succeeded').length,
-        unsettled: rows.filter((row) => !['succeeded', 'failed', 'cancelled'].includes(row.status)).length,
+        unsettled: rows.filter((row) => !isFinal(row.status)).length,
         missingRows: this.accepted.filter((id) => !rows.some((row) => row.id === id)).length,
         lost: this.accepted.filter((id) => !seen.has(id)).length,
         duplicatesReceived: [...seen.values()].reduce((sum, count) => sum + count - 1, 0),

@@ -71,6 +71,11 @@ export function runEnv(overrides: Record<string, string> = {}): { runId: string;
     HOOKPOST_RETRY_SCHEDULE_MS: '0,200,400,600',
     HOOKPOST_RETRY_AFTER_MAX_MS: '3000',
     HOOKPOST_DELIVERY_TIMEOUT_MS: '2000',
+    // The retry reconciler at test speed: a retry RabbitMQ lost is re-scheduled 3 s after its time.
+    HOOKPOST_RETRY_RECONCILE_INTERVAL_MS: '500',
+    HOOKPOST_RETRY_RECONCILE_GRACE_MS: '3000',
+    HOOKPOST_ATTEMPT_LEASE_MS: '1500',
+    HOOKPOST_ATTEMPT_DONE_TTL_MS: '60000',
     HOOKPOST_API_KEYS: TEST_API_KEY,
     HOOKPOST_SECRET_KEYS: testMasterKey(),
     // Test receivers listen on loopback; the SSRF tests start a stack with this emptied.

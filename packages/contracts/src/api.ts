@@ -1,5 +1,6 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import { compile, describePattern } from './validation';
+import { deliveryStatuses } from './deliveryStateMachine';
 
 /** Request and response bodies of the public API. The OpenAPI document is built from these. */
 
@@ -140,9 +141,6 @@ export type Subscription = FromSchema<typeof subscriptionSchema>;
  * names a position (13 digits keep it inside the years PostgreSQL and ISO 8601 share).
  */
 export const CURSOR_PATTERN = '^[0-9]{1,13}\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-
-export const deliveryStatuses = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
-export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 export const attemptSchema = {
   $id: 'Attempt',

@@ -1,5 +1,6 @@
 export * from './events';
 export * from './api';
+export * from './deliveryStateMachine';
 export * from './topics';
 export * from './validation';
 export * from './openapi';

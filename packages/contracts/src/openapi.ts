@@ -2,7 +2,6 @@ import {
   attemptSchema,
   CURSOR_PATTERN,
   deliverySchema,
-  deliveryStatuses,
   ingestAcceptedSchema,
   limits,
   problemSchema,
@@ -15,6 +14,7 @@ import {
   TEXT_PATTERN,
   WELL_FORMED_TEXT,
 } from './api';
+import { deliveryStatuses } from './deliveryStateMachine';
 
 /**
  * The OpenAPI 3.1 document, built from the same JSON Schemas ajv validates with (3.1 uses JSON Schema, so

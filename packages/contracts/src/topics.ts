@@ -1,3 +1,5 @@
+import type { HookpostEvent } from './events';
+
 /** Topic names, behind a configurable prefix so test runs and environments can isolate themselves. */
 export type Topics = Readonly<{ subscriptions: string; webhooks: string; deliveries: string; deadLetters: string }>;
 
@@ -12,4 +14,31 @@ export function topicNames(prefix: string): Topics {
     /** Messages a consumer could not read (invalid JSON, schema or type), parked with where they came from. */
     deadLetters: `${prefix}hookpost.dead-letters`,
   };
+}
+
+/**
+ * Where an event goes: its topic and the key that picks its partition. The one routing rule the gateway and
+ * the dispatcher both write with: a subscription's events (and the webhooks received for it) keyed by the
+ * subscription, so they stay in order per subscription; a delivery's outcome events keyed by the delivery.
+ */
+export function topicFor(topics: Topics, event: HookpostEvent): { topic: string; key: string } {
+  switch (event.type) {
+    case 'SubscriptionCreated':
+    case 'SubscriptionUpdated':
+    case 'SubscriptionChanged':
+    case 'SubscriptionDeleted':
+      return { topic: topics.subscriptions, key: event.data.id };
+    case 'WebhookReceived':
+      return { topic: topics.webhooks, key: event.data.subscription_id };
+    case 'DeliveryAttempted':
+    case 'DeliverySucceeded':
+    case 'DeliveryRetryScheduled':
+    case 'DeliveryFailed':
+    case 'DeliveryCancelled':
+      return { topic: topics.deliveries, key: event.data.delivery_id };
+    default: {
+      const unknown: never = event;
+      throw new Error(`no topic for event ${(unknown as { type: string }).type}`);
+    }
+  }
 }

@@ -41,3 +41,6 @@ export function compile(schema: object): (value: unknown) => ValidationResult & 
     return { ok: false, errors: fields.map((f) => `${f.field}: ${f.message}`), fields };
   };
 }
+
+/** The TypeScript type a JSON Schema (written `as const`) describes, for schemas that live outside this package. */
+export type { FromSchema } from 'json-schema-to-ts';

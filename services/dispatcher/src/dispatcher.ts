@@ -1,8 +1,9 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { topicNames, type HookpostEvent } from '@hookpost/contracts';
+import { topicFor, topicNames, type HookpostEvent } from '@hookpost/contracts';
 import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
+import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
@@ -16,6 +17,9 @@ export type DispatcherDeps = {
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
   retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
+  guard: AttemptGuard;
+  /** How long a claim on an attempt lasts unless renewed (renewed every third of it while the attempt runs). */
+  leaseMs: number;
   eventLog: Pick<KafkaEventLog, 'append'>;
   secretBox: Pick<SecretBox, 'open'>;
   policy: RetryPolicy;
@@ -27,12 +31,18 @@ export type DispatcherDeps = {
   random: () => number;
   isStopping: () => boolean;
   observe?: (events: readonly HookpostEvent[]) => void;
+  /** A copy of an attempt that was made already, or a cancel that another path made, was skipped. */
+  skipped?: (why: 'attempted already' | 'cancel not needed') => void;
 };
 
 /**
  * Makes one attempt of a delivery and records it. Once the endpoint has been called, recording the outcome
  * (and scheduling the retry) is retried here until it succeeds, so a broker hiccup never re-POSTs, and
  * never drops, a delivery. The caller acknowledges its message only after this resolves.
+ *
+ * Every attempt number of a delivery is claimed in the attempt guard first (see redisAttemptGuard.ts), so a
+ * job that exists twice (RabbitMQ's copy and the reconciler's, or a Kafka redelivery) is attempted, or
+ * cancelled, once.
  */
 export class Dispatcher {
   private readonly topics;
@@ -47,7 +57,14 @@ export class Dispatcher {
       { attributes: { 'hookpost.delivery_id': job.delivery_id, 'hookpost.subscription_id': job.subscription_id, 'hookpost.attempt_number': job.attempt_number } },
       async (span) => {
         try {
-          const statusCode = await this.attemptInSpan(job);
+          const attempted = await this.claimed(job, 'wait', () => this.attemptInSpan(job));
+          if (!attempted.ran) {
+            this.deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number }, 'attempt made already; copy skipped');
+            this.deps.skipped?.('attempted already');
+            span.setAttribute('hookpost.skipped', 'attempted already');
+            return;
+          }
+          const statusCode = attempted.value;
           if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
         } catch (error) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
@@ -57,6 +74,53 @@ export class Dispatcher {
         }
       },
     );
+  }
+
+  /**
+   * Runs `work` holding the claim on the job's attempt, renewing the lease while it runs and marking the
+   * attempt done once `work` (which records the outcome) resolved. A copy of an attempt already made is
+   * skipped; while another caller holds the claim, `whileRunning` says whether to wait for it to finish
+   * (a message must not be finished before its attempt is recorded) or to leave it to that caller.
+   */
+  private async claimed<T>(job: DeliveryJob, whileRunning: 'wait' | 'skip', work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false; why: 'done' | 'running' }> {
+    const { guard, log } = this.deps;
+    const { delivery_id: deliveryId, attempt_number: attemptNumber } = job;
+    for (;;) {
+      const claim = await this.persistently('claim attempt', () => guard.claim(deliveryId, attemptNumber));
+      switch (claim.kind) {
+        case 'done':
+          return { ran: false, why: 'done' };
+        case 'running':
+          if (whileRunning === 'skip') return { ran: false, why: 'running' };
+          if (this.deps.isStopping()) throw new Error('stopping while another dispatcher holds the attempt');
+          await sleep(Math.min(Math.max(claim.remainingMs, 50), 1_000));
+          continue;
+        case 'claimed': {
+          const renewal = setInterval(() => {
+            guard.renew(deliveryId, attemptNumber, claim.token).then(
+              (held) => held || log.warn({ delivery_id: deliveryId, attempt: attemptNumber }, 'attempt lease lost while attempting'),
+              (error: unknown) => log.warn({ err: error, delivery_id: deliveryId }, 'attempt lease not renewed'),
+            );
+          }, Math.max(10, Math.floor(this.deps.leaseMs / 3)));
+          let value: T;
+          try {
+            value = await work();
+          } catch (error) {
+            clearInterval(renewal);
+            await guard.release(deliveryId, attemptNumber, claim.token).catch(() => undefined);
+            throw error;
+          }
+          clearInterval(renewal);
+          // If this fails the lease simply runs out: a later copy may repeat the attempt (at-least-once).
+          await guard.finish(deliveryId, attemptNumber).catch((error: unknown) => log.warn({ err: error, delivery_id: deliveryId }, 'attempt not marked done'));
+          return { ran: true, value };
+        }
+        default: {
+          const unknown: never = claim;
+          throw new Error(`unknown claim ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
   }
 
   /**
@@ -100,6 +164,9 @@ export class Dispatcher {
   /**
    * A deleted subscription's waiting retries end now rather than when each comes due (hours, with the
    * default schedule). A retry that was not yet in the read model is cancelled when it comes due instead.
+   * The cancel claims the attempt it replaces, so when that retry's job comes due it finds the attempt done
+   * and records nothing: DeliveryCancelled is recorded once. An attempt already made or being made is left
+   * to its own outcome (a retry it schedules is cancelled when due).
    */
   async cancelRetries(subscriptionId: string, waiting: AsyncIterable<RetryingDelivery>): Promise<number> {
     let cancelled = 0;
@@ -114,18 +181,15 @@ export class Dispatcher {
         last_status_code: delivery.last_status_code,
         last_error: delivery.last_error,
       };
-      await this.record(decideCancel(job, 'subscription deleted', this.deps));
-      cancelled += 1;
+      const outcome = await this.claimed(job, 'skip', () => this.record(decideCancel(job, 'subscription deleted', this.deps)));
+      if (outcome.ran) cancelled += 1;
+      else this.deps.skipped?.('cancel not needed');
     }
     return cancelled;
   }
 
   private record(events: HookpostEvent[]): Promise<void> {
-    const records: EventRecord[] = events.map((event) =>
-      event.type === 'SubscriptionUpdated'
-        ? { topic: this.topics.subscriptions, key: event.data.id, event }
-        : { topic: this.topics.deliveries, key: (event.data as { delivery_id: string }).delivery_id, event },
-    );
+    const records: EventRecord[] = events.map((event) => ({ ...topicFor(this.topics, event), event }));
     return this.persistently('record attempt', () => this.deps.eventLog.append(records)).then(() => this.deps.observe?.(events));
   }
 
@@ -141,4 +205,8 @@ export class Dispatcher {
       }
     }
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -50,3 +50,22 @@ export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) 
     },
   };
 }
+
+/** What the retry safety nets do: copies of an attempt skipped by the attempt guard, retries the reconciler re-scheduled. */
+export function retryRecoveryMetrics(registry: Registry) {
+  const skipped = new prometheus.Counter({
+    name: 'hookpost_attempts_skipped_total',
+    help: 'Copies of an attempt that was made (or cancelled) already, and cancels another path had made, skipped',
+    labelNames: ['why'],
+    registers: [registry],
+  });
+  const reconciled = new prometheus.Counter({
+    name: 'hookpost_retries_reconciled_total',
+    help: 'Retries overdue in the log that the reconciler re-scheduled (RabbitMQ lost or delayed them)',
+    registers: [registry],
+  });
+  return {
+    skipped: (why: 'attempted already' | 'cancel not needed') => skipped.inc({ why }),
+    reconciled: (count: number) => reconciled.inc(count),
+  };
+}

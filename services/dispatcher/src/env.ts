@@ -1,4 +1,4 @@
-import { commonEnv, envs, parseEnv, topicEnv } from '@hookpost/platform';
+import { commonEnv, EnvError, envs, parseEnv, topicEnv } from '@hookpost/platform';
 import { standardWebhooksSchedule } from './delivery/retryPolicy';
 
 export const dispatcherEnvSpec = {
@@ -21,10 +21,29 @@ export const dispatcherEnvSpec = {
   /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
   DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
   DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),
+  /** How often the reconciler looks for retries RabbitMQ lost (and re-declares the retry queues). */
+  HOOKPOST_RETRY_RECONCILE_INTERVAL_MS: envs.int(60_000, { min: 100 }),
+  /** How far past its time a retry must be before the reconciler re-schedules it. */
+  HOOKPOST_RETRY_RECONCILE_GRACE_MS: envs.int(300_000, { min: 100 }),
+  /** A claim on an attempt lasts this long unless renewed (renewed every third while the attempt runs); shorter than the grace. */
+  HOOKPOST_ATTEMPT_LEASE_MS: envs.int(15_000, { min: 30 }),
+  /** How long a made attempt is remembered, so a late copy of its job is dropped; at least the grace. */
+  HOOKPOST_ATTEMPT_DONE_TTL_MS: envs.int(900_000, { min: 100 }),
 };
 
 export type DispatcherEnv = ReturnType<typeof readDispatcherEnv>;
 
 export function readDispatcherEnv(source: NodeJS.ProcessEnv = process.env) {
-  return parseEnv(dispatcherEnvSpec, source);
+  const env = parseEnv(dispatcherEnvSpec, source);
+  // A crashed attempt's claim must be gone by the time the reconciler re-schedules it, and a made attempt
+  // remembered at least until the reconciler could see it as overdue (see redisAttemptGuard.ts).
+  const problems: string[] = [];
+  if (env.HOOKPOST_ATTEMPT_LEASE_MS >= env.HOOKPOST_RETRY_RECONCILE_GRACE_MS) {
+    problems.push('HOOKPOST_ATTEMPT_LEASE_MS must be shorter than HOOKPOST_RETRY_RECONCILE_GRACE_MS');
+  }
+  if (env.HOOKPOST_ATTEMPT_DONE_TTL_MS < env.HOOKPOST_RETRY_RECONCILE_GRACE_MS) {
+    problems.push('HOOKPOST_ATTEMPT_DONE_TTL_MS must be at least HOOKPOST_RETRY_RECONCILE_GRACE_MS');
+  }
+  if (problems.length > 0) throw new EnvError(problems);
+  return env;
 }

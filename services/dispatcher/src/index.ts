@@ -31,8 +31,11 @@ import {
 } from '@hookpost/platform';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
-import { dispatcherMetrics } from './dispatcherMetrics';
-import { retryingDeliveries } from './adapters/projectorDeliveries';
+import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
+import { overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
+import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
+import { RetryReconciler } from './adapters/retryReconciler';
+import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
 import { buildDispatcherApp } from './app';
 import { Dispatcher } from './dispatcher';
 import type { DeliveryJob } from './delivery/deliveryJob';
@@ -71,6 +74,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
   const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), { log });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
+  const recovery = retryRecoveryMetrics(metrics);
   const dispatcher = new Dispatcher({
     directory,
     writer: new SubscriptionWriter({
@@ -84,6 +88,9 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     }),
     endpoint,
     retries,
+    guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
+    leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
+    skipped: recovery.skipped,
     eventLog,
     secretBox,
     policy,
@@ -135,7 +142,21 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
     },
   });
-  await retries.consume(Math.min(env.DISPATCHER_CONCURRENCY, 1_000), (job) => dispatcher.attempt(job));
+  await retries.consume(
+    Math.min(env.DISPATCHER_CONCURRENCY, 1_000),
+    (job) => dispatcher.attempt(job),
+    parkRetriesOnKafka(eventLog, topics.deadLetters, (queue) => poison.inc({ topic: queue })),
+  );
+  const reconciler = new RetryReconciler({
+    overdue: (dueBefore) => overdueRetries(env.PROJECTOR_URL, dueBefore, projectorHeaders),
+    retries,
+    intervalMs: env.HOOKPOST_RETRY_RECONCILE_INTERVAL_MS,
+    graceMs: env.HOOKPOST_RETRY_RECONCILE_GRACE_MS,
+    now: () => new Date(),
+    log,
+    rescheduled: recovery.reconciled,
+  });
+  reconciler.start();
 
   const admin = kafka.admin();
   await admin.connect();
@@ -163,6 +184,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('mark stopping', async () => {
     stopping = true;
   });
+  shutdown.add('retry reconciler', () => reconciler.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('deletions consumer', () => deletions.stop());
   shutdown.add('retry consumer', () => retries.close());

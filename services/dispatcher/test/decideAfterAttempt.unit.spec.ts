@@ -1,4 +1,12 @@
-import type { SubscriptionState } from '@hookpost/contracts';
+import {
+  canMoveDelivery,
+  deliveryPositionAfter,
+  deliveryPositionBeforeAttempt,
+  supersedes,
+  type DeliveryEvent,
+  type HookpostEvent,
+  type SubscriptionState,
+} from '@hookpost/contracts';
 import { decideAfterAttempt, decideCancel, decideDisable, type AttemptRecord } from '../src/delivery/decideAfterAttempt';
 import type { DeliveryJob } from '../src/delivery/deliveryJob';
 
@@ -98,5 +106,33 @@ describe('decideAfterAttempt', () => {
   it('cancels with the attempts made so far', () => {
     const [event] = decideCancel({ ...job(3), last_status_code: 500, last_error: 'HTTP 500' }, 'subscription deleted', deps);
     expect(event).toMatchObject({ type: 'DeliveryCancelled', data: { attempt_count: 2, last_status_code: 500, reason: 'subscription deleted' } });
+  });
+
+  it('moves the delivery only along the state machine, forward, whatever the attempt and its result', () => {
+    const results: AttemptRecord['result'][] = [
+      { kind: 'response', statusCode: 200 },
+      { kind: 'response', statusCode: 500 },
+      { kind: 'response', statusCode: 410 },
+      { kind: 'response', statusCode: 429, retryAfter: '1' },
+      { kind: 'network-error', error: 'reset' },
+      { kind: 'blocked', error: 'private address' },
+    ];
+    const isOutcome = (event: HookpostEvent): event is DeliveryEvent =>
+      ['DeliverySucceeded', 'DeliveryRetryScheduled', 'DeliveryFailed', 'DeliveryCancelled'].includes(event.type);
+    for (const attemptNumber of [1, 2, 3]) {
+      const before = deliveryPositionBeforeAttempt(attemptNumber);
+      const decisions = [
+        ...results.map((result) => decideAfterAttempt(job(attemptNumber), subscription, attempt(result), policy, deps).events),
+        decideCancel(job(attemptNumber), 'subscription deleted', deps),
+      ];
+      for (const events of decisions) {
+        const outcomes = events.filter(isOutcome);
+        expect(outcomes).toHaveLength(1);
+        const after = deliveryPositionAfter(outcomes[0]!);
+        expect({ attemptNumber, before, after, allowed: canMoveDelivery(before.status, after.status), forward: supersedes(before, after) }).toEqual({
+          attemptNumber, before, after, allowed: true, forward: true,
+        });
+      }
+    }
   });
 });

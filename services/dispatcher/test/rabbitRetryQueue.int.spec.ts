@@ -1,12 +1,49 @@
 import amqp from 'amqplib';
 import { createLogger } from '@hookpost/platform';
-import { RabbitRetryQueue, retryTiers } from '../src/adapters/rabbitRetryQueue';
+import { RabbitRetryQueue, retryTiers, type UnreadableRetry } from '../src/adapters/rabbitRetryQueue';
 import type { DeliveryJob } from '../src/delivery/deliveryJob';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const prefix = `int${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.`;
 const log = createLogger('test', 'warn');
 let queue: RabbitRetryQueue;
+const parked: UnreadableRetry[] = [];
+const park = async (unreadable: UnreadableRetry) => {
+  parked.push(unreadable);
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+/** What the dispatcher does with a failed publish: tries again (it goes through once the adapter is back). */
+async function retrying(step: () => Promise<void>): Promise<void> {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      return await step();
+    } catch (error) {
+      if (tries > 100) throw error;
+      await sleep(100);
+    }
+  }
+}
+/** Another client, as an operator (or a broken script) would be: deletes and publishes behind the adapter's back. */
+async function asOperator<T>(work: (channel: amqp.Channel) => Promise<T>): Promise<T> {
+  const connection = await amqp.connect(AMQP_URL);
+  try {
+    const channel = await connection.createChannel();
+    const result = await work(channel);
+    await channel.close();
+    return result;
+  } finally {
+    await connection.close();
+  }
+}
 
 const job = (n: number): DeliveryJob => ({
   delivery_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -47,9 +84,13 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
 
   it('brings each job back after its delay (hopping tiers for odd delays), with its attempt number', async () => {
     const arrivals: { job: DeliveryJob; at: number }[] = [];
-    await queue.consume(10, async (arrived) => {
-      arrivals.push({ job: arrived, at: Date.now() });
-    });
+    await queue.consume(
+      10,
+      async (arrived) => {
+        arrivals.push({ job: arrived, at: Date.now() });
+      },
+      park,
+    );
     const start = Date.now();
     await Promise.all([queue.schedule(job(1), 300), queue.schedule(job(2), 650), queue.schedule(job(3), 0)]);
 
@@ -63,5 +104,71 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
     expect(after(2)).toBeGreaterThanOrEqual(650 - 50);
     expect(after(2)).toBeLessThan(650 + 600);
     expect(arrivals[1]!.job).toEqual(job(1));
+  });
+
+  it('parks a message that is not a job, with its reason, and takes it off the queue', async () => {
+    const before = parked.length;
+    await asOperator(async (channel) => {
+      channel.sendToQueue(`${prefix}hookpost.retry.ready`, Buffer.from('not json'), { headers: { 'x-hookpost-attempt': 2 } });
+      const { attempt_number: _attempt, ...body } = job(7);
+      channel.sendToQueue(`${prefix}hookpost.retry.ready`, Buffer.from(JSON.stringify({ ...body, delivery_id: 'nope' })), { headers: { 'x-hookpost-attempt': 2 } });
+      channel.sendToQueue(`${prefix}hookpost.retry.ready`, Buffer.from(JSON.stringify(body)), { headers: { 'x-hookpost-attempt': 'two' } });
+    });
+    const reasons = await until(() => (parked.length >= before + 3 ? parked.slice(before).map((p) => p.reason) : undefined), 'three parked messages');
+    expect(reasons[0]).toBe('body is not JSON');
+    expect(reasons[1]).toMatch(/delivery_id/);
+    expect(reasons[2]).toMatch(/attempt_number/);
+    expect(parked[before]!.content.toString()).toBe('not json');
+    expect(parked[before]!.queue).toBe(`${prefix}hookpost.retry.ready`);
+    await sleep(200);
+    expect(await queue.readyDepth()).toBe(0);
+  });
+
+  it('comes back consuming after its ready queue is deleted, and re-declares deleted tier queues instead of losing a publish', async () => {
+    const arrivals: DeliveryJob[] = [];
+    const fresh = await RabbitRetryQueue.connect({ url: AMQP_URL, prefix: `${prefix}b.`, tiers: retryTiers([0, 300], 1_000), log });
+    try {
+      await fresh.consume(10, async (arrived) => void arrivals.push(arrived), park);
+
+      // A tier queue goes away behind the adapter's back (an operator, a wiped vhost)...
+      await asOperator((channel) => channel.deleteQueue(`${prefix}b.hookpost.retry.tier.200ms`));
+      // ...a publish to it is not confirmed as if delivered: it fails, and once re-declared the next goes through.
+      await expect(fresh.schedule(job(11), 200)).rejects.toThrow(/no queue took the retry/);
+      await retrying(() => fresh.schedule(job(11), 200));
+      expect(await until(() => arrivals.find((a) => a.payload.n === 11), 'the job published after the deletion')).toEqual(job(11));
+
+      // The ready queue goes away: RabbitMQ cancels the consumer, which comes back on a re-declared queue.
+      await asOperator((channel) => channel.deleteQueue(`${prefix}b.hookpost.retry.ready`));
+      await sleep(100);
+      await retrying(() => fresh.schedule(job(12), 0));
+      expect(await until(() => arrivals.find((a) => a.payload.n === 12), 'the job published after the ready queue was deleted')).toEqual(job(12));
+    } finally {
+      await fresh.deleteAll().catch(() => undefined);
+      await fresh.close();
+    }
+  });
+
+  it('reconnects when RabbitMQ closes its channel (publishing to a deleted exchange), and ensureTopology restores it', async () => {
+    const arrivals: DeliveryJob[] = [];
+    const fresh = await RabbitRetryQueue.connect({ url: AMQP_URL, prefix: `${prefix}c.`, tiers: retryTiers([0, 300], 1_000), log });
+    try {
+      await fresh.consume(10, async (arrived) => void arrivals.push(arrived), park);
+      await asOperator(async (channel) => {
+        await channel.deleteExchange(`${prefix}c.hookpost.retry`);
+      });
+      // Due now: published through the deleted exchange, which makes RabbitMQ close the channel (404).
+      await expect(fresh.schedule(job(21), 0)).rejects.toThrow();
+      await until(() => (fresh.connected ? true : undefined), 'reconnected');
+      await retrying(() => fresh.schedule(job(22), 0));
+      await until(() => arrivals.find((a) => a.payload.n === 22), 'the job published after the reconnect');
+
+      // ensureTopology alone brings back a deleted tier queue (the reconciler calls it every round).
+      await asOperator((channel) => channel.deleteQueue(`${prefix}c.hookpost.retry.tier.300ms`));
+      await fresh.ensureTopology();
+      await asOperator((channel) => channel.checkQueue(`${prefix}c.hookpost.retry.tier.300ms`));
+    } finally {
+      await fresh.deleteAll().catch(() => undefined);
+      await fresh.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import {
   isDeleted,
   isUuid,
   subscriptionETag,
+  topicFor,
   topicNames,
   validateSecretRotate,
   validateSubscriptionCreate,
@@ -92,11 +93,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     }
   }
 
-  const subscriptionRecord = (event: HookpostEvent & { data: { id: string } }): EventRecord => ({
-    topic: topics.subscriptions,
-    key: event.data.id,
-    event,
-  });
+  const subscriptionRecord = (event: HookpostEvent): EventRecord => ({ ...topicFor(topics, event), event });
 
   async function remember(known: KnownSubscription): Promise<void> {
     // Read-your-writes: the next ingest must see this version even before the projector catches up.
@@ -131,7 +128,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     const subscription = await subscriptionFor(id);
     if (req.body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
     const event = decideIngest(subscription, req.body, deps.decide);
-    await append([{ topic: topics.webhooks, key: subscription.id, event }]);
+    await append([{ ...topicFor(topics, event), event }]);
     res
       .status(202)
       .location(`/deliveries/${event.data.delivery_id}`)

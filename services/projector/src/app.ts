@@ -115,6 +115,18 @@ export function buildProjectorApp(deps: {
     res.json(state);
   });
 
+  // For the dispatcher's retry reconciler: retries overdue in the read model, a page at a time by id.
+  app.get('/internal/deliveries/overdue-retries', fenced('deliveries'), async (req, res) => {
+    allowOnly(req.query, ['due_before', 'after', 'limit']);
+    const dueBefore = timestampOf(req.query, 'due_before');
+    if (!dueBefore) throw new BadRequest('due_before is required.');
+    const after = single(req.query, 'after');
+    if (after !== undefined && !isUuid(after)) throw new BadRequest('after must be a delivery id.');
+    const limit = limitOf(req.query);
+    const data = await queries.overdueRetries({ dueBefore, afterId: after, limit });
+    res.json({ data, next_after: data.length === limit ? String(data[data.length - 1]!.id) : null });
+  });
+
   app.use(methodNotAllowed(app));
   app.use(notFoundRoute);
   app.use(problemMiddleware(deps.log));

@@ -1,4 +1,6 @@
-/** The dispatcher's view of the read model: the deliveries of a subscription still waiting for a retry. */
+import type { OverdueRetry } from '../delivery/overdueRetry';
+
+/** The dispatcher's view of the read model: deliveries still waiting for a retry. */
 export type RetryingDelivery = {
   id: string;
   subscription_id: string;
@@ -20,4 +22,18 @@ export async function* retryingDeliveries(projectorUrl: string, subscriptionId: 
     yield* page.data;
     cursor = page.next_cursor;
   } while (cursor);
+}
+
+/** Retries the read model shows overdue (due before `dueBefore`), page by page, from the projector's internal API. */
+export async function* overdueRetries(projectorUrl: string, dueBefore: Date, headers: Record<string, string>, pageSize = 200): AsyncGenerator<OverdueRetry> {
+  let after: string | null = null;
+  do {
+    const query = new URLSearchParams({ due_before: dueBefore.toISOString(), limit: String(pageSize) });
+    if (after) query.set('after', after);
+    const response = await fetch(`${projectorUrl}/internal/deliveries/overdue-retries?${query}`, { headers, signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`projector answered ${response.status} listing overdue retries`);
+    const page = (await response.json()) as { data: OverdueRetry[]; next_after: string | null };
+    yield* page.data;
+    after = page.next_after;
+  } while (after);
 }

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import amqp, { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { Logger } from '@hookpost/platform';
-import type { DeliveryJob } from '../delivery/deliveryJob';
+import { readDeliveryJob, type DeliveryJob } from '../delivery/deliveryJob';
 
 const ATTEMPT_HEADER = 'x-hookpost-attempt';
 const DUE_AT_HEADER = 'x-hookpost-due-at';
@@ -26,17 +27,36 @@ export function tierFor(tiers: readonly number[], remainingMs: number): number |
 
 type AmqpConnection = Awaited<ReturnType<typeof amqp.connect>>;
 
+/** A message from the ready queue that is not a job this dispatcher can read, and why. */
+export type UnreadableRetry = { queue: string; content: Buffer; headers: Record<string, unknown>; reason: string };
+type Consumer = {
+  prefetch: number;
+  handle: (job: DeliveryJob) => Promise<void>;
+  /** Keeps an unreadable message somewhere durable; it is acknowledged only after this resolves. */
+  park: (unreadable: UnreadableRetry) => Promise<void>;
+};
+
 /**
  * Retries through RabbitMQ without the delayed-message plugin: one quorum queue per delay tier with a
  * queue-level TTL and no consumers, dead-lettering at-least-once into one ready queue that the dispatchers
  * consume. Attempt numbers travel in our own header, never in x-death.
+ *
+ * RabbitMQ is only the timer: the log holds every retry, and the reconciler re-schedules what RabbitMQ
+ * loses. So this adapter's job on trouble is to come back with its topology in place: a closed channel
+ * (RabbitMQ closes it on an error such as publishing to a deleted exchange) or a consumer RabbitMQ cancelled
+ * (its queue was deleted) reconnects and re-declares everything; a publish that found no queue (published
+ * mandatory, so RabbitMQ returns it instead of dropping it) fails, re-declares, and is tried again by its
+ * caller.
  */
 export class RabbitRetryQueue {
   private connection: AmqpConnection | undefined;
   private channel: ConfirmChannel | undefined;
   private consumerTag: string | undefined;
-  private consumer: { prefetch: number; handle: (job: DeliveryJob) => Promise<void> } | undefined;
+  private consumer: Consumer | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Message ids RabbitMQ returned as unroutable; the confirm that follows each rejects its publish. */
+  private readonly returned = new Set<string>();
+  private declaring: Promise<void> | undefined;
   private closing = false;
   private reconnecting: Promise<void> | undefined;
 
@@ -66,7 +86,39 @@ export class RabbitRetryQueue {
   /** Connects, declares the topology (idempotent) and, after a reconnect, consumes again. */
   private async open(): Promise<void> {
     const connection = await amqp.connect(this.url);
-    const channel = await connection.createConfirmChannel();
+    let channel: ConfirmChannel;
+    try {
+      channel = await connection.createConfirmChannel();
+      await this.declare(channel);
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
+    if (this.closing) {
+      // close() ran while this reconnect was under way: leave nothing open behind it.
+      await connection.close().catch(() => undefined);
+      return;
+    }
+    connection.on('error', (error) => this.log.warn({ err: error }, 'rabbitmq connection error'));
+    connection.on('close', () => {
+      if (this.connection === connection) this.lost();
+    });
+    // Without an 'error' listener a channel closed by the server would throw out of amqplib's frame handler.
+    channel.on('error', (error) => this.log.warn({ err: error }, 'rabbitmq channel error'));
+    channel.on('close', () => {
+      if (this.channel === channel) this.restart('channel closed');
+    });
+    channel.on('return', (message: ConsumeMessage) => {
+      const id = message.properties.messageId as string | undefined;
+      if (id) this.returned.add(id);
+    });
+    this.connection = connection;
+    this.channel = channel;
+    if (this.consumer) await this.startConsuming();
+  }
+
+  /** The exchange, the ready queue, its binding and every tier queue; asserting what exists changes nothing. */
+  private async declare(channel: ConfirmChannel): Promise<void> {
     const { names } = this;
     await channel.assertExchange(names.exchange, 'direct', { durable: true });
     await channel.assertQueue(names.ready, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
@@ -84,11 +136,28 @@ export class RabbitRetryQueue {
         },
       });
     }
-    connection.on('error', (error) => this.log.warn({ err: error }, 'rabbitmq connection error'));
-    connection.on('close', () => this.lost());
-    this.connection = connection;
-    this.channel = channel;
-    if (this.consumer) await this.startConsuming();
+  }
+
+  /**
+   * Declares the topology again on the open channel, so queues deleted behind our back come back (the
+   * reconciler calls this every round). Concurrent callers share one declaration.
+   */
+  ensureTopology(): Promise<void> {
+    const channel = this.channel;
+    if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
+    this.declaring ??= this.declare(channel).finally(() => {
+      this.declaring = undefined;
+    });
+    return this.declaring;
+  }
+
+  /** Something broke the channel or its consumer: drop this connection and come back with a fresh one. */
+  private restart(reason: string): void {
+    const connection = this.connection;
+    if (!connection || this.closing) return;
+    this.log.warn({ reason }, 'rabbitmq: reconnecting to restore the retry topology');
+    this.lost();
+    void connection.close().catch(() => undefined);
   }
 
   /** The connection went away: keep trying to come back, with backoff, until closed on purpose. */
@@ -96,6 +165,7 @@ export class RabbitRetryQueue {
     this.channel = undefined;
     this.connection = undefined;
     this.consumerTag = undefined;
+    this.returned.clear();
     if (this.closing || this.reconnecting) return;
     this.log.warn('rabbitmq connection lost; reconnecting');
     this.reconnecting = (async () => {
@@ -125,24 +195,36 @@ export class RabbitRetryQueue {
     const tier = tierFor(this.tiers, remainingMs);
     const { attempt_number, ...rest } = job;
     const content = Buffer.from(JSON.stringify(rest));
+    const messageId = randomUUID();
     const options = {
       persistent: true,
+      // Unroutable (its queue was deleted) comes back as a return instead of being dropped, and fails below.
+      mandatory: true,
+      messageId,
       contentType: 'application/json',
       headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt },
     };
+    const target = tier === undefined ? this.names.ready : this.names.tier(tier);
     return new Promise<void>((resolve, reject) => {
-      const callback = (error: unknown) => (error ? reject(error instanceof Error ? error : new Error('publish nacked')) : resolve());
+      // RabbitMQ sends a mandatory message's return before its confirm, so the return is known here.
+      const callback = (error: unknown) => {
+        if (error) return reject(error instanceof Error ? error : new Error('publish nacked'));
+        if (!this.returned.delete(messageId)) return resolve();
+        void this.ensureTopology().catch((declareError: unknown) => this.log.warn({ err: declareError }, 'rabbitmq: re-declaring the retry topology failed'));
+        reject(new Error(`no queue took the retry (${target} missing); topology re-declared, publish again`));
+      };
       if (tier === undefined) channel.publish(this.names.exchange, 'ready', content, options, callback);
-      else channel.publish('', this.names.tier(tier), content, options, callback);
+      else channel.publish('', target, content, options, callback);
     });
   }
 
   /**
    * Consumes due jobs, `prefetch` at a time. A job not yet due goes back to a tier; a handler failure puts
-   * the message back on the ready queue after a pause, so nothing is dropped.
+   * the message back on the ready queue after a pause, so nothing is dropped. A message that is not a valid
+   * job is handed to `park` and acknowledged once parked: never dropped, never retried forever.
    */
-  async consume(prefetch: number, handle: (job: DeliveryJob) => Promise<void>): Promise<void> {
-    this.consumer = { prefetch, handle };
+  async consume(prefetch: number, handle: Consumer['handle'], park: Consumer['park']): Promise<void> {
+    this.consumer = { prefetch, handle, park };
     await this.startConsuming();
   }
 
@@ -152,8 +234,12 @@ export class RabbitRetryQueue {
     if (!channel || !consumer) return;
     await channel.prefetch(consumer.prefetch);
     const reply = await channel.consume(this.names.ready, (message) => {
-      if (!message) return;
-      const work = this.onMessage(channel, message, consumer.handle);
+      if (!message) {
+        // RabbitMQ cancelled the consumer: the ready queue was deleted. Come back with it re-declared.
+        if (this.channel === channel) this.restart('retry consumer cancelled by RabbitMQ');
+        return;
+      }
+      const work = this.onMessage(channel, message, consumer);
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     });
@@ -161,18 +247,23 @@ export class RabbitRetryQueue {
   }
 
   /** Acks and nacks go to the channel the message came on; if that channel died, RabbitMQ redelivers it. */
-  private async onMessage(channel: ConfirmChannel, message: ConsumeMessage, handle: (job: DeliveryJob) => Promise<void>): Promise<void> {
-    const headers = message.properties.headers ?? {};
-    let job: DeliveryJob;
-    try {
-      const attempt = Number(headers[ATTEMPT_HEADER]);
-      if (!Number.isInteger(attempt) || attempt < 1) throw new Error(`bad ${ATTEMPT_HEADER} header`);
-      job = { ...(JSON.parse(message.content.toString('utf8')) as Omit<DeliveryJob, 'attempt_number'>), attempt_number: attempt };
-    } catch (error) {
-      this.log.error({ err: error }, 'unreadable retry message dropped');
-      safely(() => channel.ack(message));
+  private async onMessage(channel: ConfirmChannel, message: ConsumeMessage, consumer: Consumer): Promise<void> {
+    const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER]);
+    if (!read.ok) {
+      try {
+        await consumer.park({ queue: this.names.ready, content: message.content, headers, reason: read.reason });
+        this.log.error({ queue: this.names.ready, reason: read.reason }, 'unreadable retry message parked');
+        safely(() => channel.ack(message));
+      } catch (error) {
+        this.log.warn({ err: error }, 'unreadable retry message not parked yet; requeueing');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        safely(() => channel.nack(message, false, true));
+      }
       return;
     }
+    const job = read.job;
+    const handle = consumer.handle;
     try {
       const dueAt = Number(headers[DUE_AT_HEADER]);
       const remaining = Number.isFinite(dueAt) ? dueAt - Date.now() : 0;
@@ -202,10 +293,14 @@ export class RabbitRetryQueue {
     await this.connection?.close().catch(() => undefined);
   }
 
-  /** Test and operator helper: deletes this prefix's queues and exchange. */
+  /** Test and operator helper: stops consuming, then deletes this prefix's queues and exchange. */
   async deleteAll(): Promise<void> {
     const channel = this.channel;
     if (!channel) throw new Error('not connected to RabbitMQ');
+    // Deleting the ready queue under our own consumer would look like someone else did it (and reconnect).
+    this.consumer = undefined;
+    if (this.consumerTag) await channel.cancel(this.consumerTag);
+    this.consumerTag = undefined;
     for (const ms of this.tiers) await channel.deleteQueue(this.names.tier(ms));
     await channel.deleteQueue(this.names.ready);
     await channel.deleteExchange(this.names.exchange);

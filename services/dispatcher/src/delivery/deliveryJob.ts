@@ -1,13 +1,53 @@
-/** One delivery on its way: what the dispatcher needs to make its next attempt. */
-export type DeliveryJob = Readonly<{
-  delivery_id: string;
-  subscription_id: string;
-  event_type: string | null;
-  payload: Record<string, unknown>;
-  received_at: string;
-  /** The attempt about to be made, 1-based. */
-  attempt_number: number;
-  /** From the previous attempt, for the record if this one never happens. */
-  last_status_code: number | null;
-  last_error: string | null;
-}>;
+import { compile, type FromSchema } from '@hookpost/contracts';
+
+/**
+ * One delivery on its way: what the dispatcher needs to make its next attempt. A retry's job travels through
+ * RabbitMQ (attempt_number in a header, the rest as the body), so it is read back through this schema: a
+ * message that does not match is parked, never guessed at.
+ */
+export const deliveryJobSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['delivery_id', 'subscription_id', 'event_type', 'payload', 'received_at', 'attempt_number', 'last_status_code', 'last_error'],
+  properties: {
+    delivery_id: { type: 'string', format: 'uuid' },
+    subscription_id: { type: 'string', format: 'uuid' },
+    event_type: { type: ['string', 'null'] },
+    payload: { type: 'object' },
+    received_at: { type: 'string', format: 'date-time' },
+    /** The attempt about to be made, 1-based. */
+    attempt_number: { type: 'integer', minimum: 1 },
+    /** From the previous attempt, for the record if this one never happens. */
+    last_status_code: { type: ['integer', 'null'] },
+    last_error: { type: ['string', 'null'] },
+  },
+} as const;
+
+export type DeliveryJob = Readonly<FromSchema<typeof deliveryJobSchema>>;
+
+const validateJob = compile(deliveryJobSchema);
+
+export type JobReading = { ok: true; job: DeliveryJob } | { ok: false; reason: string };
+
+/**
+ * A job as it comes off the retry queue: its JSON body and the attempt number from its header (a number, or
+ * its decimal text). Anything else is a reason to park the message.
+ */
+export function readDeliveryJob(body: Buffer, attemptHeader: unknown): JobReading {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, reason: 'body is not a JSON object' };
+  const attempt = typeof attemptHeader === 'string' && /^\d+$/.test(attemptHeader) ? Number(attemptHeader) : attemptHeader;
+  return checkDeliveryJob({ ...(parsed as Record<string, unknown>), attempt_number: attempt });
+}
+
+/** A job built from anything read from outside this process, checked against the schema. */
+export function checkDeliveryJob(candidate: unknown): JobReading {
+  const result = validateJob(candidate);
+  if (!result.ok) return { ok: false, reason: `job is invalid: ${result.errors.join('; ')}` };
+  return { ok: true, job: candidate as DeliveryJob };
+}

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { isSubscriptionEvent, knownFromRecord, type HookpostEvent, type KnownSubscription, type SubscriptionRecord, type SubscriptionState } from '@hookpost/contracts';
+import { isSubscriptionEvent, knownFromRecord, supersedesSql, type HookpostEvent, type KnownSubscription, type SubscriptionRecord, type SubscriptionState } from '@hookpost/contracts';
 import { projectEvents, type ReadModelChanges } from '../projection/readModelChanges';
 
 export type PartitionBatch = {
@@ -126,8 +126,8 @@ export class PgProjectionWriter {
       delivered_at: change.state.delivered_at,
     }));
     if (deliveries.length > 0) {
-      // The same rule as laterDeliveryState(): a final status is kept; otherwise the higher state_seq wins.
-      const take = `(d.status NOT IN ('succeeded', 'failed', 'cancelled') AND EXCLUDED.state_seq > d.state_seq)`;
+      // The state machine's precedence rule (laterDeliveryState() applies the same one within the batch).
+      const take = supersedesSql({ status: 'd.status', seq: 'd.state_seq' }, { seq: 'EXCLUDED.state_seq' });
       const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
       rows += (await client.query(
         `INSERT INTO webhook_deliveries AS d (id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,

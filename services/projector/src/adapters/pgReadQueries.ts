@@ -130,6 +130,22 @@ export class PgReadQueries {
     return page(result.rows, search.limit);
   }
 
+  /**
+   * Deliveries waiting for a retry that was due before `dueBefore`, by id after `afterId`: what the
+   * dispatcher's reconciler re-schedules when RabbitMQ lost them. Served by the status index (few rows are
+   * retrying at any time); only rows whose WebhookReceived is in (payload present) can be attempted.
+   */
+  async overdueRetries(options: { dueBefore: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
+    const result = await this.pool.query(
+      `SELECT id, subscription_id, event_type, payload, created_at, attempt_count, next_attempt_at, last_status_code, last_error
+       FROM webhook_deliveries
+       WHERE status = $1 AND next_attempt_at < $2::timestamptz AND payload IS NOT NULL AND id > $3::uuid
+       ORDER BY id LIMIT $4`,
+      ['retrying' satisfies DeliveryStatus, options.dueBefore, options.afterId ?? '00000000-0000-0000-0000-000000000000', options.limit],
+    );
+    return result.rows.map(toJson);
+  }
+
   async getDelivery(id: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.pool.query(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND payload IS NOT NULL`, [id]);
     return result.rows[0] ? toJson(result.rows[0]) : undefined;

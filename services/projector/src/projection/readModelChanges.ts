@@ -1,15 +1,16 @@
-import { evolveSubscription, type DeliveryStatus, type HookpostEvent, type SubscriptionRecord } from '@hookpost/contracts';
+import { deliveryPosition, deliveryPositionAfter, evolveSubscription, supersedes, type DeliveryEvent, type DeliveryStatus, type HookpostEvent, type SubscriptionRecord } from '@hookpost/contracts';
 
 /**
  * Pure projection: a batch of events → the row changes it implies, already merged per key so one multi-row
  * upsert can apply them. The same merge rules run again in SQL against the stored rows, which makes the
  * projection order-insensitive: a delivery's events may arrive on different topics in any order and the
- * status still only moves forward.
+ * status still only moves forward. The rules themselves (statuses, precedence) are the delivery state
+ * machine's, in @hookpost/contracts.
  */
 
 export type DeliveryState = {
   status: DeliveryStatus;
-  /** Orders state changes: 2 × attempts for a scheduled retry, 2 × attempts + 1 for a final state. */
+  /** Orders state changes (see deliveryPosition in the delivery state machine). */
   seq: number;
   attempt_count: number;
   next_attempt_at: string | null;
@@ -48,11 +49,8 @@ export type ReadModelChanges = {
   attempts: Map<string, AttemptRow>;
 };
 
-const TERMINAL: ReadonlySet<DeliveryStatus> = new Set(['succeeded', 'failed', 'cancelled']);
-
 export const initialDeliveryState: DeliveryState = {
-  status: 'pending',
-  seq: 0,
+  ...deliveryPosition('pending', 0),
   attempt_count: 0,
   next_attempt_at: null,
   last_status_code: null,
@@ -60,10 +58,9 @@ export const initialDeliveryState: DeliveryState = {
   delivered_at: null,
 };
 
-/** The state that wins when two are known: a final state is never replaced; otherwise the later one. */
+/** The state that wins when two are known (the state machine's precedence rule). */
 export function laterDeliveryState(current: DeliveryState, incoming: DeliveryState): DeliveryState {
-  if (TERMINAL.has(current.status)) return current;
-  return incoming.seq > current.seq ? incoming : current;
+  return supersedes(current, incoming) ? incoming : current;
 }
 
 function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryChange): void {
@@ -132,22 +129,14 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
       return changes;
     }
     case 'DeliverySucceeded':
-      mergeDelivery(
-        changes.deliveries,
-        deliveryRow(event, outcomeState('succeeded', event.data, { seq: 2 * event.data.attempt_count + 1, delivered_at: event.data.delivered_at })),
-      );
+      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState(event, { delivered_at: event.data.delivered_at })));
       return changes;
     case 'DeliveryRetryScheduled':
-      mergeDelivery(
-        changes.deliveries,
-        deliveryRow(event, outcomeState('retrying', event.data, { seq: 2 * event.data.attempt_count, next_attempt_at: event.data.next_attempt_at })),
-      );
+      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState(event, { next_attempt_at: event.data.next_attempt_at })));
       return changes;
     case 'DeliveryFailed':
-      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState('failed', event.data, { seq: 2 * event.data.attempt_count + 1 })));
-      return changes;
     case 'DeliveryCancelled':
-      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState('cancelled', event.data, { seq: 2 * event.data.attempt_count + 1 })));
+      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState(event, {})));
       return changes;
     default: {
       const unknown: never = event;
@@ -155,8 +144,6 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
     }
   }
 }
-
-type DeliveryEvent = Extract<HookpostEvent, { data: { delivery_id: string; received_at: string } }>;
 
 function deliveryRow(event: DeliveryEvent, state: DeliveryState): DeliveryChange {
   return {
@@ -171,13 +158,12 @@ function deliveryRow(event: DeliveryEvent, state: DeliveryState): DeliveryChange
 }
 
 function outcomeState(
-  status: DeliveryStatus,
-  data: { attempt_count: number; last_status_code: number | null; last_error: string | null },
-  rest: { seq: number; next_attempt_at?: string; delivered_at?: string },
+  event: Extract<DeliveryEvent, { data: { attempt_count: number } }>,
+  rest: { next_attempt_at?: string; delivered_at?: string },
 ): DeliveryState {
+  const { data } = event;
   return {
-    status,
-    seq: rest.seq,
+    ...deliveryPositionAfter(event),
     attempt_count: data.attempt_count,
     next_attempt_at: rest.next_attempt_at ?? null,
     last_status_code: data.last_status_code,

@@ -1,0 +1,122 @@
+import type { EventOf } from './events';
+
+/**
+ * The delivery state machine, in one place: the statuses, which are final, the moves allowed between
+ * them, the precedence that lets a projection merge a delivery's events in any order, and the same
+ * precedence as SQL. The API schema, the dispatcher, the projection and its upsert all import it.
+ *
+ *   pending ──▶ retrying ──▶ retrying (next attempt) …
+ *      │           │
+ *      └───────────┴──▶ succeeded | failed | cancelled   (final: nothing moves a delivery out of these)
+ *
+ * The read model's CHECK constraint on webhook_deliveries.status is a migration, so it cannot import this:
+ * a status added here needs a migration that widens the constraint, and the projector's integration test
+ * compares the constraint with `deliveryStatuses` so the two cannot drift unnoticed.
+ */
+
+export const deliveryStatuses = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof deliveryStatuses)[number];
+
+export const finalDeliveryStatuses = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly DeliveryStatus[];
+export type FinalDeliveryStatus = (typeof finalDeliveryStatuses)[number];
+
+const FINAL: ReadonlySet<DeliveryStatus> = new Set(finalDeliveryStatuses);
+
+export function isFinalDeliveryStatus(status: DeliveryStatus): status is FinalDeliveryStatus {
+  return FINAL.has(status);
+}
+
+/** The moves a delivery may make. A retry after a retry is a move too (the next attempt is scheduled). */
+export const deliveryTransitions: Readonly<Record<DeliveryStatus, readonly DeliveryStatus[]>> = {
+  pending: ['retrying', 'succeeded', 'failed', 'cancelled'],
+  retrying: ['retrying', 'succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canMoveDelivery(from: DeliveryStatus, to: DeliveryStatus): boolean {
+  return deliveryTransitions[from].includes(to);
+}
+
+/**
+ * Where a delivery stands, ordered by `seq` so that events arriving out of order (they travel on two topics
+ * and may be redelivered) only ever move it forward: 0 while pending, 2 × attempts made for a scheduled
+ * retry, 2 × attempts made + 1 for a final state. The attempt that ends a delivery thus outranks the retry
+ * scheduled before it, and a later retry outranks an earlier one.
+ */
+export type DeliveryPosition = Readonly<{ status: DeliveryStatus; seq: number }>;
+
+export function deliveryPosition(status: DeliveryStatus, attemptCount: number): DeliveryPosition {
+  switch (status) {
+    case 'pending':
+      return { status, seq: 0 };
+    case 'retrying':
+      return { status, seq: 2 * attemptCount };
+    case 'succeeded':
+    case 'failed':
+    case 'cancelled':
+      return { status, seq: 2 * attemptCount + 1 };
+    default: {
+      const unknown: never = status;
+      throw new Error(`unknown delivery status ${String(unknown)}`);
+    }
+  }
+}
+
+/** Where a delivery stands while attempt `attemptNumber` (1-based) is due: pending before the first, else retrying. */
+export function deliveryPositionBeforeAttempt(attemptNumber: number): DeliveryPosition {
+  return attemptNumber <= 1 ? deliveryPosition('pending', 0) : deliveryPosition('retrying', attemptNumber - 1);
+}
+
+/** The events about one delivery (keyed by its id on the deliveries topic, or received on the webhooks topic). */
+export type DeliveryEvent = EventOf<'WebhookReceived' | 'DeliveryAttempted' | 'DeliverySucceeded' | 'DeliveryRetryScheduled' | 'DeliveryFailed' | 'DeliveryCancelled'>;
+
+/**
+ * The position an event puts its delivery in. WebhookReceived and DeliveryAttempted create the row but say
+ * nothing newer than `pending` (the attempt's outcome follows in its own event).
+ */
+export function deliveryPositionAfter(event: DeliveryEvent): DeliveryPosition {
+  switch (event.type) {
+    case 'WebhookReceived':
+    case 'DeliveryAttempted':
+      return deliveryPosition('pending', 0);
+    case 'DeliveryRetryScheduled':
+      return deliveryPosition('retrying', event.data.attempt_count);
+    case 'DeliverySucceeded':
+      return deliveryPosition('succeeded', event.data.attempt_count);
+    case 'DeliveryFailed':
+      return deliveryPosition('failed', event.data.attempt_count);
+    case 'DeliveryCancelled':
+      return deliveryPosition('cancelled', event.data.attempt_count);
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown event ${(unknown as { type: string }).type}`);
+    }
+  }
+}
+
+/**
+ * The precedence rule: does `incoming` replace `current`? A final status is never replaced; otherwise the
+ * higher seq wins (an equal seq is the same state again, a redelivery). Every replacement this allows is a
+ * move `canMoveDelivery` allows (the unit test checks every pair).
+ */
+export function supersedes(current: DeliveryPosition, incoming: DeliveryPosition): boolean {
+  return !isFinalDeliveryStatus(current.status) && incoming.seq > current.seq;
+}
+
+const sqlList = (values: readonly string[]) => values.map((value) => `'${value.replace(/'/g, "''")}'`).join(', ');
+
+/**
+ * `supersedes` as a SQL boolean expression over the given column references, generated from the same data
+ * so the upsert cannot drift from the TypeScript rule (the projector's integration test runs both on every
+ * pair). The references are SQL written by the caller, never user input.
+ */
+export function supersedesSql(current: { status: string; seq: string }, incoming: { seq: string }): string {
+  return `(${current.status} NOT IN (${sqlList(finalDeliveryStatuses)}) AND ${incoming.seq} > ${current.seq})`;
+}
+
+/** The status column's allowed values as SQL, for a CHECK constraint or a query. */
+export function deliveryStatusInSql(column: string): string {
+  return `${column} IN (${sqlList(deliveryStatuses)})`;
+}

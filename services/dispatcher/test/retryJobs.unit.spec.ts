@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { EnvError } from '@hookpost/platform';
+import { readDeliveryJob, type DeliveryJob } from '../src/delivery/deliveryJob';
+import { jobForOverdueRetry, RecentReschedules, type OverdueRetry } from '../src/delivery/overdueRetry';
+import { readDispatcherEnv } from '../src/env';
+
+const job: DeliveryJob = {
+  delivery_id: '22222222-2222-4222-8222-222222222222',
+  subscription_id: '11111111-1111-4111-8111-111111111111',
+  event_type: 'invoice.paid',
+  payload: { event_type: 'invoice.paid', data: { id: 'in_1' } },
+  received_at: '2026-01-01T00:00:00.000Z',
+  attempt_number: 3,
+  last_status_code: 500,
+  last_error: 'HTTP 500',
+};
+const { attempt_number: _attempt, ...body } = job;
+const wire = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+describe('reading a job off the retry queue', () => {
+  it('reads the body and the attempt header (a number, or its decimal text)', () => {
+    expect(readDeliveryJob(wire(body), 3)).toEqual({ ok: true, job });
+    expect(readDeliveryJob(wire(body), '3')).toEqual({ ok: true, job });
+  });
+
+  it.each<[string, Buffer, unknown, RegExp]>([
+    ['a body that is not JSON', Buffer.from('{"delivery_id":'), 3, /not JSON/],
+    ['a body that is not an object', wire([body]), 3, /not a JSON object/],
+    ['a missing attempt header', wire(body), undefined, /attempt_number/],
+    ['an attempt header that is no count', wire(body), 'three', /attempt_number/],
+    ['attempt zero', wire(body), 0, /attempt_number/],
+    ['a delivery id that is not a UUID', wire({ ...body, delivery_id: 'x' }), 3, /delivery_id/],
+    ['a missing payload', wire({ ...body, payload: undefined }), 3, /payload/],
+    ['a field it does not know', wire({ ...body, url: 'http://elsewhere' }), 3, /additional/],
+    ['a received_at that is no time', wire({ ...body, received_at: 'yesterday' }), 3, /received_at/],
+  ])('refuses %s, with the reason to park it under', (_case, content, header, reason) => {
+    const read = readDeliveryJob(content, header);
+    expect(read.ok).toBe(false);
+    expect(read.ok ? '' : read.reason).toMatch(reason);
+  });
+});
+
+describe('re-scheduling an overdue retry', () => {
+  const row: OverdueRetry = {
+    id: job.delivery_id,
+    subscription_id: job.subscription_id,
+    event_type: job.event_type,
+    payload: job.payload,
+    created_at: job.received_at,
+    attempt_count: 2,
+    next_attempt_at: '2026-01-01T00:05:00.000Z',
+    last_status_code: 500,
+    last_error: 'HTTP 500',
+  };
+
+  it('makes the job for the attempt after the ones the log has', () => {
+    expect(jobForOverdueRetry(row)).toEqual({ ok: true, job });
+  });
+
+  it('refuses a row that is no job (no payload yet)', () => {
+    expect(jobForOverdueRetry({ ...row, payload: null }).ok).toBe(false);
+  });
+
+  it('re-publishes one retry once per window, not every round', () => {
+    const recent = new RecentReschedules(1_000);
+    expect(recent.claim(job.delivery_id, 3, 0)).toBe(true);
+    expect(recent.claim(job.delivery_id, 3, 999)).toBe(false);
+    expect(recent.claim(job.delivery_id, 4, 999)).toBe(true);
+    expect(recent.claim(job.delivery_id, 3, 1_000)).toBe(true);
+    recent.forgetOlderThanWindow(2_500);
+    expect(recent.size).toBe(0);
+  });
+});
+
+describe('dispatcher configuration', () => {
+  const base = { HOOKPOST_API_KEYS: 'test-api-key-0123456789abcdef', HOOKPOST_SECRET_KEYS: `unit:${randomBytes(32).toString('base64')}` };
+
+  it('defaults to a lease shorter than the grace and a done window at least as long', () => {
+    const env = readDispatcherEnv(base);
+    expect(env.HOOKPOST_ATTEMPT_LEASE_MS).toBeLessThan(env.HOOKPOST_RETRY_RECONCILE_GRACE_MS);
+    expect(env.HOOKPOST_ATTEMPT_DONE_TTL_MS).toBeGreaterThanOrEqual(env.HOOKPOST_RETRY_RECONCILE_GRACE_MS);
+  });
+
+  it('refuses a lease that would outlive the grace, or a done window shorter than it', () => {
+    expect(() => readDispatcherEnv({ ...base, HOOKPOST_RETRY_RECONCILE_GRACE_MS: '1000', HOOKPOST_ATTEMPT_LEASE_MS: '1000' })).toThrow(EnvError);
+    expect(() => readDispatcherEnv({ ...base, HOOKPOST_RETRY_RECONCILE_GRACE_MS: '1000', HOOKPOST_ATTEMPT_LEASE_MS: '500', HOOKPOST_ATTEMPT_DONE_TTL_MS: '999' })).toThrow(
+      /HOOKPOST_ATTEMPT_DONE_TTL_MS/,
+    );
+  });
+});

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import {
+  deliveryPosition,
+  deliveryStatuses,
+  makeEvent,
+  supersedes,
+  supersedesSql,
+  type DeliveryPosition,
+  type HookpostEvent,
+} from '@hookpost/contracts';
+import { createPool, migrate } from '../src/adapters/pgPool';
+import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
+import { projectEvents } from '../src/projection/readModelChanges';
+
+// The delivery state machine lives in @hookpost/contracts; these run its SQL side in PostgreSQL and hold it
+// to the TypeScript side, pair by pair.
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
+const schema = `int_sm_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let pool: Pool;
+
+beforeAll(async () => {
+  await migrate(DATABASE_URL, schema);
+  pool = createPool(DATABASE_URL, schema);
+});
+
+afterAll(async () => {
+  await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  await pool.end();
+});
+
+describe('the delivery state machine in PostgreSQL', () => {
+  it('gives the same precedence in SQL as in TypeScript, for every pair of states', async () => {
+    const positions: DeliveryPosition[] = deliveryStatuses.flatMap((status) => [0, 1, 2, 4].map((attempts) => deliveryPosition(status, attempts)));
+    const pairs = positions.flatMap((current) => positions.map((incoming) => ({ current, incoming })));
+    const expression = supersedesSql({ status: 'c.status', seq: 'c.seq' }, { seq: 'i.seq' });
+    const result = await pool.query<{ n: number; takes: boolean }>(
+      `SELECT p.n, ${expression} AS takes
+       FROM json_to_recordset($1::json) AS p(n int, current_status text, current_seq int, incoming_status text, incoming_seq int)
+       CROSS JOIN LATERAL (SELECT p.current_status AS status, p.current_seq AS seq) AS c
+       CROSS JOIN LATERAL (SELECT p.incoming_status AS status, p.incoming_seq AS seq) AS i
+       ORDER BY p.n`,
+      [JSON.stringify(pairs.map(({ current, incoming }, n) => ({ n, current_status: current.status, current_seq: current.seq, incoming_status: incoming.status, incoming_seq: incoming.seq })))],
+    );
+    expect(result.rows).toHaveLength(pairs.length);
+    const disagreements = pairs.filter(({ current, incoming }, n) => result.rows[n]!.takes !== supersedes(current, incoming));
+    expect(disagreements).toEqual([]);
+    // Both outcomes occur, so the comparison means something.
+    expect(new Set(result.rows.map((row) => row.takes))).toEqual(new Set([true, false]));
+  });
+
+  it('has a CHECK constraint that allows exactly the statuses', async () => {
+    const result = await pool.query<{ definition: string }>(
+      `SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
+       WHERE conrelid = 'webhook_deliveries'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%status%'`,
+    );
+    expect(result.rows).toHaveLength(1);
+    const allowed = [...result.rows[0]!.definition.matchAll(/'([^']*)'/g)].map((match) => match[1]);
+    expect(allowed.sort()).toEqual([...deliveryStatuses].sort());
+  });
+
+  it('projects every pair of a delivery’s events to the same row, in one batch (TypeScript) or two (SQL), in either order', async () => {
+    const writer = new PgProjectionWriter(pool);
+    let offset = 0;
+    const at = '2026-03-01T00:00:00.000Z';
+    const deps = { now: () => new Date(at), newId: randomUUID };
+    const history = (deliveryId: string): HookpostEvent[] => {
+      const ref = { delivery_id: deliveryId, subscription_id: '11111111-1111-4111-8111-111111111111', event_type: 'a.b', received_at: at };
+      const outcome = (attempt_count: number, last_status_code: number) => ({ ...ref, attempt_count, last_status_code, last_error: last_status_code === 200 ? null : `HTTP ${last_status_code}` });
+      return [
+        makeEvent('WebhookReceived', { ...ref, payload: { n: 1 } }, deps),
+        makeEvent('DeliveryRetryScheduled', { ...outcome(1, 500), next_attempt_at: '2026-03-01T00:00:05.000Z', delay_ms: 5_000 }, deps),
+        makeEvent('DeliveryRetryScheduled', { ...outcome(2, 503), next_attempt_at: '2026-03-01T00:05:00.000Z', delay_ms: 300_000 }, deps),
+        makeEvent('DeliverySucceeded', { ...outcome(3, 200), delivered_at: at }, deps),
+        makeEvent('DeliveryFailed', { ...outcome(3, 500), reason: 'gave up' }, deps),
+        makeEvent('DeliveryCancelled', { ...outcome(2, 503), reason: 'subscription deleted' }, deps),
+      ];
+    };
+    const kinds = history(randomUUID()).length;
+    const cases: { id: string; first: HookpostEvent; second: HookpostEvent }[] = [];
+    for (let a = 0; a < kinds; a += 1) {
+      for (let b = 0; b < kinds; b += 1) {
+        if (a === b) continue;
+        const id = randomUUID();
+        const events = history(id);
+        cases.push({ id, first: events[a]!, second: events[b]! });
+      }
+    }
+    const write = (events: HookpostEvent[]) => writer.applyBatch({ topic: 'pairs', partition: 0, messages: events.map((event) => ({ offset: String(offset++), event })) });
+    await write(cases.map((c) => c.first));
+    await write(cases.map((c) => c.second));
+
+    const stored = await pool.query<{ id: string; status: string; state_seq: number; attempt_count: number; next_attempt_at: Date | null; last_status_code: number | null }>(
+      'SELECT id, status, state_seq, attempt_count, next_attempt_at, last_status_code FROM webhook_deliveries WHERE id = ANY($1::uuid[])',
+      [cases.map((c) => c.id)],
+    );
+    const byId = new Map(stored.rows.map((row) => [row.id, row]));
+    const disagreements = cases.flatMap(({ id, first, second }) => {
+      const expected = projectEvents([first, second]).deliveries.get(id)!.state;
+      const row = byId.get(id)!;
+      const actual = { status: row.status, seq: row.state_seq, attempt_count: row.attempt_count, next_attempt_at: row.next_attempt_at?.toISOString() ?? null, last_status_code: row.last_status_code };
+      const want = { status: expected.status, seq: expected.seq, attempt_count: expected.attempt_count, next_attempt_at: expected.next_attempt_at, last_status_code: expected.last_status_code };
+      return JSON.stringify(actual) === JSON.stringify(want) ? [] : [{ first: first.type, second: second.type, actual, want }];
+    });
+    expect(disagreements).toEqual([]);
+  });
+});
