@@ -20,6 +20,7 @@ fi
 # Every API call needs a key. Without HOOKPOST_API_KEYS, npm start makes one for this checkout, once.
 if [[ -z ${HOOKPOST_API_KEYS:-} && ${HOOKPOST_ALLOW_NO_AUTH:-false} != true ]]; then
   keyfile=$STATE/api-key
+  [[ -s $keyfile ]] || new_key=1
   ensure_private_file "$keyfile" node -e 'console.log("hp_" + require("crypto").randomBytes(24).toString("base64url"))'
   HOOKPOST_API_KEYS=$(cat "$keyfile")
   export HOOKPOST_API_KEYS
@@ -59,6 +60,9 @@ start_service projector "${PROJECTOR_PORT:-8001}"
 start_service dispatcher "${DISPATCHER_PORT:-8002}"
 start_service gateway "${GATEWAY_PORT:-8000}"
 say "ready: API on http://localhost:${GATEWAY_PORT:-8000} (logs in $STATE/logs; npm stop to stop)"
-if [[ -n ${HOOKPOST_API_KEYS:-} ]]; then
-  say "API key (from ${keyfile:-HOOKPOST_API_KEYS}): send -H \"Authorization: Bearer ${HOOKPOST_API_KEYS%%,*}\""
+# The key is shown once, when it is made; after that only where it is (logs and terminals are not for secrets).
+if [[ -n ${new_key:-} ]]; then
+  say "API key, made now and kept in $keyfile (shown this once): send -H \"Authorization: Bearer ${HOOKPOST_API_KEYS%%,*}\""
+elif [[ -n ${keyfile:-} ]]; then
+  say "API key: in $keyfile (send -H \"Authorization: Bearer \$(cat $keyfile)\")"
 fi
