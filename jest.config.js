@@ -11,4 +11,5 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/.hookpost/'],
   testTimeout: 60_000,
   globalSetup: '<rootDir>/test/globalSetup.ts',
+  setupFiles: ['<rootDir>/test/loadCredentials.ts'],
 };

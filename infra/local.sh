@@ -20,16 +20,32 @@ KAFKA_CONTROLLER_PORT=${HOOKPOST_KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_VERSION=3.9.1
 PG_BIN=/usr/lib/postgresql/15/bin
 DB_USER=hookpost
-DB_PASSWORD=hookpost
 DB_NAME=hookpost
+RABBIT_USER=hookpost
 
 LOGS=$STATE/logs
 RUN=$STATE/run
+# Passwords made for this checkout, and the connection URLs with them (what scripts/lib.sh gives the services).
+CREDENTIALS=$STATE/credentials.env
+
+# Everything made here (state, logs, Kafka's data files, passwords) is readable by its owner only.
+umask 077
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# secret NAME: a random password kept in $STATE/NAME (0600), made once for this checkout.
+secret() {
+  local file=$STATE/$1
+  if [[ ! -s $file ]]; then
+    mkdir -p "$STATE"
+    head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$file.new.$$" && mv "$file.new.$$" "$file"
+  fi
+  chmod 600 "$file"
+  cat "$file"
+}
 
 # wait_for NAME TIMEOUT_S LOGFILE COMMAND...: poll COMMAND until it succeeds; on timeout print the log's end.
 wait_for() {
@@ -96,17 +112,23 @@ start_postgres() {
     chmod 700 "$data"
     if [[ ! -s $data/PG_VERSION ]]; then
       log "postgres: initdb"
-      su -s /bin/sh postgres -c "cd / && '$PG_BIN/initdb' -D '$data' -U postgres -E UTF8 --auth-local=trust --auth-host=scram-sha-256" \
+      su -s /bin/sh postgres -c "cd / && '$PG_BIN/initdb' -D '$data' -U postgres -E UTF8 --auth-local=peer --auth-host=scram-sha-256" \
         >>"$pglog" 2>&1 || { tail -n 30 "$pglog" >&2; die "initdb failed"; }
     fi
+    # Clusters made before local logins needed a matching OS user: no more "trust" on the socket.
+    sed -i -E 's/^(local[[:space:]]+all[[:space:]]+all[[:space:]]+)trust/\1peer/' "$data/pg_hba.conf"
+    chmod 700 "$sock"
     log "postgres: starting on 127.0.0.1:$PG_PORT"
+    # The socket is the postgres user's alone (0700, peer logins); TCP on loopback needs a password.
     su -s /bin/sh postgres -c "cd / && '$PG_BIN/pg_ctl' -D '$data' -l '$pglog' -w -t 60 start \
-      -o \"-p $PG_PORT -k '$sock' -c listen_addresses=127.0.0.1 -c max_connections=300\"" >/dev/null \
+      -o \"-p $PG_PORT -k '$sock' -c unix_socket_permissions=0700 -c listen_addresses=127.0.0.1 -c max_connections=300\"" >/dev/null \
       || { tail -n 40 "$pglog" >&2; die "postgres failed to start"; }
     echo "$data" >"$RUN/postgres.started"
     wait_for postgres 60 "$pglog" pg_ready
   fi
-  # The services' role and database. Over our own socket when we started it, else Debian's peer socket.
+  # The services' role and database, with this checkout's password. Over our own socket when we started it,
+  # else Debian's peer socket.
+  local DB_PASSWORD; DB_PASSWORD=$(secret db-password)
   if ! PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d "$DB_NAME" -Atqc 'select 1' >/dev/null 2>&1; then
     local host=/var/run/postgresql
     [[ -f $RUN/postgres.started ]] && host=$(dirname "$(cat "$RUN/postgres.started")")/run
@@ -115,6 +137,8 @@ start_postgres() {
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') THEN
     CREATE ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
+  ELSE
+    ALTER ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
   END IF;
 END \$\$;
 SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME')\gexec
@@ -122,15 +146,24 @@ SQL
   fi
 }
 
-redis_ready() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
+redis_cli() { REDISCLI_AUTH=$(secret redis-password) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+redis_ready() { [[ $(redis_cli ping 2>/dev/null) == PONG ]]; }
+REDIS_AUTH=1
 
 start_redis() {
   if redis_ready; then log "redis: reusing the server on :$REDIS_PORT"; return; fi
+  if [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; then
+    # Someone else's Redis without a password: use it as it is, and say so.
+    log "redis: reusing the server on :$REDIS_PORT, which has no password (one we start has)"
+    REDIS_AUTH=0
+    return
+  fi
   mkdir -p "$STATE/redis"
   log "redis: starting on 127.0.0.1:$REDIS_PORT"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-    --dir "$STATE/redis" --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" \
-    || die "redis-server failed to start"
+  # The password goes in through a config on stdin, not the command line (which every local user can read).
+  printf 'requirepass %s\n' "$(secret redis-password)" | redis-server - --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
+    --save '' --appendonly no --dir "$STATE/redis" --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" \
+    >/dev/null || die "redis-server failed to start"
   echo "$REDIS_PORT" >"$RUN/redis.started"
   wait_for redis 30 "$LOGS/redis.log" redis_ready
 }
@@ -139,6 +172,20 @@ rabbit_env() {
   export RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT
   export RABBITMQ_MNESIA_BASE=$SVC_STATE/rabbitmq/mnesia RABBITMQ_LOG_BASE=$SVC_STATE/rabbitmq/log
   export RABBITMQ_PID_FILE=$SVC_STATE/rabbitmq/rabbit.pid ERL_EPMD_ADDRESS=127.0.0.1
+  # Erlang distribution (25672, how rabbitmqctl talks to the node) on loopback only, like epmd.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+# Our user with this checkout's password, and no guest: the broker takes only what we configured.
+rabbit_user() {
+  local password; password=$(secret rabbitmq-password)
+  if rabbitmqctl -q list_users 2>/dev/null | awk '{print $1}' | grep -qx "$RABBIT_USER"; then
+    rabbitmqctl -q change_password "$RABBIT_USER" "$password" >/dev/null
+  else
+    rabbitmqctl -q add_user "$RABBIT_USER" "$password" >/dev/null
+  fi
+  rabbitmqctl -q set_permissions -p / "$RABBIT_USER" '.*' '.*' '.*' >/dev/null
+  if [[ -f $RUN/rabbitmq.started ]]; then rabbitmqctl -q delete_user guest >/dev/null 2>&1 || true; fi
 }
 
 # `rabbitmq-diagnostics ping` answers before the broker is ready; check_running waits for the real thing.
@@ -146,7 +193,11 @@ rabbit_ready() { port_open "$AMQP_PORT" && rabbitmq-diagnostics -q check_running
 
 start_rabbitmq() {
   rabbit_env
-  if port_open "$AMQP_PORT"; then log "rabbitmq: reusing the broker on :$AMQP_PORT"; return; fi
+  if port_open "$AMQP_PORT"; then
+    log "rabbitmq: reusing the broker on :$AMQP_PORT"
+    rabbit_user || log "rabbitmq: could not set up user $RABBIT_USER on a broker we did not start"
+    return
+  fi
   mkdir -p "$SVC_STATE/rabbitmq/mnesia" "$SVC_STATE/rabbitmq/log"
   chown -R rabbitmq:rabbitmq "$SVC_STATE/rabbitmq"
   log "rabbitmq: starting rabbit@localhost on 127.0.0.1:$AMQP_PORT"
@@ -159,6 +210,7 @@ start_rabbitmq() {
     tail -n 40 "$SVC_STATE"/rabbitmq/log/*.log >&2 2>/dev/null || true
     die "rabbitmq failed to start"
   }
+  rabbit_user
 }
 
 kafka_libs() {
@@ -204,7 +256,8 @@ delete.topic.enable=true
 # One broker, no replicas: a write is durable only once it is on disk, so fsync every append before the
 # acknowledgement that makes the gateway answer 202. (A multi-broker cluster gets durability from
 # replication instead: replication factor 3, min.insync.replicas=2, acks=all; see README.)
-log.flush.interval.messages=1
+# HOOKPOST_KAFKA_FLUSH_MESSAGES changes it (the bench measures the cost with a large value).
+log.flush.interval.messages=${HOOKPOST_KAFKA_FLUSH_MESSAGES:-1}
 EOF
   cat >"$dir/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file
@@ -237,7 +290,8 @@ EOF
 
 up() {
   mkdir -p "$LOGS" "$RUN"
-  chmod 755 "$STATE"
+  # Private, including what an earlier version made readable (Kafka's data files were 0644).
+  chmod -R go-rwx "$STATE" 2>/dev/null || true
   ensure_packages
   choose_service_state
   # Kafka's JVM takes longest; start it while the others come up.
@@ -247,7 +301,20 @@ up() {
   start_redis
   start_rabbitmq
   wait "$kafka_job" || die "kafka did not start"
+  write_credentials
   log "ready: postgres :$PG_PORT, redis :$REDIS_PORT, rabbitmq :$AMQP_PORT, kafka :$KAFKA_PORT"
+}
+
+# The URLs the services and tests connect with, passwords included (0600; scripts/lib.sh exports them).
+write_credentials() {
+  local redis_auth=''
+  ((REDIS_AUTH)) && redis_auth=":$(secret redis-password)@"
+  {
+    echo "DATABASE_URL=postgres://$DB_USER:$(secret db-password)@127.0.0.1:$PG_PORT/$DB_NAME"
+    echo "REDIS_URL=redis://${redis_auth}127.0.0.1:$REDIS_PORT"
+    echo "AMQP_URL=amqp://$RABBIT_USER:$(secret rabbitmq-password)@127.0.0.1:$AMQP_PORT"
+  } >"$CREDENTIALS.new"
+  mv "$CREDENTIALS.new" "$CREDENTIALS"
 }
 
 down() {
@@ -267,7 +334,7 @@ down() {
   fi
   if [[ -f $RUN/redis.started ]]; then
     log "redis: stopping"
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    redis_cli shutdown nosave >/dev/null 2>&1 || true
     rm -f "$RUN/redis.started"
   fi
   if [[ -f $RUN/postgres.started ]]; then

@@ -6,4 +6,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # running without this setting refuses those deliveries: npm stop first.)
 export HOOKPOST_ALLOWED_TARGET_CIDRS=${HOOKPOST_ALLOWED_TARGET_CIDRS-127.0.0.1/32}
 bash "$ROOT/scripts/start.sh"
+load_credentials
 cd "$ROOT" && node --import tsx bench/run.ts

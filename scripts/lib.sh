@@ -73,3 +73,14 @@ ensure_secret_keys() {
     export HOOKPOST_SECRET_KEYS
   fi
 }
+
+# The connection URLs (with this checkout's passwords) that infra/local.sh wrote, for whatever this script
+# starts; a variable already set (your own DATABASE_URL, say) is kept.
+load_credentials() {
+  local file=$STATE/credentials.env name value
+  [[ -f $file ]] || return 0
+  while IFS='=' read -r name value; do
+    [[ -n $name && -z ${!name:-} ]] && export "$name=$value"
+  done <"$file"
+  return 0
+}

@@ -12,5 +12,6 @@ if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   rm -f "$pidfile"
 fi
 ensure_secret_keys
+load_credentials
 (cd "$ROOT" && node --import tsx services/projector/src/rebuild.ts)
 if ((was_running)); then bash "$ROOT/scripts/start.sh"; fi

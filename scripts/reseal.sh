@@ -5,6 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_secret_keys
+load_credentials
 # The projector lists the subscriptions; it takes the same API key as every other call.
 if [[ -z ${HOOKPOST_API_KEYS:-} && -s $STATE/api-key ]]; then
   HOOKPOST_API_KEYS=$(cat "$STATE/api-key")

@@ -10,6 +10,7 @@ if [[ ${HOOKPOST_API_TIER_STANDALONE:-true} == true ]]; then
   ensure_dependencies
   bash "$ROOT/infra/local.sh" up
 fi
+load_credentials
 ensure_schemathesis
 
 cd "$ROOT"

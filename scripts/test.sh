@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_pnpm
 ensure_dependencies
 bash "$ROOT/infra/local.sh" up
+load_credentials
 
 cd "$ROOT"
 say "type check"

@@ -34,7 +34,9 @@ const brokers: Record<string, () => Promise<void>> = {
     await infraUp();
   },
   Redis: async () => {
-    await exec('redis-cli', ['-h', '127.0.0.1', 'shutdown', 'nosave']).catch(() => undefined);
+    // (with the checkout's password, from the URL infra/local.sh wrote)
+    const password = decodeURIComponent(new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').password);
+    await exec('redis-cli', ['-h', '127.0.0.1', 'shutdown', 'nosave'], { env: { ...process.env, REDISCLI_AUTH: password } }).catch(() => undefined);
     await sleep(3_000);
     await infraUp();
   },

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { createClient } from 'redis';
 import { topicNames, type Topics } from '@hookpost/contracts';
-import { createKafka, ensureTopics, KafkaEventLog } from './kafka';
+import { createKafka, ensureTopics, KafkaEventLog, type KafkaPatience } from './kafka';
 import type { Logger } from './logger';
 import { RedisSubscriptionCache, type RedisClient } from './subscriptionDirectory';
 import { within } from './within';
@@ -12,9 +12,10 @@ export async function connectEventLog(
   clientId: string,
   env: { KAFKA_BROKERS: string[]; HOOKPOST_TOPIC_PREFIX: string; HOOKPOST_TOPIC_PARTITIONS: number },
   log: Logger,
+  patience: KafkaPatience = 'persistent',
 ): Promise<{ kafka: ReturnType<typeof createKafka>; topics: Topics; eventLog: KafkaEventLog }> {
   const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
-  const kafka = createKafka(clientId, env.KAFKA_BROKERS, log);
+  const kafka = createKafka(clientId, env.KAFKA_BROKERS, log, patience);
   const admin = kafka.admin();
   await admin.connect();
   try {

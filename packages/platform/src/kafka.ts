@@ -15,7 +15,14 @@ import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, ty
 import { assertValidEvent, type HookpostEvent } from '@hookpost/contracts';
 import type { Logger } from './logger';
 
-export function createKafka(clientId: string, brokers: string[], log: Logger): Kafka {
+/**
+ * How hard a client retries a broker that does not answer. The default suits consumers and the dispatcher,
+ * which keep going until the broker is back; a service answering HTTP requests wants a send to fail within
+ * seconds (`answeringRequests`), so a caller hears 503 while the broker is down rather than nothing.
+ */
+export type KafkaPatience = 'persistent' | 'answeringRequests';
+
+export function createKafka(clientId: string, brokers: string[], log: Logger, patience: KafkaPatience = 'persistent'): Kafka {
   const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
     // kafkajs logs every error response it then retries itself; what matters reaches the caller as an error.
     [logLevel.ERROR]: 'warn',
@@ -27,7 +34,8 @@ export function createKafka(clientId: string, brokers: string[], log: Logger): K
     clientId,
     brokers,
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    retry: patience === 'persistent' ? { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 } : { initialRetryTime: 100, retries: 3, maxRetryTime: 500 },
+    ...(patience === 'answeringRequests' ? { connectionTimeout: 1_000, requestTimeout: 5_000 } : {}),
     logCreator:
       () =>
       ({ level, log: entry }: LogEntry) => {

@@ -86,7 +86,9 @@ export function buildGatewayApp(deps: GatewayDeps) {
   /** Appends and waits for Kafka; when the log cannot take the write the caller gets 503, never a false 2xx. */
   async function append(records: EventRecord[]): Promise<void> {
     try {
-      await deps.eventLog.append(records, { timeoutMs: deps.appendTimeoutMs });
+      // Still queued at the timeout: dropped, never written. Already sent: the producer's bounded retries answer
+      // soon; past twice the timeout we answer 503 anyway (such a write may still land, as when an ack is lost).
+      await within(2 * deps.appendTimeoutMs, deps.eventLog.append(records, { timeoutMs: deps.appendTimeoutMs }), 'no acknowledgement from Kafka');
     } catch (error) {
       deps.log.error({ err: error }, 'event log append failed');
       throw new ServiceUnavailable('The event log cannot take the write right now; try again shortly.');

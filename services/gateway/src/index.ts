@@ -37,7 +37,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const apiKeys = apiKeysFrom(env);
   const targetPolicy = new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS);
 
-  const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log);
+  const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log, 'answeringRequests');
   const admin = kafka.admin();
   await admin.connect();
 
@@ -50,7 +50,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     prefix: env.HOOKPOST_REDIS_PREFIX,
     directory,
     cache,
-    append: (records) => eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }),
+    append: (records) => within(2 * env.HOOKPOST_APPEND_TIMEOUT_MS, eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }), 'no acknowledgement from Kafka'),
     topic: topicNames(env.HOOKPOST_TOPIC_PREFIX).subscriptions,
     log,
     lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,
