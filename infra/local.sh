@@ -253,11 +253,10 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
-# One broker, no replicas: a write is durable only once it is on disk, so fsync every append before the
-# acknowledgement that makes the gateway answer 202. (A multi-broker cluster gets durability from
-# replication instead: replication factor 3, min.insync.replicas=2, acks=all; see README.)
-# HOOKPOST_KAFKA_FLUSH_MESSAGES changes it (the bench measures the cost with a large value).
-log.flush.interval.messages=${HOOKPOST_KAFKA_FLUSH_MESSAGES:-1}
+# One broker, no replicas: our event topics fsync every append before it is acknowledged (the services set
+# flush.messages=1 on them: HOOKPOST_TOPIC_FLUSH_MESSAGES); the broker-wide default is left alone, so consumer
+# offset commits are not fsynced one by one. HOOKPOST_KAFKA_FLUSH_MESSAGES sets the broker-wide value.
+log.flush.interval.messages=${HOOKPOST_KAFKA_FLUSH_MESSAGES:-9223372036854775807}
 EOF
   cat >"$dir/log4j.properties" <<EOF
 log4j.rootLogger=INFO, file

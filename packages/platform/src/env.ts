@@ -147,4 +147,6 @@ export const commonEnv = {
 export const topicEnv = {
   /** Partitions of each event topic when this service creates it; more partitions, more consumers can share. */
   HOOKPOST_TOPIC_PARTITIONS: envs.int(8, { min: 1, max: 256 }),
+  /** The event topics fsync every this many appends before acknowledging (1: durable on one broker); 0 leaves the broker's setting. */
+  HOOKPOST_TOPIC_FLUSH_MESSAGES: envs.int(1, { min: 0 }),
 };

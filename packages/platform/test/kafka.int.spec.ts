@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { makeEvent, type EventOf } from '@hookpost/contracts';
-import { KafkaJSNonRetriableError } from 'kafkajs';
+import { ConfigResourceTypes, KafkaJSNonRetriableError } from 'kafkajs';
 import { consumerConfig, createKafka, decodeEvent, ensureTopics, KafkaEventLog, runKeptRunning, startConcurrentConsumer } from '../src/kafka';
 import { createLogger } from '../src/logger';
 
@@ -53,6 +53,21 @@ afterAll(async () => {
 });
 
 describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
+  it('makes its topics fsync every append, on creation and on a topic made before, keeping its other settings', async () => {
+    const fresh = `${topic}.durable`;
+    const older = `${topic}.older`;
+    await admin.createTopics({ topics: [{ topic: older, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'max.message.bytes', value: '2000000' }] }] });
+    await ensureTopics(admin, [fresh, older], 1, 1);
+    const described = await admin.describeConfigs({
+      resources: [fresh, older].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['flush.messages', 'retention.ms', 'max.message.bytes'] })),
+      includeSynonyms: false,
+    });
+    const settings = Object.fromEntries(described.resources.map((r) => [r.resourceName, Object.fromEntries(r.configEntries.map((e) => [e.configName, e.configValue]))]));
+    expect(settings[fresh]).toMatchObject({ 'flush.messages': '1', 'retention.ms': '-1' });
+    expect(settings[older]).toMatchObject({ 'flush.messages': '1', 'retention.ms': '-1', 'max.message.bytes': '2000000' });
+    await admin.deleteTopics({ topics: [fresh, older] });
+  });
+
   it('never writes an append it refused: a full queue fails at once, a queued append past its time is dropped', async () => {
     // Given a log whose producer is busy with a send Kafka keeps refusing (a topic that does not exist)
     const own = `${topic}.refusals`;

@@ -29,7 +29,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [...topicList, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS);
+  await ensureTopics(admin, [...topicList, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS, env.HOOKPOST_TOPIC_FLUSH_MESSAGES);
   const deadLetters = new KafkaEventLog(kafka);
   await deadLetters.connect();
 
