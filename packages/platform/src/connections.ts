@@ -23,7 +23,7 @@ export async function connectEventLog(
   } finally {
     await admin.disconnect();
   }
-  const eventLog = new KafkaEventLog(kafka);
+  const eventLog = new KafkaEventLog(kafka, undefined, patience);
   await eventLog.connect();
   return { kafka, topics, eventLog };
 }

@@ -15,6 +15,7 @@ import {
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
 import { assertValidEvent, type HookpostEvent } from '@hookpost/contracts';
 import type { Logger } from './logger';
+import { within } from './within';
 
 /**
  * How hard a client retries a broker that does not answer. The default suits consumers and the dispatcher,
@@ -106,7 +107,17 @@ async function ensureTopicConfig(admin: Admin, topics: string[], wanted: { name:
       .map((entry) => ({ name: entry.configName, value: entry.configValue }));
     return [{ type: ConfigResourceTypes.TOPIC, name: resource.resourceName, configEntries: [...kept, ...wanted] }];
   });
-  if (resources.length > 0) await admin.alterConfigs({ validateOnly: false, resources });
+  if (resources.length === 0) return;
+  // A broker that has just started may leave the request hanging: a few bounded tries.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await within(10_000, admin.alterConfigs({ validateOnly: false, resources }), 'no answer to AlterConfigs');
+      return;
+    } catch (error) {
+      if (attempt >= 6) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+    }
+  }
 }
 
 export type EventRecord = { topic: string; key: string; event: HookpostEvent; headers?: IHeaders };
@@ -174,24 +185,40 @@ export class KafkaEventLog {
   private queuedRecords = 0;
   private flushing = false;
 
-  /** `maxQueuedRecords` bounds what waits for the next send: past it, appends fail at once (shed load). */
+  /**
+   * `maxQueuedRecords` bounds what waits for the next send: past it, appends fail at once (shed load).
+   * `patience` 'answeringRequests' makes a send give up within a few seconds (the caller answers 503) rather
+   * than retry for half a minute while requests pile up behind it.
+   */
   constructor(
     kafka: Kafka,
     private readonly maxQueuedRecords = 20_000,
+    patience: KafkaPatience = 'persistent',
   ) {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // A send gives up within a few seconds (then the caller answers 503) rather than retrying for half a
-      // minute while requests pile up behind it.
-      retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 1_000 },
+      ...(patience === 'answeringRequests' ? { retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 1_000 } } : {}),
     });
   }
 
-  connect(): Promise<void> {
-    return this.producer.connect();
+  /**
+   * Connects, waiting through a broker that is still starting ("the coordinator is loading" can last tens of
+   * seconds after a restart, longer than a short-retry producer waits on its own).
+   */
+  async connect(): Promise<void> {
+    const deadline = Date.now() + 120_000;
+    for (let wait = 500; ; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        await this.producer.connect();
+        return;
+      } catch (error) {
+        if (Date.now() + wait > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   disconnect(): Promise<void> {

@@ -72,7 +72,7 @@ describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
     // Given a log whose producer is busy with a send Kafka keeps refusing (a topic that does not exist)
     const own = `${topic}.refusals`;
     await ensureTopics(admin, [own], 1);
-    const busyLog = new KafkaEventLog(kafka, 2);
+    const busyLog = new KafkaEventLog(kafka, 2, 'answeringRequests');
     await busyLog.connect();
     const missing = `${topic}.missing`;
     const stuck = busyLog.append([{ topic: missing, key: 'k', event: received(-1) }]);
