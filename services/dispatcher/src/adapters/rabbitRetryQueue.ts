@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import type { Logger } from '@hookpost/platform';
+import { within, type Logger } from '@hookpost/platform';
 import { readDeliveryJob, type DeliveryJob } from '../delivery/deliveryJob';
 
 const ATTEMPT_HEADER = 'x-hookpost-attempt';
 const DUE_AT_HEADER = 'x-hookpost-due-at';
 const SMALLEST_TIER_MS = 50;
+/**
+ * How long RabbitMQ may take to confirm a publish or a declaration. Past it the caller hears an error and
+ * tries again later (a publish confirmed after all leaves a second copy, which the attempt guard drops),
+ * instead of waiting on a broker that stopped answering until its heartbeat notices (minutes).
+ */
+const BROKER_ANSWER_MS = 10_000;
 
 /**
  * The delay tiers: every distinct delay of the schedule, plus a ladder of 50 ms × 2^k up to `longestMs`. A
@@ -145,7 +151,7 @@ export class RabbitRetryQueue {
   ensureTopology(): Promise<void> {
     const channel = this.channel;
     if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
-    this.declaring ??= this.declare(channel).finally(() => {
+    this.declaring ??= within(BROKER_ANSWER_MS, this.declare(channel), 'RabbitMQ declared no retry topology').finally(() => {
       this.declaring = undefined;
     });
     return this.declaring;
@@ -205,7 +211,7 @@ export class RabbitRetryQueue {
       headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt },
     };
     const target = tier === undefined ? this.names.ready : this.names.tier(tier);
-    return new Promise<void>((resolve, reject) => {
+    const confirmed = new Promise<void>((resolve, reject) => {
       // RabbitMQ sends a mandatory message's return before its confirm, so the return is known here.
       const callback = (error: unknown) => {
         if (error) return reject(error instanceof Error ? error : new Error('publish nacked'));
@@ -216,6 +222,7 @@ export class RabbitRetryQueue {
       if (tier === undefined) channel.publish(this.names.exchange, 'ready', content, options, callback);
       else channel.publish('', target, content, options, callback);
     });
+    return within(BROKER_ANSWER_MS, confirmed, 'RabbitMQ confirmed no retry publish');
   }
 
   /**
