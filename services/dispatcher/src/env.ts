@@ -16,6 +16,8 @@ export const dispatcherEnvSpec = {
   HOOKPOST_RETRY_AFTER_MAX_MS: envs.int(3_600_000, { min: 0 }),
   /** Per-attempt timeout unless the subscription sets timeout_ms. */
   HOOKPOST_DELIVERY_TIMEOUT_MS: envs.int(15_000, { min: 100, max: 300_000 }),
+  /** How long resolving a target's name may take (c-ares, off the thread pool) before the attempt fails and is retried. */
+  HOOKPOST_DNS_TIMEOUT_MS: envs.int(5_000, { min: 50, max: 60_000 }),
   /** Deliveries in flight at once, from Kafka and from the retry queue each. */
   DISPATCHER_CONCURRENCY: envs.int(256, { min: 1, max: 10_000 }),
   /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */

@@ -29,6 +29,7 @@ import {
   SubscriptionWriter,
   type Logger,
 } from '@hookpost/platform';
+import { caresResolver } from './adapters/caresResolver';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
 import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
@@ -72,7 +73,10 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
-  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), { log });
+  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), {
+    resolve: caresResolver({ timeoutMs: env.HOOKPOST_DNS_TIMEOUT_MS }),
+    log,
+  });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
   const recovery = retryRecoveryMetrics(metrics);
   const dispatcher = new Dispatcher({
