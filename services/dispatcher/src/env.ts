@@ -23,6 +23,9 @@ export const dispatcherEnvSpec = {
   /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
   DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
   DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),
+  /** What each retry queue (ready and every tier) may hold; a full one refuses publishes, which are tried again later. */
+  HOOKPOST_RETRY_QUEUE_MAX_MESSAGES: envs.int(1_000_000, { min: 1 }),
+  HOOKPOST_RETRY_QUEUE_MAX_BYTES: envs.int(1_073_741_824, { min: 1_024 }),
   /** How often the reconciler looks for retries RabbitMQ lost (and re-declares the retry queues). */
   HOOKPOST_RETRY_RECONCILE_INTERVAL_MS: envs.int(60_000, { min: 100 }),
   /** How far past its time a retry must be before the reconciler re-schedules it. */

@@ -69,6 +69,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     url: env.AMQP_URL,
     prefix: env.HOOKPOST_TOPIC_PREFIX,
     tiers: retryTiers(policy.schedule, longestTier),
+    limits: { maxMessages: env.HOOKPOST_RETRY_QUEUE_MAX_MESSAGES, maxBytes: env.HOOKPOST_RETRY_QUEUE_MAX_BYTES },
     log,
   });
   const metrics = createMetricsRegistry('dispatcher');
