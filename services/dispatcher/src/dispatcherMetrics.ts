@@ -69,3 +69,13 @@ export function retryRecoveryMetrics(registry: Registry) {
     reconciled: (count: number) => reconciled.inc(count),
   };
 }
+
+/** Fair sharing: attempts deferred because their endpoint had no free slot (endpointShare.ts). */
+export function endpointShareMetrics(registry: Registry) {
+  const deferred = new prometheus.Counter({
+    name: 'hookpost_attempts_deferred_total',
+    help: 'Attempts deferred to the retry queue (not counted as attempts) because their endpoint had no free slot',
+    registers: [registry],
+  });
+  return { deferred: () => deferred.inc() };
+}

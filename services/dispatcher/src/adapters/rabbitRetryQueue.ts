@@ -4,6 +4,7 @@ import { within, type Logger } from '@hookpost/platform';
 import { readDeliveryJob, type DeliveryJob } from '../delivery/deliveryJob';
 
 const ATTEMPT_HEADER = 'x-hookpost-attempt';
+const DEFERRALS_HEADER = 'x-hookpost-deferrals';
 const DUE_AT_HEADER = 'x-hookpost-due-at';
 const SMALLEST_TIER_MS = 50;
 /**
@@ -253,7 +254,7 @@ export class RabbitRetryQueue {
     const channel = this.channel;
     if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
     const tier = tierFor(this.tiers, remainingMs);
-    const { attempt_number, ...rest } = job;
+    const { attempt_number, deferrals, ...rest } = job;
     const content = Buffer.from(JSON.stringify(rest));
     const messageId = randomUUID();
     const options = {
@@ -262,7 +263,7 @@ export class RabbitRetryQueue {
       mandatory: true,
       messageId,
       contentType: 'application/json',
-      headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt },
+      headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt, ...(deferrals === undefined ? {} : { [DEFERRALS_HEADER]: deferrals }) },
     };
     const target = tier === undefined ? this.names.ready : this.names.tier(tier);
     const confirmed = new Promise<void>((resolve, reject) => {
@@ -312,7 +313,7 @@ export class RabbitRetryQueue {
   /** Acks and nacks go to the channel the message came on; if that channel died, RabbitMQ redelivers it. */
   private async onMessage(channel: ConfirmChannel, message: ConsumeMessage, consumer: Consumer): Promise<void> {
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER]);
+    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER], headers[DEFERRALS_HEADER]);
     if (!read.ok) {
       try {
         await consumer.park({ queue: this.names.ready, content: message.content, headers, reason: read.reason });
