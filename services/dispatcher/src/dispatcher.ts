@@ -5,7 +5,7 @@ import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/deci
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
-import { deferralDelay, endpointOf, type EndpointShares } from './delivery/endpointShare';
+import { decideDeferral, endpointOf, type EndpointShares } from './delivery/endpointShare';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
@@ -36,8 +36,6 @@ export type DispatcherDeps = {
   observe?: (events: readonly HookpostEvent[]) => void;
   /** A copy of an attempt that was made already, or a cancel that another path made, was skipped. */
   skipped?: (why: 'attempted already' | 'cancel not needed') => void;
-  /** An attempt was deferred: its endpoint had no free slot. */
-  deferred?: () => void;
 };
 
 /**
@@ -214,17 +212,18 @@ export class Dispatcher {
 
   /**
    * Hands the attempt back to the retry queue, same attempt number, to come back after a short delay that
-   * grows with each deferral. Nothing is recorded: no attempt was made. The caller then finishes its message
-   * (the Kafka offset moves on, or the RabbitMQ message is acknowledged), so the consumer slot is free.
+   * grows with each deferral, and records the deferral (no attempt: only the next attempt time moves). The
+   * caller then finishes its message (the Kafka offset moves on, or the RabbitMQ message is acknowledged), so
+   * the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
+   * message comes back; if it does and RabbitMQ later loses the job, the reconciler finds it in the log.
    */
   private async defer(job: DeliveryJob): Promise<JobOutcome> {
     const { deps } = this;
-    const deferrals = (job.deferrals ?? 0) + 1;
-    const delayMs = deferralDelay(deferrals - 1, deps.random);
-    await this.persistently('defer attempt', () => deps.retries.schedule({ ...job, deferrals }, delayMs));
-    deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number, deferrals, delay_ms: delayMs }, 'endpoint has no free slot; attempt deferred');
-    deps.deferred?.();
-    return { kind: 'deferred', delayMs };
+    const deferral = decideDeferral(job, deps);
+    await this.record(deferral.events);
+    await this.persistently('defer attempt', () => deps.retries.schedule(deferral.job, deferral.delayMs));
+    deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number, deferrals: deferral.job.deferrals, delay_ms: deferral.delayMs }, 'endpoint has no free slot; attempt deferred');
+    return { kind: 'deferred', delayMs: deferral.delayMs };
   }
 
   /**

@@ -32,7 +32,7 @@ import {
 import { caresResolver } from './adapters/caresResolver';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
-import { dispatcherMetrics, endpointShareMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
+import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
 import { EndpointShares } from './delivery/endpointShare';
 import { overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
@@ -88,7 +88,6 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
   const recovery = retryRecoveryMetrics(metrics);
-  const fairSharing = endpointShareMetrics(metrics);
   const dispatcher = new Dispatcher({
     directory,
     writer: new SubscriptionWriter({
@@ -103,7 +102,6 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     endpoint,
     retries,
     shares,
-    deferred: fairSharing.deferred,
     guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
     skipped: recovery.skipped,

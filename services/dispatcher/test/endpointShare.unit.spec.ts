@@ -1,4 +1,6 @@
-import { decideShare, deferralDelay, endpointOf, EndpointShares, type ShareTimers } from '../src/delivery/endpointShare';
+import { decideDeferral, decideShare, deferralDelay, endpointOf, EndpointShares, ENDPOINT_BUSY, type ShareTimers } from '../src/delivery/endpointShare';
+import { assertValidEvent } from '@hookpost/contracts';
+import type { DeliveryJob } from '../src/delivery/deliveryJob';
 
 /** Timers a test fires by hand. */
 function manualTimers(): ShareTimers & { fire: () => void; pending: () => number } {
@@ -116,5 +118,56 @@ describe('EndpointShares', () => {
     expect(await shares.take('http://x')).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     held!.release();
+  });
+});
+
+describe('deferring an attempt', () => {
+  const now = new Date('2026-01-01T00:00:00.000Z');
+  const deps = { now: () => now, newId: () => '00000000-0000-4000-8000-000000000009', random: () => 0.5 };
+  const job: DeliveryJob = {
+    delivery_id: '22222222-2222-4222-8222-222222222222',
+    subscription_id: '11111111-1111-4111-8111-111111111111',
+    event_type: 'invoice.paid',
+    payload: { n: 1 },
+    received_at: '2025-12-31T23:59:00.000Z',
+    attempt_number: 3,
+    last_status_code: 503,
+    last_error: 'HTTP 503',
+  };
+
+  it('keeps the attempt number, counts the deferral, and records when the attempt comes back, with the last outcome', () => {
+    // Given a third attempt deferred once already
+    const deferral = decideDeferral({ ...job, deferrals: 1 }, deps);
+    // Then it is scheduled as the same attempt, deferred twice, a second from now
+    expect(deferral.job).toEqual({ ...job, deferrals: 2 });
+    expect(deferral.delayMs).toBe(1_000);
+    // and recorded as attempt 3 put off (two attempts made), due then
+    expect(deferral.events).toEqual([
+      {
+        id: '00000000-0000-4000-8000-000000000009',
+        type: 'DeliveryDeferred',
+        schema_version: 1,
+        occurred_at: now.toISOString(),
+        data: {
+          delivery_id: job.delivery_id,
+          subscription_id: job.subscription_id,
+          event_type: 'invoice.paid',
+          received_at: job.received_at,
+          attempt_count: 2,
+          last_status_code: 503,
+          last_error: 'HTTP 503',
+          attempt_number: 3,
+          next_attempt_at: '2026-01-01T00:00:01.000Z',
+          reason: ENDPOINT_BUSY,
+        },
+      },
+    ]);
+  });
+
+  it('makes an event the log accepts, for a first attempt too', () => {
+    const first = decideDeferral({ ...job, attempt_number: 1, last_status_code: null, last_error: null }, deps);
+    expect(() => assertValidEvent(first.events[0])).not.toThrow();
+    expect(first.events[0].data).toMatchObject({ attempt_count: 0, attempt_number: 1, next_attempt_at: '2026-01-01T00:00:00.500Z' });
+    expect(first.job.deferrals).toBe(1);
   });
 });
