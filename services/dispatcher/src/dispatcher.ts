@@ -173,6 +173,8 @@ export class Dispatcher {
       return { kind: 'ended' };
     }
     const { subscription } = before;
+    // (a wait for the slot, at most HOOKPOST_ENDPOINT_WAIT_MS, makes the signed timestamp and started_at
+    // that much older than the request: well inside a receiver's tolerance of minutes)
     const endpointSlot = await this.endpointSlot(subscription.target_url);
     if (endpointSlot === 'none free') return this.defer(job);
     if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
