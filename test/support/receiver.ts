@@ -11,6 +11,9 @@ export type Reply = { status: number; headers?: Record<string, string>; body?: s
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   connections = 0;
+  /** Requests it is hanging on now (until the client gives up), and the most there were at once. */
+  hanging = 0;
+  mostHanging = 0;
   private readonly sockets = new Set<import('node:net').Socket>();
   private server: http.Server;
   reply: (request: ReceivedRequest, n: number) => Reply = () => ({ status: 200, body: 'ok' });
@@ -23,7 +26,12 @@ export class Receiver {
         const request: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
         this.requests.push(request);
         const reply = this.reply(request, this.requests.length);
-        if (reply === 'hang') return;
+        if (reply === 'hang') {
+          this.hanging += 1;
+          this.mostHanging = Math.max(this.mostHanging, this.hanging);
+          req.socket.once('close', () => (this.hanging -= 1));
+          return;
+        }
         if (reply === 'reset') {
           req.socket.resetAndDestroy();
           return;

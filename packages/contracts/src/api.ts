@@ -172,7 +172,12 @@ export const deliverySchema = {
     payload: { type: ['object', 'null'] },
     status: { enum: deliveryStatuses },
     attempt_count: { type: 'integer' },
-    next_attempt_at: { type: ['string', 'null'], format: 'date-time' },
+    next_attempt_at: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description:
+        'When the next attempt is due: set while retrying, and while pending if the first attempt was put off because its endpoint had no free delivery slot (no attempt is counted for that); null otherwise.',
+    },
     last_status_code: { type: ['integer', 'null'] },
     last_error: { type: ['string', 'null'] },
     created_at: { type: 'string', format: 'date-time' },

@@ -70,7 +70,9 @@ export function deliveryPositionBeforeAttempt(attemptNumber: number): DeliveryPo
 }
 
 /** The events about one delivery (keyed by its id on the deliveries topic, or received on the webhooks topic). */
-export type DeliveryEvent = EventOf<'WebhookReceived' | 'DeliveryAttempted' | 'DeliverySucceeded' | 'DeliveryRetryScheduled' | 'DeliveryFailed' | 'DeliveryCancelled'>;
+export type DeliveryEvent = EventOf<
+  'WebhookReceived' | 'DeliveryAttempted' | 'DeliverySucceeded' | 'DeliveryRetryScheduled' | 'DeliveryFailed' | 'DeliveryCancelled' | 'DeliveryDeferred'
+>;
 
 /**
  * The position an event puts its delivery in. WebhookReceived and DeliveryAttempted create the row but say
@@ -89,6 +91,9 @@ export function deliveryPositionAfter(event: DeliveryEvent): DeliveryPosition {
       return deliveryPosition('failed', event.data.attempt_count);
     case 'DeliveryCancelled':
       return deliveryPosition('cancelled', event.data.attempt_count);
+    case 'DeliveryDeferred':
+      // Puts off the attempt without making it: the delivery stays where it stood while that attempt was due.
+      return deliveryPositionBeforeAttempt(event.data.attempt_number);
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${(unknown as { type: string }).type}`);
@@ -105,6 +110,23 @@ export function supersedes(current: DeliveryPosition, incoming: DeliveryPosition
   return !isFinalDeliveryStatus(current.status) && incoming.seq > current.seq;
 }
 
+/**
+ * Whether two states are the same position (not a final one): then neither replaces the other, but the later
+ * next attempt time holds, since a deferral (DeliveryDeferred) moves only that. The other fields of two
+ * events at one position agree: a deferral carries the outcome of the attempt before it, as the retry that
+ * scheduled it does.
+ */
+export function samePosition(current: DeliveryPosition, incoming: DeliveryPosition): boolean {
+  return !isFinalDeliveryStatus(current.status) && incoming.seq === current.seq;
+}
+
+/** The later of two next attempt times (ISO timestamps, either may be null). */
+export function laterNextAttempt(current: string | null, incoming: string | null): string | null {
+  if (current === null) return incoming;
+  if (incoming === null) return current;
+  return Date.parse(incoming) > Date.parse(current) ? incoming : current;
+}
+
 const sqlList = (values: readonly string[]) => values.map((value) => `'${value.replace(/'/g, "''")}'`).join(', ');
 
 /**
@@ -114,6 +136,18 @@ const sqlList = (values: readonly string[]) => values.map((value) => `'${value.r
  */
 export function supersedesSql(current: { status: string; seq: string }, incoming: { seq: string }): string {
   return `(${current.status} NOT IN (${sqlList(finalDeliveryStatuses)}) AND ${incoming.seq} > ${current.seq})`;
+}
+
+/**
+ * The next attempt time after a merge, as SQL over the given column references: the incoming one when it
+ * supersedes, the later of the two at the same position (GREATEST ignores NULL), else the current one.
+ */
+export function nextAttemptSql(current: { status: string; seq: string; nextAttempt: string }, incoming: { seq: string; nextAttempt: string }): string {
+  return (
+    `CASE WHEN ${supersedesSql(current, incoming)} THEN ${incoming.nextAttempt} ` +
+    `WHEN ${current.status} NOT IN (${sqlList(finalDeliveryStatuses)}) AND ${incoming.seq} = ${current.seq} THEN GREATEST(${current.nextAttempt}, ${incoming.nextAttempt}) ` +
+    `ELSE ${current.nextAttempt} END`
+  );
 }
 
 /** The status column's allowed values as SQL, for a CHECK constraint or a query. */

@@ -162,6 +162,27 @@ export const deliveryCancelledSchema = {
 } as const;
 export type DeliveryCancelled = FromSchema<typeof deliveryCancelledSchema>;
 
+/**
+ * An attempt put off without being made: its endpoint had no free delivery slot (the dispatcher's fair share per
+ * endpoint). Nothing was sent and no attempt is counted; `next_attempt_at` says when it comes back. The
+ * delivery stays where it was (pending before the first attempt, retrying after), with the outcome of the
+ * attempt before (`last_status_code`, `last_error`); only its next attempt time moves. Recorded so that the
+ * log, not RabbitMQ alone, knows a first attempt is waiting: the reconciler re-schedules it if RabbitMQ loses it.
+ */
+export const deliveryDeferredSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'attempt_number', 'next_attempt_at', 'reason'],
+  properties: {
+    ...deliveryOutcome,
+    /** The attempt put off (attempt_count + 1). */
+    attempt_number: { type: 'integer', minimum: 1 },
+    next_attempt_at: timestamp,
+    reason: { type: 'string' },
+  },
+} as const;
+export type DeliveryDeferred = FromSchema<typeof deliveryDeferredSchema>;
+
 export const eventSchemas = {
   SubscriptionCreated: subscriptionCreatedSchema,
   SubscriptionUpdated: subscriptionUpdatedSchema,
@@ -173,6 +194,7 @@ export const eventSchemas = {
   DeliveryRetryScheduled: deliveryRetryScheduledSchema,
   DeliveryFailed: deliveryFailedSchema,
   DeliveryCancelled: deliveryCancelledSchema,
+  DeliveryDeferred: deliveryDeferredSchema,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -191,6 +213,7 @@ type EventData = {
   DeliveryRetryScheduled: DeliveryRetryScheduled;
   DeliveryFailed: DeliveryFailed;
   DeliveryCancelled: DeliveryCancelled;
+  DeliveryDeferred: DeliveryDeferred;
 };
 
 /** The envelope every event travels in. */

@@ -35,6 +35,7 @@ export function topicFor(topics: Topics, event: HookpostEvent): { topic: string;
     case 'DeliveryRetryScheduled':
     case 'DeliveryFailed':
     case 'DeliveryCancelled':
+    case 'DeliveryDeferred':
       return { topic: topics.deliveries, key: event.data.delivery_id };
     default: {
       const unknown: never = event;

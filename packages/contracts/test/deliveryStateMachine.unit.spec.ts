@@ -8,7 +8,10 @@ import {
   deliveryTransitions,
   finalDeliveryStatuses,
   isFinalDeliveryStatus,
+  laterNextAttempt,
   makeEvent,
+  nextAttemptSql,
+  samePosition,
   supersedes,
   supersedesSql,
   type DeliveryPosition,
@@ -82,6 +85,26 @@ describe('the delivery state machine', () => {
     expect(deliveryPositionAfter(makeEvent('DeliverySucceeded', { ...outcome, delivered_at: ref.received_at }, deps))).toEqual({ status: 'succeeded', seq: 5 });
     expect(deliveryPositionAfter(makeEvent('DeliveryFailed', { ...outcome, reason: 'x' }, deps))).toEqual({ status: 'failed', seq: 5 });
     expect(deliveryPositionAfter(makeEvent('DeliveryCancelled', { ...outcome, reason: 'x' }, deps))).toEqual({ status: 'cancelled', seq: 5 });
+    // a deferral leaves the delivery where it stood while the attempt it puts off was due
+    const deferral = (attempt_number: number) => makeEvent('DeliveryDeferred', { ...outcome, attempt_count: attempt_number - 1, attempt_number, next_attempt_at: ref.received_at, reason: 'x' }, deps);
+    expect(deliveryPositionAfter(deferral(1))).toEqual({ status: 'pending', seq: 0 });
+    expect(deliveryPositionAfter(deferral(3))).toEqual({ status: 'retrying', seq: 4 });
+  });
+
+  it('lets a deferral move only the next attempt time, later, and never at a final state', () => {
+    expect(samePosition(deliveryPosition('retrying', 2), deliveryPosition('retrying', 2))).toBe(true);
+    expect(samePosition(deliveryPosition('pending', 0), deliveryPosition('pending', 0))).toBe(true);
+    expect(samePosition(deliveryPosition('retrying', 2), deliveryPosition('retrying', 1))).toBe(false);
+    expect(samePosition(deliveryPosition('failed', 2), deliveryPosition('failed', 2))).toBe(false);
+    expect(laterNextAttempt(null, '2026-01-01T00:00:01.000Z')).toBe('2026-01-01T00:00:01.000Z');
+    expect(laterNextAttempt('2026-01-01T00:00:01.000Z', null)).toBe('2026-01-01T00:00:01.000Z');
+    expect(laterNextAttempt('2026-01-01T00:00:02.000Z', '2026-01-01T00:00:01.000Z')).toBe('2026-01-01T00:00:02.000Z');
+    expect(laterNextAttempt('2026-01-01T00:00:01.000Z', '2026-01-01T00:00:02.000Z')).toBe('2026-01-01T00:00:02.000Z');
+    expect(nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' })).toBe(
+      "CASE WHEN (d.status NOT IN ('succeeded', 'failed', 'cancelled') AND EXCLUDED.state_seq > d.state_seq) THEN EXCLUDED.next_attempt_at " +
+        "WHEN d.status NOT IN ('succeeded', 'failed', 'cancelled') AND EXCLUDED.state_seq = d.state_seq THEN GREATEST(d.next_attempt_at, EXCLUDED.next_attempt_at) " +
+        'ELSE d.next_attempt_at END',
+    );
   });
 
   it('writes the precedence rule and the status list as SQL from the same data', () => {

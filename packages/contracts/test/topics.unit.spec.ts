@@ -28,6 +28,7 @@ describe('topicFor', () => {
     ['DeliverySucceeded', makeEvent('DeliverySucceeded', { ...outcome, delivered_at: at }, deps), topics.deliveries, deliveryId],
     ['DeliveryFailed', makeEvent('DeliveryFailed', { ...outcome, reason: 'x' }, deps), topics.deliveries, deliveryId],
     ['DeliveryCancelled', makeEvent('DeliveryCancelled', { ...outcome, reason: 'x' }, deps), topics.deliveries, deliveryId],
+    ['DeliveryDeferred', makeEvent('DeliveryDeferred', { ...outcome, attempt_number: 2, next_attempt_at: at, reason: 'x' }, deps), topics.deliveries, deliveryId],
   ])('routes %s to its topic, keyed so its order holds', (_type, event, topic, key) => {
     expect(topicFor(topics, event)).toEqual({ topic, key });
   });

@@ -5,6 +5,7 @@ import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/deci
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
+import { decideDeferral, endpointOf, type EndpointShares } from './delivery/endpointShare';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
@@ -17,6 +18,8 @@ export type DispatcherDeps = {
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
   retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
+  /** Each endpoint's share of the delivery slots: an attempt whose endpoint has none free is deferred. */
+  shares: Pick<EndpointShares, 'take'>;
   guard: AttemptGuard;
   /** How long a claim on an attempt lasts unless renewed (renewed every third of it while the attempt runs). */
   leaseMs: number;
@@ -34,6 +37,13 @@ export type DispatcherDeps = {
   /** A copy of an attempt that was made already, or a cancel that another path made, was skipped. */
   skipped?: (why: 'attempted already' | 'cancel not needed') => void;
 };
+
+/**
+ * What became of one job: the attempt was made (with the endpoint's status code, when it answered), the
+ * delivery ended without one (cancelled, or failed as unattemptable), or the attempt was deferred to later
+ * because its endpoint had no free slot: then nothing is recorded and the attempt number stays unclaimed.
+ */
+type JobOutcome = { kind: 'attempted'; statusCode: number | undefined } | { kind: 'ended' } | { kind: 'deferred'; delayMs: number };
 
 /**
  * Makes one attempt of a delivery and records it. Once the endpoint has been called, recording the outcome
@@ -57,15 +67,28 @@ export class Dispatcher {
       { attributes: { 'hookpost.delivery_id': job.delivery_id, 'hookpost.subscription_id': job.subscription_id, 'hookpost.attempt_number': job.attempt_number } },
       async (span) => {
         try {
-          const attempted = await this.claimed(job, 'wait', () => this.attemptInSpan(job));
+          const attempted = await this.claimed(job, 'wait', () => this.attemptInSpan(job), (outcome) => outcome.kind !== 'deferred');
           if (!attempted.ran) {
             this.deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number }, 'attempt made already; copy skipped');
             this.deps.skipped?.('attempted already');
             span.setAttribute('hookpost.skipped', 'attempted already');
             return;
           }
-          const statusCode = attempted.value;
-          if (statusCode !== undefined) span.setAttribute('http.response.status_code', statusCode);
+          const outcome = attempted.value;
+          switch (outcome.kind) {
+            case 'attempted':
+              if (outcome.statusCode !== undefined) span.setAttribute('http.response.status_code', outcome.statusCode);
+              break;
+            case 'deferred':
+              span.setAttribute('hookpost.deferred_ms', outcome.delayMs);
+              break;
+            case 'ended':
+              break;
+            default: {
+              const unknown: never = outcome;
+              throw new Error(`unknown job outcome ${JSON.stringify(unknown)}`);
+            }
+          }
         } catch (error) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
           throw error;
@@ -78,11 +101,17 @@ export class Dispatcher {
 
   /**
    * Runs `work` holding the claim on the job's attempt, renewing the lease while it runs and marking the
-   * attempt done once `work` (which records the outcome) resolved. A copy of an attempt already made is
-   * skipped; while another caller holds the claim, `whileRunning` says whether to wait for it to finish
-   * (a message must not be finished before its attempt is recorded) or to leave it to that caller.
+   * attempt done once `work` (which records the outcome) resolved, unless `done` says the attempt is still to
+   * be made (deferred): then the claim is given back. A copy of an attempt already made is skipped; while
+   * another caller holds the claim, `whileRunning` says whether to wait for it to finish (a message must not
+   * be finished before its attempt is recorded) or to leave it to that caller.
    */
-  private async claimed<T>(job: DeliveryJob, whileRunning: 'wait' | 'skip', work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false; why: 'done' | 'running' }> {
+  private async claimed<T>(
+    job: DeliveryJob,
+    whileRunning: 'wait' | 'skip',
+    work: () => Promise<T>,
+    done: (value: T) => boolean = () => true,
+  ): Promise<{ ran: true; value: T } | { ran: false; why: 'done' | 'running' }> {
     const { guard, log } = this.deps;
     const { delivery_id: deliveryId, attempt_number: attemptNumber } = job;
     for (;;) {
@@ -111,6 +140,11 @@ export class Dispatcher {
             throw error;
           }
           clearInterval(renewal);
+          if (!done(value)) {
+            // If this fails the deferred job waits out the lease when it comes back (the lease is short).
+            await guard.release(deliveryId, attemptNumber, claim.token).catch((error: unknown) => log.warn({ err: error, delivery_id: deliveryId }, 'deferred attempt not released'));
+            return { ran: true, value };
+          }
           // If this fails the lease simply runs out: a later copy may repeat the attempt (at-least-once).
           await guard.finish(deliveryId, attemptNumber).catch((error: unknown) => log.warn({ err: error, delivery_id: deliveryId }, 'attempt not marked done'));
           return { ran: true, value };
@@ -124,10 +158,10 @@ export class Dispatcher {
   }
 
   /**
-   * Returns the endpoint's status code, when it answered. Only I/O that can come back (Redis, the projector,
-   * Kafka, RabbitMQ) is retried here; what can never work ends the delivery in decideBeforeAttempt.
+   * Makes the attempt, ends the delivery without one, or defers it. Only I/O that can come back (Redis, the
+   * projector, Kafka, RabbitMQ) is retried here; what can never work ends the delivery in decideBeforeAttempt.
    */
-  private async attemptInSpan(job: DeliveryJob): Promise<number | undefined> {
+  private async attemptInSpan(job: DeliveryJob): Promise<JobOutcome> {
     const { deps } = this;
     const known = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
     const body = JSON.stringify(job.payload);
@@ -136,16 +170,26 @@ export class Dispatcher {
     if (before.kind !== 'attempt') {
       if (before.kind === 'failed') deps.log.warn({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason: before.reason }, 'delivery can never be attempted; failed');
       await this.record(before.events);
-      return undefined;
+      return { kind: 'ended' };
     }
     const { subscription } = before;
+    // (a wait for the slot, at most HOOKPOST_ENDPOINT_WAIT_MS, makes the signed timestamp and started_at
+    // that much older than the request: well inside a receiver's tolerance of minutes)
+    const endpointSlot = await this.endpointSlot(subscription.target_url);
+    if (endpointSlot === 'none free') return this.defer(job);
     if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
     const headers = {
       ...before.headers,
       'content-type': 'application/json',
       'user-agent': 'Hookpost/0.1 (+https://github.com/hookpost/hookpost)',
     };
-    const response = await deps.endpoint.post(subscription.target_url, headers, body, subscription.timeout_ms ?? deps.defaultTimeoutMs);
+    let response;
+    try {
+      response = await deps.endpoint.post(subscription.target_url, headers, body, subscription.timeout_ms ?? deps.defaultTimeoutMs);
+    } finally {
+      // The slot covers the request only: recording the outcome does not hold the endpoint's share.
+      endpointSlot?.release();
+    }
     deps.log.debug(
       { delivery_id: job.delivery_id, subscription_id: job.subscription_id, attempt: job.attempt_number, result: response.result },
       'attempt made',
@@ -158,7 +202,30 @@ export class Dispatcher {
     if (disable) {
       await this.persistently('disable subscription', () => deps.writer.change(disable.subscription_id, (current) => decideDisable(current, disable.detail, deps)));
     }
-    return response.result.kind === 'response' ? response.result.statusCode : undefined;
+    return { kind: 'attempted', statusCode: response.result.kind === 'response' ? response.result.statusCode : undefined };
+  }
+
+  /** A slot at the target's endpoint (undefined when it has none: the client refuses such a target itself). */
+  private async endpointSlot(targetUrl: string): Promise<{ release: () => void } | undefined | 'none free'> {
+    const endpoint = endpointOf(targetUrl);
+    if (endpoint === undefined) return undefined;
+    return (await this.deps.shares.take(endpoint)) ?? 'none free';
+  }
+
+  /**
+   * Hands the attempt back to the retry queue, same attempt number, to come back after a short delay that
+   * grows with each deferral, and records the deferral (no attempt: only the next attempt time moves). The
+   * caller then finishes its message (the Kafka offset moves on, or the RabbitMQ message is acknowledged), so
+   * the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
+   * message comes back; if it does and RabbitMQ later loses the job, the reconciler finds it in the log.
+   */
+  private async defer(job: DeliveryJob): Promise<JobOutcome> {
+    const { deps } = this;
+    const deferral = decideDeferral(job, deps);
+    await this.record(deferral.events);
+    await this.persistently('defer attempt', () => deps.retries.schedule(deferral.job, deferral.delayMs));
+    deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number, deferrals: deferral.job.deferrals, delay_ms: deferral.delayMs }, 'endpoint has no free slot; attempt deferred');
+    return { kind: 'deferred', delayMs: deferral.delayMs };
   }
 
   /**

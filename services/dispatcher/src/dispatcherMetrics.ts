@@ -16,6 +16,11 @@ export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) 
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
     registers: [registry],
   });
+  const deferred = new prometheus.Counter({
+    name: 'hookpost_attempts_deferred_total',
+    help: 'Attempts put off (not made, not counted) because their endpoint had no free slot',
+    registers: [registry],
+  });
   const retries = new prometheus.Counter({
     name: 'hookpost_retries_scheduled_total',
     help: 'Retries scheduled, by the delay tier they went to first',
@@ -43,6 +48,9 @@ export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) 
           case 'DeliveryRetryScheduled':
             retries.inc({ tier: tierOf(event.data.delay_ms) });
             break;
+          case 'DeliveryDeferred':
+            deferred.inc();
+            break;
           default:
             break;
         }
@@ -69,3 +77,4 @@ export function retryRecoveryMetrics(registry: Registry) {
     reconciled: (count: number) => reconciled.inc(count),
   };
 }
+

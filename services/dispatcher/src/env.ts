@@ -16,11 +16,24 @@ export const dispatcherEnvSpec = {
   HOOKPOST_RETRY_AFTER_MAX_MS: envs.int(3_600_000, { min: 0 }),
   /** Per-attempt timeout unless the subscription sets timeout_ms. */
   HOOKPOST_DELIVERY_TIMEOUT_MS: envs.int(15_000, { min: 100, max: 300_000 }),
+  /** How long resolving a target's name may take (c-ares, off the thread pool) before the attempt fails and is retried. */
+  HOOKPOST_DNS_TIMEOUT_MS: envs.int(5_000, { min: 50, max: 60_000 }),
   /** Deliveries in flight at once, from Kafka and from the retry queue each. */
   DISPATCHER_CONCURRENCY: envs.int(256, { min: 1, max: 10_000 }),
+  /**
+   * Each endpoint's share (endpointShare.ts): attempts in flight to one target origin, and attempts that may
+   * wait for one of those slots (each at most HOOKPOST_ENDPOINT_WAIT_MS) before being deferred. 0: a quarter
+   * of DISPATCHER_CONCURRENCY each.
+   */
+  HOOKPOST_ENDPOINT_CONCURRENCY: envs.int(0, { min: 0, max: 10_000 }),
+  HOOKPOST_ENDPOINT_QUEUE: envs.int(0, { min: 0, max: 10_000 }),
+  HOOKPOST_ENDPOINT_WAIT_MS: envs.int(1_000, { min: 0, max: 60_000 }),
   /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
   DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
   DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),
+  /** What each retry queue (ready and every tier) may hold; a full one refuses publishes, which are tried again later. */
+  HOOKPOST_RETRY_QUEUE_MAX_MESSAGES: envs.int(1_000_000, { min: 1 }),
+  HOOKPOST_RETRY_QUEUE_MAX_BYTES: envs.int(1_073_741_824, { min: 1_024 }),
   /** How often the reconciler looks for retries RabbitMQ lost (and re-declares the retry queues). */
   HOOKPOST_RETRY_RECONCILE_INTERVAL_MS: envs.int(60_000, { min: 100 }),
   /** How far past its time a retry must be before the reconciler re-schedules it. */
@@ -45,5 +58,10 @@ export function readDispatcherEnv(source: NodeJS.ProcessEnv = process.env) {
     problems.push('HOOKPOST_ATTEMPT_DONE_TTL_MS must be at least HOOKPOST_RETRY_RECONCILE_GRACE_MS');
   }
   if (problems.length > 0) throw new EnvError(problems);
-  return env;
+  const quarter = Math.max(1, Math.ceil(env.DISPATCHER_CONCURRENCY / 4));
+  return {
+    ...env,
+    HOOKPOST_ENDPOINT_CONCURRENCY: env.HOOKPOST_ENDPOINT_CONCURRENCY || quarter,
+    HOOKPOST_ENDPOINT_QUEUE: env.HOOKPOST_ENDPOINT_QUEUE || quarter,
+  };
 }

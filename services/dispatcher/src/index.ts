@@ -29,9 +29,11 @@ import {
   SubscriptionWriter,
   type Logger,
 } from '@hookpost/platform';
+import { caresResolver } from './adapters/caresResolver';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
 import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
+import { EndpointShares } from './delivery/endpointShare';
 import { overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RetryReconciler } from './adapters/retryReconciler';
@@ -68,11 +70,22 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     url: env.AMQP_URL,
     prefix: env.HOOKPOST_TOPIC_PREFIX,
     tiers: retryTiers(policy.schedule, longestTier),
+    limits: { maxMessages: env.HOOKPOST_RETRY_QUEUE_MAX_MESSAGES, maxBytes: env.HOOKPOST_RETRY_QUEUE_MAX_BYTES },
     log,
   });
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
-  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), { log });
+  const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), {
+    resolve: caresResolver({ timeoutMs: env.HOOKPOST_DNS_TIMEOUT_MS }),
+    // The shares keep requests to one origin under this, so none ever queues inside the client.
+    connectionsPerOrigin: env.HOOKPOST_ENDPOINT_CONCURRENCY,
+    log,
+  });
+  const shares = new EndpointShares({
+    perEndpoint: env.HOOKPOST_ENDPOINT_CONCURRENCY,
+    waitingPerEndpoint: env.HOOKPOST_ENDPOINT_QUEUE,
+    waitMs: env.HOOKPOST_ENDPOINT_WAIT_MS,
+  });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
   const recovery = retryRecoveryMetrics(metrics);
   const dispatcher = new Dispatcher({
@@ -88,6 +101,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     }),
     endpoint,
     retries,
+    shares,
     guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
     skipped: recovery.skipped,

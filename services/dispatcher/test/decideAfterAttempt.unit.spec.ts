@@ -58,6 +58,14 @@ describe('decideAfterAttempt', () => {
     expect(decision.events[1]!.data).toMatchObject({ next_attempt_at: '2026-01-01T00:00:01.000Z', delay_ms: 1_000, attempt_count: 1 });
   });
 
+  it('starts the next attempt without the deferrals of the one just made', () => {
+    // Given an attempt that was deferred three times (its endpoint had no free slot) before it was made
+    const decision = decideAfterAttempt({ ...job(1), deferrals: 3 }, subscription, attempt({ kind: 'response', statusCode: 500 }), policy, deps);
+    // Then the retry it schedules has none
+    expect(decision.retry?.job).toEqual({ ...job(2), last_status_code: 500, last_error: 'HTTP 500' });
+    expect(decision.retry?.job).not.toHaveProperty('deferrals');
+  });
+
   it('honours Retry-After on a 429, up to the bound', () => {
     const soon = decideAfterAttempt(job(1), subscription, attempt({ kind: 'response', statusCode: 429, retryAfter: '3' }), policy, deps);
     expect(soon.retry?.delayMs).toBe(3_000);

@@ -1,6 +1,6 @@
 import amqp from 'amqplib';
 import { createLogger } from '@hookpost/platform';
-import { RabbitRetryQueue, retryTiers, type UnreadableRetry } from '../src/adapters/rabbitRetryQueue';
+import { defaultRetryQueueLimits, RabbitRetryQueue, RetryQueueFull, retryTiers, type UnreadableRetry } from '../src/adapters/rabbitRetryQueue';
 import type { DeliveryJob } from '../src/delivery/deliveryJob';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -66,7 +66,7 @@ afterAll(async () => {
 });
 
 describe('RabbitRetryQueue (real RabbitMQ)', () => {
-  it('declares quorum tier queues with TTL and at-least-once dead-lettering into the ready queue', async () => {
+  it('declares quorum tier queues with TTL, at-least-once dead-lettering into the ready queue, and length limits that refuse publishes', async () => {
     const connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createChannel();
     // Re-declaring with the same arguments succeeds only if they match what the adapter declared.
@@ -75,6 +75,14 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
       arguments: {
         'x-queue-type': 'quorum', 'x-message-ttl': 300, 'x-dead-letter-exchange': `${prefix}hookpost.retry`,
         'x-dead-letter-routing-key': 'ready', 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish',
+        'x-max-length': defaultRetryQueueLimits.maxMessages, 'x-max-length-bytes': defaultRetryQueueLimits.maxBytes,
+      },
+    });
+    await channel.assertQueue(`${prefix}hookpost.retry.ready`, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum', 'x-overflow': 'reject-publish',
+        'x-max-length': defaultRetryQueueLimits.maxMessages, 'x-max-length-bytes': defaultRetryQueueLimits.maxBytes,
       },
     });
     await channel.close();
@@ -169,6 +177,71 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
     } finally {
       await fresh.deleteAll().catch(() => undefined);
       await fresh.close();
+    }
+  });
+
+  it('refuses publishes to a full queue (back-pressure), keeps what it holds, and takes them once there is room', async () => {
+    // Given a retry queue whose queues hold two messages each, and no consumer yet
+    const small = `${prefix}small.`;
+    const full = await RabbitRetryQueue.connect({ url: AMQP_URL, prefix: small, tiers: retryTiers([0], 50), limits: { maxMessages: 2, maxBytes: 1_048_576 }, log });
+    const arrived: number[] = [];
+    try {
+      // When ten jobs are published one after another
+      const refused: number[] = [];
+      for (let n = 31; n <= 40; n += 1) {
+        try {
+          await full.schedule(job(n), 0);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RetryQueueFull);
+          refused.push(n);
+        }
+      }
+      // Then RabbitMQ refuses the ones past the limit (a quorum queue may let one or two past before it notices,
+      // and drops nothing from its head to make room)
+      expect(refused.length).toBeGreaterThanOrEqual(6);
+      const held = await full.readyDepth();
+      expect(held).toBe(10 - refused.length);
+      expect(held).toBeLessThanOrEqual(4);
+      // and once the queue drains, every refused publish tried again is taken: all ten come back
+      await full.consume(10, async (arrival) => void arrived.push(arrival.payload.n as number), park);
+      await until(() => (arrived.length === held ? true : undefined), 'the jobs the queue held');
+      for (const n of refused) await retrying(() => full.schedule(job(n), 0));
+      await until(() => (arrived.length === 10 ? true : undefined), 'every job');
+      expect(arrived.sort((a, b) => a - b)).toEqual([31, 32, 33, 34, 35, 36, 37, 38, 39, 40]);
+    } finally {
+      await full.deleteAll();
+      await full.close();
+    }
+  });
+
+  it('keeps working with queues an older version declared without limits', async () => {
+    // Given the ready queue and a tier declared as before limits existed
+    const older = `${prefix}older.`;
+    await asOperator(async (channel) => {
+      await channel.assertQueue(`${older}hookpost.retry.ready`, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await channel.assertQueue(`${older}hookpost.retry.tier.50ms`, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'quorum', 'x-message-ttl': 50, 'x-dead-letter-exchange': `${older}hookpost.retry`,
+          'x-dead-letter-routing-key': 'ready', 'x-dead-letter-strategy': 'at-least-once', 'x-overflow': 'reject-publish',
+        },
+      });
+    });
+    // When the adapter connects with limits, it keeps them as they are (a warning says so) and delivers through them
+    const adapter = await RabbitRetryQueue.connect({ url: AMQP_URL, prefix: older, tiers: retryTiers([0], 100), log });
+    const arrived: number[] = [];
+    try {
+      await adapter.consume(10, async (arrival) => void arrived.push(arrival.payload.n as number), park);
+      await adapter.schedule(job(31), 0);
+      await adapter.schedule(job(32), 60);
+      await adapter.schedule(job(33), 120);
+      await until(() => (arrived.length === 3 ? true : undefined), 'three jobs through old and new queues');
+      expect(arrived.sort()).toEqual([31, 32, 33]);
+      await adapter.ensureTopology();
+      expect(adapter.connected).toBe(true);
+    } finally {
+      await adapter.deleteAll();
+      await adapter.close();
     }
   });
 });

@@ -23,6 +23,13 @@ describe('reading a job off the retry queue', () => {
     expect(readDeliveryJob(wire(body), '3')).toEqual({ ok: true, job });
   });
 
+  it('reads the deferrals header of a deferred attempt, and refuses one that is no count', () => {
+    expect(readDeliveryJob(wire(body), 3, 2)).toEqual({ ok: true, job: { ...job, deferrals: 2 } });
+    expect(readDeliveryJob(wire(body), 3, '2')).toEqual({ ok: true, job: { ...job, deferrals: 2 } });
+    expect(readDeliveryJob(wire(body), 3, 0)).toMatchObject({ ok: false, reason: expect.stringMatching(/deferrals/) });
+    expect(readDeliveryJob(wire(body), 3, 'two')).toMatchObject({ ok: false, reason: expect.stringMatching(/deferrals/) });
+  });
+
   it.each<[string, Buffer, unknown, RegExp]>([
     ['a body that is not JSON', Buffer.from('{"delivery_id":'), 3, /not JSON/],
     ['a body that is not an object', wire([body]), 3, /not a JSON object/],
@@ -79,6 +86,15 @@ describe('dispatcher configuration', () => {
     const env = readDispatcherEnv(base);
     expect(env.HOOKPOST_ATTEMPT_LEASE_MS).toBeLessThan(env.HOOKPOST_RETRY_RECONCILE_GRACE_MS);
     expect(env.HOOKPOST_ATTEMPT_DONE_TTL_MS).toBeGreaterThanOrEqual(env.HOOKPOST_RETRY_RECONCILE_GRACE_MS);
+  });
+
+  it('gives each endpoint a quarter of the delivery slots, in flight and waiting, unless told otherwise', () => {
+    const env = readDispatcherEnv(base);
+    expect([env.HOOKPOST_ENDPOINT_CONCURRENCY, env.HOOKPOST_ENDPOINT_QUEUE]).toEqual([64, 64]);
+    const small = readDispatcherEnv({ ...base, DISPATCHER_CONCURRENCY: '6' });
+    expect([small.HOOKPOST_ENDPOINT_CONCURRENCY, small.HOOKPOST_ENDPOINT_QUEUE]).toEqual([2, 2]);
+    const set = readDispatcherEnv({ ...base, HOOKPOST_ENDPOINT_CONCURRENCY: '8', HOOKPOST_ENDPOINT_QUEUE: '3' });
+    expect([set.HOOKPOST_ENDPOINT_CONCURRENCY, set.HOOKPOST_ENDPOINT_QUEUE]).toEqual([8, 3]);
   });
 
   it('refuses a lease that would outlive the grace, or a done window shorter than it', () => {

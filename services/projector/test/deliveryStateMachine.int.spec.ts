@@ -75,6 +75,10 @@ describe('the delivery state machine in PostgreSQL', () => {
         makeEvent('DeliverySucceeded', { ...outcome(3, 200), delivered_at: at }, deps),
         makeEvent('DeliveryFailed', { ...outcome(3, 500), reason: 'gave up' }, deps),
         makeEvent('DeliveryCancelled', { ...outcome(2, 503), reason: 'subscription deleted' }, deps),
+        // deferrals (an endpoint without a free slot): of the first attempt, and of the third, twice
+        makeEvent('DeliveryDeferred', { ...ref, attempt_count: 0, last_status_code: null, last_error: null, attempt_number: 1, next_attempt_at: '2026-03-01T00:00:01.000Z', reason: 'endpoint busy' }, deps),
+        makeEvent('DeliveryDeferred', { ...outcome(2, 503), attempt_number: 3, next_attempt_at: '2026-03-01T00:05:01.000Z', reason: 'endpoint busy' }, deps),
+        makeEvent('DeliveryDeferred', { ...outcome(2, 503), attempt_number: 3, next_attempt_at: '2026-03-01T00:05:03.000Z', reason: 'endpoint busy' }, deps),
       ];
     };
     const kinds = history(randomUUID()).length;

@@ -69,4 +69,31 @@ describe('PgReadQueries.overdueRetries', () => {
       last_error: 'HTTP 500',
     });
   });
+
+  it('finds pending deliveries whose first attempt was deferred (only RabbitMQ holds those), not those Kafka still holds', async () => {
+    // Given a first attempt deferred long ago, one deferred until later, one deferred and since attempted,
+    // and one that is simply pending
+    const [deferredLongAgo, deferredUntilLater, deferredThenAttempted, justPending] = Array.from({ length: 4 }, () => randomUUID()).sort() as [string, string, string, string];
+    const ref = (id: string) => ({ delivery_id: id, subscription_id: subscriptionId, event_type: 'a.b', received_at: at });
+    const deferral = (id: string, until: string) =>
+      makeEvent('DeliveryDeferred', { ...ref(id), attempt_count: 0, last_status_code: null, last_error: null, attempt_number: 1, next_attempt_at: until, reason: 'endpoint busy' }, deps);
+    const events = [
+      ...[deferredLongAgo, deferredUntilLater, deferredThenAttempted, justPending].map((id) => makeEvent('WebhookReceived', { ...ref(id), payload: { id } }, deps)),
+      deferral(deferredLongAgo, '2026-03-01T00:00:01.000Z'),
+      deferral(deferredUntilLater, '2026-03-01T00:00:01.000Z'),
+      deferral(deferredUntilLater, '2026-03-01T02:00:00.000Z'),
+      deferral(deferredThenAttempted, '2026-03-01T00:00:01.000Z'),
+      makeEvent('DeliveryRetryScheduled', { ...ref(deferredThenAttempted), attempt_count: 1, last_status_code: 500, last_error: 'HTTP 500', next_attempt_at: '2026-03-01T03:00:00.000Z', delay_ms: 1 }, deps),
+    ];
+    await new PgProjectionWriter(pool).applyBatch({ topic: 't2', partition: 0, messages: events.map((event, n) => ({ offset: String(n), event })) });
+
+    // When the reconciler asks for what was due before 00:01
+    const rows = await new PgReadQueries(pool).overdueRetries({ dueBefore: '2026-03-01T00:01:00.000Z', limit: 200 });
+
+    // Then it gets the first attempt deferred long ago (attempt_count 0: the job is attempt 1), and nothing else of these
+    const ours = rows.filter((row) => [deferredLongAgo, deferredUntilLater, deferredThenAttempted, justPending].includes(String(row.id)));
+    expect(ours).toEqual([
+      expect.objectContaining({ id: deferredLongAgo, attempt_count: 0, next_attempt_at: '2026-03-01T00:00:01.000Z', last_status_code: null, last_error: null }),
+    ]);
+  });
 });

@@ -47,6 +47,22 @@ describe('read model projection', () => {
     expect(changes.attempts.get(`${delivery}/1`)!.status_code).toBe(500);
   });
 
+  it('lets a deferral move the next attempt time of a pending or retrying delivery, in any order, and nothing else', () => {
+    const deferred = (attempt_number: number, until: string, last: { last_status_code: number | null; last_error: string | null }) =>
+      makeEvent('DeliveryDeferred', { ...ref, attempt_count: attempt_number - 1, ...last, attempt_number, next_attempt_at: until, reason: 'endpoint busy' }, deps);
+    // A first attempt deferred twice: still pending, due when the later deferral says
+    const pending = projectEvents([received(), deferred(1, '2026-01-01T00:01:00.000Z', { last_status_code: null, last_error: null }), deferred(1, '2026-01-01T00:02:00.000Z', { last_status_code: null, last_error: null })]);
+    expect(pending.deliveries.get(delivery)!.state).toEqual({ ...initialDeliveryState, next_attempt_at: '2026-01-01T00:02:00.000Z' });
+    // A retry deferred (even before its retry event is projected): retrying, with the retry's outcome, due later
+    const events = [received(), attempted(1, 500), retrying(1), deferred(2, '2026-01-01T00:05:00.000Z', { last_status_code: 500, last_error: 'HTTP 500' })];
+    const expected = { status: 'retrying', seq: 2, attempt_count: 1, last_status_code: 500, last_error: 'HTTP 500', next_attempt_at: '2026-01-01T00:05:00.000Z', delivered_at: null };
+    for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [0, 3, 1, 2]]) {
+      expect(projectEvents(order.map((index) => events[index]!)).deliveries.get(delivery)!.state).toEqual(expected);
+    }
+    // and the attempt made after it moves the delivery on as usual
+    expect(projectEvents([...events, attempted(2, 200), succeeded(2)]).deliveries.get(delivery)!.state).toMatchObject({ status: 'succeeded', next_attempt_at: null });
+  });
+
   it('never moves a final status back', () => {
     const done = { ...initialDeliveryState, status: 'succeeded' as const, seq: 3 };
     expect(laterDeliveryState(done, { ...initialDeliveryState, status: 'retrying', seq: 8 })).toBe(done);

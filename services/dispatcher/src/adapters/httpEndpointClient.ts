@@ -1,7 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { Agent, buildConnector, errors as undiciErrors } from 'undici';
 import type { Logger, TargetPolicy } from '@hookpost/platform';
 import type { AttemptResult } from '../delivery/classifyResponse';
+import { caresResolver, DnsFailure, type ResolveAddresses } from './caresResolver';
 
 export type EndpointResponse = {
   result: AttemptResult;
@@ -32,6 +33,8 @@ function cappedHeaders(headers: Record<string, string | string[] | undefined>): 
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {
+  const dns = causeOfType(error, DnsFailure);
+  if (dns) return dns.reason;
   const err = error as { code?: string; name?: string; message?: string; cause?: { code?: string } };
   const code = err.code ?? err.cause?.code;
   if (err.name === 'TimeoutError' || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
@@ -58,9 +61,10 @@ class TargetRefused extends Error {
   readonly code = 'EHOOKPOST_TARGET_REFUSED';
 }
 
-function refusedFrom(error: unknown): TargetRefused | undefined {
+/** The error of class `type` that `error` is or was caused by (undici wraps what the connector raised). */
+function causeOfType<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
   for (let current = error as { cause?: unknown } | undefined; current; current = current.cause as { cause?: unknown } | undefined) {
-    if (current instanceof TargetRefused) return current;
+    if (current instanceof type) return current as T;
   }
   return undefined;
 }
@@ -73,10 +77,11 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
  * between). The error a user reads names no address: what an internal name resolves to stays in the
  * debug log.
  */
-function pinnedLookup(policy: TargetPolicy, port: number | undefined, log: Logger | undefined) {
+function pinnedLookup(policy: TargetPolicy, port: number | undefined, resolve: ResolveAddresses, log: Logger | undefined) {
   return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
-    dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
-      if (error) return callback(error, '');
+    const family = options.family === 4 || options.family === 6 ? options.family : 0;
+    resolve(hostname, family).then((addresses) => {
+      if (addresses.length === 0) return callback(new DnsFailure('host not found'), '');
       for (const { address } of addresses) {
         const refusal = policy.refusal(address, port);
         if (refusal === undefined) continue;
@@ -85,7 +90,7 @@ function pinnedLookup(policy: TargetPolicy, port: number | undefined, log: Logge
       }
       if (options.all) return callback(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
+    }, (error: unknown) => callback(error as NodeJS.ErrnoException, ''));
   };
 }
 
@@ -93,13 +98,13 @@ function pinnedLookup(policy: TargetPolicy, port: number | undefined, log: Logge
  * The lookup does not learn the port it connects to, and the allowlist may bind ranges to ports: one
  * connector per port the allowlist names, and one for every other port (where bound entries never apply).
  */
-function policedConnector(policy: TargetPolicy, log: Logger | undefined): buildConnector.connector {
+function policedConnector(policy: TargetPolicy, resolve: ResolveAddresses, log: Logger | undefined): buildConnector.connector {
   const connectors = new Map<number | undefined, buildConnector.connector>();
   return (options, callback) => {
     const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
     const key = policy.namedPorts.has(port) ? port : undefined;
     let connector = connectors.get(key);
-    if (!connector) connectors.set(key, (connector = buildConnector({ lookup: pinnedLookup(policy, key, log) as never })));
+    if (!connector) connectors.set(key, (connector = buildConnector({ lookup: pinnedLookup(policy, key, resolve, log) as never })));
     connector(options, callback);
   };
 }
@@ -113,13 +118,18 @@ export class HttpEndpointClient {
 
   constructor(
     private readonly policy: TargetPolicy,
-    options: { connectionsPerOrigin?: number; log?: Logger } = {},
+    options: {
+      connectionsPerOrigin?: number;
+      /** How target names are resolved; c-ares with the system's name servers and a 5 s timeout unless given. */
+      resolve?: ResolveAddresses;
+      log?: Logger;
+    } = {},
   ) {
     this.agent = new Agent({
       connections: options.connectionsPerOrigin ?? 64,
       keepAliveTimeout: 10_000,
       pipelining: 1,
-      connect: policedConnector(policy, options.log),
+      connect: policedConnector(policy, options.resolve ?? caresResolver({ timeoutMs: 5_000 }), options.log),
     });
   }
 
@@ -169,7 +179,7 @@ export class HttpEndpointClient {
         response_body: printable(text.slice(0, RESPONSE_BODY_CAP)),
       };
     } catch (error) {
-      const refused = refusedFrom(error);
+      const refused = causeOfType(error, TargetRefused);
       if (refused) return blocked(refused.message);
       return {
         result: { kind: 'network-error', error: describeNetworkError(error, timeoutMs) },

@@ -11,28 +11,55 @@ export type RetryingDelivery = {
   last_error: string | null;
 };
 
-export async function* retryingDeliveries(projectorUrl: string, subscriptionId: string, headers: Record<string, string>): AsyncGenerator<RetryingDelivery> {
+/**
+ * How long one page from the projector may take, answer and body: the projector itself waits up to
+ * HOOKPOST_READ_WAIT_MS (5 s by default) for the log before it answers, so this leaves it room, but a
+ * projector that accepted the connection and then hangs fails the page instead of holding its caller (a
+ * deletion's consumer slot, a reconciler round) forever.
+ */
+export const PROJECTOR_PAGE_TIMEOUT_MS = 15_000;
+
+async function projectorPage<T>(url: string, headers: Record<string, string>, what: string, timeoutMs: number): Promise<T> {
+  // The signal covers reading the body too, not only the status line.
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`projector answered ${response.status} listing ${what}`);
+  return (await response.json()) as T;
+}
+
+export async function* retryingDeliveries(
+  projectorUrl: string,
+  subscriptionId: string,
+  headers: Record<string, string>,
+  timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS,
+): AsyncGenerator<RetryingDelivery> {
   let cursor: string | null = null;
   do {
     const query = new URLSearchParams({ subscription_id: subscriptionId, status: 'retrying', limit: '200' });
     if (cursor) query.set('cursor', cursor);
-    const response = await fetch(`${projectorUrl}/deliveries?${query}`, { headers });
-    if (!response.ok) throw new Error(`projector answered ${response.status} listing retrying deliveries`);
-    const page = (await response.json()) as { data: RetryingDelivery[]; next_cursor: string | null };
+    const page: { data: RetryingDelivery[]; next_cursor: string | null } = await projectorPage(`${projectorUrl}/deliveries?${query}`, headers, 'retrying deliveries', timeoutMs);
     yield* page.data;
     cursor = page.next_cursor;
   } while (cursor);
 }
 
 /** Retries the read model shows overdue (due before `dueBefore`), page by page, from the projector's internal API. */
-export async function* overdueRetries(projectorUrl: string, dueBefore: Date, headers: Record<string, string>, pageSize = 200): AsyncGenerator<OverdueRetry> {
+export async function* overdueRetries(
+  projectorUrl: string,
+  dueBefore: Date,
+  headers: Record<string, string>,
+  pageSize = 200,
+  timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS,
+): AsyncGenerator<OverdueRetry> {
   let after: string | null = null;
   do {
     const query = new URLSearchParams({ due_before: dueBefore.toISOString(), limit: String(pageSize) });
     if (after) query.set('after', after);
-    const response = await fetch(`${projectorUrl}/internal/deliveries/overdue-retries?${query}`, { headers, signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new Error(`projector answered ${response.status} listing overdue retries`);
-    const page = (await response.json()) as { data: OverdueRetry[]; next_after: string | null };
+    const page: { data: OverdueRetry[]; next_after: string | null } = await projectorPage(
+      `${projectorUrl}/internal/deliveries/overdue-retries?${query}`,
+      headers,
+      'overdue retries',
+      timeoutMs,
+    );
     yield* page.data;
     after = page.next_after;
   } while (after);

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import type { Logger } from '@hookpost/platform';
+import { within, type Logger } from '@hookpost/platform';
 import { readDeliveryJob, type DeliveryJob } from '../delivery/deliveryJob';
 
 const ATTEMPT_HEADER = 'x-hookpost-attempt';
+const DEFERRALS_HEADER = 'x-hookpost-deferrals';
 const DUE_AT_HEADER = 'x-hookpost-due-at';
 const SMALLEST_TIER_MS = 50;
+/**
+ * How long RabbitMQ may take to confirm a publish or a declaration. Past it the caller hears an error and
+ * tries again later (a publish confirmed after all leaves a second copy, which the attempt guard drops),
+ * instead of waiting on a broker that stopped answering until its heartbeat notices (minutes).
+ */
+const BROKER_ANSWER_MS = 10_000;
 
 /**
  * The delay tiers: every distinct delay of the schedule, plus a ladder of 50 ms × 2^k up to `longestMs`. A
@@ -26,6 +33,23 @@ export function tierFor(tiers: readonly number[], remainingMs: number): number |
 }
 
 type AmqpConnection = Awaited<ReturnType<typeof amqp.connect>>;
+
+/**
+ * How much each retry queue (the ready queue and every tier) may hold. A full queue refuses the publish
+ * (`x-overflow: reject-publish`, never `drop-head`): the publish fails with RetryQueueFull and its caller
+ * tries again later, holding the message it is working on, so a full queue is back-pressure and never a
+ * lost retry. A tier that cannot dead-letter into a full ready queue keeps the message (at-least-once).
+ */
+export type RetryQueueLimits = { maxMessages: number; maxBytes: number };
+export const defaultRetryQueueLimits: RetryQueueLimits = { maxMessages: 1_000_000, maxBytes: 1_073_741_824 };
+
+/** RabbitMQ refused a retry: the queue is at its limit (or the broker could not take it). Publish again later. */
+export class RetryQueueFull extends Error {
+  constructor(queue: string) {
+    super(`RabbitMQ refused the retry for ${queue} (queue at its length limit, or the broker could not take it); publish again later`);
+    this.name = 'RetryQueueFull';
+  }
+}
 
 /** A message from the ready queue that is not a job this dispatcher can read, and why. */
 export type UnreadableRetry = { queue: string; content: Buffer; headers: Record<string, unknown>; reason: string };
@@ -60,20 +84,24 @@ export class RabbitRetryQueue {
   private closing = false;
   private reconnecting: Promise<void> | undefined;
 
+  /** Queues found declared without our limits (warned about once). */
+  private readonly unbounded = new Set<string>();
+
   private constructor(
     private readonly url: string,
     private readonly names: { exchange: string; ready: string; tier: (ms: number) => string },
     readonly tiers: readonly number[],
+    private readonly limits: RetryQueueLimits,
     private readonly log: Logger,
   ) {}
 
-  static async connect(options: { url: string; prefix: string; tiers: readonly number[]; log: Logger }): Promise<RabbitRetryQueue> {
+  static async connect(options: { url: string; prefix: string; tiers: readonly number[]; limits?: RetryQueueLimits; log: Logger }): Promise<RabbitRetryQueue> {
     const names = {
       exchange: `${options.prefix}hookpost.retry`,
       ready: `${options.prefix}hookpost.retry.ready`,
       tier: (ms: number) => `${options.prefix}hookpost.retry.tier.${ms}ms`,
     };
-    const queue = new RabbitRetryQueue(options.url, names, options.tiers, options.log);
+    const queue = new RabbitRetryQueue(options.url, names, options.tiers, options.limits ?? defaultRetryQueueLimits, options.log);
     await queue.open();
     return queue;
   }
@@ -88,8 +116,8 @@ export class RabbitRetryQueue {
     const connection = await amqp.connect(this.url);
     let channel: ConfirmChannel;
     try {
+      await this.declare(connection);
       channel = await connection.createConfirmChannel();
-      await this.declare(channel);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
@@ -117,25 +145,58 @@ export class RabbitRetryQueue {
     if (this.consumer) await this.startConsuming();
   }
 
-  /** The exchange, the ready queue, its binding and every tier queue; asserting what exists changes nothing. */
-  private async declare(channel: ConfirmChannel): Promise<void> {
-    const { names } = this;
-    await channel.assertExchange(names.exchange, 'direct', { durable: true });
-    await channel.assertQueue(names.ready, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    await channel.bindQueue(names.ready, names.exchange, 'ready');
-    for (const ms of this.tiers) {
-      await channel.assertQueue(names.tier(ms), {
-        durable: true,
-        arguments: {
-          'x-queue-type': 'quorum',
-          'x-message-ttl': ms,
-          'x-dead-letter-exchange': names.exchange,
-          'x-dead-letter-routing-key': 'ready',
-          'x-dead-letter-strategy': 'at-least-once',
-          'x-overflow': 'reject-publish',
-        },
-      });
+  /**
+   * The exchange, the ready queue, its binding and every tier queue; asserting what exists changes nothing.
+   * Declared on a channel of their own: RabbitMQ closes the channel that declares a queue with arguments other
+   * than the existing queue's, which on the publishing channel would mean a reconnect loop.
+   */
+  private async declare(connection: AmqpConnection): Promise<void> {
+    const { names, limits } = this;
+    const bounded = { 'x-max-length': limits.maxMessages, 'x-max-length-bytes': limits.maxBytes, 'x-overflow': 'reject-publish' };
+    let channel = await this.declaringChannel(connection);
+    try {
+      await channel.assertExchange(names.exchange, 'direct', { durable: true });
+      const queues: [string, Record<string, unknown>][] = [
+        [names.ready, { 'x-queue-type': 'quorum', ...bounded }],
+        ...this.tiers.map((ms): [string, Record<string, unknown>] => [
+          names.tier(ms),
+          {
+            'x-queue-type': 'quorum',
+            'x-message-ttl': ms,
+            'x-dead-letter-exchange': names.exchange,
+            'x-dead-letter-routing-key': 'ready',
+            // At-least-once: a message that the (full) ready queue refuses stays in its tier until it fits.
+            'x-dead-letter-strategy': 'at-least-once',
+            ...bounded,
+          },
+        ]),
+      ];
+      for (const [queue, args] of queues) {
+        try {
+          await channel.assertQueue(queue, { durable: true, arguments: args });
+        } catch (error) {
+          if ((error as { code?: number }).code !== 406) throw error;
+          // Declared earlier with other arguments (before queue limits existed): it keeps working as it is.
+          // Its arguments cannot change in place; docs/design-notes.md says how to recreate it with limits.
+          channel = await this.declaringChannel(connection);
+          await channel.checkQueue(queue);
+          if (!this.unbounded.has(queue)) {
+            this.unbounded.add(queue);
+            this.log.warn({ queue }, 'rabbitmq: retry queue exists with other arguments (declared by an older version); it has no length limit until recreated');
+          }
+        }
+      }
+      await channel.bindQueue(names.ready, names.exchange, 'ready');
+    } finally {
+      await channel.close().catch(() => undefined);
     }
+  }
+
+  private async declaringChannel(connection: AmqpConnection) {
+    const channel = await connection.createChannel();
+    // A channel RabbitMQ closes emits 'error'; unheard, it would be thrown from amqplib's frame handler.
+    channel.on('error', () => undefined);
+    return channel;
   }
 
   /**
@@ -143,9 +204,9 @@ export class RabbitRetryQueue {
    * reconciler calls this every round). Concurrent callers share one declaration.
    */
   ensureTopology(): Promise<void> {
-    const channel = this.channel;
-    if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
-    this.declaring ??= this.declare(channel).finally(() => {
+    const connection = this.connection;
+    if (!connection) return Promise.reject(new Error('not connected to RabbitMQ'));
+    this.declaring ??= within(BROKER_ANSWER_MS, this.declare(connection), 'RabbitMQ declared no retry topology').finally(() => {
       this.declaring = undefined;
     });
     return this.declaring;
@@ -193,7 +254,7 @@ export class RabbitRetryQueue {
     const channel = this.channel;
     if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
     const tier = tierFor(this.tiers, remainingMs);
-    const { attempt_number, ...rest } = job;
+    const { attempt_number, deferrals, ...rest } = job;
     const content = Buffer.from(JSON.stringify(rest));
     const messageId = randomUUID();
     const options = {
@@ -202,13 +263,15 @@ export class RabbitRetryQueue {
       mandatory: true,
       messageId,
       contentType: 'application/json',
-      headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt },
+      headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt, ...(deferrals === undefined ? {} : { [DEFERRALS_HEADER]: deferrals }) },
     };
     const target = tier === undefined ? this.names.ready : this.names.tier(tier);
-    return new Promise<void>((resolve, reject) => {
+    const confirmed = new Promise<void>((resolve, reject) => {
       // RabbitMQ sends a mandatory message's return before its confirm, so the return is known here.
       const callback = (error: unknown) => {
-        if (error) return reject(error instanceof Error ? error : new Error('publish nacked'));
+        // A nack is RabbitMQ refusing the message; with reject-publish, that is a full queue. (amqplib also
+        // fails every unconfirmed publish with "channel closed" when the channel goes.)
+        if (error) return reject(error instanceof Error && error.message === 'message nacked' ? new RetryQueueFull(target) : error);
         if (!this.returned.delete(messageId)) return resolve();
         void this.ensureTopology().catch((declareError: unknown) => this.log.warn({ err: declareError }, 'rabbitmq: re-declaring the retry topology failed'));
         reject(new Error(`no queue took the retry (${target} missing); topology re-declared, publish again`));
@@ -216,6 +279,7 @@ export class RabbitRetryQueue {
       if (tier === undefined) channel.publish(this.names.exchange, 'ready', content, options, callback);
       else channel.publish('', target, content, options, callback);
     });
+    return within(BROKER_ANSWER_MS, confirmed, 'RabbitMQ confirmed no retry publish');
   }
 
   /**
@@ -249,7 +313,7 @@ export class RabbitRetryQueue {
   /** Acks and nacks go to the channel the message came on; if that channel died, RabbitMQ redelivers it. */
   private async onMessage(channel: ConfirmChannel, message: ConsumeMessage, consumer: Consumer): Promise<void> {
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER]);
+    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER], headers[DEFERRALS_HEADER]);
     if (!read.ok) {
       try {
         await consumer.park({ queue: this.names.ready, content: message.content, headers, reason: read.reason });

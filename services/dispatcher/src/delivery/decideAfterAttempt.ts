@@ -79,7 +79,7 @@ export function decideAfterAttempt(
       const nextAttemptAt = new Date(deps.now().getTime() + delayMs).toISOString();
       return {
         events: [attempted, makeEvent('DeliveryRetryScheduled', { ...outcome, next_attempt_at: nextAttemptAt, delay_ms: delayMs }, deps)],
-        retry: { job: { ...job, attempt_number: job.attempt_number + 1, last_status_code: statusCode, last_error: error }, delayMs },
+        retry: { job: { ...withoutDeferrals(job), attempt_number: job.attempt_number + 1, last_status_code: statusCode, last_error: error }, delayMs },
       };
     }
     default: {
@@ -124,4 +124,10 @@ export function decideDisable(current: KnownSubscription | undefined, detail: st
     deps,
   );
   return { events: [event], result: undefined };
+}
+
+/** The next attempt starts with no deferrals of its own (they count waits for one attempt's endpoint slot). */
+function withoutDeferrals(job: DeliveryJob): DeliveryJob {
+  const { deferrals: _deferrals, ...rest } = job;
+  return rest;
 }

@@ -20,6 +20,11 @@ export const deliveryJobSchema = {
     /** From the previous attempt, for the record if this one never happens. */
     last_status_code: { type: ['integer', 'null'] },
     last_error: { type: ['string', 'null'] },
+    /**
+     * How often this attempt was deferred because its endpoint had no free slot (endpointShare.ts); absent
+     * until it is. Travels in a header, like attempt_number, so an older reader of the body is not upset.
+     */
+    deferrals: { type: 'integer', minimum: 1 },
   },
 } as const;
 
@@ -29,11 +34,16 @@ const validateJob = compile(deliveryJobSchema);
 
 export type JobReading = { ok: true; job: DeliveryJob } | { ok: false; reason: string };
 
+/** A count header: a number, or its decimal text (how some clients write numbers in AMQP headers). */
+function countHeader(header: unknown): unknown {
+  return typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : header;
+}
+
 /**
- * A job as it comes off the retry queue: its JSON body and the attempt number from its header (a number, or
- * its decimal text). Anything else is a reason to park the message.
+ * A job as it comes off the retry queue: its JSON body, the attempt number from its header, and the
+ * deferrals from theirs when present. Anything else is a reason to park the message.
  */
-export function readDeliveryJob(body: Buffer, attemptHeader: unknown): JobReading {
+export function readDeliveryJob(body: Buffer, attemptHeader: unknown, deferralsHeader?: unknown): JobReading {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -41,8 +51,8 @@ export function readDeliveryJob(body: Buffer, attemptHeader: unknown): JobReadin
     return { ok: false, reason: 'body is not JSON' };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, reason: 'body is not a JSON object' };
-  const attempt = typeof attemptHeader === 'string' && /^\d+$/.test(attemptHeader) ? Number(attemptHeader) : attemptHeader;
-  return checkDeliveryJob({ ...(parsed as Record<string, unknown>), attempt_number: attempt });
+  const fromHeaders = { attempt_number: countHeader(attemptHeader), ...(deferralsHeader === undefined ? {} : { deferrals: countHeader(deferralsHeader) }) };
+  return checkDeliveryJob({ ...(parsed as Record<string, unknown>), ...fromHeaders });
 }
 
 /** A job built from anything read from outside this process, checked against the schema. */

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { isSubscriptionEvent, knownFromRecord, supersedesSql, type HookpostEvent, type KnownSubscription, type SubscriptionRecord, type SubscriptionState } from '@hookpost/contracts';
+import { isSubscriptionEvent, knownFromRecord, nextAttemptSql, supersedesSql, type HookpostEvent, type KnownSubscription, type SubscriptionRecord, type SubscriptionState } from '@hookpost/contracts';
 import { projectEvents, type ReadModelChanges } from '../projection/readModelChanges';
 
 export type PartitionBatch = {
@@ -129,6 +129,8 @@ export class PgProjectionWriter {
       // The state machine's precedence rule (laterDeliveryState() applies the same one within the batch).
       const take = supersedesSql({ status: 'd.status', seq: 'd.state_seq' }, { seq: 'EXCLUDED.state_seq' });
       const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
+      // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
+      const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
       rows += (await client.query(
         `INSERT INTO webhook_deliveries AS d (id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at)
@@ -141,7 +143,8 @@ export class PgProjectionWriter {
            payload = COALESCE(d.payload, EXCLUDED.payload),
            event_type = COALESCE(d.event_type, EXCLUDED.event_type),
            updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
-           ${['status', 'state_seq', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}`,
+           next_attempt_at = ${nextAttempt},
+           ${['status', 'state_seq', 'attempt_count', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}`,
         [JSON.stringify(deliveries)],
       )).rowCount ?? 0;
     }

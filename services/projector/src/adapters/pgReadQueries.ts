@@ -131,17 +131,26 @@ export class PgReadQueries {
   }
 
   /**
-   * Deliveries waiting for a retry that was due before `dueBefore`, by id after `afterId`: what the
-   * dispatcher's reconciler re-schedules when RabbitMQ lost them. Served by the status index (few rows are
-   * retrying at any time); only rows whose WebhookReceived is in (payload present) can be attempted.
+   * Deliveries waiting for an attempt that was due before `dueBefore`, by id after `afterId`: what the
+   * dispatcher's reconciler re-schedules when RabbitMQ lost them. That is every `retrying` delivery past its
+   * next attempt time, and every `pending` one that has a next attempt time at all: its first attempt was
+   * deferred into RabbitMQ (DeliveryDeferred), while other pending deliveries are still Kafka's to deliver.
+   * Served by the status index (few rows are retrying or deferred at any time); only rows whose
+   * WebhookReceived is in (payload present) can be attempted.
    */
   async overdueRetries(options: { dueBefore: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
     const result = await this.pool.query(
       `SELECT id, subscription_id, event_type, payload, created_at, attempt_count, next_attempt_at, last_status_code, last_error
        FROM webhook_deliveries
-       WHERE status = $1 AND next_attempt_at < $2::timestamptz AND payload IS NOT NULL AND id > $3::uuid
-       ORDER BY id LIMIT $4`,
-      ['retrying' satisfies DeliveryStatus, options.dueBefore, options.afterId ?? '00000000-0000-0000-0000-000000000000', options.limit],
+       WHERE status IN ($1, $2) AND next_attempt_at < $3::timestamptz AND payload IS NOT NULL AND id > $4::uuid
+       ORDER BY id LIMIT $5`,
+      [
+        'retrying' satisfies DeliveryStatus,
+        'pending' satisfies DeliveryStatus,
+        options.dueBefore,
+        options.afterId ?? '00000000-0000-0000-0000-000000000000',
+        options.limit,
+      ],
     );
     return result.rows.map(toJson);
   }

@@ -1,4 +1,15 @@
-import { deliveryPosition, deliveryPositionAfter, evolveSubscription, supersedes, type DeliveryEvent, type DeliveryStatus, type HookpostEvent, type SubscriptionRecord } from '@hookpost/contracts';
+import {
+  deliveryPosition,
+  deliveryPositionAfter,
+  evolveSubscription,
+  laterNextAttempt,
+  samePosition,
+  supersedes,
+  type DeliveryEvent,
+  type DeliveryStatus,
+  type HookpostEvent,
+  type SubscriptionRecord,
+} from '@hookpost/contracts';
 
 /**
  * Pure projection: a batch of events → the row changes it implies, already merged per key so one multi-row
@@ -58,9 +69,14 @@ export const initialDeliveryState: DeliveryState = {
   delivered_at: null,
 };
 
-/** The state that wins when two are known (the state machine's precedence rule). */
+/** The state that wins when two are known (the state machine's precedence rule; a deferral moves only the next attempt time). */
 export function laterDeliveryState(current: DeliveryState, incoming: DeliveryState): DeliveryState {
-  return supersedes(current, incoming) ? incoming : current;
+  if (supersedes(current, incoming)) return incoming;
+  if (samePosition(current, incoming)) {
+    const nextAttemptAt = laterNextAttempt(current.next_attempt_at, incoming.next_attempt_at);
+    return nextAttemptAt === current.next_attempt_at ? current : { ...current, next_attempt_at: nextAttemptAt };
+  }
+  return current;
 }
 
 function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryChange): void {
@@ -137,6 +153,9 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
     case 'DeliveryFailed':
     case 'DeliveryCancelled':
       mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState(event, {})));
+      return changes;
+    case 'DeliveryDeferred':
+      mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState(event, { next_attempt_at: event.data.next_attempt_at })));
       return changes;
     default: {
       const unknown: never = event;
