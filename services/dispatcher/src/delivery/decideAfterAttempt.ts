@@ -1,5 +1,5 @@
 import { expiredPreviousSecretCleared, isDeleted, makeEvent, type EventOf, type HookpostEvent, type KnownSubscription, type SubscriptionState } from '@hookpost/contracts';
-import type { DeliveryJob } from './deliveryJob';
+import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
 import { classifyAttempt, type AttemptResult } from './classifyResponse';
 import { maxAttemptsOf, nextRetryDelay, parseRetryAfter, type RetryPolicy } from './retryPolicy';
 
@@ -95,13 +95,7 @@ export function decideCancel(job: DeliveryJob, reason: string, deps: Pick<Deps, 
     makeEvent(
       'DeliveryCancelled',
       {
-        delivery_id: job.delivery_id,
-        subscription_id: job.subscription_id,
-        event_type: job.event_type,
-        received_at: job.received_at,
-        attempt_count: job.attempt_number - 1,
-        last_status_code: job.last_status_code,
-        last_error: job.last_error,
+        ...outcomeSoFar(job),
         reason,
       },
       deps,

@@ -2,7 +2,7 @@ import { compile, makeEvent, previousSecretSigns, subscriptionStateSchema, type 
 import { signedHeaders, type SignedHeaders } from '@hookpost/signing';
 import { sealedFor, type KnownSubscription } from '@hookpost/platform';
 import { decideCancel } from './decideAfterAttempt';
-import type { DeliveryJob } from './deliveryJob';
+import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
 
 // Unknown properties are tolerated: a field a newer writer adds to the state does not make it unusable, and
 // refusing it would fail every delivery. Everything the dispatcher reads must have its schema's shape.
@@ -43,12 +43,7 @@ export function decideUnattemptable(job: DeliveryJob, reason: string, deps: Pick
     makeEvent(
       'DeliveryFailed',
       {
-        delivery_id: job.delivery_id,
-        subscription_id: job.subscription_id,
-        event_type: job.event_type,
-        received_at: job.received_at,
-        attempt_count: job.attempt_number - 1,
-        last_status_code: job.last_status_code,
+        ...outcomeSoFar(job),
         last_error: reason,
         reason,
       },

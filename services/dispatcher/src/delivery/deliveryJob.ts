@@ -61,3 +61,16 @@ export function checkDeliveryJob(candidate: unknown): JobReading {
   if (!result.ok) return { ok: false, reason: `job is invalid: ${result.errors.join('; ')}` };
   return { ok: true, job: candidate as DeliveryJob };
 }
+
+/** What a delivery event records of a job whose attempt was not made (cancelled, failed, deferred): the outcome so far. */
+export function outcomeSoFar(job: DeliveryJob) {
+  return {
+    delivery_id: job.delivery_id,
+    subscription_id: job.subscription_id,
+    event_type: job.event_type,
+    received_at: job.received_at,
+    attempt_count: job.attempt_number - 1,
+    last_status_code: job.last_status_code,
+    last_error: job.last_error,
+  };
+}

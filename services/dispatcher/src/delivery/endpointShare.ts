@@ -1,5 +1,5 @@
 import { makeEvent, type EventOf } from '@hookpost/contracts';
-import type { DeliveryJob } from './deliveryJob';
+import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
 
 /**
  * Fair sharing of the delivery slots between endpoints. Without it one endpoint that holds every request until
@@ -69,13 +69,7 @@ export function decideDeferral(
   const event = makeEvent(
     'DeliveryDeferred',
     {
-      delivery_id: job.delivery_id,
-      subscription_id: job.subscription_id,
-      event_type: job.event_type,
-      received_at: job.received_at,
-      attempt_count: job.attempt_number - 1,
-      last_status_code: job.last_status_code,
-      last_error: job.last_error,
+      ...outcomeSoFar(job),
       attempt_number: job.attempt_number,
       next_attempt_at: new Date(deps.now().getTime() + delayMs).toISOString(),
       reason: ENDPOINT_BUSY,
