@@ -101,6 +101,19 @@ const bySubscriptionId = (expression: string) => ({
   SearchDeliveries: { operationId: 'searchDeliveries', parameters: { subscription_id: expression } },
   Ingest: { operationId: 'ingest', parameters: { subscription_id: expression } },
 });
+/** What PUT and PATCH of a subscription answer. */
+const subscriptionChangeResponses = {
+  200: { ...subscriptionAnswer('Updated'), links: bySubscriptionId('$response.body#/id') },
+  400: badRequest,
+  401: unauthorized,
+  404: notFound('subscription'),
+  409: problem('secret_key given for an ed25519 subscription (its key is generated; rotate it instead)'),
+  412: preconditionFailed,
+  413: tooLarge,
+  415: unsupportedType,
+  422: invalid,
+  503: writeUnavailable,
+};
 const byDeliveryId = (expression: string) => ({
   GetDelivery: { operationId: 'getDelivery', parameters: { id: expression } },
   ListAttempts: { operationId: 'listAttempts', parameters: { id: expression } },
@@ -180,36 +193,14 @@ export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
           summary: 'Replace every field (an absent secret_key keeps the secret)',
           parameters: [ifMatch],
           requestBody: { required: true, content: json(ref('SubscriptionReplace')) },
-          responses: {
-            200: { ...subscriptionAnswer('Updated'), links: bySubscriptionId('$response.body#/id') },
-            400: badRequest,
-            401: unauthorized,
-            404: notFound('subscription'),
-            409: problem('secret_key given for an ed25519 subscription (its key is generated; rotate it instead)'),
-            412: preconditionFailed,
-            413: tooLarge,
-            415: unsupportedType,
-            422: invalid,
-            503: writeUnavailable,
-          },
+          responses: subscriptionChangeResponses,
         },
         patch: {
           operationId: 'patchSubscription',
           summary: 'Change only the fields given',
           parameters: [ifMatch],
           requestBody: { required: true, content: json(ref('SubscriptionPatch')) },
-          responses: {
-            200: { ...subscriptionAnswer('Updated'), links: bySubscriptionId('$response.body#/id') },
-            400: badRequest,
-            401: unauthorized,
-            404: notFound('subscription'),
-            409: problem('secret_key given for an ed25519 subscription (its key is generated; rotate it instead)'),
-            412: preconditionFailed,
-            413: tooLarge,
-            415: unsupportedType,
-            422: invalid,
-            503: writeUnavailable,
-          },
+          responses: subscriptionChangeResponses,
         },
         delete: {
           operationId: 'deleteSubscription',

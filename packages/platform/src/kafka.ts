@@ -156,6 +156,14 @@ export function withMessageSpan<T>(name: string, headers: IHeaders | undefined, 
 
 type Pending = { records: EventRecord[]; resolve: () => void; reject: (error: unknown) => void; sent: boolean; timer?: NodeJS.Timeout };
 
+/** Kafka did not answer an append that was sent within its time: it may or may not be in the log. */
+export class AppendTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no acknowledgement from Kafka within ${ms} ms`);
+    this.name = 'AppendTimeoutError';
+  }
+}
+
 /** The log did not take the write, and never will: it was not sent (queue full, or its time ran out first). */
 export class AppendRefusedError extends Error {
   constructor(reason: string) {
@@ -166,9 +174,10 @@ export class AppendRefusedError extends Error {
 
 export type AppendOptions = {
   /**
-   * How long the events may wait to be sent. Past it, events still queued are dropped and the append fails
-   * with AppendRefusedError (they are never written later). Events already sent wait for Kafka's answer,
-   * which the producer's bounded retries keep short.
+   * How long the caller waits. Past it, events still queued are dropped and the append fails with
+   * AppendRefusedError (they are never written later). Events already sent get until twice this for Kafka's
+   * answer (the producer's bounded retries usually give it sooner); past that the append fails with
+   * AppendTimeoutError, and those events may still be written, as when an acknowledgement is lost.
    */
   timeoutMs?: number;
 };
@@ -240,29 +249,39 @@ export class KafkaEventLog {
     propagation.inject(trace.setSpan(context.active(), span), carrier);
     const traced = records.map((record) => ({ ...record, headers: { ...record.headers, ...carrier } }));
     return new Promise<void>((resolve, reject) => {
+      // Settled once: a send that outlived its caller's time still ends here when Kafka answers.
+      let settled = false;
       const pending: Pending = {
         records: traced,
         sent: false,
         resolve: () => {
+          if (settled) return;
+          settled = true;
           clearTimeout(pending.timer);
           span.end();
           resolve();
         },
         reject: (error) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(pending.timer);
           span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
           span.end();
           reject(error);
         },
       };
-      if (options.timeoutMs !== undefined) {
+      const timeoutMs = options.timeoutMs;
+      if (timeoutMs !== undefined) {
         pending.timer = setTimeout(() => {
-          if (pending.sent) return;
+          if (pending.sent) {
+            pending.timer = setTimeout(() => pending.reject(new AppendTimeoutError(2 * timeoutMs)), timeoutMs);
+            return;
+          }
           // Still queued: take it out, so what the caller is told failed is never written afterwards.
           this.queue = this.queue.filter((other) => other !== pending);
           this.queuedRecords -= pending.records.length;
-          pending.reject(new AppendRefusedError(`not sent within ${options.timeoutMs} ms`));
-        }, options.timeoutMs);
+          pending.reject(new AppendRefusedError(`not sent within ${timeoutMs} ms`));
+        }, timeoutMs);
       }
       this.queue.push(pending);
       this.queuedRecords += pending.records.length;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { evolveSubscription, isDeleted, knownFromRecord, type KnownSubscription, type SubscriptionEvent, type SubscriptionRecord } from '@hookpost/contracts';
+import { evolveSubscription, isDeleted, knownFromRecord, topicFor, type Topics, type KnownSubscription, type SubscriptionEvent, type SubscriptionRecord } from '@hookpost/contracts';
 import type { EventRecord } from './kafka';
 import type { Logger } from './logger';
 import type { RedisClient, RedisSubscriptionCache, SubscriptionDirectory } from './subscriptionDirectory';
@@ -35,7 +35,7 @@ export type SubscriptionWriterOptions = {
   cache: Pick<RedisSubscriptionCache, 'put'>;
   /** Appends to the log and resolves once Kafka acknowledged (throws otherwise). */
   append: (records: EventRecord[]) => Promise<void>;
-  topic: string;
+  topics: Topics;
   log: Logger;
   /** How long a holder may keep the lock: longer than an append may take. */
   lockTtlMs?: number;
@@ -77,7 +77,7 @@ export class SubscriptionWriter {
       const { events, result } = decide(current);
       if (events.length === 0) return { result, after: current };
       unsettled = true;
-      await options.append(events.map((event) => ({ topic: options.topic, key: event.data.id, event })));
+      await options.append(events.map((event) => ({ ...topicFor(options.topics, event), event })));
       const after = foldKnown(current, events);
       if (after) await options.cache.put(after);
       unsettled = false;

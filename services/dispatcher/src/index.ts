@@ -96,7 +96,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       directory,
       cache,
       append: (records) => eventLog.append(records),
-      topic: topics.subscriptions,
+      topics,
       log,
     }),
     endpoint,

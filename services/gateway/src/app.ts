@@ -30,7 +30,6 @@ import {
   ServiceUnavailable,
   SubscriptionBusyError,
   ValidationFailed,
-  within,
   type EventRecord,
   type KafkaEventLog,
   type KnownSubscription,
@@ -86,16 +85,15 @@ export function buildGatewayApp(deps: GatewayDeps) {
   /** Appends and waits for Kafka; when the log cannot take the write the caller gets 503, never a false 2xx. */
   async function append(records: EventRecord[]): Promise<void> {
     try {
-      // Still queued at the timeout: dropped, never written. Already sent: the producer's bounded retries answer
-      // soon; past twice the timeout we answer 503 anyway (such a write may still land, as when an ack is lost).
-      await within(2 * deps.appendTimeoutMs, deps.eventLog.append(records, { timeoutMs: deps.appendTimeoutMs }), 'no acknowledgement from Kafka');
+      // Bounded: queued past the timeout it is dropped, never written; sent, it is answered within twice that.
+      await deps.eventLog.append(records, { timeoutMs: deps.appendTimeoutMs });
     } catch (error) {
       deps.log.error({ err: error }, 'event log append failed');
       throw new ServiceUnavailable('The event log cannot take the write right now; try again shortly.');
     }
   }
 
-  const subscriptionRecord = (event: HookpostEvent): EventRecord => ({ ...topicFor(topics, event), event });
+  const recordOf = (event: HookpostEvent): EventRecord => ({ ...topicFor(topics, event), event });
 
   async function remember(known: KnownSubscription): Promise<void> {
     // Read-your-writes: the next ingest must see this version even before the projector catches up.
@@ -130,7 +128,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     const subscription = await subscriptionFor(id);
     if (req.body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
     const event = decideIngest(subscription, req.body, deps.decide);
-    await append([{ ...topicFor(topics, event), event }]);
+    await append([recordOf(event)]);
     res
       .status(202)
       .location(`/deliveries/${event.data.delivery_id}`)
@@ -142,7 +140,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   app.post('/subscriptions', ...body, async (req, res) => {
     const input = validated<SubscriptionCreate>(validateSubscriptionCreate, req.body);
     const { event, secret } = decideCreate(input, deps.decide);
-    await append([subscriptionRecord(event)]);
+    await append([recordOf(event)]);
     await remember(event.data);
     res
       .status(201)

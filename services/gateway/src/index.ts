@@ -50,8 +50,8 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     prefix: env.HOOKPOST_REDIS_PREFIX,
     directory,
     cache,
-    append: (records) => within(2 * env.HOOKPOST_APPEND_TIMEOUT_MS, eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }), 'no acknowledgement from Kafka'),
-    topic: topicNames(env.HOOKPOST_TOPIC_PREFIX).subscriptions,
+    append: (records) => eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }),
+    topics: topicNames(env.HOOKPOST_TOPIC_PREFIX),
     log,
     lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,
   });

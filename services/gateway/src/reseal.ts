@@ -65,7 +65,7 @@ export async function resealSubscriptions(env: GatewayEnv, log: Logger): Promise
     directory,
     cache,
     append: (records) => eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }),
-    topic: topicNames(env.HOOKPOST_TOPIC_PREFIX).subscriptions,
+    topics: topicNames(env.HOOKPOST_TOPIC_PREFIX),
     log,
     lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,
   });
