@@ -35,6 +35,17 @@ export const subscriptionStateSchema = {
     /** After a rotation: the previous secret (sealed), still used to sign until it expires. */
     previous_secret: { type: ['string', 'null'] },
     previous_secret_expires_at: { type: ['string', 'null'], format: 'date-time' },
+    /**
+     * The application the endpoint belongs to. Absent in events written before applications: the default
+     * application (DEFAULT_APPLICATION_ID), which every subscription of the seed's API belongs to.
+     */
+    app_id: uuid,
+    /** Svix endpoint fields (absent = null): a caller's own unique id within the application, channels, metadata, requests per second, headers sent with every delivery. */
+    uid: nullableString,
+    channels: { type: ['array', 'null'], items: { type: 'string' } },
+    metadata: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    rate_limit: { type: ['integer', 'null'] },
+    headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -82,6 +93,139 @@ export const subscriptionDeletedSchema = {
   properties: { id: uuid, version: { type: 'integer', minimum: 1 }, deleted_at: timestamp },
 } as const;
 
+/** An application: one customer of the sender, owning endpoints; messages are sent to it. */
+export const applicationStateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'name', 'uid', 'metadata', 'rate_limit', 'created_at', 'updated_at'],
+  properties: {
+    id: uuid,
+    version: { type: 'integer', minimum: 1 },
+    name: { type: 'string' },
+    /** The caller's own id for it, unique among live applications; usable in place of the id. */
+    uid: nullableString,
+    metadata: { type: 'object', additionalProperties: { type: 'string' } },
+    /** Default requests per second for its endpoints (null: no limit). */
+    rate_limit: { type: ['integer', 'null'] },
+    created_at: timestamp,
+    updated_at: timestamp,
+  },
+} as const;
+export type ApplicationState = FromSchema<typeof applicationStateSchema>;
+
+const { id: _appId, version: _appVersion, created_at: _appCreated, updated_at: _appUpdated, ...changeableApplication } = applicationStateSchema.properties;
+
+/** What changed in an application; fields not named keep their value (folded like SubscriptionChanged). */
+export const applicationChangedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'changes', 'changed_at'],
+  properties: {
+    id: uuid,
+    version: { type: 'integer', minimum: 2 },
+    changes: { type: 'object', additionalProperties: false, minProperties: 1, properties: changeableApplication },
+    changed_at: timestamp,
+  },
+} as const;
+export type ApplicationChanged = FromSchema<typeof applicationChangedSchema>;
+
+export const applicationDeletedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'deleted_at'],
+  properties: { id: uuid, version: { type: 'integer', minimum: 1 }, deleted_at: timestamp },
+} as const;
+export type ApplicationDeleted = FromSchema<typeof applicationDeletedSchema>;
+
+/** An event type of the catalogue, keyed by its name (its `id` is the name). */
+export const eventTypeStateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'description', 'schemas', 'archived', 'deprecated', 'feature_flag', 'created_at', 'updated_at'],
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    version: { type: 'integer', minimum: 1 },
+    description: { type: 'string' },
+    /** JSON Schemas of the payload by schema version ("1", ...); a message's payload must match the highest. */
+    schemas: { type: ['object', 'null'], additionalProperties: { type: 'object' } },
+    archived: { type: 'boolean' },
+    deprecated: { type: 'boolean' },
+    feature_flag: nullableString,
+    created_at: timestamp,
+    updated_at: timestamp,
+  },
+} as const;
+export type EventTypeState = FromSchema<typeof eventTypeStateSchema>;
+
+const { id: _etId, version: _etVersion, created_at: _etCreated, updated_at: _etUpdated, ...changeableEventType } = eventTypeStateSchema.properties;
+
+export const eventTypeChangedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'changes', 'changed_at'],
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    version: { type: 'integer', minimum: 2 },
+    changes: { type: 'object', additionalProperties: false, minProperties: 1, properties: changeableEventType },
+    changed_at: timestamp,
+  },
+} as const;
+export type EventTypeChanged = FromSchema<typeof eventTypeChangedSchema>;
+
+/** An event type removed for good (Svix's `expunge`); archiving is a change. */
+export const eventTypeDeletedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'deleted_at'],
+  properties: { id: { type: 'string', minLength: 1 }, version: { type: 'integer', minimum: 1 }, deleted_at: timestamp },
+} as const;
+export type EventTypeDeleted = FromSchema<typeof eventTypeDeletedSchema>;
+
+/**
+ * A message sent to an application: one event in the log, keyed by the application. The dispatcher fans it
+ * out (MessageRouted) to every endpoint of the application that wants it, so the request path writes once.
+ */
+export const messageCreatedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['message_id', 'app_id', 'event_type', 'event_id', 'channels', 'tags', 'payload', 'received_at'],
+  properties: {
+    message_id: uuid,
+    app_id: uuid,
+    event_type: { type: 'string' },
+    /** The sender's own id for the message, unique within the application. */
+    event_id: nullableString,
+    channels: { type: ['array', 'null'], items: { type: 'string' } },
+    tags: { type: ['array', 'null'], items: { type: 'string' } },
+    payload: { type: 'object' },
+    received_at: timestamp,
+  },
+} as const;
+export type MessageCreated = FromSchema<typeof messageCreatedSchema>;
+
+/**
+ * The dispatcher's fan-out decision for one message: one delivery per matching endpoint (ids derived from the
+ * message and the endpoint, so deciding again after a crash names the same deliveries). Written before any of
+ * them is attempted, so the read model knows every delivery a message has, even ones not attempted yet.
+ */
+export const messageRoutedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['message_id', 'app_id', 'event_type', 'received_at', 'deliveries', 'routed_at'],
+  properties: {
+    message_id: uuid,
+    app_id: uuid,
+    event_type: { type: 'string' },
+    received_at: timestamp,
+    deliveries: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['delivery_id', 'subscription_id'], properties: { delivery_id: uuid, subscription_id: uuid } },
+    },
+    routed_at: timestamp,
+  },
+} as const;
+export type MessageRouted = FromSchema<typeof messageRoutedSchema>;
+
 export const webhookReceivedSchema = {
   type: 'object',
   additionalProperties: false,
@@ -102,6 +246,8 @@ const deliveryRef = {
   subscription_id: uuid,
   event_type: nullableString,
   received_at: timestamp,
+  /** The message this delivery fans out (absent for the seed's ingest, where the delivery is the message). */
+  message_id: uuid,
 } as const;
 const deliveryRefRequired = ['delivery_id', 'subscription_id', 'event_type', 'received_at'] as const;
 
@@ -195,6 +341,14 @@ export const eventSchemas = {
   DeliveryFailed: deliveryFailedSchema,
   DeliveryCancelled: deliveryCancelledSchema,
   DeliveryDeferred: deliveryDeferredSchema,
+  ApplicationCreated: applicationStateSchema,
+  ApplicationChanged: applicationChangedSchema,
+  ApplicationDeleted: applicationDeletedSchema,
+  EventTypeCreated: eventTypeStateSchema,
+  EventTypeChanged: eventTypeChangedSchema,
+  EventTypeDeleted: eventTypeDeletedSchema,
+  MessageCreated: messageCreatedSchema,
+  MessageRouted: messageRoutedSchema,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -214,6 +368,14 @@ type EventData = {
   DeliveryFailed: DeliveryFailed;
   DeliveryCancelled: DeliveryCancelled;
   DeliveryDeferred: DeliveryDeferred;
+  ApplicationCreated: ApplicationState;
+  ApplicationChanged: ApplicationChanged;
+  ApplicationDeleted: ApplicationDeleted;
+  EventTypeCreated: EventTypeState;
+  EventTypeChanged: EventTypeChanged;
+  EventTypeDeleted: EventTypeDeleted;
+  MessageCreated: MessageCreated;
+  MessageRouted: MessageRouted;
 };
 
 /** The envelope every event travels in. */

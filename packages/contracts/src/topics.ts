@@ -5,9 +5,12 @@ export type Topics = Readonly<{ subscriptions: string; webhooks: string; deliver
 
 export function topicNames(prefix: string): Topics {
   return {
-    /** SubscriptionCreated/Updated/Deleted, keyed by subscription id. */
+    /**
+     * The configuration: subscription (endpoint), application and event-type events, keyed by the entity's id
+     * (an event type by `event-type:<name>`). One topic, so one read fence covers every configuration read.
+     */
     subscriptions: `${prefix}hookpost.subscriptions`,
-    /** WebhookReceived, keyed by subscription id. */
+    /** WebhookReceived keyed by subscription id; MessageCreated keyed by application id. */
     webhooks: `${prefix}hookpost.webhooks`,
     /** DeliveryAttempted and the delivery's outcome events, keyed by delivery id. */
     deliveries: `${prefix}hookpost.deliveries`,
@@ -28,8 +31,20 @@ export function topicFor(topics: Topics, event: HookpostEvent): { topic: string;
     case 'SubscriptionChanged':
     case 'SubscriptionDeleted':
       return { topic: topics.subscriptions, key: event.data.id };
+    case 'ApplicationCreated':
+    case 'ApplicationChanged':
+    case 'ApplicationDeleted':
+      return { topic: topics.subscriptions, key: event.data.id };
+    case 'EventTypeCreated':
+    case 'EventTypeChanged':
+    case 'EventTypeDeleted':
+      return { topic: topics.subscriptions, key: `event-type:${event.data.id}` };
     case 'WebhookReceived':
       return { topic: topics.webhooks, key: event.data.subscription_id };
+    case 'MessageCreated':
+      return { topic: topics.webhooks, key: event.data.app_id };
+    case 'MessageRouted':
+      return { topic: topics.deliveries, key: event.data.message_id };
     case 'DeliveryAttempted':
     case 'DeliverySucceeded':
     case 'DeliveryRetryScheduled':

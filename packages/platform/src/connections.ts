@@ -4,7 +4,7 @@ import { createClient } from 'redis';
 import { topicNames, type Topics } from '@hookpost/contracts';
 import { createKafka, ensureTopics, KafkaEventLog, type KafkaPatience } from './kafka';
 import type { Logger } from './logger';
-import { RedisSubscriptionCache, type RedisClient } from './subscriptionDirectory';
+import { RedisApplicationCache, RedisEventTypeCache, RedisSubscriptionCache, type RedisClient } from './subscriptionDirectory';
 import { within } from './within';
 
 /** Kafka with the event topics in place and a connected event log: what every command-side service needs. */
@@ -28,12 +28,20 @@ export async function connectEventLog(
   return { kafka, topics, eventLog };
 }
 
-/** A connected Redis client and the subscription cache on it. */
-export async function connectSubscriptionCache(env: { REDIS_URL: string; HOOKPOST_REDIS_PREFIX: string }, log: Logger): Promise<{ redis: RedisClient; cache: RedisSubscriptionCache }> {
+/** A connected Redis client and the caches on it: subscriptions (endpoints), applications, event types. */
+export async function connectSubscriptionCache(
+  env: { REDIS_URL: string; HOOKPOST_REDIS_PREFIX: string },
+  log: Logger,
+): Promise<{ redis: RedisClient; cache: RedisSubscriptionCache; applications: RedisApplicationCache; eventTypes: RedisEventTypeCache }> {
   const redis = createClient({ url: env.REDIS_URL });
   redis.on('error', (error) => log.warn({ err: error }, 'redis error'));
   await redis.connect();
-  return { redis, cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX) };
+  return {
+    redis,
+    cache: new RedisSubscriptionCache(redis, env.HOOKPOST_REDIS_PREFIX),
+    applications: new RedisApplicationCache(redis, env.HOOKPOST_REDIS_PREFIX),
+    eventTypes: new RedisEventTypeCache(redis, env.HOOKPOST_REDIS_PREFIX),
+  };
 }
 
 /** Serves `app` on `host` (HOOKPOST_BIND_HOST: loopback by default, nothing reachable from outside unasked). */

@@ -1,8 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { evolveSubscription, isDeleted, knownFromRecord, topicFor, type Topics, type KnownSubscription, type SubscriptionEvent, type SubscriptionRecord } from '@hookpost/contracts';
+import {
+  evolveApplication,
+  evolveEventType,
+  evolveSubscription,
+  isGone,
+  knownOf,
+  topicFor,
+  type ApplicationEvent,
+  type ApplicationState,
+  type EntityRecord,
+  type EntityState,
+  type EventTypeEvent,
+  type EventTypeState,
+  type HookpostEvent,
+  type Known,
+  type SubscriptionEvent,
+  type SubscriptionState,
+  type Topics,
+} from '@hookpost/contracts';
 import type { EventRecord } from './kafka';
 import type { Logger } from './logger';
-import type { RedisClient, RedisSubscriptionCache, SubscriptionDirectory } from './subscriptionDirectory';
+import type { EntityDirectory, RedisClient, RedisEntityCache } from './subscriptionDirectory';
 
 // Takes the lock and says whether the last holder left a write unfinished (its intent is still there).
 const ACQUIRE = `
@@ -20,19 +38,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 if ARGV[2] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
-/** Another writer held the subscription for longer than a command may wait. */
+/** Another writer held the entity for longer than a command may wait. */
 export class SubscriptionBusyError extends Error {
-  constructor(id: string) {
-    super(`subscription ${id} is being changed by another writer`);
+  constructor(id: string, kind = 'subscription') {
+    super(`${kind} ${id} is being changed by another writer`);
     this.name = 'SubscriptionBusyError';
   }
 }
 
-export type SubscriptionWriterOptions = {
+export type SubscriptionWriterOptions<S extends EntityState = SubscriptionState> = {
   redis: RedisClient;
   prefix: string;
-  directory: Pick<SubscriptionDirectory, 'find' | 'fromReadModel'>;
-  cache: Pick<RedisSubscriptionCache, 'put'>;
+  directory: Pick<EntityDirectory<S>, 'find' | 'fromReadModel'>;
+  cache: Pick<RedisEntityCache<S>, 'put'>;
   /** Appends to the log and resolves once Kafka acknowledged (throws otherwise). */
   append: (records: EventRecord[]) => Promise<void>;
   topics: Topics;
@@ -43,7 +61,8 @@ export type SubscriptionWriterOptions = {
   lockWaitMs?: number;
 };
 
-export type SubscriptionDecision<T> = { events: SubscriptionEvent[]; result: T };
+export type EntityDecision<E, T> = { events: E[]; result: T };
+export type SubscriptionDecision<T> = EntityDecision<SubscriptionEvent, T>;
 
 /**
  * Changes a subscription without losing anyone's update. Every writer (API calls, rotation, the dispatcher's
@@ -56,19 +75,25 @@ export type SubscriptionDecision<T> = { events: SubscriptionEvent[]; result: T }
  * reads the subscription from the read model (which waits until it has applied the whole log) instead of
  * trusting the cache.
  */
-export class SubscriptionWriter {
+export class EntityWriter<S extends EntityState, E extends HookpostEvent> {
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
 
-  constructor(private readonly options: SubscriptionWriterOptions) {
+  constructor(
+    private readonly options: SubscriptionWriterOptions<S>,
+    /** The entity's kind, in lock keys and messages. */
+    private readonly kind: string,
+    /** The fold every reader of the log runs (see subscriptionHistory.ts, entityHistory.ts). */
+    private readonly evolve: (record: EntityRecord<S> | undefined, event: E) => EntityRecord<S> | undefined,
+  ) {
     this.lockTtlMs = options.lockTtlMs ?? 30_000;
     this.lockWaitMs = options.lockWaitMs ?? 10_000;
   }
 
-  async change<T>(id: string, decide: (current: KnownSubscription | undefined) => SubscriptionDecision<T>): Promise<{ result: T; after: KnownSubscription | undefined }> {
+  async change<T>(id: string, decide: (current: Known<S> | undefined) => EntityDecision<E, T>): Promise<{ result: T; after: Known<S> | undefined }> {
     const { options } = this;
     const token = randomUUID();
-    const keys = [`${options.prefix}lock:subscription:${id}`, `${options.prefix}intent:subscription:${id}`];
+    const keys = [`${options.prefix}lock:${this.kind}:${id}`, `${options.prefix}intent:${this.kind}:${id}`];
     const prior = await this.acquire(id, token, keys);
     // From the append until the cache holds its result, the log may be ahead of the cache.
     let unsettled = false;
@@ -78,14 +103,14 @@ export class SubscriptionWriter {
       if (events.length === 0) return { result, after: current };
       unsettled = true;
       await options.append(events.map((event) => ({ ...topicFor(options.topics, event), event })));
-      const after = foldKnown(current, events);
+      const after = foldKnown(current, events, this.evolve);
       if (after) await options.cache.put(after);
       unsettled = false;
       return { result, after };
     } finally {
       await options.redis
         .eval(RELEASE, { keys, arguments: [token, unsettled ? '0' : '1'] })
-        .catch((error: unknown) => options.log.warn({ err: error, subscription_id: id }, 'subscription lock release failed; it expires'));
+        .catch((error: unknown) => options.log.warn({ err: error, kind: this.kind, id }, 'writer lock release failed; it expires'));
     }
   }
 
@@ -94,16 +119,36 @@ export class SubscriptionWriter {
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       const prior = await this.options.redis.eval(ACQUIRE, { keys, arguments: [token, String(this.lockTtlMs), String(7 * 24 * 3_600_000)] });
       if (typeof prior === 'string') return prior;
-      if (Date.now() + wait > deadline) throw new SubscriptionBusyError(id);
+      if (Date.now() + wait > deadline) throw new SubscriptionBusyError(id, this.kind);
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
 }
 
 /** The command side's view after its own events: the same fold every reader of the log runs. */
-export function foldKnown(current: KnownSubscription | undefined, events: readonly SubscriptionEvent[]): KnownSubscription | undefined {
-  if (current && isDeleted(current)) return current;
-  let record: SubscriptionRecord | undefined = current ? { state: current, deleted_at: null } : undefined;
-  for (const event of events) record = evolveSubscription(record, event);
-  return record ? knownFromRecord(record) : undefined;
+export function foldKnown<S extends EntityState, E>(
+  current: Known<S> | undefined,
+  events: readonly E[],
+  evolve: (record: EntityRecord<S> | undefined, event: E) => EntityRecord<S> | undefined,
+): Known<S> | undefined {
+  if (current && isGone(current)) return current;
+  let record: EntityRecord<S> | undefined = current ? { state: current, deleted_at: null } : undefined;
+  for (const event of events) record = evolve(record, event);
+  return record ? knownOf(record) : undefined;
+}
+
+export class SubscriptionWriter extends EntityWriter<SubscriptionState, SubscriptionEvent> {
+  constructor(options: SubscriptionWriterOptions) {
+    super(options, 'subscription', evolveSubscription);
+  }
+}
+export class ApplicationWriter extends EntityWriter<ApplicationState, ApplicationEvent> {
+  constructor(options: SubscriptionWriterOptions<ApplicationState>) {
+    super(options, 'application', evolveApplication);
+  }
+}
+export class EventTypeWriter extends EntityWriter<EventTypeState, EventTypeEvent> {
+  constructor(options: SubscriptionWriterOptions<EventTypeState>) {
+    super(options, 'event_type', evolveEventType);
+  }
 }

@@ -1,10 +1,11 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { topicFor, topicNames, type HookpostEvent } from '@hookpost/contracts';
+import { topicFor, topicNames, type HookpostEvent, type MessageCreated, type SubscriptionState } from '@hookpost/contracts';
 import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
+import { decideFanOut } from './delivery/fanOut';
 import { decideDeferral, endpointOf, type EndpointShares } from './delivery/endpointShare';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
@@ -14,6 +15,10 @@ const tracer = trace.getTracer('hookpost-dispatcher');
 
 export type DispatcherDeps = {
   directory: Pick<SubscriptionDirectory, 'find'>;
+  /** Every live endpoint of an application, as of every write acknowledged before the call (the fan-out's input). */
+  endpointsOf: (appId: string) => Promise<SubscriptionState[]>;
+  /** How many first attempts of one message's fan-out run at once. */
+  fanOutConcurrency: number;
   /** Changes a subscription under its writer lock (the 410 automatic disable). */
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
@@ -179,6 +184,8 @@ export class Dispatcher {
     if (endpointSlot === 'none free') return this.defer(job);
     if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
     const headers = {
+      // The endpoint's own headers first: nothing of them can replace the signature or the content type.
+      ...(subscription.headers ?? {}),
       ...before.headers,
       'content-type': 'application/json',
       'user-agent': 'Hookpost/0.1 (+https://github.com/hookpost/hookpost)',
@@ -210,6 +217,24 @@ export class Dispatcher {
     const endpoint = endpointOf(targetUrl);
     if (endpoint === undefined) return undefined;
     return (await this.deps.shares.take(endpoint)) ?? 'none free';
+  }
+
+  /**
+   * Fans a message out: decides its deliveries from the application's endpoints, records them (MessageRouted)
+   * before any is attempted, then makes each first attempt, a bounded number at once. Resolves when every
+   * first attempt is made, deferred or ended, so the message's offset is committed only then: a crash before
+   * that decides the fan-out again, with the same delivery ids (the attempt guard drops attempts made twice).
+   */
+  async fanOut(message: MessageCreated): Promise<void> {
+    const { deps } = this;
+    const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
+    const { event, jobs } = decideFanOut(message, endpoints, deps);
+    await this.record([event]);
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) await this.attempt(jobs[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(deps.fanOutConcurrency, jobs.length) }, worker));
   }
 
   /**

@@ -20,6 +20,8 @@ export const dispatcherEnvSpec = {
   HOOKPOST_DNS_TIMEOUT_MS: envs.int(5_000, { min: 50, max: 60_000 }),
   /** Deliveries in flight at once, from Kafka and from the retry queue each. */
   DISPATCHER_CONCURRENCY: envs.int(256, { min: 1, max: 10_000 }),
+  /** First attempts of one message's fan-out made at once (each endpoint's own share still applies). */
+  DISPATCHER_FANOUT_CONCURRENCY: envs.int(32, { min: 1, max: 1_000 }),
   /**
    * Each endpoint's share (endpointShare.ts): attempts in flight to one target origin, and attempts that may
    * wait for one of those slots (each at most HOOKPOST_ENDPOINT_WAIT_MS) before being deferred. 0: a quarter

@@ -34,7 +34,7 @@ import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
 import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
 import { EndpointShares } from './delivery/endpointShare';
-import { overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
+import { endpointsOfApplication, overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RetryReconciler } from './adapters/retryReconciler';
 import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
@@ -90,6 +90,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const recovery = retryRecoveryMetrics(metrics);
   const dispatcher = new Dispatcher({
     directory,
+    endpointsOf: (appId) => endpointsOfApplication(env.PROJECTOR_URL, appId, projectorHeaders),
+    fanOutConcurrency: env.DISPATCHER_FANOUT_CONCURRENCY,
     writer: new SubscriptionWriter({
       redis,
       prefix: env.HOOKPOST_REDIS_PREFIX,
@@ -129,6 +131,10 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     log,
     handle: async ({ topic, message, partition }) => {
       const read = readEvent(message.value);
+      if (read.ok && read.event.type === 'MessageCreated') {
+        await dispatcher.fanOut(read.event.data);
+        return;
+      }
       if (!read.ok || read.event.type !== 'WebhookReceived') {
         // A poison message neither crashes the consumer nor stalls its partition: it is parked and counted.
         const reason = read.ok ? `unexpected event type ${read.event.type}` : read.reason;

@@ -115,6 +115,39 @@ export function buildProjectorApp(deps: {
     res.json(state);
   });
 
+  app.get('/internal/applications/:id', fenced('subscriptions'), async (req, res) => {
+    const id = idParam(req, 'application');
+    const state = await queries.getApplicationState(id);
+    if (!state) throw new NotFound(`No application ${id}.`);
+    res.json(state);
+  });
+
+  // uid → id, for commands that name an application (or an endpoint) by the caller's own id.
+  app.get('/internal/application-uids/:uid', fenced('subscriptions'), async (req, res) => {
+    const id = await queries.applicationIdByUid(String(req.params.uid));
+    if (!id) throw new NotFound('No application with that uid.');
+    res.json({ id });
+  });
+
+  app.get('/internal/applications/:id/endpoint-uids/:uid', fenced('subscriptions'), async (req, res) => {
+    const appId = idParam(req, 'application');
+    const id = await queries.endpointIdByUid(appId, String(req.params.uid));
+    if (!id) throw new NotFound('No endpoint with that uid.');
+    res.json({ id });
+  });
+
+  // For the dispatcher's fan-out: every live endpoint of the application, as of every write before the call.
+  app.get('/internal/applications/:id/endpoints', fenced('subscriptions'), async (req, res) => {
+    const id = idParam(req, 'application');
+    res.json({ data: await queries.endpointStatesOf(id) });
+  });
+
+  app.get('/internal/event-types/:name', fenced('subscriptions'), async (req, res) => {
+    const state = await queries.getEventTypeState(String(req.params.name));
+    if (!state) throw new NotFound('No such event type.');
+    res.json(state);
+  });
+
   // For the dispatcher's retry reconciler: retries overdue in the read model, a page at a time by id.
   app.get('/internal/deliveries/overdue-retries', fenced('deliveries'), async (req, res) => {
     allowOnly(req.query, ['due_before', 'after', 'limit']);

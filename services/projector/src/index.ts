@@ -24,7 +24,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
 
   await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA, (message) => log.debug({ migration: message }, 'migrate'));
   const pool = createPool(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA, 10, (error) => log.warn({ err: error }, 'idle PostgreSQL client failed'));
-  const { redis, cache } = await connectSubscriptionCache(env, log);
+  const { redis, cache, applications, eventTypes } = await connectSubscriptionCache(env, log);
 
   const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);
   const admin = kafka.admin();
@@ -111,6 +111,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     topics: consumed,
     writer: new PgProjectionWriter(pool),
     cache,
+    entityCaches: { applications, eventTypes },
     log,
     onApplied: (events, rows) => {
       const now = Date.now();

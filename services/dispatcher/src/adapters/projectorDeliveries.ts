@@ -1,3 +1,4 @@
+import type { SubscriptionState } from '@hookpost/contracts';
 import type { OverdueRetry } from '../delivery/overdueRetry';
 
 /** The dispatcher's view of the read model: deliveries still waiting for a retry. */
@@ -63,4 +64,19 @@ export async function* overdueRetries(
     yield* page.data;
     after = page.next_after;
   } while (after);
+}
+
+/**
+ * Every live endpoint of an application (full state, sealed secrets), from the projector's internal API: the
+ * projector answers only once it has applied every write acknowledged before the call, so an endpoint created
+ * before a message was sent is in the message's fan-out.
+ */
+export async function endpointsOfApplication(
+  projectorUrl: string,
+  appId: string,
+  headers: Record<string, string>,
+  timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS,
+): Promise<SubscriptionState[]> {
+  const page: { data: SubscriptionState[] } = await projectorPage(`${projectorUrl}/internal/applications/${encodeURIComponent(appId)}/endpoints`, headers, 'endpoints', timeoutMs);
+  return page.data;
 }

@@ -1,5 +1,5 @@
 import { expiredPreviousSecretCleared, isDeleted, makeEvent, type EventOf, type HookpostEvent, type KnownSubscription, type SubscriptionState } from '@hookpost/contracts';
-import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
+import { deliveryRefOf, outcomeSoFar, type DeliveryJob } from './deliveryJob';
 import { classifyAttempt, type AttemptResult } from './classifyResponse';
 import { maxAttemptsOf, nextRetryDelay, parseRetryAfter, type RetryPolicy } from './retryPolicy';
 
@@ -38,7 +38,7 @@ export function decideAfterAttempt(
   policy: RetryPolicy,
   deps: Deps,
 ): Decision {
-  const ref = { delivery_id: job.delivery_id, subscription_id: job.subscription_id, event_type: job.event_type, received_at: job.received_at };
+  const ref = deliveryRefOf(job);
   const statusCode = statusCodeOf(attempt.result);
   const error = errorOf(attempt.result);
   const outcome = { ...ref, attempt_count: job.attempt_number, last_status_code: statusCode, last_error: error };

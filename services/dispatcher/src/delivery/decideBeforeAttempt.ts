@@ -2,7 +2,7 @@ import { compile, makeEvent, previousSecretSigns, subscriptionStateSchema, type 
 import { signedHeaders, type SignedHeaders } from '@hookpost/signing';
 import { sealedFor, type KnownSubscription } from '@hookpost/platform';
 import { decideCancel } from './decideAfterAttempt';
-import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
+import { outcomeSoFar, webhookIdOf, type DeliveryJob } from './deliveryJob';
 
 // Unknown properties are tolerated: a field a newer writer adds to the state does not make it unusable, and
 // refusing it would fail every delivery. Everything the dispatcher reads must have its schema's shape.
@@ -85,7 +85,7 @@ export function decideBeforeAttempt(
   }
   let headers: SignedHeaders;
   try {
-    headers = signedHeaders([secret], job.delivery_id, message.timestamp, message.body);
+    headers = signedHeaders([secret], webhookIdOf(job), message.timestamp, message.body);
   } catch (error) {
     return fail(`the subscription's secret cannot sign (${errorText(error)})`);
   }
@@ -95,7 +95,7 @@ export function decideBeforeAttempt(
   if (!previousSecretSigns(subscription, message.timestamp)) return { kind: 'attempt', subscription, headers };
   try {
     const previous = deps.openSecret(subscription.previous_secret!, sealedFor(subscription.id, 'previous_secret'));
-    return { kind: 'attempt', subscription, headers: signedHeaders([secret, previous], job.delivery_id, message.timestamp, message.body) };
+    return { kind: 'attempt', subscription, headers: signedHeaders([secret, previous], webhookIdOf(job), message.timestamp, message.body) };
   } catch (error) {
     return { kind: 'attempt', subscription, headers, warning: `the previous secret was left out: ${errorText(error)}` };
   }

@@ -1,4 +1,4 @@
-import { compile, type FromSchema } from '@hookpost/contracts';
+import { compile, toExternalId, type FromSchema } from '@hookpost/contracts';
 
 /**
  * One delivery on its way: what the dispatcher needs to make its next attempt. A retry's job travels through
@@ -12,6 +12,8 @@ export const deliveryJobSchema = {
   properties: {
     delivery_id: { type: 'string', format: 'uuid' },
     subscription_id: { type: 'string', format: 'uuid' },
+    /** The message a fanned-out delivery carries: its id is the webhook-id every endpoint sees (absent for the seed's ingest). */
+    message_id: { type: 'string', format: 'uuid' },
     event_type: { type: ['string', 'null'] },
     payload: { type: 'object' },
     received_at: { type: 'string', format: 'date-time' },
@@ -62,13 +64,29 @@ export function checkDeliveryJob(candidate: unknown): JobReading {
   return { ok: true, job: candidate as DeliveryJob };
 }
 
-/** What a delivery event records of a job whose attempt was not made (cancelled, failed, deferred): the outcome so far. */
-export function outcomeSoFar(job: DeliveryJob) {
+/** What every delivery event says of the delivery it is about. */
+export function deliveryRefOf(job: DeliveryJob) {
   return {
     delivery_id: job.delivery_id,
     subscription_id: job.subscription_id,
     event_type: job.event_type,
     received_at: job.received_at,
+    ...(job.message_id === undefined ? {} : { message_id: job.message_id }),
+  };
+}
+
+/**
+ * The `webhook-id` receivers see: a fanned-out delivery carries its message's id (the same at every endpoint,
+ * as Svix sends it), the seed's ingest its delivery's id. Unchanged across retries either way.
+ */
+export function webhookIdOf(job: DeliveryJob): string {
+  return job.message_id === undefined ? job.delivery_id : toExternalId('msg', job.message_id);
+}
+
+/** What a delivery event records of a job whose attempt was not made (cancelled, failed, deferred): the outcome so far. */
+export function outcomeSoFar(job: DeliveryJob) {
+  return {
+    ...deliveryRefOf(job),
     attempt_count: job.attempt_number - 1,
     last_status_code: job.last_status_code,
     last_error: job.last_error,

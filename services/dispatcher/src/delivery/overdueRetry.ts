@@ -4,6 +4,8 @@ import { checkDeliveryJob, type JobReading } from './deliveryJob';
 export type OverdueRetry = {
   id: string;
   subscription_id: string;
+  /** Set when the delivery fans out a message. */
+  message_id?: string | null;
   event_type: string | null;
   payload: Record<string, unknown> | null;
   created_at: string;
@@ -23,6 +25,7 @@ export function jobForOverdueRetry(row: OverdueRetry): JobReading {
   return checkDeliveryJob({
     delivery_id: row.id,
     subscription_id: row.subscription_id,
+    ...(row.message_id ? { message_id: row.message_id } : {}),
     event_type: row.event_type,
     payload: row.payload,
     received_at: row.created_at,

@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { consumerConfig, messageContext, readEvent, runKeptRunning, type FetchSettings, type Logger, type RedisSubscriptionCache } from '@hookpost/platform';
+import { consumerConfig, messageContext, readEvent, runKeptRunning, type FetchSettings, type Logger, type RedisApplicationCache, type RedisEventTypeCache, type RedisSubscriptionCache } from '@hookpost/platform';
 import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 const tracer = trace.getTracer('hookpost-projector');
@@ -19,6 +19,8 @@ export async function startProjectionConsumer(options: {
   topics: string[];
   writer: PgProjectionWriter;
   cache: RedisSubscriptionCache;
+  /** The command side's caches of applications and event types, kept in step like the subscription cache. */
+  entityCaches?: { applications: RedisApplicationCache; eventTypes: RedisEventTypeCache };
   log: Logger;
   /** Offsets stored with the rows: where each partition resumes, whatever Kafka has committed. */
   storedOffsets: () => Promise<Map<string, bigint>>;
@@ -109,6 +111,8 @@ export async function startProjectionConsumer(options: {
         for (const span of spans) span.end();
       }
       for (const subscription of result.subscriptions) await cache.put(subscription, true);
+      for (const application of result.applications ?? []) await options.entityCaches?.applications.put(application, true);
+      for (const eventType of result.eventTypes ?? []) await options.entityCaches?.eventTypes.put(eventType, true);
       options.onCommitted?.(batch.topic, batch.partition, BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n);
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
       if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])), result.rows);

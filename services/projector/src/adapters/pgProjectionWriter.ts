@@ -1,6 +1,23 @@
 import type { Pool, PoolClient } from 'pg';
-import { isSubscriptionEvent, knownFromRecord, nextAttemptSql, supersedesSql, type HookpostEvent, type KnownSubscription, type SubscriptionRecord, type SubscriptionState } from '@hookpost/contracts';
-import { projectEvents, type ReadModelChanges } from '../projection/readModelChanges';
+import {
+  DEFAULT_APPLICATION_ID,
+  isApplicationEvent,
+  isEventTypeEvent,
+  isSubscriptionEvent,
+  knownFromRecord,
+  knownOf,
+  nextAttemptSql,
+  supersedesSql,
+  type ApplicationState,
+  type EntityRecord,
+  type EventTypeState,
+  type HookpostEvent,
+  type Known,
+  type KnownSubscription,
+  type SubscriptionRecord,
+  type SubscriptionState,
+} from '@hookpost/contracts';
+import { projectEvents, type ReadModelChanges, type StoredEntities } from '../projection/readModelChanges';
 
 export type PartitionBatch = {
   topic: string;
@@ -16,6 +33,9 @@ export type AppliedBatch = {
   rows: number;
   /** Subscriptions whose row changed, for the cache to follow. */
   subscriptions: KnownSubscription[];
+  /** Applications and event types whose row changed, for their caches to follow. */
+  applications?: Known<ApplicationState>[];
+  eventTypes?: Known<EventTypeState>[];
 };
 
 /**
@@ -42,8 +62,9 @@ export class PgProjectionWriter {
         return { applied: 0, skipped: batch.messages.length, rows: 0, subscriptions: [] };
       }
       const events = fresh.flatMap((message) => (message.event ? [message.event] : []));
-      const changes = projectEvents(events, await this.storedSubscriptions(client, events));
+      const changes = projectEvents(events, await this.storedSubscriptions(client, events), await this.storedEntities(client, events));
       const { subscriptions, rows } = await this.write(client, changes);
+      const entities = await this.writeEntities(client, changes);
       const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await client.query(
         `INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
@@ -51,7 +72,7 @@ export class PgProjectionWriter {
         [batch.topic, batch.partition, next.toString()],
       );
       await client.query('COMMIT');
-      return { applied: events.length, skipped: batch.messages.length - fresh.length, rows, subscriptions };
+      return { applied: events.length, skipped: batch.messages.length - fresh.length, rows: rows + entities.rows, subscriptions, applications: entities.applications, eventTypes: entities.eventTypes };
     } catch (error) {
       failure = error as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -67,12 +88,77 @@ export class PgProjectionWriter {
     const ids = [...new Set(events.filter(isSubscriptionEvent).map((event) => event.data.id))];
     if (ids.length === 0) return new Map();
     const result = await client.query<SubscriptionState & { deleted_at: Date | null }>(
-      `SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme,
-              public_key, previous_secret, previous_secret_expires_at, created_at, updated_at, deleted_at
-       FROM subscriptions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      `SELECT ${SUBSCRIPTION_STATE_COLUMNS}, deleted_at FROM subscriptions WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [ids],
     );
     return new Map(result.rows.map((row) => [row.id, subscriptionRecordFromRow(row)]));
+  }
+
+  /** The stored application and event-type rows the events name, locked until the batch commits. */
+  private async storedEntities(client: PoolClient, events: HookpostEvent[]): Promise<StoredEntities> {
+    const appIds = [...new Set(events.filter(isApplicationEvent).map((event) => event.data.id))];
+    const typeIds = [...new Set(events.filter(isEventTypeEvent).map((event) => event.data.id))];
+    const applications = new Map<string, EntityRecord<ApplicationState>>();
+    const eventTypes = new Map<string, EntityRecord<EventTypeState>>();
+    if (appIds.length > 0) {
+      const result = await client.query(
+        `SELECT ${APPLICATION_STATE_COLUMNS}, deleted_at FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [appIds],
+      );
+      for (const row of result.rows) applications.set(row.id, entityRecordFromRow<ApplicationState>(row));
+    }
+    if (typeIds.length > 0) {
+      const result = await client.query(
+        `SELECT ${EVENT_TYPE_STATE_COLUMNS}, deleted_at FROM event_types WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+        [typeIds],
+      );
+      for (const row of result.rows) eventTypes.set(row.id, entityRecordFromRow<EventTypeState>(row));
+    }
+    return { applications, eventTypes };
+  }
+
+  /** Applications, event types and messages: the fold's results replace the locked rows; messages are written once. */
+  private async writeEntities(client: PoolClient, changes: ReadModelChanges) {
+    let rows = 0;
+    const applications = [...changes.applications.values()];
+    if (applications.length > 0) {
+      rows += (await client.query(
+        `INSERT INTO applications AS a (id, version, name, uid, metadata, rate_limit, created_at, updated_at, deleted_at)
+         SELECT id, version, name, uid, metadata, rate_limit, created_at, updated_at, deleted_at
+         FROM json_to_recordset($1::json) AS x(id uuid, version int, name text, uid text, metadata jsonb, rate_limit int,
+                                               created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
+         ON CONFLICT (id) DO UPDATE SET
+           version = EXCLUDED.version, name = EXCLUDED.name, uid = EXCLUDED.uid, metadata = EXCLUDED.metadata,
+           rate_limit = EXCLUDED.rate_limit, updated_at = EXCLUDED.updated_at, deleted_at = EXCLUDED.deleted_at`,
+        [JSON.stringify(applications.map(({ state, deleted_at }) => ({ ...state, deleted_at })))],
+      )).rowCount ?? 0;
+    }
+    const eventTypes = [...changes.eventTypes.values()];
+    if (eventTypes.length > 0) {
+      rows += (await client.query(
+        `INSERT INTO event_types AS t (id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at, deleted_at)
+         SELECT id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at, deleted_at
+         FROM json_to_recordset($1::json) AS x(id text, version int, description text, schemas jsonb, archived boolean, deprecated boolean,
+                                               feature_flag text, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
+         ON CONFLICT (id) DO UPDATE SET
+           version = EXCLUDED.version, description = EXCLUDED.description, schemas = EXCLUDED.schemas, archived = EXCLUDED.archived,
+           deprecated = EXCLUDED.deprecated, feature_flag = EXCLUDED.feature_flag, updated_at = EXCLUDED.updated_at,
+           deleted_at = EXCLUDED.deleted_at`,
+        [JSON.stringify(eventTypes.map(({ state, deleted_at }) => ({ ...state, deleted_at })))],
+      )).rowCount ?? 0;
+    }
+    const messages = [...changes.messages.values()];
+    if (messages.length > 0) {
+      rows += (await client.query(
+        `INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, created_at)
+         SELECT id, app_id, event_type, event_id, channels, tags, payload, created_at
+         FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
+                                               payload jsonb, created_at timestamptz)
+         ON CONFLICT (id) DO NOTHING`,
+        [JSON.stringify(messages)],
+      )).rowCount ?? 0;
+    }
+    return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
 
   private async write(client: PoolClient, changes: ReadModelChanges): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'>> {
@@ -84,21 +170,22 @@ export class PgProjectionWriter {
         public_key: null,
         previous_secret: null,
         previous_secret_expires_at: null,
+        app_id: DEFAULT_APPLICATION_ID,
         ...state,
         deleted_at,
       }));
       // The fold already continued from the locked rows, so its result replaces them.
       rows += (await client.query(
-        `INSERT INTO subscriptions AS s (id, version, name, description, target_url, is_active, event_types, secret,
-                                         max_attempts, timeout_ms, signature_scheme, public_key, previous_secret,
-                                         previous_secret_expires_at, created_at, updated_at, deleted_at)
-         SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme,
-                public_key, previous_secret, previous_secret_expires_at, created_at, updated_at, deleted_at
+        `INSERT INTO subscriptions AS s (${SUBSCRIPTION_STATE_COLUMNS}, deleted_at)
+         SELECT ${SUBSCRIPTION_STATE_COLUMNS}, deleted_at
          FROM json_to_recordset($1::json) AS x(id uuid, version int, name text, description text, target_url text, is_active boolean,
                                                event_types text[], secret text, max_attempts int, timeout_ms int, signature_scheme text,
                                                public_key text, previous_secret text, previous_secret_expires_at timestamptz,
+                                               app_id uuid, uid text, channels text[], metadata jsonb, rate_limit int, headers jsonb,
                                                created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
+           app_id = EXCLUDED.app_id, uid = EXCLUDED.uid, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,
+           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers,
            version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
            target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
@@ -113,6 +200,7 @@ export class PgProjectionWriter {
     const deliveries = [...changes.deliveries.values()].map((change) => ({
       id: change.id,
       subscription_id: change.subscription_id,
+      message_id: change.message_id,
       event_type: change.event_type,
       payload: change.payload,
       status: change.state.status,
@@ -132,15 +220,16 @@ export class PgProjectionWriter {
       // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
       const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
       rows += (await client.query(
-        `INSERT INTO webhook_deliveries AS d (id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at)
-         SELECT id, subscription_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+         SELECT id, subscription_id, message_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                 last_status_code, last_error, created_at, updated_at, delivered_at
-         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, event_type text, payload jsonb, status text, state_seq int,
+         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, event_type text, payload jsonb, status text, state_seq int,
                                                attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
                                                created_at timestamptz, updated_at timestamptz, delivered_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            payload = COALESCE(d.payload, EXCLUDED.payload),
+           message_id = COALESCE(d.message_id, EXCLUDED.message_id),
            event_type = COALESCE(d.event_type, EXCLUDED.event_type),
            updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
            next_attempt_at = ${nextAttempt},
@@ -162,6 +251,20 @@ export class PgProjectionWriter {
     }
     return { subscriptions: changed, rows };
   }
+}
+
+/** The columns that hold a subscription's state (as its events carry it), in one place for every query. */
+export const SUBSCRIPTION_STATE_COLUMNS =
+  'id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme, ' +
+  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, created_at, updated_at';
+export const APPLICATION_STATE_COLUMNS = 'id, version, name, uid, metadata, rate_limit, created_at, updated_at';
+export const EVENT_TYPE_STATE_COLUMNS = 'id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at';
+
+/** A stored application or event-type row as the fold sees it. */
+export function entityRecordFromRow<S>(row: Record<string, unknown>): EntityRecord<S & { id: string; version: number; updated_at: string }> {
+  const { deleted_at, ...rest } = row;
+  const state = { ...rest, created_at: iso(rest.created_at), updated_at: iso(rest.updated_at) } as unknown as S & { id: string; version: number; updated_at: string };
+  return { state, deleted_at: iso(deleted_at ?? null) };
 }
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : (value as string | null));

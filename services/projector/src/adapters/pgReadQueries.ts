@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { CURSOR_PATTERN, type DeliveryStatus, type SubscriptionState } from '@hookpost/contracts';
+import { CURSOR_PATTERN, type ApplicationState, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
+import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from './pgProjectionWriter';
 
 /** Read queries over the projection, each served by an index the migration creates. */
 
@@ -8,8 +9,12 @@ export type Cursor = { created_at: string; id: string };
 
 const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, signature_scheme, public_key,
                               created_at, updated_at`;
-const DELIVERY_COLUMNS = `id, subscription_id, event_type, payload, status, attempt_count, next_attempt_at, last_status_code, last_error,
-                          created_at, updated_at, delivered_at`;
+// A fanned-out delivery's payload is its message's (kept once, not once per endpoint).
+const DELIVERY_COLUMNS = `d.id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status, d.attempt_count,
+                          d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at`;
+const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id';
+/** A delivery is visible once the event that creates it (WebhookReceived, MessageRouted) is in. */
+const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL)';
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
 
 // least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL.
@@ -94,37 +99,73 @@ export class PgReadQueries {
   /** The full state (sealed secret included) for the other services' cache misses; deleted ones say so. */
   async getSubscriptionState(id: string): Promise<(SubscriptionState & { deleted: boolean }) | undefined> {
     const result = await this.pool.query(
-      `SELECT id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms,
-              signature_scheme, public_key, previous_secret, previous_secret_expires_at,
-              created_at, updated_at, deleted_at IS NOT NULL AS deleted
-       FROM subscriptions WHERE id = $1`,
+      `SELECT ${SUBSCRIPTION_STATE_COLUMNS}, deleted_at IS NOT NULL AS deleted FROM subscriptions WHERE id = $1`,
       [id],
     );
     return result.rows[0] ? (toJson(result.rows[0]) as SubscriptionState & { deleted: boolean }) : undefined;
   }
 
+  /** An application's full state for the command side's cache misses; deleted ones say so. */
+  async getApplicationState(id: string): Promise<(ApplicationState & { deleted: boolean }) | undefined> {
+    const result = await this.pool.query(`SELECT ${APPLICATION_STATE_COLUMNS}, deleted_at IS NOT NULL AS deleted FROM applications WHERE id = $1`, [id]);
+    return result.rows[0] ? (toJson(result.rows[0]) as ApplicationState & { deleted: boolean }) : undefined;
+  }
+
+  /** The live application with this uid (the oldest, should two ever share one), if any. */
+  async applicationIdByUid(uid: string): Promise<string | undefined> {
+    const result = await this.pool.query<{ id: string }>(
+      'SELECT id FROM applications WHERE uid = $1 AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1',
+      [uid],
+    );
+    return result.rows[0]?.id;
+  }
+
+  async getEventTypeState(name: string): Promise<(EventTypeState & { deleted: boolean }) | undefined> {
+    const result = await this.pool.query(`SELECT ${EVENT_TYPE_STATE_COLUMNS}, deleted_at IS NOT NULL AS deleted FROM event_types WHERE id = $1`, [name]);
+    return result.rows[0] ? (toJson(result.rows[0]) as EventTypeState & { deleted: boolean }) : undefined;
+  }
+
+  /** Every live endpoint of an application, full state (sealed secrets): what the dispatcher fans a message out to. */
+  async endpointStatesOf(appId: string): Promise<SubscriptionState[]> {
+    const result = await this.pool.query(
+      `SELECT ${SUBSCRIPTION_STATE_COLUMNS} FROM subscriptions WHERE app_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`,
+      [appId],
+    );
+    return result.rows.map((row) => toJson(row) as SubscriptionState);
+  }
+
+  /** The live endpoint of an application with this uid, if any. */
+  async endpointIdByUid(appId: string, uid: string): Promise<string | undefined> {
+    const result = await this.pool.query<{ id: string }>(
+      'SELECT id FROM subscriptions WHERE app_id = $1 AND uid = $2 AND deleted_at IS NULL ORDER BY created_at, id LIMIT 1',
+      [appId, uid],
+    );
+    return result.rows[0]?.id;
+  }
+
   async searchDeliveries(search: DeliverySearch): Promise<Page<Record<string, unknown> & { id: string; created_at: unknown }>> {
     // A delivery becomes visible with its WebhookReceived event; attempt events may be projected before it.
-    const where: string[] = ['payload IS NOT NULL'];
+    const where: string[] = [DELIVERY_BORN];
     const params: unknown[] = [];
     const add = (clause: (placeholder: string) => string, value: unknown) => {
       params.push(value);
       where.push(clause(`$${params.length}`));
     };
-    if (search.subscription_id) add((p) => `subscription_id = ${p}::uuid`, search.subscription_id);
-    if (search.status) add((p) => `status = ${p}`, search.status);
-    if (search.event_type) add((p) => `event_type = ${p}`, search.event_type);
-    if (search.payload_contains) add((p) => `payload @> ${p}::jsonb`, JSON.stringify(search.payload_contains));
-    if (search.created_after) add((p) => `created_at >= ${p}::timestamptz`, search.created_after);
-    if (search.created_before) add((p) => `created_at < ${p}::timestamptz`, search.created_before);
+    if (search.subscription_id) add((p) => `d.subscription_id = ${p}::uuid`, search.subscription_id);
+    if (search.status) add((p) => `d.status = ${p}`, search.status);
+    if (search.event_type) add((p) => `d.event_type = ${p}`, search.event_type);
+    // (each side served by its own GIN index)
+    if (search.payload_contains) add((p) => `(d.payload @> ${p}::jsonb OR m.payload @> ${p}::jsonb)`, JSON.stringify(search.payload_contains));
+    if (search.created_after) add((p) => `d.created_at >= ${p}::timestamptz`, search.created_after);
+    if (search.created_before) add((p) => `d.created_at < ${p}::timestamptz`, search.created_before);
     if (search.cursor) {
       params.push(search.cursor.created_at, search.cursor.id);
-      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+      where.push(`(d.created_at, d.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(search.limit + 1);
     const result = await this.pool.query(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE ${where.join(' AND ')}
-       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      `SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERIES} WHERE ${where.join(' AND ')}
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $${params.length}`,
       params,
     );
     return page(result.rows, search.limit);
@@ -140,10 +181,11 @@ export class PgReadQueries {
    */
   async overdueRetries(options: { dueBefore: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
     const result = await this.pool.query(
-      `SELECT id, subscription_id, event_type, payload, created_at, attempt_count, next_attempt_at, last_status_code, last_error
-       FROM webhook_deliveries
-       WHERE status IN ($1, $2) AND next_attempt_at < $3::timestamptz AND payload IS NOT NULL AND id > $4::uuid
-       ORDER BY id LIMIT $5`,
+      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.created_at, d.attempt_count,
+              d.next_attempt_at, d.last_status_code, d.last_error
+       FROM ${DELIVERIES}
+       WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz AND COALESCE(d.payload, m.payload) IS NOT NULL AND d.id > $4::uuid
+       ORDER BY d.id LIMIT $5`,
       [
         'retrying' satisfies DeliveryStatus,
         'pending' satisfies DeliveryStatus,
@@ -156,7 +198,7 @@ export class PgReadQueries {
   }
 
   async getDelivery(id: string): Promise<Record<string, unknown> | undefined> {
-    const result = await this.pool.query(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND payload IS NOT NULL`, [id]);
+    const result = await this.pool.query(`SELECT ${DELIVERY_COLUMNS} FROM ${DELIVERIES} WHERE d.id = $1 AND ${DELIVERY_BORN}`, [id]);
     return result.rows[0] ? toJson(result.rows[0]) : undefined;
   }
 

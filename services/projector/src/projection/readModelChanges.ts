@@ -1,4 +1,9 @@
 import {
+  evolveApplication,
+  evolveEventType,
+  type ApplicationState,
+  type EntityRecord,
+  type EventTypeState,
   deliveryPosition,
   deliveryPositionAfter,
   evolveSubscription,
@@ -33,6 +38,8 @@ export type DeliveryState = {
 export type DeliveryChange = {
   id: string;
   subscription_id: string;
+  /** The message it fans out (null for the seed's ingest, whose delivery holds the payload itself). */
+  message_id: string | null;
   event_type: string | null;
   created_at: string;
   updated_at: string;
@@ -53,9 +60,23 @@ export type AttemptRow = {
   created_at: string;
 };
 
+export type MessageRow = {
+  id: string;
+  app_id: string;
+  event_type: string;
+  event_id: string | null;
+  channels: string[] | null;
+  tags: string[] | null;
+  payload: object;
+  created_at: string;
+};
+
 export type ReadModelChanges = {
   /** The records of the subscriptions the batch changed, as the fold of their stored row and the batch leaves them. */
   subscriptions: Map<string, SubscriptionRecord>;
+  applications: Map<string, EntityRecord<ApplicationState>>;
+  eventTypes: Map<string, EntityRecord<EventTypeState>>;
+  messages: Map<string, MessageRow>;
   deliveries: Map<string, DeliveryChange>;
   attempts: Map<string, AttemptRow>;
 };
@@ -88,6 +109,7 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
   changes.set(incoming.id, {
     ...current,
     payload: current.payload ?? incoming.payload,
+    message_id: current.message_id ?? incoming.message_id,
     event_type: current.event_type ?? incoming.event_type,
     updated_at: incoming.updated_at > current.updated_at ? incoming.updated_at : current.updated_at,
     state: laterDeliveryState(current.state, incoming.state),
@@ -95,14 +117,66 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
 }
 
 export function emptyChanges(): ReadModelChanges {
-  return { subscriptions: new Map(), deliveries: new Map(), attempts: new Map() };
+  return { subscriptions: new Map(), applications: new Map(), eventTypes: new Map(), messages: new Map(), deliveries: new Map(), attempts: new Map() };
 }
 
 /** Subscription rows as stored before the batch, by id (the fold continues from them). */
 export type StoredSubscriptions = ReadonlyMap<string, SubscriptionRecord>;
+/** Application and event-type rows as stored before the batch. */
+export type StoredEntities = Readonly<{
+  applications?: ReadonlyMap<string, EntityRecord<ApplicationState>>;
+  eventTypes?: ReadonlyMap<string, EntityRecord<EventTypeState>>;
+}>;
 
-export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stored: StoredSubscriptions = new Map()): ReadModelChanges {
+export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stored: StoredSubscriptions = new Map(), others: StoredEntities = {}): ReadModelChanges {
   switch (event.type) {
+    case 'ApplicationCreated':
+    case 'ApplicationChanged':
+    case 'ApplicationDeleted': {
+      const before = changes.applications.get(event.data.id) ?? others.applications?.get(event.data.id);
+      const after = evolveApplication(before, event);
+      if (after && after !== before) changes.applications.set(event.data.id, after);
+      return changes;
+    }
+    case 'EventTypeCreated':
+    case 'EventTypeChanged':
+    case 'EventTypeDeleted': {
+      const before = changes.eventTypes.get(event.data.id) ?? others.eventTypes?.get(event.data.id);
+      const after = evolveEventType(before, event);
+      if (after && after !== before) changes.eventTypes.set(event.data.id, after);
+      return changes;
+    }
+    case 'MessageCreated': {
+      const { data } = event;
+      if (!changes.messages.has(data.message_id)) {
+        changes.messages.set(data.message_id, {
+          id: data.message_id,
+          app_id: data.app_id,
+          event_type: data.event_type,
+          event_id: data.event_id,
+          channels: data.channels,
+          tags: data.tags,
+          payload: data.payload,
+          created_at: data.received_at,
+        });
+      }
+      return changes;
+    }
+    case 'MessageRouted':
+      for (const routed of event.data.deliveries) {
+        mergeDelivery(changes.deliveries, {
+          id: routed.delivery_id,
+          subscription_id: routed.subscription_id,
+          message_id: event.data.message_id,
+          event_type: event.data.event_type,
+          created_at: event.data.received_at,
+          updated_at: event.occurred_at,
+          payload: null,
+          // Due at once: if its first attempt is lost (a crash before it), the retry reconciler finds it.
+          state: { ...initialDeliveryState, next_attempt_at: event.data.received_at },
+        });
+      }
+      return changes;
     case 'SubscriptionCreated':
     case 'SubscriptionUpdated':
     case 'SubscriptionChanged':
@@ -116,6 +190,7 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
       mergeDelivery(changes.deliveries, {
         id: event.data.delivery_id,
         subscription_id: event.data.subscription_id,
+        message_id: null,
         event_type: event.data.event_type,
         created_at: event.data.received_at,
         updated_at: event.occurred_at,
@@ -168,6 +243,7 @@ function deliveryRow(event: DeliveryEvent, state: DeliveryState): DeliveryChange
   return {
     id: event.data.delivery_id,
     subscription_id: event.data.subscription_id,
+    message_id: ('message_id' in event.data ? event.data.message_id : undefined) ?? null,
     event_type: event.data.event_type,
     created_at: event.data.received_at,
     updated_at: event.occurred_at,
@@ -191,8 +267,8 @@ function outcomeState(
   };
 }
 
-export function projectEvents(events: Iterable<HookpostEvent>, stored: StoredSubscriptions = new Map()): ReadModelChanges {
+export function projectEvents(events: Iterable<HookpostEvent>, stored: StoredSubscriptions = new Map(), others: StoredEntities = {}): ReadModelChanges {
   let changes = emptyChanges();
-  for (const event of events) changes = applyEvent(changes, event, stored);
+  for (const event of events) changes = applyEvent(changes, event, stored, others);
   return changes;
 }
