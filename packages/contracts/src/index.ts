@@ -5,3 +5,4 @@ export * from './topics';
 export * from './validation';
 export * from './openapi';
 export * from './subscriptionHistory';
+export * from './svix';
