@@ -6,3 +6,4 @@ export * from './validation';
 export * from './openapi';
 export * from './subscriptionHistory';
 export * from './entityHistory';
+export * from './svix';
