@@ -7,3 +7,4 @@ export * from './openapi';
 export * from './subscriptionHistory';
 export * from './entityHistory';
 export * from './svix';
+export * from './svixViews';

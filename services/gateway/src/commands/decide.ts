@@ -30,7 +30,7 @@ export type DecideDeps = {
   refuseTarget: (targetUrl: string) => string | undefined;
 };
 
-function checkTargetUrl(targetUrl: string, deps: DecideDeps): void {
+export function checkTargetUrl(targetUrl: string, deps: DecideDeps): void {
   let url: URL;
   try {
     url = new URL(targetUrl);
@@ -69,14 +69,14 @@ function refuseSecretForEd25519(current: SubscriptionState): void {
 }
 
 /** A chosen HMAC secret that could never sign is refused now, not found out by every delivery later. */
-function usableHmacSecret(secret: string): string {
+export function usableHmacSecret(secret: string): string {
   const problem = hmacSecretProblem(secret);
   if (problem) throw new ValidationFailed([{ field: 'secret_key', message: problem }]);
   return secret;
 }
 
 /** The secret to keep (sealed for the subscription) and what the caller may see of it: the secret itself, or the public key. */
-function newSigningMaterial(subscriptionId: string, scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
+export function newSigningMaterial(subscriptionId: string, scheme: 'hmac-sha256' | 'ed25519', chosen: string | undefined, deps: DecideDeps) {
   if (scheme === 'ed25519') {
     if (chosen !== undefined) throw new ValidationFailed(NO_SECRET_FOR_ED25519);
     const { signingKey, publicKey } = deps.generateSigningKeyPair();

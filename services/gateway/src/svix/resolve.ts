@@ -1,0 +1,93 @@
+import { DEFAULT_APPLICATION_ID, isGone, parseIdOrUid, type ApplicationState, type EventTypeState, type Known, type SubscriptionState } from '@hookpost/contracts';
+import { NotFound, type EntityDirectory, type RedisClient } from '@hookpost/platform';
+
+/**
+ * Finds what a Svix path names: an application by id or uid, one of its endpoints by id or uid, an event type
+ * by name. A uid is looked up in Redis (uid → id, kept for a day) and, on a miss or a stale entry, in the read
+ * model, which answers only after every write acknowledged before the call. Anything not found — never
+ * existed, deleted, or another application's endpoint — is the same 404.
+ */
+export class SvixResolver {
+  constructor(
+    private readonly deps: {
+      redis: RedisClient;
+      prefix: string;
+      applications: Pick<EntityDirectory<ApplicationState>, 'find'>;
+      endpoints: Pick<EntityDirectory<SubscriptionState>, 'find'>;
+      eventTypes: Pick<EntityDirectory<EventTypeState>, 'find'>;
+      projectorUrl: string;
+      projectorHeaders: Record<string, string>;
+      uidTtlMs?: number;
+    },
+  ) {}
+
+  private uidKey(scope: string, uid: string): string {
+    return `${this.deps.prefix}uid:${scope}:${uid}`;
+  }
+
+  /** Remembers which id a uid names (after a create, or a lookup in the read model). */
+  async rememberUid(scope: string, uid: string, id: string): Promise<void> {
+    await this.deps.redis.set(this.uidKey(scope, uid), id, { PX: this.deps.uidTtlMs ?? 86_400_000 });
+  }
+
+  /** The id a uid names now, or undefined. */
+  async idForUid(scope: string, uid: string, lookup: () => Promise<string | undefined>, holds: (id: string) => Promise<boolean>): Promise<string | undefined> {
+    const cached = await this.deps.redis.get(this.uidKey(scope, uid));
+    if (cached && (await holds(cached))) return cached;
+    const found = await lookup();
+    if (found) await this.rememberUid(scope, uid, found);
+    else if (cached) await this.deps.redis.del(this.uidKey(scope, uid));
+    return found;
+  }
+
+  private async internalId(path: string): Promise<string | undefined> {
+    const response = await fetch(`${this.deps.projectorUrl}/internal/${path}`, { headers: this.deps.projectorHeaders, signal: AbortSignal.timeout(15_000) });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`projector answered ${response.status} for ${path}`);
+    return ((await response.json()) as { id: string }).id;
+  }
+
+  /** The live application `text` names (its id or uid), or undefined. */
+  async findApplication(text: string): Promise<ApplicationState | undefined> {
+    const ref = parseIdOrUid('app', text);
+    if (!ref) return undefined;
+    const live = async (id: string) => alive(await this.deps.applications.find(id));
+    if (ref.kind === 'id') return live(ref.id);
+    const id = await this.idForUid('app', ref.uid, () => this.internalId(`application-uids/${encodeURIComponent(ref.uid)}`), async (candidate) => (await live(candidate))?.uid === ref.uid);
+    return id ? live(id) : undefined;
+  }
+
+  async application(text: string): Promise<ApplicationState> {
+    const found = await this.findApplication(text);
+    if (!found) throw new NotFound(`No application ${text}.`);
+    return found;
+  }
+
+  /** The live endpoint of `app` that `text` names (its id or its uid within the application), or undefined. */
+  async findEndpoint(app: ApplicationState, text: string): Promise<SubscriptionState | undefined> {
+    const ref = parseIdOrUid('ep', text);
+    if (!ref) return undefined;
+    const live = async (id: string) => {
+      const endpoint = alive(await this.deps.endpoints.find(id));
+      return endpoint && (endpoint.app_id ?? DEFAULT_APPLICATION_ID) === app.id ? endpoint : undefined;
+    };
+    if (ref.kind === 'id') return live(ref.id);
+    const id = await this.idForUid(`ep:${app.id}`, ref.uid, () => this.internalId(`applications/${app.id}/endpoint-uids/${encodeURIComponent(ref.uid)}`), async (candidate) => (await live(candidate))?.uid === ref.uid);
+    return id ? live(id) : undefined;
+  }
+
+  async endpoint(app: ApplicationState, text: string): Promise<SubscriptionState> {
+    const found = await this.findEndpoint(app, text);
+    if (!found) throw new NotFound(`No endpoint ${text}.`);
+    return found;
+  }
+
+  async findEventType(name: string): Promise<EventTypeState | undefined> {
+    if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(name)) return undefined;
+    return alive(await this.deps.eventTypes.find(name));
+  }
+}
+
+function alive<S extends { id: string; version: number; updated_at: string }>(known: Known<S> | undefined): S | undefined {
+  return known && !isGone(known) ? known : undefined;
+}

@@ -1,0 +1,370 @@
+import { Router, type Request, type Response } from 'express';
+import {
+  isGone,
+  type EntityState,
+  type FieldError,
+  applicationOut,
+  endpointOut,
+  eventTypeOut,
+  messageOut,
+  type ApplicationEvent,
+  type ApplicationState,
+  type EventTypeEvent,
+  type EventTypeState,
+  type HookpostEvent,
+  type SubscriptionEvent,
+  type SubscriptionState,
+} from '@hookpost/contracts';
+import {
+  Conflict,
+  HttpProblem,
+  NotFound,
+  sealedFor,
+  ServiceUnavailable,
+  SubscriptionBusyError,
+  ValidationFailed,
+  type EntityDecision,
+  type EntityWriter,
+  type Logger,
+  type RedisClient,
+  type RedisEntityCache,
+  type SecretBox,
+} from '@hookpost/platform';
+import { decideDelete, decideRotate, type DecideDeps } from '../commands/decide';
+import {
+  decideApplicationCreate,
+  decideApplicationDelete,
+  decideApplicationPatch,
+  decideApplicationReplace,
+  decideEndpointCreate,
+  decideEventTypeChange,
+  decideEventTypeCreate,
+  decideEventTypeDelete,
+  decideMessage,
+  endpointChanges,
+  eventTypeReplacement,
+  headersAfter,
+  type ApplicationInput,
+  type EndpointInput,
+  type EventTypeInput,
+  type MessageInput,
+} from '../commands/svixDecide';
+import type { SvixResolver } from './resolve';
+
+export type Validator = (value: unknown) => { ok: boolean; fields?: FieldError[] };
+
+/** The request bodies of the Svix API, checked against their schemas before anything is decided. */
+export type SvixValidators = Record<
+  'applicationIn' | 'applicationPatch' | 'endpointIn' | 'endpointUpdate' | 'endpointPatch' | 'headersIn' | 'headersPatchIn' | 'secretRotateIn' | 'eventTypeIn' | 'eventTypeUpsertIn' | 'eventTypePatch' | 'messageIn',
+  Validator
+>;
+
+export type SvixRouterDeps = {
+  log: Logger;
+  redis: RedisClient;
+  prefix: string;
+  resolve: SvixResolver;
+  append: (events: HookpostEvent[]) => Promise<void>;
+  endpoints: Pick<EntityWriter<SubscriptionState, SubscriptionEvent>, 'change'>;
+  applications: Pick<EntityWriter<ApplicationState, ApplicationEvent>, 'change'>;
+  eventTypes: Pick<EntityWriter<EventTypeState, EventTypeEvent>, 'change'>;
+  endpointCache: Pick<RedisEntityCache<SubscriptionState>, 'put'>;
+  applicationCache: Pick<RedisEntityCache<ApplicationState>, 'put'>;
+  eventTypeCache: Pick<RedisEntityCache<EventTypeState>, 'put'>;
+  secrets: Pick<SecretBox, 'open'>;
+  decide: DecideDeps;
+  validators: SvixValidators;
+  /** Why a payload does not match its event type's schema (failing paths), if it does not. */
+  payloadProblems: (eventType: EventTypeState, payload: unknown) => FieldError[] | undefined;
+  /** How long a message's eventId stays taken within its application. */
+  eventIdTtlMs: number;
+  /** Forwards a read to the projector (which answers in the Svix shapes too). */
+  forward: (req: Request, res: Response) => Promise<void>;
+};
+
+function validated<T>(validate: Validator, body: unknown): T {
+  if (body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
+  const result = validate(body);
+  if (!result.ok) throw new ValidationFailed(result.fields ?? []);
+  return body as T;
+}
+
+const param = (req: Request, name: string) => String(req.params[name]);
+
+/**
+ * The Svix v1 API's commands (`/api/v1`), on the same model and log as the seed's API: applications and event
+ * types are entities of their own, endpoints are subscriptions belonging to an application, a message is one
+ * MessageCreated event that the dispatcher fans out. Reads go to the projector.
+ */
+export function svixRouter(deps: SvixRouterDeps, body: ReturnType<typeof Router>['post'] extends never ? never : import('express').RequestHandler[]) {
+  const router = Router();
+  const { resolve } = deps;
+
+  /** A change under the entity's writer lock; a busy lock or a failed append is a 503 to retry, never a lost write. */
+  async function under<S extends EntityState, E extends HookpostEvent, T>(writer: Pick<EntityWriter<S, E>, 'change'>, id: string, decide: (current: S | undefined) => EntityDecision<NoInfer<E>, T>) {
+    try {
+      return await writer.change(id, (known) => decide(known && !isGone(known) ? known : undefined));
+    } catch (error) {
+      if (error instanceof HttpProblem) throw error;
+      if (error instanceof SubscriptionBusyError) throw new ServiceUnavailable('Another change to this resource is in progress; try again shortly.', 1);
+      deps.log.error({ err: error, id }, 'change failed');
+      throw new ServiceUnavailable('The change could not be recorded right now; try again shortly.');
+    }
+  }
+
+  async function append(events: HookpostEvent[]): Promise<void> {
+    try {
+      await deps.append(events);
+    } catch (error) {
+      deps.log.error({ err: error }, 'event log append failed');
+      throw new ServiceUnavailable('The event log cannot take the write right now; try again shortly.');
+    }
+  }
+
+  /** Takes a uid for a new entity; two creates racing for one uid cannot both win. */
+  async function claimUid(scope: string, uid: string): Promise<() => Promise<void>> {
+    const key = `${deps.prefix}uid-claim:${scope}:${uid}`;
+    if ((await deps.redis.set(key, '1', { NX: true, PX: 30_000 })) !== 'OK') throw new Conflict(`The uid ${uid} is being taken by another request.`);
+    return async () => {
+      await deps.redis.del(key).catch(() => undefined);
+    };
+  }
+
+  async function createApplication(input: ApplicationInput): Promise<ApplicationState> {
+    const release = input.uid ? await claimUid('app', input.uid) : async () => undefined;
+    try {
+      if (input.uid && (await resolve.findApplication(input.uid))) throw new Conflict(`An application with uid ${input.uid} exists.`);
+      const event = decideApplicationCreate(input, deps.decide);
+      await append([event]);
+      await deps.applicationCache.put(event.data).catch(() => undefined);
+      if (input.uid) await resolve.rememberUid('app', input.uid, event.data.id).catch(() => undefined);
+      return event.data;
+    } finally {
+      await release();
+    }
+  }
+
+  // Applications
+  router.post('/app', ...body, async (req, res) => {
+    const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body);
+    if (req.query.get_if_exists === 'true' && input.uid) {
+      const existing = await resolve.findApplication(input.uid);
+      if (existing) return void res.status(200).json(applicationOut(existing));
+    }
+    res.status(201).json(applicationOut(await createApplication(input)));
+  });
+
+  router.put('/app/:app', ...body, async (req, res) => {
+    const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body);
+    const current = await resolve.findApplication(param(req, 'app'));
+    if (!current) {
+      // Svix's upsert creates an application the path names by uid.
+      const uid = input.uid ?? param(req, 'app');
+      return void res.status(201).json(applicationOut(await createApplication({ ...input, uid })));
+    }
+    const { after } = await under(deps.applications, current.id, (state: ApplicationState | undefined) => {
+      if (!state) throw new NotFound(`No application ${param(req, 'app')}.`);
+      return { events: [decideApplicationReplace(state, input, deps.decide)], result: undefined };
+    });
+    res.json(applicationOut(after as ApplicationState));
+  });
+
+  router.patch('/app/:app', ...body, async (req, res) => {
+    const input = validated<Partial<ApplicationInput>>(deps.validators.applicationPatch, req.body);
+    const current = await resolve.application(param(req, 'app'));
+    const { after } = await under(deps.applications, current.id, (state: ApplicationState | undefined) => {
+      if (!state) throw new NotFound(`No application ${param(req, 'app')}.`);
+      const event = decideApplicationPatch(state, input, deps.decide);
+      return { events: event ? [event] : [], result: undefined };
+    });
+    res.json(applicationOut(after as ApplicationState));
+  });
+
+  router.delete('/app/:app', async (req, res) => {
+    const current = await resolve.application(param(req, 'app'));
+    await under(deps.applications, current.id, (state: ApplicationState | undefined) => {
+      if (!state) throw new NotFound(`No application ${param(req, 'app')}.`);
+      return { events: [decideApplicationDelete(state, deps.decide)], result: undefined };
+    });
+    res.status(204).end();
+  });
+
+  // Event types
+  router.post('/event-type', ...body, async (req, res) => {
+    const input = validated<EventTypeInput>(deps.validators.eventTypeIn, req.body);
+    const { after } = await under(deps.eventTypes, input.name, (state: EventTypeState | undefined) => {
+      if (state) throw new Conflict(`Event type ${input.name} exists.`);
+      return { events: [decideEventTypeCreate(input, deps.decide)], result: undefined };
+    });
+    res.status(201).json(eventTypeOut(after as EventTypeState));
+  });
+
+  router.put('/event-type/:name', ...body, async (req, res) => {
+    const input = validated<Omit<EventTypeInput, 'name'>>(deps.validators.eventTypeUpsertIn, req.body);
+    const name = param(req, 'name');
+    let created = false;
+    const { after } = await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
+      created = !state;
+      if (!state) return { events: [decideEventTypeCreate({ ...input, name }, deps.decide)], result: undefined };
+      const event = decideEventTypeChange(state, eventTypeReplacement(input), deps.decide);
+      return { events: event ? [event] : [], result: undefined };
+    });
+    res.status(created ? 201 : 200).json(eventTypeOut(after as EventTypeState));
+  });
+
+  router.patch('/event-type/:name', ...body, async (req, res) => {
+    const input = validated<Partial<EventTypeInput>>(deps.validators.eventTypePatch, req.body);
+    const name = param(req, 'name');
+    if (!(await resolve.findEventType(name))) throw new NotFound(`No event type ${name}.`);
+    const { after } = await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
+      if (!state) throw new NotFound(`No event type ${name}.`);
+      const event = decideEventTypeChange(state, input, deps.decide);
+      return { events: event ? [event] : [], result: undefined };
+    });
+    res.json(eventTypeOut(after as EventTypeState));
+  });
+
+  router.delete('/event-type/:name', async (req, res) => {
+    const name = param(req, 'name');
+    if (!(await resolve.findEventType(name))) throw new NotFound(`No event type ${name}.`);
+    await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
+      if (!state) throw new NotFound(`No event type ${name}.`);
+      const event = decideEventTypeDelete(state, req.query.expunge === 'true', deps.decide);
+      return { events: event ? [event] : [], result: undefined };
+    });
+    res.status(204).end();
+  });
+
+  // Endpoints
+  async function createEndpoint(app: ApplicationState, input: EndpointInput): Promise<SubscriptionState> {
+    const scope = `ep:${app.id}`;
+    const release = input.uid ? await claimUid(scope, input.uid) : async () => undefined;
+    try {
+      if (input.uid && (await resolve.findEndpoint(app, input.uid))) throw new Conflict(`An endpoint with uid ${input.uid} exists in this application.`);
+      const { event } = decideEndpointCreate(app, input, deps.decide);
+      await append([event]);
+      await deps.endpointCache.put(event.data).catch(() => undefined);
+      if (input.uid) await resolve.rememberUid(scope, input.uid, event.data.id).catch(() => undefined);
+      return event.data;
+    } finally {
+      await release();
+    }
+  }
+
+  async function changeEndpoint(req: Request, decide: (state: SubscriptionState) => SubscriptionEvent[]): Promise<SubscriptionState | undefined> {
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    const { after } = await under(deps.endpoints, endpoint.id, (state: SubscriptionState | undefined) => {
+      if (!state) throw new NotFound(`No endpoint ${param(req, 'endpoint')}.`);
+      return { events: decide(state), result: undefined };
+    });
+    return after && !('deleted' in after) ? (after as SubscriptionState) : undefined;
+  }
+
+  const changedBy = (state: SubscriptionState, changes: ReturnType<typeof endpointChanges>, cause: 'replaced' | 'patched'): SubscriptionEvent[] =>
+    Object.keys(changes).length === 0
+      ? []
+      : [
+          {
+            id: deps.decide.newId(),
+            type: 'SubscriptionChanged',
+            schema_version: 1,
+            occurred_at: deps.decide.now().toISOString(),
+            data: { id: state.id, version: state.version + 1, changes, cause, detail: null, changed_at: deps.decide.now().toISOString() },
+          } as SubscriptionEvent,
+        ];
+
+  router.post('/app/:app/endpoint', ...body, async (req, res) => {
+    const input = validated<EndpointInput>(deps.validators.endpointIn, req.body);
+    const app = await resolve.application(param(req, 'app'));
+    res.status(201).json(endpointOut(await createEndpoint(app, input)));
+  });
+
+  router.put('/app/:app/endpoint/:endpoint', ...body, async (req, res) => {
+    const input = validated<EndpointInput>(deps.validators.endpointUpdate, req.body);
+    const app = await resolve.application(param(req, 'app'));
+    const existing = await resolve.findEndpoint(app, param(req, 'endpoint'));
+    if (!existing) {
+      const uid = input.uid ?? param(req, 'endpoint');
+      return void res.status(201).json(endpointOut(await createEndpoint(app, { ...input, uid })));
+    }
+    const after = await changeEndpoint(req, (state) => changedBy(state, endpointChanges(input, true, deps.decide, state), 'replaced'));
+    res.json(endpointOut(after!));
+  });
+
+  router.patch('/app/:app/endpoint/:endpoint', ...body, async (req, res) => {
+    const input = validated<Partial<EndpointInput>>(deps.validators.endpointPatch, req.body);
+    const after = await changeEndpoint(req, (state) => changedBy(state, endpointChanges(input, false, deps.decide, state), 'patched'));
+    res.json(endpointOut(after!));
+  });
+
+  router.delete('/app/:app/endpoint/:endpoint', async (req, res) => {
+    await changeEndpoint(req, (state) => [decideDelete(state, deps.decide)]);
+    res.status(204).end();
+  });
+
+  router.get('/app/:app/endpoint/:endpoint/secret', async (req, res) => {
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    let key: string;
+    try {
+      key = deps.secrets.open(endpoint.secret, sealedFor(endpoint.id, 'secret'));
+    } catch {
+      throw new Conflict('The endpoint secret cannot be opened with the master keys this service has; rotate it.');
+    }
+    res.json({ key });
+  });
+
+  router.post('/app/:app/endpoint/:endpoint/secret/rotate', ...body, async (req, res) => {
+    const input = validated<{ key?: string | null }>(deps.validators.secretRotateIn, req.body === undefined ? {} : req.body);
+    await changeEndpoint(req, (state) => [decideRotate(state, input.key ? { secret_key: input.key } : {}, deps.decide).event]);
+    res.status(204).end();
+  });
+
+  router.get('/app/:app/endpoint/:endpoint/headers', async (req, res) => {
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    res.json({ headers: endpoint.headers ?? {}, sensitive: [] });
+  });
+
+  const setHeaders = (replace: boolean) => async (req: Request, res: Response) => {
+    const input = validated<{ headers: Record<string, string | null> }>(replace ? deps.validators.headersIn : deps.validators.headersPatchIn, req.body);
+    await changeEndpoint(req, (state) => changedBy(state, { headers: headersAfter(state.headers, input.headers, replace) }, replace ? 'replaced' : 'patched'));
+    res.status(204).end();
+  };
+  router.put('/app/:app/endpoint/:endpoint/headers', ...body, setHeaders(true));
+  router.patch('/app/:app/endpoint/:endpoint/headers', ...body, setHeaders(false));
+
+  // Messages
+  router.post('/app/:app/msg', ...body, async (req, res) => {
+    const input = validated<MessageInput & { application?: ApplicationInput }>(deps.validators.messageIn, req.body);
+    let app = await resolve.findApplication(param(req, 'app'));
+    if (!app && input.application) app = await createApplication({ ...input.application, uid: input.application.uid ?? param(req, 'app') });
+    if (!app) throw new NotFound(`No application ${param(req, 'app')}.`);
+    const eventType = await resolve.findEventType(input.eventType);
+    if (eventType) {
+      const problems = deps.payloadProblems(eventType, input.payload);
+      if (problems) throw new ValidationFailed(problems, `The payload does not match the schema of event type ${input.eventType}.`);
+    }
+    const event = decideMessage(app, input, deps.decide);
+    const eventIdKey = input.eventId ? `${deps.prefix}event-id:${app.id}:${input.eventId}` : undefined;
+    if (eventIdKey && (await deps.redis.set(eventIdKey, event.data.message_id, { NX: true, PX: deps.eventIdTtlMs })) !== 'OK') {
+      throw new Conflict(`A message with eventId ${input.eventId} was sent to this application already.`);
+    }
+    try {
+      await append([event]);
+    } catch (error) {
+      // Not recorded: the eventId stays free for the retry.
+      if (eventIdKey) await deps.redis.del(eventIdKey).catch(() => undefined);
+      throw error;
+    }
+    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: event.data.payload, created_at: event.data.received_at }, req.query.with_content !== 'false'));
+  });
+
+  router.get('/health', (_req, res) => {
+    res.status(204).end();
+  });
+
+  router.get('/{*rest}', (req, res) => deps.forward(req, res));
+  return router;
+}
