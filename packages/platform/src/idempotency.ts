@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Logger } from './logger';
 import { Conflict, HttpProblem, ServiceUnavailable, ValidationFailed } from './problem';
 
 /**
@@ -31,6 +30,9 @@ export type IdempotencyStore = {
   /** Gives our lease back without an answer, so a retry runs at once. */
   release(scope: string, running: RunningRecord): Promise<void>;
 };
+
+/** Where the middleware says what went wrong without failing the request (a pino logger fits). */
+type WarningLog = { warn: (details: object, message: string) => void };
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
@@ -113,7 +115,7 @@ export type IdempotencyOptions = {
   store: IdempotencyStore;
   /** Whose request this is (the API key's identity); answers are never shared between principals. */
   principal: (req: Request) => string;
-  log: Pick<Logger, 'warn'>;
+  log: WarningLog;
   /** How long an answer is kept (and the key refused for other requests). */
   ttlMs?: number;
   /** How long a holder's claim lasts without renewal: how soon a crashed holder's key is free again. */
@@ -229,7 +231,7 @@ function recordedHeaders(res: Response): Record<string, string | string[]> {
   return headers;
 }
 
-type Holding = { store: IdempotencyStore; log: Pick<Logger, 'warn'>; leaseMs: number; ttlMs: number };
+type Holding = { store: IdempotencyStore; log: WarningLog; leaseMs: number; ttlMs: number };
 
 /**
  * Keeps the lease while the handler runs and, when it ends the response, records the answer (or gives the
