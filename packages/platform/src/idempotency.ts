@@ -196,6 +196,7 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
           return replay(res, (claim.record as DoneRecord).response);
         case 'wait':
           if (Date.now() + pause > deadline) return next(new IdempotencyKeyInProgress());
+          if (req.socket.destroyed) return; // the client left: nobody to answer
           await sleep(pause);
           break;
         default: {
@@ -231,6 +232,13 @@ function recordedHeaders(res: Response): Record<string, string | string[]> {
   return headers;
 }
 
+/**
+ * How long a lease is renewed at most. A response that never ends (a handler that hangs, or Express destroying
+ * the socket after an error once headers were sent) would otherwise hold its key, and a timer, for as long as
+ * the process lives. Five minutes is Node's default request timeout, far past any gateway handler.
+ */
+const MAX_HOLD_MS = 300_000;
+
 type Holding = { store: IdempotencyStore; log: WarningLog; leaseMs: number; ttlMs: number };
 
 /**
@@ -240,7 +248,13 @@ type Holding = { store: IdempotencyStore; log: WarningLog; leaseMs: number; ttlM
  * sent, a 204's `res.status(204).end()` included.
  */
 function holdWhileRunning(res: Response, scope: string, running: RunningRecord, { store, log, leaseMs, ttlMs }: Holding): void {
+  const heldUntil = Date.now() + MAX_HOLD_MS;
   const renewal = setInterval(() => {
+    if (Date.now() > heldUntil) {
+      clearInterval(renewal);
+      log.warn({ scope }, 'idempotency lease no longer renewed: the response has not ended in time');
+      return;
+    }
     store.renew(scope, running, leaseMs).then(
       (ours) => {
         if (!ours) log.warn({ scope }, 'idempotency lease lost while the request ran; a duplicate may have run too');
