@@ -15,3 +15,5 @@ export * from './metrics';
 export * from './within';
 export * from './subscriptionWriter';
 export * from './serviceCredential';
+export * from './idempotency';
+export * from './redisIdempotencyStore';
