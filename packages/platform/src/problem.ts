@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { FieldError } from '@hookpost/contracts';
+import { svixErrorBody, type FieldError } from '@hookpost/contracts';
 
 /** A failure with its HTTP status; one middleware renders every one as application/problem+json (RFC 9457). */
 export class HttpProblem extends Error {
@@ -70,6 +70,16 @@ export function sendProblem(res: Parameters<RequestHandler>[1], problem: HttpPro
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problemBody(problem)));
 }
 
+/**
+ * The same failure in the Svix API's error shape (`{code, detail}`, or `{detail: [{loc, msg, type}]}` for a
+ * 422), which Svix's clients parse into their own exceptions.
+ */
+export function sendSvixProblem(res: Parameters<RequestHandler>[1], problem: HttpProblem): void {
+  if (problem instanceof ServiceUnavailable) res.setHeader('Retry-After', String(problem.retryAfterSeconds));
+  const fields = Array.isArray(problem.extra.errors) ? (problem.extra.errors as FieldError[]) : undefined;
+  res.status(problem.status).type('application/json').send(JSON.stringify(svixErrorBody(problem.status, problem.title, problem.detail, fields)));
+}
+
 /** Body-parser errors carry a `type`; map them to the contract's statuses rather than a 500. */
 function fromBodyParserError(error: { type?: string; status?: number; limit?: number }): HttpProblem | undefined {
   switch (error.type) {
@@ -89,15 +99,19 @@ function fromBodyParserError(error: { type?: string; status?: number; limit?: nu
   }
 }
 
+/** Paths answered in the Svix API's error shape rather than application/problem+json. */
+export const isSvixPath = (path: string) => path === '/api/v1' || path.startsWith('/api/v1/');
+
 export function problemMiddleware(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
-  return (error, _req, res, _next) => {
+  return (error, req, res, _next) => {
+    const send = isSvixPath(req.path) ? sendSvixProblem : sendProblem;
     const problem = error instanceof HttpProblem ? error : fromBodyParserError(error);
-    if (problem) return sendProblem(res, problem);
+    if (problem) return send(res, problem);
     log.error({ err: error }, 'unhandled error');
-    sendProblem(res, new HttpProblem(500, 'Internal Server Error', 'Something went wrong on our side.'));
+    send(res, new HttpProblem(500, 'Internal Server Error', 'Something went wrong on our side.'));
   };
 }
 
 export const notFoundRoute: RequestHandler = (req, res) => {
-  sendProblem(res, new NotFound(`No route for ${req.method} ${req.path}.`));
+  (isSvixPath(req.path) ? sendSvixProblem : sendProblem)(res, new NotFound(`No route for ${req.method} ${req.path}.`));
 };
