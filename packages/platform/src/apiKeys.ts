@@ -29,13 +29,12 @@ export function requireApiKey(
     // Without user keys (HOOKPOST_ALLOW_NO_AUTH) the public routes are open; service-only ones never are.
     if (!serviceOnly && userDigests.length === 0) return next();
     const digests = serviceOnly ? serviceDigests : anyDigests;
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return next(new Unauthorized('Send an API key as Authorization: Bearer <key>.'));
     }
-    const candidate = digest(match[1]!);
+    const candidate = digest(token);
     // Compare against every key, without stopping early, so timing says nothing about which matched.
     let ok = false;
     for (const known of digests) ok = timingSafeEqual(candidate, known) || ok;
@@ -54,4 +53,10 @@ export function apiKeysFrom(env: { HOOKPOST_API_KEYS: string[]; HOOKPOST_ALLOW_N
   }
   for (const key of env.HOOKPOST_API_KEYS) if (key.length < 16) throw new Error('every API key needs at least 16 characters');
   return env.HOOKPOST_API_KEYS;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (any case of "Bearer"), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match ? match[1] : undefined;
 }

@@ -1,4 +1,4 @@
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import {
   isDeleted,
   isUuid,
@@ -42,6 +42,7 @@ import {
 import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, decideRotate, existing, existingMatching, publicSubscription, type DecideDeps } from './commands/decide';
 import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
+import { svixRouter, type SvixRouterDeps } from './svix/svixRouter';
 
 export type GatewayDeps = {
   log: Logger;
@@ -58,6 +59,10 @@ export type GatewayDeps = {
   apiKeys: readonly string[];
   metrics: Registry;
   metricsToken?: string;
+  /** The Svix-compatible API under /api/v1 (its reads are forwarded to the projector like the seed's). */
+  svix: Omit<SvixRouterDeps, 'forward' | 'append' | 'log' | 'decide'>;
+  /** Idempotency-Key on every POST (see packages/platform/src/idempotency.ts); absent, keys are ignored. */
+  idempotent?: RequestHandler;
 };
 
 /** Paths anyone may call: liveness, readiness, metrics and the API description. */
@@ -120,7 +125,9 @@ export function buildGatewayApp(deps: GatewayDeps) {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
   });
 
-  const body = jsonBody(deps.maxBodyBytes);
+  const idempotent: RequestHandler = deps.idempotent ?? ((_req, _res, next) => next());
+  // Parsed, then checked against the first answer for its Idempotency-Key (POST only; other methods pass).
+  const body = [...jsonBody(deps.maxBodyBytes), idempotent];
 
   // The hot path first: an ingest request passes the fewest router layers.
   app.post('/ingest/:subscriptionId', ...body, async (req, res) => {
@@ -136,6 +143,11 @@ export function buildGatewayApp(deps: GatewayDeps) {
   });
 
   app.use(docsRouter());
+
+  app.use(
+    '/api/v1',
+    svixRouter({ ...deps.svix, forward, append: (events) => append(events.map(recordOf)), log: deps.log, decide: deps.decide }, body),
+  );
 
   app.post('/subscriptions', ...body, async (req, res) => {
     const input = validated<SubscriptionCreate>(validateSubscriptionCreate, req.body);

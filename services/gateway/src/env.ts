@@ -11,6 +11,10 @@ export const gatewayEnvSpec = {
   HOOKPOST_APPEND_TIMEOUT_MS: envs.int(10_000, { min: 100 }),
   /** How long a rotated-out secret keeps signing deliveries next to the new one. */
   HOOKPOST_SECRET_ROTATION_OVERLAP_MS: envs.int(86_400_000, { min: 0 }),
+  /** How long a message's eventId stays taken in its application (a second message with it is 409). */
+  HOOKPOST_EVENT_ID_TTL_MS: envs.int(86_400_000, { min: 1_000 }),
+  /** How long the first answer to a POST with an Idempotency-Key is kept and replayed. */
+  HOOKPOST_IDEMPOTENCY_TTL_MS: envs.int(12 * 3_600_000, { min: 1_000 }),
 };
 
 export type GatewayEnv = ReturnType<typeof readGatewayEnv>;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
@@ -22,8 +22,18 @@ import {
   SubscriptionDirectory,
   SubscriptionWriter,
   TargetPolicy,
+  ApplicationWriter,
+  EntityDirectory,
+  EventTypeWriter,
+  idempotency,
+  RedisIdempotencyStore,
+  bearerToken,
+  type EventRecord,
   type Logger,
 } from '@hookpost/platform';
+import { SvixResolver } from './svix/resolve';
+import { svixValidators } from './svix/validators';
+import { payloadSchemaProblems } from './svix/payloadSchemas';
 import { buildGatewayApp } from './app';
 import { readGatewayEnv, type GatewayEnv } from './env';
 import { ProjectorForwarder } from './adapters/projectorForwarder';
@@ -41,20 +51,46 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const admin = kafka.admin();
   await admin.connect();
 
-  const { redis, cache } = await connectSubscriptionCache(env, log);
+  const { redis, cache, applications, eventTypes } = await connectSubscriptionCache(env, log);
   const projector = new ProjectorForwarder(env.PROJECTOR_URL, log);
 
-  const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, serviceHeaders(serviceCredentials(env.HOOKPOST_SECRET_KEYS).send));
-  const writer = new SubscriptionWriter({
+  const projectorHeaders = serviceHeaders(serviceCredentials(env.HOOKPOST_SECRET_KEYS).send);
+  const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
+  const applicationDirectory = new EntityDirectory(applications, env.PROJECTOR_URL, projectorHeaders, 'applications');
+  const eventTypeDirectory = new EntityDirectory(eventTypes, env.PROJECTOR_URL, projectorHeaders, 'event-types');
+  // Every writer decides under its entity's lock and appends with the same bound as any command.
+  const writerOptions = {
     redis,
     prefix: env.HOOKPOST_REDIS_PREFIX,
-    directory,
-    cache,
-    append: (records) => eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }),
+    append: (records: EventRecord[]) => eventLog.append(records, { timeoutMs: env.HOOKPOST_APPEND_TIMEOUT_MS }),
     topics: topicNames(env.HOOKPOST_TOPIC_PREFIX),
     log,
     lockTtlMs: env.HOOKPOST_APPEND_TIMEOUT_MS + 20_000,
-  });
+  };
+  const writer = new SubscriptionWriter({ ...writerOptions, directory, cache });
+  const svix = {
+    redis,
+    prefix: env.HOOKPOST_REDIS_PREFIX,
+    resolve: new SvixResolver({
+      redis,
+      prefix: env.HOOKPOST_REDIS_PREFIX,
+      applications: applicationDirectory,
+      endpoints: directory,
+      eventTypes: eventTypeDirectory,
+      projectorUrl: env.PROJECTOR_URL,
+      projectorHeaders,
+    }),
+    endpoints: writer,
+    applications: new ApplicationWriter({ ...writerOptions, directory: applicationDirectory, cache: applications }),
+    eventTypes: new EventTypeWriter({ ...writerOptions, directory: eventTypeDirectory, cache: eventTypes }),
+    endpointCache: cache,
+    applicationCache: applications,
+    eventTypeCache: eventTypes,
+    secrets: secretBox,
+    validators: svixValidators,
+    payloadProblems: payloadSchemaProblems,
+    eventIdTtlMs: env.HOOKPOST_EVENT_ID_TTL_MS,
+  };
   const readiness = await cachedReadiness(async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildGatewayApp({
     log,
@@ -79,6 +115,14 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     metricsToken: env.HOOKPOST_METRICS_TOKEN || undefined,
     apiKeys,
     metrics: createMetricsRegistry('gateway'),
+    svix,
+    idempotent: idempotency({
+      store: new RedisIdempotencyStore(redis, env.HOOKPOST_REDIS_PREFIX),
+      // The key's identity (a digest: never the key itself), so one caller's keys never answer another's.
+      principal: (req) => createHash('sha256').update(bearerToken(req.headers.authorization) ?? '').digest('hex'),
+      log,
+      ttlMs: env.HOOKPOST_IDEMPOTENCY_TTL_MS,
+    }),
   });
   const server = await listen(app, env.GATEWAY_PORT, env.HOOKPOST_BIND_HOST);
 

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   isGone,
   type EntityState,
@@ -44,6 +44,7 @@ import {
   endpointChanges,
   eventTypeReplacement,
   headersAfter,
+  svixSecret,
   type ApplicationInput,
   type EndpointInput,
   type EventTypeInput,
@@ -96,7 +97,7 @@ const param = (req: Request, name: string) => String(req.params[name]);
  * types are entities of their own, endpoints are subscriptions belonging to an application, a message is one
  * MessageCreated event that the dispatcher fans out. Reads go to the projector.
  */
-export function svixRouter(deps: SvixRouterDeps, body: ReturnType<typeof Router>['post'] extends never ? never : import('express').RequestHandler[]) {
+export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   const router = Router();
   const { resolve } = deps;
 
@@ -317,7 +318,7 @@ export function svixRouter(deps: SvixRouterDeps, body: ReturnType<typeof Router>
 
   router.post('/app/:app/endpoint/:endpoint/secret/rotate', ...body, async (req, res) => {
     const input = validated<{ key?: string | null }>(deps.validators.secretRotateIn, req.body === undefined ? {} : req.body);
-    await changeEndpoint(req, (state) => [decideRotate(state, input.key ? { secret_key: input.key } : {}, deps.decide).event]);
+    await changeEndpoint(req, (state) => [decideRotate(state, input.key ? { secret_key: svixSecret(input.key) } : {}, deps.decide).event]);
     res.status(204).end();
   });
 
