@@ -2,58 +2,58 @@ import type { ApplicationState, EventTypeState, SubscriptionState } from './even
 import { toExternalId } from './svix/ids';
 
 /**
- * What the Svix-compatible API shows of our state (camelCase, prefixed ids). One mapping for the gateway's
- * answers to writes and the projector's answers to reads, so a client sees the same object from both. Where
- * Svix has renamed a field (filterTypes → eventTypes, rateLimit → throttleRate) both names are shown, so the
- * 1.x clients and the current document both find theirs.
+ * What the Svix-compatible API shows of our state (camelCase, prefixed ids, null where a field has no value),
+ * exactly the response schemas of svix/responses.ts. One mapping for the gateway's answers to writes and the
+ * projector's answers to reads, so a client sees the same object from both. `rateLimit` is the 1.x clients'
+ * name of `throttleRate`; both carry the value.
  */
-
-const orUndefined = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
 
 export function applicationOut(state: Pick<ApplicationState, 'id' | 'name' | 'uid' | 'metadata' | 'rate_limit' | 'created_at' | 'updated_at'>) {
   return {
     id: toExternalId('app', state.id),
     name: state.name,
-    uid: orUndefined(state.uid),
+    uid: state.uid ?? null,
     metadata: state.metadata ?? {},
-    rateLimit: orUndefined(state.rate_limit),
-    throttleRate: orUndefined(state.rate_limit),
+    throttleRate: state.rate_limit ?? null,
+    rateLimit: state.rate_limit ?? null,
     createdAt: state.created_at,
     updatedAt: state.updated_at,
   };
 }
 
-type EndpointFields = Pick<SubscriptionState, 'id' | 'description' | 'target_url' | 'is_active' | 'event_types' | 'created_at' | 'updated_at'> &
+export type EndpointFields = Pick<SubscriptionState, 'id' | 'description' | 'target_url' | 'is_active' | 'event_types' | 'created_at' | 'updated_at'> &
   Partial<Pick<SubscriptionState, 'uid' | 'channels' | 'metadata' | 'rate_limit'>>;
 
-export function endpointOut(state: EndpointFields) {
-  const types = orUndefined(state.event_types);
+/** The endpoint's fields shared by EndpointOut and MessageEndpointOut (which has no metadata). */
+export function endpointFieldsOut(state: EndpointFields) {
   return {
     id: toExternalId('ep', state.id),
-    description: state.description ?? '',
     url: state.target_url,
+    description: state.description ?? '',
     version: 1,
     disabled: !state.is_active,
-    uid: orUndefined(state.uid),
-    filterTypes: types,
-    eventTypes: types,
-    channels: orUndefined(state.channels),
-    rateLimit: orUndefined(state.rate_limit),
-    throttleRate: orUndefined(state.rate_limit),
-    metadata: state.metadata ?? {},
+    filterTypes: state.event_types ?? null,
+    channels: state.channels ?? null,
+    throttleRate: state.rate_limit ?? null,
+    rateLimit: state.rate_limit ?? null,
+    uid: state.uid ?? null,
     createdAt: state.created_at,
     updatedAt: state.updated_at,
   };
 }
 
-export function eventTypeOut(state: Pick<EventTypeState, 'id' | 'description' | 'schemas' | 'archived' | 'deprecated' | 'feature_flag' | 'created_at' | 'updated_at'>) {
+export function endpointOut(state: EndpointFields) {
+  return { ...endpointFieldsOut(state), metadata: state.metadata ?? {} };
+}
+
+export function eventTypeOut(state: Pick<EventTypeState, 'id' | 'description' | 'schemas' | 'archived' | 'deprecated' | 'feature_flag' | 'created_at' | 'updated_at'>, withContent = true) {
   return {
     name: state.id,
     description: state.description,
-    schemas: orUndefined(state.schemas),
     archived: state.archived,
     deprecated: state.deprecated,
-    featureFlag: orUndefined(state.feature_flag),
+    schemas: withContent ? (state.schemas ?? null) : null,
+    featureFlag: state.feature_flag ?? null,
     createdAt: state.created_at,
     updatedAt: state.updated_at,
   };
@@ -74,10 +74,10 @@ export function messageOut(message: MessageFields, withContent = true) {
   return {
     id: toExternalId('msg', message.id),
     eventType: message.event_type,
-    eventId: orUndefined(message.event_id),
-    channels: orUndefined(message.channels as string[] | null),
-    tags: orUndefined(message.tags as string[] | null | undefined),
+    eventId: message.event_id ?? null,
     payload: withContent ? (message.payload ?? {}) : {},
+    channels: (message.channels as string[] | null) ?? null,
+    tags: (message.tags as string[] | null | undefined) ?? null,
     timestamp: message.created_at,
   };
 }

@@ -77,7 +77,9 @@ export function sendProblem(res: Parameters<RequestHandler>[1], problem: HttpPro
 export function sendSvixProblem(res: Parameters<RequestHandler>[1], problem: HttpProblem): void {
   if (problem instanceof ServiceUnavailable) res.setHeader('Retry-After', String(problem.retryAfterSeconds));
   const fields = Array.isArray(problem.extra.errors) ? (problem.extra.errors as FieldError[]) : undefined;
-  res.status(problem.status).type('application/json').send(JSON.stringify(svixErrorBody(problem.status, problem.title, problem.detail, fields)));
+  // A problem may name its Svix error code (`extra.code`); otherwise the status picks one.
+  const code = typeof problem.extra.code === 'string' ? problem.extra.code : undefined;
+  res.status(problem.status).type('application/json').send(JSON.stringify(svixErrorBody(problem.status, problem.title, problem.detail, fields, code)));
 }
 
 /** Body-parser errors carry a `type`; map them to the contract's statuses rather than a 500. */
@@ -99,12 +101,15 @@ function fromBodyParserError(error: { type?: string; status?: number; limit?: nu
   }
 }
 
+/** The request's whole path, wherever a router is mounted. */
+const pathOf = (req: { originalUrl: string }) => req.originalUrl.split('?')[0]!;
+
 /** Paths answered in the Svix API's error shape rather than application/problem+json. */
 export const isSvixPath = (path: string) => path === '/api/v1' || path.startsWith('/api/v1/');
 
 export function problemMiddleware(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const send = isSvixPath(req.path) ? sendSvixProblem : sendProblem;
+    const send = isSvixPath(pathOf(req)) ? sendSvixProblem : sendProblem;
     const problem = error instanceof HttpProblem ? error : fromBodyParserError(error);
     if (problem) return send(res, problem);
     log.error({ err: error }, 'unhandled error');
@@ -113,5 +118,5 @@ export function problemMiddleware(log: { error: (obj: object, msg: string) => vo
 }
 
 export const notFoundRoute: RequestHandler = (req, res) => {
-  (isSvixPath(req.path) ? sendSvixProblem : sendProblem)(res, new NotFound(`No route for ${req.method} ${req.path}.`));
+  (isSvixPath(pathOf(req)) ? sendSvixProblem : sendProblem)(res, new NotFound(`No route for ${req.method} ${req.path}.`));
 };

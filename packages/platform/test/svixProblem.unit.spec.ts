@@ -1,10 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { Conflict, HttpProblem, jsonBody, NotFound, ServiceUnavailable, ValidationFailed } from '../src';
-import { svixNotFoundRoute, svixProblemMiddleware } from '../src/svixProblem';
+import { Conflict, HttpProblem, jsonBody, NotFound, notFoundRoute, problemMiddleware, ServiceUnavailable, ValidationFailed } from '../src';
 
-describe('the Svix problem middleware', () => {
+describe('the problem middleware under /api/v1 (Svix error shapes)', () => {
   const logged: object[] = [];
   let server: Server;
   let base: string;
@@ -32,8 +31,8 @@ describe('the Svix problem middleware', () => {
       throw new Error('boom');
     });
     v1.post('/echo', (req, res) => res.json(req.body));
-    v1.use(svixNotFoundRoute);
-    v1.use(svixProblemMiddleware({ error: (obj) => logged.push(obj) }));
+    v1.use(notFoundRoute);
+    v1.use(problemMiddleware({ error: (obj: object) => logged.push(obj) }));
     app.use('/api/v1', v1);
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));

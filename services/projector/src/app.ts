@@ -2,6 +2,8 @@ import express, { type Request, type RequestHandler } from 'express';
 import { isUuid, limits, subscriptionETag } from '@hookpost/contracts';
 import { BadRequest, httpMetrics, methodNotAllowed, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
 import type { PgReadQueries } from './adapters/pgReadQueries';
+import { svixReadRoutes } from './svix/svixReadRoutes';
+import type { PgSvixQueries } from './svix/svixQueries';
 import { allowOnly, cursorOf, jsonObjectOf, limitOf, single, statusOf, textOf, timestampOf, uuidOf } from './readQuery';
 
 function idParam(req: Request, what: string): string {
@@ -20,6 +22,8 @@ export type ReadScope = 'subscriptions' | 'deliveries';
  */
 export function buildProjectorApp(deps: {
   queries: PgReadQueries;
+  /** The Svix-compatible API's reads (/api/v1). */
+  svixQueries: PgSvixQueries;
   log: Logger;
   ready: () => Promise<boolean>;
   apiKeys: readonly string[];
@@ -159,6 +163,8 @@ export function buildProjectorApp(deps: {
     const data = await queries.overdueRetries({ dueBefore, afterId: after, limit });
     res.json({ data, next_after: data.length === limit ? String(data[data.length - 1]!.id) : null });
   });
+
+  svixReadRoutes(app, deps.svixQueries, fenced);
 
   app.use(methodNotAllowed(app));
   app.use(notFoundRoute);

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
 import { apiKeysFrom, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
+import { PgSvixQueries } from './svix/svixQueries';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
 import { readProjectorEnv, type ProjectorEnv } from './env';
@@ -95,6 +96,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   });
   const app = buildProjectorApp({
     queries,
+    svixQueries: new PgSvixQueries(pool),
     readAfterWrites,
     log,
     apiKeys: apiKeysFrom(env),
