@@ -60,6 +60,8 @@ describe('PgReadQueries.overdueRetries', () => {
     expect(first[1]).toEqual({
       id: overdueB,
       subscription_id: subscriptionId,
+      // (a seed ingest's delivery is not a message's fan-out)
+      message_id: null,
       event_type: 'a.b',
       payload: { id: overdueB },
       created_at: at,

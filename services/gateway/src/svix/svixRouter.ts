@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   isGone,
+  payloadSchemasProblems,
   type EntityState,
   type FieldError,
   applicationOut,
@@ -191,8 +192,15 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   // Event types
+  /** Event types' schemas must compile (bounded), or every message of the type would fail later. */
+  const usableSchemas = <T extends { schemas?: Record<string, unknown> | null }>(input: T): T => {
+    const problems = payloadSchemasProblems(input.schemas);
+    if (problems.length > 0) throw new ValidationFailed(problems, 'An event-type schema cannot be used.');
+    return input;
+  };
+
   router.post('/event-type', ...body, async (req, res) => {
-    const input = validated<EventTypeInput>(deps.validators.eventTypeIn, req.body);
+    const input = usableSchemas(validated<EventTypeInput>(deps.validators.eventTypeIn, req.body));
     const { after } = await under(deps.eventTypes, input.name, (state: EventTypeState | undefined) => {
       if (state) throw new Conflict(`Event type ${input.name} exists.`);
       return { events: [decideEventTypeCreate(input, deps.decide)], result: undefined };
@@ -201,7 +209,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.put('/event-type/:name', ...body, async (req, res) => {
-    const input = validated<Omit<EventTypeInput, 'name'>>(deps.validators.eventTypeUpsertIn, req.body);
+    const input = usableSchemas(validated<Omit<EventTypeInput, 'name'>>(deps.validators.eventTypeUpsertIn, req.body));
     const name = param(req, 'name');
     let created = false;
     const { after } = await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
@@ -214,7 +222,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.patch('/event-type/:name', ...body, async (req, res) => {
-    const input = validated<Partial<EventTypeInput>>(deps.validators.eventTypePatch, req.body);
+    const input = usableSchemas(validated<Partial<EventTypeInput>>(deps.validators.eventTypePatch, req.body));
     const name = param(req, 'name');
     if (!(await resolve.findEventType(name))) throw new NotFound(`No event type ${name}.`);
     const { after } = await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
