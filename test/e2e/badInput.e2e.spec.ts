@@ -267,7 +267,7 @@ describe('bad input corpus', () => {
     expect(await logEnds()).toBe(before);
   });
 
-  it('refuses a target whose IPv6 literal embeds a non-public IPv4 address with 422 on target_url, writing nothing', async () => {
+  it('refuses a target whose IPv6 literal embeds a non-public IPv4 address with 422 on target_url, without naming that IPv4 address, writing nothing', async () => {
     const before = await logEnds();
     for (const target_url of embeddedAddressTargets) {
       const answer = await send({ name: target_url, method: 'POST', path: '/subscriptions', body: JSON.stringify({ name: 'embedded', target_url }) });
@@ -275,6 +275,8 @@ describe('bad input corpus', () => {
       const errors = JSON.parse(answer.text).errors as { field: string; message: string }[];
       expect(errors.map((error) => error.field)).toEqual(['target_url']);
       expect(errors[0]!.message).toMatch(/^is not a public address: /);
+      // It names the form and the range, never the IPv4 address found inside (the literal it quotes is the caller's own, in hex)
+      expect(errors[0]!.message).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
     }
     expect(await logEnds()).toBe(before);
   });

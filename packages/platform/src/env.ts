@@ -129,6 +129,8 @@ export const commonEnv = {
   HOOKPOST_TOPIC_PREFIX: envs.string(''),
   REDIS_URL: envs.string('redis://127.0.0.1:6379'),
   HOOKPOST_REDIS_PREFIX: envs.string('hookpost:'),
+  /** How long any Redis call may wait for its reply before it fails; a Redis that stops answering must not hold requests forever. */
+  HOOKPOST_REDIS_REPLY_TIMEOUT_MS: envs.int(5_000, { min: 1 }),
   LOG_LEVEL: envs.string('info'),
   /** `<key id>:<base64 of 32 bytes>`, comma-separated; the first seals, all open. Required: no key is built in. */
   HOOKPOST_SECRET_KEYS: envs.masterKeys(),
