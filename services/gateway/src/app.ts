@@ -100,6 +100,17 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   const recordOf = (event: HookpostEvent): EventRecord => ({ ...topicFor(topics, event), event });
 
+  /** A lookup in the cache or the read model; one that cannot answer (Redis or the projector down) is a 503 to retry. */
+  async function lookedUp<T>(find: () => Promise<T>): Promise<T> {
+    try {
+      return await find();
+    } catch (error) {
+      if (error instanceof HttpProblem) throw error;
+      deps.log.error({ err: error }, 'lookup failed');
+      throw new ServiceUnavailable('The subscription could not be looked up right now; try again shortly.');
+    }
+  }
+
   async function remember(known: KnownSubscription): Promise<void> {
     // Read-your-writes: the next ingest must see this version even before the projector catches up.
     await deps.cache.put(known).catch((error: unknown) => deps.log.warn({ err: error }, 'subscription cache write failed'));
@@ -110,7 +121,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
   /** The subscription a command names, or 404; an id that is not a UUID never reaches Redis or the projector. */
   async function subscriptionFor(id: string) {
     if (!isUuid(id)) throw new NotFound(`No subscription ${id}.`);
-    return existing(await deps.directory.find(id), id);
+    return existing(await lookedUp(() => deps.directory.find(id)), id);
   }
 
   app.use(httpMetrics(deps.metrics));

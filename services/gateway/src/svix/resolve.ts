@@ -1,5 +1,5 @@
 import { DEFAULT_APPLICATION_ID, isGone, parseIdOrUid, type ApplicationState, type EventTypeState, type Known, type SubscriptionState } from '@hookpost/contracts';
-import { NotFound, type EntityDirectory, type RedisClient } from '@hookpost/platform';
+import { HttpProblem, NotFound, ServiceUnavailable, type EntityDirectory, type RedisClient } from '@hookpost/platform';
 
 /**
  * Finds what a Svix path names: an application by id or uid, one of its endpoints by id or uid, an event type
@@ -48,7 +48,11 @@ export class SvixResolver {
   }
 
   /** The live application `text` names (its id or uid), or undefined. */
-  async findApplication(text: string): Promise<ApplicationState | undefined> {
+  findApplication(text: string): Promise<ApplicationState | undefined> {
+    return answerable(this.applicationNamed(text));
+  }
+
+  private async applicationNamed(text: string): Promise<ApplicationState | undefined> {
     const ref = parseIdOrUid('app', text);
     if (!ref) return undefined;
     const live = async (id: string) => alive(await this.deps.applications.find(id));
@@ -64,7 +68,11 @@ export class SvixResolver {
   }
 
   /** The live endpoint of `app` that `text` names (its id or its uid within the application), or undefined. */
-  async findEndpoint(app: ApplicationState, text: string): Promise<SubscriptionState | undefined> {
+  findEndpoint(app: ApplicationState, text: string): Promise<SubscriptionState | undefined> {
+    return answerable(this.endpointNamed(app, text));
+  }
+
+  private async endpointNamed(app: ApplicationState, text: string): Promise<SubscriptionState | undefined> {
     const ref = parseIdOrUid('ep', text);
     if (!ref) return undefined;
     const live = async (id: string) => {
@@ -84,10 +92,20 @@ export class SvixResolver {
 
   async findEventType(name: string): Promise<EventTypeState | undefined> {
     if (!/^[a-zA-Z0-9\-_.]{1,256}$/.test(name)) return undefined;
-    return alive(await this.deps.eventTypes.find(name));
+    return alive(await answerable(this.deps.eventTypes.find(name)));
   }
 }
 
 function alive<S extends { id: string; version: number; updated_at: string }>(known: Known<S> | undefined): S | undefined {
   return known && !isGone(known) ? known : undefined;
+}
+
+/** A lookup that cannot be answered now (Redis or the read model down) is a 503 to retry, never a 500. */
+async function answerable<T>(lookup: Promise<T>): Promise<T> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if (error instanceof HttpProblem) throw error;
+    throw new ServiceUnavailable('The resource could not be looked up right now; try again shortly.');
+  }
 }

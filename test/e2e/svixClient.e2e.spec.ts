@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { Svix, ApiException } from 'svix';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { Receiver, type ReceivedRequest } from '../support/receiver';
+import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
+import { eventually } from '../support/wait';
+
+jest.setTimeout(120_000);
+
+/**
+ * Hookpost through Svix's own npm client (1.x) only: every call below is the client's, and every answer is
+ * parsed by the client's own models. The receivers are real HTTP servers on loopback.
+ */
+let stack: Stack;
+let svix: Svix;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  svix = new Svix(TEST_API_KEY, { serverUrl: stack.baseUrl });
+  for (let i = 0; i < 3; i += 1) receivers.push(await Receiver.start());
+});
+
+afterAll(async () => {
+  for (const receiver of receivers) await receiver.stop();
+  await stack?.stop();
+});
+
+const payloadsOf = (receiver: Receiver) => receiver.requests.map((request) => JSON.parse(request.body) as { n: number });
+
+describe('the Svix v1 API, through the official svix client', () => {
+  it('fans messages out by event type and channel, signs them, and shows messages, attempts and destinations', async () => {
+    // Given an application, two event types and three endpoints with different filters
+    const uid = `customer-${randomUUID()}`;
+    const app = await svix.application.create({ name: 'Acme', uid, metadata: { plan: 'pro' } });
+    expect(app).toMatchObject({ name: 'Acme', uid, metadata: { plan: 'pro' } });
+    expect(app.id).toMatch(/^app_[A-Za-z0-9]{27}$/);
+    expect(await svix.application.get(uid)).toMatchObject({ id: app.id });
+    const suffix = randomUUID().slice(0, 8);
+    const paid = `invoice.paid.${suffix}`;
+    const failed = `invoice.failed.${suffix}`;
+    await svix.eventType.create({ name: paid, description: 'An invoice was paid' });
+    await svix.eventType.create({ name: failed, description: 'An invoice failed' });
+
+    const all = await svix.endpoint.create(app.id, { url: receivers[0]!.url, description: 'everything' });
+    const onlyPaid = await svix.endpoint.create(app.id, { url: receivers[1]!.url, filterTypes: [paid] });
+    const onlyEu = await svix.endpoint.create(app.id, { url: receivers[2]!.url, channels: ['eu'], uid: 'eu-endpoint' });
+    expect(onlyPaid.filterTypes).toEqual([paid]);
+    expect(onlyEu).toMatchObject({ channels: ['eu'], uid: 'eu-endpoint' });
+    const secrets = await Promise.all([all, onlyPaid, onlyEu].map((endpoint) => svix.endpoint.getSecret(app.id, endpoint.id)));
+    for (const { key } of secrets) expect(key).toMatch(/^whsec_/);
+
+    // When messages are sent: one paid (no channel), one failed in channel eu, one paid in channel us
+    const first = await svix.message.create(app.id, { eventType: paid, payload: { n: 1 } });
+    const second = await svix.message.create(app.id, { eventType: failed, payload: { n: 2 }, channels: ['eu'], eventId: `evt-${suffix}` });
+    const third = await svix.message.create(app.id, { eventType: paid, payload: { n: 3 }, channels: ['us'] }, { idempotencyKey: `key-${suffix}` });
+    expect(first.id).toMatch(/^msg_[A-Za-z0-9]{27}$/);
+    expect(second).toMatchObject({ eventType: failed, eventId: `evt-${suffix}`, channels: ['eu'], payload: { n: 2 } });
+
+    // Then each endpoint receives what it wants: all three; the paid ones; only the eu one
+    const wanted = [[1, 2, 3], [1, 3], [2]];
+    await eventually(async () => (receivers.every((receiver, i) => receiver.requests.length === wanted[i]!.length) ? true : undefined), { what: 'every fan-out delivery' });
+    receivers.forEach((receiver, i) => expect(payloadsOf(receiver).map((p) => p.n).sort()).toEqual(wanted[i]));
+    // signed for each endpoint's own secret, with the message id as webhook-id (the same at every endpoint)
+    receivers.forEach((receiver, i) => {
+      for (const request of receiver.requests) new StandardWebhook(secrets[i]!.key).verify(request.body, request.headers as Record<string, string>);
+    });
+    const idsOfFirst = receivers.flatMap((receiver) => receiver.requests.filter((r: ReceivedRequest) => JSON.parse(r.body).n === 1).map((r) => r.headers['webhook-id']));
+    expect(idsOfFirst).toEqual([first.id, first.id]);
+
+    // And the same Idempotency-Key answers the first message again without sending it twice; a reused eventId is a 409
+    const again = await svix.message.create(app.id, { eventType: paid, payload: { n: 3 }, channels: ['us'] }, { idempotencyKey: `key-${suffix}` });
+    expect(again.id).toBe(third.id);
+    await expect(svix.message.create(app.id, { eventType: failed, payload: { n: 4 }, eventId: `evt-${suffix}` })).rejects.toMatchObject({ code: 409 });
+
+    // And the lists show it all, parsed by the client's models
+    const messages = await svix.message.list(app.id);
+    expect(messages.data.map((message) => message.id).sort()).toEqual([first.id, second.id, third.id].sort());
+    const attemptsOfAll = await eventually(async () => {
+      const page = await svix.messageAttempt.listByEndpoint(app.id, all.id);
+      return page.data.length === 3 ? page : undefined;
+    }, { what: 'three attempts at the first endpoint' });
+    expect(attemptsOfAll.data.every((attempt) => attempt.responseStatusCode === 200 && attempt.endpointId === all.id)).toBe(true);
+    const attemptsOfFirst = await svix.messageAttempt.listByMsg(app.id, first.id);
+    expect(attemptsOfFirst.data.map((attempt) => attempt.endpointId).sort()).toEqual([all.id, onlyPaid.id].sort());
+    const destinations = await svix.messageAttempt.listAttemptedDestinations(app.id, first.id);
+    expect(destinations.data.map((endpoint) => endpoint.id).sort()).toEqual([all.id, onlyPaid.id].sort());
+    expect(destinations.data.every((endpoint) => endpoint.statusText === 'success')).toBe(true);
+    const attempt = await svix.messageAttempt.get(app.id, first.id, attemptsOfFirst.data[0]!.id);
+    expect(attempt.msgId).toBe(first.id);
+    expect((await svix.endpoint.list(app.id)).data.map((endpoint) => endpoint.id)).toEqual([all.id, onlyPaid.id, onlyEu.id]);
+    expect(await svix.endpoint.get(app.id, 'eu-endpoint')).toMatchObject({ id: onlyEu.id });
+
+    // When a secret is rotated, the next delivery verifies with the new one
+    await svix.endpoint.rotateSecret(app.id, onlyEu.id, {});
+    const rotated = await svix.endpoint.getSecret(app.id, onlyEu.id);
+    expect(rotated.key).not.toBe(secrets[2]!.key);
+    await svix.message.create(app.id, { eventType: failed, payload: { n: 5 }, channels: ['eu'] });
+    const fifth = await eventually(async () => receivers[2]!.requests.find((r) => JSON.parse(r.body).n === 5), { what: 'the delivery after the rotation' });
+    new StandardWebhook(rotated.key).verify(fifth.body, fifth.headers as Record<string, string>);
+
+    // And deleting removes the endpoint, then the application
+    await svix.endpoint.delete(app.id, onlyPaid.id);
+    await expect(svix.endpoint.get(app.id, onlyPaid.id)).rejects.toBeInstanceOf(ApiException);
+    await svix.application.delete(app.id);
+    await expect(svix.application.get(app.id)).rejects.toMatchObject({ code: 404 });
+  });
+});
