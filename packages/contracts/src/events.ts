@@ -199,9 +199,53 @@ export const messageCreatedSchema = {
     tags: { type: ['array', 'null'], items: { type: 'string' } },
     payload: { type: 'object' },
     received_at: timestamp,
+    /** Sent to this one endpoint of the application only, whatever its filters (send-example); absent: fanned out. */
+    endpoint_id: uuid,
   },
 } as const;
 export type MessageCreated = FromSchema<typeof messageCreatedSchema>;
+
+/**
+ * A request to deliver messages again to one endpoint, as new deliveries (a delivery that ended stays ended):
+ * `resend` one message; `recover` every message whose delivery to the endpoint failed in [since, until);
+ * `replay_missing` every message of the application in [since, until) the endpoint never got. Keyed by the
+ * application on the webhooks topic; the dispatcher carries it out (the delivery ids derive from the request,
+ * so carrying it out again after a crash names the same deliveries).
+ */
+export const redeliveryRequestedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['request_id', 'kind', 'app_id', 'subscription_id', 'message_id', 'since', 'until', 'requested_at'],
+  properties: {
+    request_id: uuid,
+    kind: { enum: ['resend', 'recover', 'replay_missing'] },
+    app_id: uuid,
+    subscription_id: uuid,
+    message_id: { type: ['string', 'null'], format: 'uuid' },
+    since: { type: ['string', 'null'], format: 'date-time' },
+    until: { type: ['string', 'null'], format: 'date-time' },
+    requested_at: timestamp,
+  },
+} as const;
+export type RedeliveryRequested = FromSchema<typeof redeliveryRequestedSchema>;
+
+/** A message's payload removed from the read model (Svix's expunge content); its deliveries and attempts stay. */
+export const messageContentExpungedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['message_id', 'app_id', 'expunged_at'],
+  properties: { message_id: uuid, app_id: uuid, expunged_at: timestamp },
+} as const;
+export type MessageContentExpunged = FromSchema<typeof messageContentExpungedSchema>;
+
+/** An attempt's response body removed from the read model. */
+export const attemptContentExpungedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['attempt_id', 'delivery_id', 'expunged_at'],
+  properties: { attempt_id: uuid, delivery_id: uuid, expunged_at: timestamp },
+} as const;
+export type AttemptContentExpunged = FromSchema<typeof attemptContentExpungedSchema>;
 
 /**
  * The dispatcher's fan-out decision for one message: one delivery per matching endpoint (ids derived from the
@@ -222,6 +266,8 @@ export const messageRoutedSchema = {
       items: { type: 'object', additionalProperties: false, required: ['delivery_id', 'subscription_id'], properties: { delivery_id: uuid, subscription_id: uuid } },
     },
     routed_at: timestamp,
+    /** `manual`: deliveries someone asked for again (resend, recover, replay); absent: the message's own fan-out. */
+    trigger: { enum: ['scheduled', 'manual'] },
   },
 } as const;
 export type MessageRouted = FromSchema<typeof messageRoutedSchema>;
@@ -349,6 +395,9 @@ export const eventSchemas = {
   EventTypeDeleted: eventTypeDeletedSchema,
   MessageCreated: messageCreatedSchema,
   MessageRouted: messageRoutedSchema,
+  RedeliveryRequested: redeliveryRequestedSchema,
+  MessageContentExpunged: messageContentExpungedSchema,
+  AttemptContentExpunged: attemptContentExpungedSchema,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -376,6 +425,9 @@ type EventData = {
   EventTypeDeleted: EventTypeDeleted;
   MessageCreated: MessageCreated;
   MessageRouted: MessageRouted;
+  RedeliveryRequested: RedeliveryRequested;
+  MessageContentExpunged: MessageContentExpunged;
+  AttemptContentExpunged: AttemptContentExpunged;
 };
 
 /** The envelope every event travels in. */

@@ -42,7 +42,12 @@ export function topicFor(topics: Topics, event: HookpostEvent): { topic: string;
     case 'WebhookReceived':
       return { topic: topics.webhooks, key: event.data.subscription_id };
     case 'MessageCreated':
+    case 'RedeliveryRequested':
       return { topic: topics.webhooks, key: event.data.app_id };
+    case 'MessageContentExpunged':
+      return { topic: topics.deliveries, key: event.data.message_id };
+    case 'AttemptContentExpunged':
+      return { topic: topics.deliveries, key: event.data.delivery_id };
     case 'MessageRouted':
       return { topic: topics.deliveries, key: event.data.message_id };
     case 'DeliveryAttempted':

@@ -1,11 +1,12 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { topicFor, topicNames, type HookpostEvent, type MessageCreated, type SubscriptionState } from '@hookpost/contracts';
+import { topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
-import { decideFanOut } from './delivery/fanOut';
+import { decideFanOut, decideRedelivery } from './delivery/fanOut';
+import type { StoredMessage } from './adapters/projectorDeliveries';
 import { decideDeferral, endpointOf, type EndpointShares } from './delivery/endpointShare';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
@@ -19,6 +20,9 @@ export type DispatcherDeps = {
   endpointsOf: (appId: string) => Promise<SubscriptionState[]>;
   /** How many first attempts of one message's fan-out run at once. */
   fanOutConcurrency: number;
+  /** A message from the read model (resend), and the pages of messages a recover or replay-missing covers. */
+  messageById: (id: string) => Promise<StoredMessage | undefined>;
+  redeliverable: (query: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null }) => AsyncIterable<StoredMessage[]>;
   /** Changes a subscription under its writer lock (the 410 automatic disable). */
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
@@ -230,11 +234,44 @@ export class Dispatcher {
     const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
     const { event, jobs } = decideFanOut(message, endpoints, deps);
     await this.record([event]);
+    await this.firstAttempts(jobs);
+  }
+
+  /** Each job's first attempt, a bounded number at once. */
+  private async firstAttempts(jobs: readonly DeliveryJob[]): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) await this.attempt(jobs[next++]!);
     };
-    await Promise.all(Array.from({ length: Math.min(deps.fanOutConcurrency, jobs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.deps.fanOutConcurrency, jobs.length) }, worker));
+  }
+
+  /**
+   * Carries out a resend, recover or replay-missing: new deliveries of the messages it covers to its endpoint,
+   * recorded (MessageRouted, manual) before each is attempted. An endpoint deleted or disabled since is left
+   * alone; so is a message expunged since.
+   */
+  async redeliver(request: RedeliveryRequested): Promise<void> {
+    const { deps } = this;
+    const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(request.app_id));
+    const endpoint = endpoints.find((candidate) => candidate.id === request.subscription_id && candidate.is_active);
+    if (!endpoint) {
+      deps.log.info({ request_id: request.request_id, subscription_id: request.subscription_id }, 'redelivery skipped: the endpoint is gone or disabled');
+      return;
+    }
+    const carryOut = async (messages: StoredMessage[]) => {
+      const { events, jobs } = decideRedelivery(request, endpoint, messages, deps);
+      if (events.length === 0) return;
+      await this.record(events);
+      await this.firstAttempts(jobs);
+    };
+    if (request.kind === 'resend') {
+      const message = request.message_id ? await this.persistently('read message', () => deps.messageById(request.message_id!)) : undefined;
+      if (message) await carryOut([message]);
+      return;
+    }
+    const since = request.since ?? new Date(0).toISOString();
+    for await (const page of deps.redeliverable({ kind: request.kind, appId: request.app_id, endpointId: endpoint.id, since, until: request.until })) await carryOut(page);
   }
 
   /**

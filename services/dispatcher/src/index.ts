@@ -34,7 +34,7 @@ import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
 import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
 import { EndpointShares } from './delivery/endpointShare';
-import { endpointsOfApplication, overdueRetries, retryingDeliveries } from './adapters/projectorDeliveries';
+import { endpointsOfApplication, messageById, overdueRetries, redeliverableMessages, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RetryReconciler } from './adapters/retryReconciler';
 import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
@@ -92,6 +92,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     directory,
     endpointsOf: (appId) => endpointsOfApplication(env.PROJECTOR_URL, appId, projectorHeaders),
     fanOutConcurrency: env.DISPATCHER_FANOUT_CONCURRENCY,
+    messageById: (id) => messageById(env.PROJECTOR_URL, id, projectorHeaders),
+    redeliverable: (query) => redeliverableMessages(env.PROJECTOR_URL, query, projectorHeaders),
     writer: new SubscriptionWriter({
       redis,
       prefix: env.HOOKPOST_REDIS_PREFIX,
@@ -133,6 +135,10 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       const read = readEvent(message.value);
       if (read.ok && read.event.type === 'MessageCreated') {
         await dispatcher.fanOut(read.event.data);
+        return;
+      }
+      if (read.ok && read.event.type === 'RedeliveryRequested') {
+        await dispatcher.redeliver(read.event.data);
         return;
       }
       if (!read.ok || read.event.type !== 'WebhookReceived') {

@@ -57,7 +57,16 @@ exports.up = (pgm) => {
     CREATE INDEX messages_app_created_idx ON messages (app_id, created_at, id);
     CREATE INDEX messages_payload_idx ON messages USING gin (payload jsonb_path_ops);
 
-    ALTER TABLE webhook_deliveries ADD COLUMN message_id uuid;
+    -- Expunged content, remembered apart so an expunge projected before its message (a replay of the log
+    -- reads the topics in any order) still wins.
+    CREATE TABLE content_expunges (
+      id uuid PRIMARY KEY,
+      kind text NOT NULL CHECK (kind IN ('message', 'attempt')),
+      expunged_at timestamptz NOT NULL
+    );
+
+    ALTER TABLE webhook_deliveries ADD COLUMN message_id uuid, ADD COLUMN manual boolean NOT NULL DEFAULT false;
+    COMMENT ON COLUMN webhook_deliveries.manual IS 'asked for again (resend, recover, replay), not the message''s own fan-out';
     CREATE INDEX webhook_deliveries_message_idx ON webhook_deliveries (message_id) WHERE message_id IS NOT NULL;
   `);
 };
@@ -65,8 +74,8 @@ exports.up = (pgm) => {
 exports.down = (pgm) => {
   pgm.sql(`
     DROP INDEX webhook_deliveries_message_idx;
-    ALTER TABLE webhook_deliveries DROP COLUMN message_id;
-    DROP TABLE messages, event_types, applications;
+    ALTER TABLE webhook_deliveries DROP COLUMN message_id, DROP COLUMN manual;
+    DROP TABLE content_expunges, messages, event_types, applications;
     DROP INDEX subscriptions_app_created_idx;
     ALTER TABLE subscriptions DROP COLUMN app_id, DROP COLUMN uid, DROP COLUMN channels, DROP COLUMN metadata, DROP COLUMN rate_limit, DROP COLUMN headers;
   `);

@@ -80,3 +80,45 @@ export async function endpointsOfApplication(
   const page: { data: SubscriptionState[] } = await projectorPage(`${projectorUrl}/internal/applications/${encodeURIComponent(appId)}/endpoints`, headers, 'endpoints', timeoutMs);
   return page.data;
 }
+
+/** A message as the read model holds it (payload null once expunged). */
+export type StoredMessage = {
+  id: string;
+  app_id: string;
+  event_type: string;
+  event_id: string | null;
+  channels: string[] | null;
+  tags: string[] | null;
+  payload: Record<string, unknown> | null;
+  created_at: string;
+};
+
+export async function messageById(projectorUrl: string, id: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<StoredMessage | undefined> {
+  const response = await fetch(`${projectorUrl}/internal/messages/${encodeURIComponent(id)}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`projector answered ${response.status} for message ${id}`);
+  return (await response.json()) as StoredMessage;
+}
+
+/** The messages to deliver again to an endpoint (recover: failed there; replay_missing: never sent there), page by page. */
+export async function* redeliverableMessages(
+  projectorUrl: string,
+  query: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null },
+  headers: Record<string, string>,
+  timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS,
+): AsyncGenerator<StoredMessage[]> {
+  let after: string | null = null;
+  do {
+    const params = new URLSearchParams({ kind: query.kind, endpoint_id: query.endpointId, since: query.since, limit: '200' });
+    if (query.until) params.set('until', query.until);
+    if (after) params.set('after', after);
+    const page: { data: StoredMessage[]; next_after: string | null } = await projectorPage(
+      `${projectorUrl}/internal/applications/${encodeURIComponent(query.appId)}/redeliverable?${params}`,
+      headers,
+      'redeliverable messages',
+      timeoutMs,
+    );
+    if (page.data.length > 0) yield page.data;
+    after = page.next_after;
+  } while (after);
+}

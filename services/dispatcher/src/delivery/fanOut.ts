@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { endpointWants, makeEvent, type EventOf, type MessageCreated, type SubscriptionState } from '@hookpost/contracts';
+import { endpointWants, makeEvent, type EventOf, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import type { DeliveryJob } from './deliveryJob';
 
 /**
@@ -24,7 +24,12 @@ export function decideFanOut(
   endpoints: readonly SubscriptionState[],
   deps: { now: () => Date; newId: () => string },
 ): { event: EventOf<'MessageRouted'>; jobs: DeliveryJob[] } {
-  const wanted = endpoints.filter((endpoint) => (endpoint.app_id ?? '') === message.app_id && endpointWants(endpoint, message));
+  // A message for one endpoint (send-example) goes to it whatever its filters, as long as it is enabled.
+  const wanted = endpoints.filter(
+    (endpoint) =>
+      (endpoint.app_id ?? '') === message.app_id &&
+      (message.endpoint_id === undefined ? endpointWants(endpoint, message) : endpoint.id === message.endpoint_id && endpoint.is_active),
+  );
   const deliveries = wanted.map((endpoint) => ({ delivery_id: deliveryIdFor(message.message_id, endpoint.id), subscription_id: endpoint.id }));
   const event = makeEvent(
     'MessageRouted',
@@ -52,4 +57,33 @@ export function decideFanOut(
     }),
   );
   return { event, jobs };
+}
+
+/**
+ * Deliveries asked for again (resend, recover, replay-missing): for each message, a new delivery to the one
+ * endpoint, its id derived from the request, the message and the endpoint (the same if the request is carried
+ * out again after a crash), marked manual. The deliveries that ended before stay as they ended.
+ */
+export function decideRedelivery(
+  request: RedeliveryRequested,
+  endpoint: SubscriptionState,
+  messages: readonly { id: string; event_type: string; payload: Record<string, unknown> | null; created_at: string }[],
+  deps: { now: () => Date; newId: () => string },
+): { events: EventOf<'MessageRouted'>[]; jobs: DeliveryJob[] } {
+  const events: EventOf<'MessageRouted'>[] = [];
+  const jobs: DeliveryJob[] = [];
+  for (const message of messages) {
+    // (an expunged message has nothing left to send)
+    if (message.payload === null) continue;
+    const delivery = { delivery_id: deliveryIdFor(message.id, `${endpoint.id}/${request.request_id}`), subscription_id: endpoint.id };
+    events.push(
+      makeEvent(
+        'MessageRouted',
+        { message_id: message.id, app_id: request.app_id, event_type: message.event_type, received_at: message.created_at, deliveries: [delivery], routed_at: deps.now().toISOString(), trigger: 'manual' },
+        deps,
+      ),
+    );
+    jobs.push({ ...delivery, message_id: message.id, event_type: message.event_type, payload: message.payload, received_at: message.created_at, attempt_number: 1, last_status_code: null, last_error: null });
+  }
+  return { events, jobs };
 }

@@ -41,10 +41,7 @@ export class SvixResolver {
   }
 
   private async internalId(path: string): Promise<string | undefined> {
-    const response = await fetch(`${this.deps.projectorUrl}/internal/${path}`, { headers: this.deps.projectorHeaders, signal: AbortSignal.timeout(15_000) });
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw new Error(`projector answered ${response.status} for ${path}`);
-    return ((await response.json()) as { id: string }).id;
+    return (await this.internal<{ id: string }>(path))?.id;
   }
 
   /** The live application `text` names (its id or uid), or undefined. */
@@ -88,6 +85,29 @@ export class SvixResolver {
     const found = await this.findEndpoint(app, text);
     if (!found) throw new NotFound(`No endpoint ${text}.`);
     return found;
+  }
+
+  /** The message of `app` that `text` names (its id, or its eventId), as the read model knows it. */
+  async message(app: ApplicationState, text: string): Promise<{ id: string; event_type: string }> {
+    const found = await answerable(this.internal<{ id: string; event_type: string }>(`applications/${app.id}/messages/${encodeURIComponent(text)}`));
+    if (!found) throw new NotFound(`No message ${text}.`);
+    return found;
+  }
+
+  /** An attempt of one of `app`'s messages, with the delivery it belongs to. */
+  async attempt(app: ApplicationState, messageText: string, attemptText: string): Promise<{ id: string; delivery_id: string }> {
+    const found = await answerable(
+      this.internal<{ id: string; delivery_id: string }>(`applications/${app.id}/messages/${encodeURIComponent(messageText)}/attempts/${encodeURIComponent(attemptText)}`),
+    );
+    if (!found) throw new NotFound(`No attempt ${attemptText}.`);
+    return found;
+  }
+
+  private async internal<T>(path: string): Promise<T | undefined> {
+    const response = await fetch(`${this.deps.projectorUrl}/internal/${path}`, { headers: this.deps.projectorHeaders, signal: AbortSignal.timeout(15_000) });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`projector answered ${response.status} for ${path}`);
+    return (await response.json()) as T;
   }
 
   async findEventType(name: string): Promise<EventTypeState | undefined> {

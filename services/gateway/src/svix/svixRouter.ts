@@ -1,5 +1,8 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
+  currentPayloadSchema,
+  makeEvent,
+  toExternalId,
   isGone,
   payloadSchemasProblems,
   type EntityState,
@@ -42,6 +45,7 @@ import {
   decideEventTypeCreate,
   decideEventTypeDelete,
   decideMessage,
+  newEntityId,
   endpointChanges,
   eventTypeReplacement,
   headersAfter,
@@ -57,7 +61,21 @@ export type Validator = (value: unknown) => { ok: boolean; fields?: FieldError[]
 
 /** The request bodies of the Svix API, checked against their schemas before anything is decided. */
 export type SvixValidators = Record<
-  'applicationIn' | 'applicationPatch' | 'endpointIn' | 'endpointUpdate' | 'endpointPatch' | 'headersIn' | 'headersPatchIn' | 'secretRotateIn' | 'eventTypeIn' | 'eventTypeUpsertIn' | 'eventTypePatch' | 'messageIn',
+  | 'applicationIn'
+  | 'applicationPatch'
+  | 'endpointIn'
+  | 'endpointUpdate'
+  | 'endpointPatch'
+  | 'headersIn'
+  | 'headersPatchIn'
+  | 'secretRotateIn'
+  | 'eventTypeIn'
+  | 'eventTypeUpsertIn'
+  | 'eventTypePatch'
+  | 'messageIn'
+  | 'recoverIn'
+  | 'replayIn'
+  | 'eventExampleIn',
   Validator
 >;
 
@@ -368,6 +386,73 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
       throw error;
     }
     res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: event.data.payload, created_at: event.data.received_at }, req.query.with_content !== 'false'));
+  });
+
+  // Deliveries asked for again: recorded as one RedeliveryRequested event, carried out by the dispatcher.
+  async function redeliver(req: Request, kind: 'resend' | 'recover' | 'replay_missing', window: { since?: string; until?: string | null }) {
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    const message = kind === 'resend' ? await resolve.message(app, param(req, 'msg')) : undefined;
+    const now = deps.decide.now();
+    const event = makeEvent(
+      'RedeliveryRequested',
+      {
+        request_id: newEntityId(deps.decide),
+        kind,
+        app_id: app.id,
+        subscription_id: endpoint.id,
+        message_id: message?.id ?? null,
+        since: window.since === undefined ? null : new Date(window.since).toISOString(),
+        until: window.until === undefined || window.until === null ? null : new Date(window.until).toISOString(),
+        requested_at: now.toISOString(),
+      },
+      deps.decide,
+    );
+    await append([event]);
+    return { id: toExternalId('qtask', event.data.request_id), status: 'running' as const, updatedAt: now.toISOString() };
+  }
+
+  router.post('/app/:app/msg/:msg/endpoint/:endpoint/resend', ...body, async (req, res) => {
+    await redeliver(req, 'resend', {});
+    res.status(202).json({});
+  });
+  router.post('/app/:app/endpoint/:endpoint/recover', ...body, async (req, res) => {
+    const input = validated<{ since: string; until?: string | null }>(deps.validators.recoverIn, req.body);
+    res.status(202).json({ ...(await redeliver(req, 'recover', input)), task: 'endpoint.recover' });
+  });
+  router.post('/app/:app/endpoint/:endpoint/replay-missing', ...body, async (req, res) => {
+    const input = validated<{ since: string; until?: string | null }>(deps.validators.replayIn, req.body);
+    res.status(202).json({ ...(await redeliver(req, 'replay_missing', input)), task: 'endpoint.replay' });
+  });
+
+  // An example of an event type, sent to one endpoint whatever its filters: the schema's examples[exampleIndex], or a stand-in.
+  router.post('/app/:app/endpoint/:endpoint/send-example', ...body, async (req, res) => {
+    const input = validated<{ eventType: string; exampleIndex?: number }>(deps.validators.eventExampleIn, req.body);
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    const eventType = await resolve.findEventType(input.eventType);
+    if (!eventType) throw new NotFound(`No event type ${input.eventType}.`);
+    const examples = (currentPayloadSchema(eventType.schemas) as { examples?: unknown[] } | undefined)?.examples ?? [];
+    const example = examples[input.exampleIndex ?? 0];
+    const payload = example !== null && typeof example === 'object' && !Array.isArray(example) ? (example as Record<string, unknown>) : { eventType: input.eventType, example: true };
+    const event = decideMessage(app, { eventType: input.eventType, payload }, deps.decide);
+    const sent = { ...event, data: { ...event.data, endpoint_id: endpoint.id } };
+    await append([sent]);
+    res.status(202).json(messageOut({ id: sent.data.message_id, event_type: sent.data.event_type, event_id: null, channels: null, tags: null, payload, created_at: sent.data.received_at }));
+  });
+
+  // Expunging content removes it from the read model (the log keeps it until retention: see docs/svix-api.md).
+  router.delete('/app/:app/msg/:msg/content', async (req, res) => {
+    const app = await resolve.application(param(req, 'app'));
+    const message = await resolve.message(app, param(req, 'msg'));
+    await append([makeEvent('MessageContentExpunged', { message_id: message.id, app_id: app.id, expunged_at: deps.decide.now().toISOString() }, deps.decide)]);
+    res.status(204).end();
+  });
+  router.delete('/app/:app/msg/:msg/attempt/:attempt/content', async (req, res) => {
+    const app = await resolve.application(param(req, 'app'));
+    const attempt = await resolve.attempt(app, param(req, 'msg'), param(req, 'attempt'));
+    await append([makeEvent('AttemptContentExpunged', { attempt_id: attempt.id, delivery_id: attempt.delivery_id, expunged_at: deps.decide.now().toISOString() }, deps.decide)]);
+    res.status(204).end();
   });
 
   router.get('/health', (_req, res) => {

@@ -11,6 +11,9 @@ import {
   validateEventTypePatch,
   validateEventTypeUpsertIn,
   validateMessageIn,
+  validateRecoverIn,
+  validateReplayIn,
+  validateEventExampleIn,
 } from '@hookpost/contracts';
 import type { SvixValidators } from './svixRouter';
 
@@ -28,4 +31,7 @@ export const svixValidators: SvixValidators = {
   eventTypeUpsertIn: validateEventTypeUpsertIn,
   eventTypePatch: validateEventTypePatch,
   messageIn: validateMessageIn,
+  recoverIn: validateRecoverIn,
+  replayIn: validateReplayIn,
+  eventExampleIn: validateEventExampleIn,
 };

@@ -151,12 +151,26 @@ export class PgProjectionWriter {
     if (messages.length > 0) {
       rows += (await client.query(
         `INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, created_at)
-         SELECT id, app_id, event_type, event_id, channels, tags, payload, created_at
+         SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL THEN payload END, created_at
          FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
                                                payload jsonb, created_at timestamptz)
+         LEFT JOIN content_expunges e ON e.id = x.id
          ON CONFLICT (id) DO NOTHING`,
         [JSON.stringify(messages)],
       )).rowCount ?? 0;
+    }
+    const expunges = [...changes.expunges.entries()].map(([id, expunge]) => ({ id, ...expunge }));
+    if (expunges.length > 0) {
+      // Remembered first, so rows written later (in this batch or a replay) are written without the content.
+      await client.query(
+        `INSERT INTO content_expunges (id, kind, expunged_at)
+         SELECT id, kind, expunged_at FROM json_to_recordset($1::json) AS x(id uuid, kind text, expunged_at timestamptz)
+         ON CONFLICT (id) DO NOTHING`,
+        [JSON.stringify(expunges)],
+      );
+      const ids = (kind: string) => expunges.filter((expunge) => expunge.kind === kind).map((expunge) => expunge.id);
+      rows += (await client.query('UPDATE messages SET payload = NULL WHERE id = ANY($1::uuid[]) AND payload IS NOT NULL', [ids('message')])).rowCount ?? 0;
+      rows += (await client.query('UPDATE delivery_attempts SET response_body = NULL, response_headers = NULL WHERE id = ANY($1::uuid[])', [ids('attempt')])).rowCount ?? 0;
     }
     return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
@@ -201,6 +215,7 @@ export class PgProjectionWriter {
       id: change.id,
       subscription_id: change.subscription_id,
       message_id: change.message_id,
+      manual: change.manual ?? false,
       event_type: change.event_type,
       payload: change.payload,
       status: change.state.status,
@@ -220,16 +235,17 @@ export class PgProjectionWriter {
       // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
       const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
       rows += (await client.query(
-        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at)
-         SELECT id, subscription_id, message_id, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+         SELECT id, subscription_id, message_id, manual, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                 last_status_code, last_error, created_at, updated_at, delivered_at
-         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, event_type text, payload jsonb, status text, state_seq int,
+         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb, status text, state_seq int,
                                                attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
                                                created_at timestamptz, updated_at timestamptz, delivered_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            payload = COALESCE(d.payload, EXCLUDED.payload),
            message_id = COALESCE(d.message_id, EXCLUDED.message_id),
+           manual = d.manual OR EXCLUDED.manual,
            event_type = COALESCE(d.event_type, EXCLUDED.event_type),
            updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
            next_attempt_at = ${nextAttempt},
@@ -242,9 +258,11 @@ export class PgProjectionWriter {
     if (attempts.length > 0) {
       rows += (await client.query(
         `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
-         SELECT id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at
+         SELECT x.id, delivery_id, attempt_number, status_code, duration_ms, error,
+                CASE WHEN e.id IS NULL THEN response_headers END, CASE WHEN e.id IS NULL THEN response_body END, started_at, created_at
          FROM json_to_recordset($1::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
                                                response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
+         LEFT JOIN content_expunges e ON e.id = x.id
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(attempts)],
       )).rowCount ?? 0;

@@ -40,6 +40,8 @@ export type DeliveryChange = {
   subscription_id: string;
   /** The message it fans out (null for the seed's ingest, whose delivery holds the payload itself). */
   message_id: string | null;
+  /** Asked for again (resend, recover, replay) rather than the message's own fan-out. */
+  manual?: boolean;
   event_type: string | null;
   created_at: string;
   updated_at: string;
@@ -77,6 +79,8 @@ export type ReadModelChanges = {
   applications: Map<string, EntityRecord<ApplicationState>>;
   eventTypes: Map<string, EntityRecord<EventTypeState>>;
   messages: Map<string, MessageRow>;
+  /** Messages and attempts whose content was expunged, by id. */
+  expunges: Map<string, { kind: 'message' | 'attempt'; expunged_at: string }>;
   deliveries: Map<string, DeliveryChange>;
   attempts: Map<string, AttemptRow>;
 };
@@ -110,6 +114,7 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
     ...current,
     payload: current.payload ?? incoming.payload,
     message_id: current.message_id ?? incoming.message_id,
+    manual: current.manual || incoming.manual,
     event_type: current.event_type ?? incoming.event_type,
     updated_at: incoming.updated_at > current.updated_at ? incoming.updated_at : current.updated_at,
     state: laterDeliveryState(current.state, incoming.state),
@@ -117,7 +122,7 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
 }
 
 export function emptyChanges(): ReadModelChanges {
-  return { subscriptions: new Map(), applications: new Map(), eventTypes: new Map(), messages: new Map(), deliveries: new Map(), attempts: new Map() };
+  return { subscriptions: new Map(), applications: new Map(), eventTypes: new Map(), messages: new Map(), expunges: new Map(), deliveries: new Map(), attempts: new Map() };
 }
 
 /** Subscription rows as stored before the batch, by id (the fold continues from them). */
@@ -162,12 +167,22 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
       }
       return changes;
     }
+    case 'RedeliveryRequested':
+      // The dispatcher's to carry out; the deliveries it makes are projected from their own events.
+      return changes;
+    case 'MessageContentExpunged':
+      changes.expunges.set(event.data.message_id, { kind: 'message', expunged_at: event.data.expunged_at });
+      return changes;
+    case 'AttemptContentExpunged':
+      changes.expunges.set(event.data.attempt_id, { kind: 'attempt', expunged_at: event.data.expunged_at });
+      return changes;
     case 'MessageRouted':
       for (const routed of event.data.deliveries) {
         mergeDelivery(changes.deliveries, {
           id: routed.delivery_id,
           subscription_id: routed.subscription_id,
           message_id: event.data.message_id,
+          manual: event.data.trigger === 'manual',
           event_type: event.data.event_type,
           created_at: event.data.received_at,
           updated_at: event.occurred_at,

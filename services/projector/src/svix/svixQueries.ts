@@ -169,7 +169,7 @@ export class PgSvixQueries {
     const tail = where.window(window, 'a.created_at', 'a.id');
     const result = await this.pool.query(
       `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, d.message_id, d.subscription_id,
-              s.target_url, ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
+              d.manual, s.target_url, ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
        FROM delivery_attempts a
        JOIN webhook_deliveries d ON d.id = a.delivery_id
        JOIN messages m ON m.id = d.message_id
@@ -183,7 +183,7 @@ export class PgSvixQueries {
   async attempt(appId: string, messageId: string, attemptId: string): Promise<AttemptRow | undefined> {
     const result = await this.pool.query(
       `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, d.message_id, d.subscription_id,
-              s.target_url, ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
+              d.manual, s.target_url, ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
        FROM delivery_attempts a
        JOIN webhook_deliveries d ON d.id = a.delivery_id
        JOIN messages m ON m.id = d.message_id
@@ -196,12 +196,19 @@ export class PgSvixQueries {
 
   /** The endpoints a message was routed to, each with its delivery's status (list-attempted-destinations). */
   async listDestinations(messageId: string, window: Window): Promise<ListPage<SubscriptionState & { delivery: DeliveryRow }>> {
-    const where = new Where().add((p) => `d.message_id = ${p}::uuid`, messageId);
+    const where = new Where().add((p) => `d.message_id = ${p}::uuid`, messageId).raw('NOT d.manual');
     const tail = where.window(window, 'd.created_at', 'd.id');
     const columns = SUBSCRIPTION_STATE_COLUMNS.split(', ').map((column) => `s.${column}`).join(', ');
+    // One row per endpoint the message was routed to; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
-      `SELECT ${columns}, d.id AS delivery_id, d.status AS delivery_status, d.next_attempt_at AS delivery_next_attempt_at, d.created_at AS delivery_created_at
-       FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id ${tail}`,
+      `SELECT ${columns}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
+              COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
+       FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+       LEFT JOIN LATERAL (
+         SELECT status, next_attempt_at FROM webhook_deliveries r
+         WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
+         ORDER BY r.updated_at DESC LIMIT 1
+       ) r ON true ${tail}`,
       where.params,
     );
     return pageOf(
@@ -215,16 +222,55 @@ export class PgSvixQueries {
     );
   }
 
+  /**
+   * Messages to deliver again to an endpoint, a page at a time in (created_at, id) order: `recover`, those whose
+   * latest delivery to it failed; `replay_missing`, those of its application it never got. Within [since, until).
+   */
+  async redeliverable(options: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null; after?: { created_at: string; id: string }; limit: number }): Promise<MessageRow[]> {
+    const where = new Where().add((p) => `m.app_id = ${p}::uuid`, options.appId).add((p) => `m.created_at >= ${p}::timestamptz`, options.since);
+    if (options.until) where.add((p) => `m.created_at < ${p}::timestamptz`, options.until);
+    if (options.after) {
+      where.params.push(options.after.created_at, options.after.id);
+      where.raw(`(m.created_at, m.id) > ($${where.params.length - 1}::timestamptz, $${where.params.length}::uuid)`);
+    }
+    where.params.push(options.endpointId);
+    const endpoint = `$${where.params.length}::uuid`;
+    where.raw(
+      options.kind === 'recover'
+        ? `(SELECT status FROM webhook_deliveries d WHERE d.message_id = m.id AND d.subscription_id = ${endpoint} ORDER BY d.manual, d.updated_at DESC LIMIT 1) = 'failed'`
+        : `NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id AND d.subscription_id = ${endpoint})`,
+    );
+    where.params.push(options.limit);
+    const result = await this.pool.query(
+      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')} FROM messages m
+       WHERE ${where.text()} ORDER BY m.created_at, m.id LIMIT $${where.params.length}`,
+      where.params,
+    );
+    return result.rows.map((row) => toJson<MessageRow>(row));
+  }
+
+  /** A message by id, whichever application it belongs to (the dispatcher's resend). */
+  async messageById(id: string): Promise<MessageRow | undefined> {
+    const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [id]);
+    return result.rows[0] ? toJson<MessageRow>(result.rows[0]) : undefined;
+  }
+
   /** The messages routed to an endpoint, each with its delivery's status (list-attempted-messages). */
   async listEndpointMessages(endpointId: string, window: Window, filter: MessageFilter & { status?: DeliveryStatus[] }): Promise<ListPage<MessageRow & { delivery: DeliveryRow }>> {
-    const where = new Where().add((p) => `d.subscription_id = ${p}::uuid`, endpointId);
-    if (filter.status) where.add((p) => `d.status = ANY(${p}::text[])`, filter.status);
+    const where = new Where().add((p) => `d.subscription_id = ${p}::uuid`, endpointId).raw('NOT d.manual');
+    if (filter.status) where.add((p) => `COALESCE(r.status, d.status) = ANY(${p}::text[])`, filter.status);
     messageFilter(where, filter, 'm.');
     const tail = where.window(window, 'd.created_at', 'd.id');
+    // One row per message routed to the endpoint; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
-      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, d.id AS delivery_id, d.status AS delivery_status,
-              d.next_attempt_at AS delivery_next_attempt_at, d.created_at AS delivery_created_at
-       FROM webhook_deliveries d JOIN messages m ON m.id = d.message_id ${tail}`,
+      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
+              COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
+       FROM webhook_deliveries d JOIN messages m ON m.id = d.message_id
+       LEFT JOIN LATERAL (
+         SELECT status, next_attempt_at FROM webhook_deliveries r
+         WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
+         ORDER BY r.updated_at DESC LIMIT 1
+       ) r ON true ${tail}`,
       where.params,
     );
     return pageOf(
@@ -250,7 +296,9 @@ export type AttemptRow = {
   response_body: string | null;
   attempt_number: number;
   message_id: string;
+  delivery_id?: string;
   subscription_id: string;
+  manual: boolean;
   target_url: string;
 } & { [K in keyof MessageRow as `msg_${K}`]: MessageRow[K] };
 

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Router } from 'express';
 import {
+  isUuid,
   applicationOut,
   endpointFieldsOut,
   endpointOut,
@@ -13,7 +14,7 @@ import {
   type SubscriptionState,
 } from '@hookpost/contracts';
 import { NotFound, ValidationFailed } from '@hookpost/platform';
-import { decodeCursor } from '../adapters/pgReadQueries';
+import { decodeCursor, encodeCursor } from '../adapters/pgReadQueries';
 import type { AttemptRow, MessageFilter, Order, PgSvixQueries, Window } from './svixQueries';
 
 type Query = Record<string, unknown>;
@@ -92,7 +93,7 @@ function attemptOut(row: AttemptRow, withMsg: boolean, withContent: boolean) {
     responseStatusCode: row.status_code ?? 0,
     responseDurationMs: row.duration_ms,
     ...status,
-    triggerType: 0,
+    triggerType: row.manual ? 1 : 0,
     timestamp: row.created_at,
     ...(withMsg ? { msg: messageOut(message, withContent) } : {}),
   };
@@ -126,6 +127,49 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
   }
 
   const config = fenced('subscriptions');
+  /** An /internal route's application: our UUID (the services resolve ids and uids before they call). */
+  const internalApp = (req: Request) => {
+    const id = text(req, 'app');
+    if (!isUuid(id)) throw new NotFound(`No application ${id}.`);
+    return id.toLowerCase();
+  };
+
+  // For the dispatcher's redeliveries (service credential only, as every /internal route).
+  app.get('/internal/messages/:id', fenced('deliveries'), async (req, res) => {
+    const id = text(req, 'id');
+    const found = isUuid(id) ? await queries.messageById(id.toLowerCase()) : undefined;
+    if (!found) throw new NotFound(`No message ${id}.`);
+    res.json(found);
+  });
+  // For the gateway's commands on a message (resend, expunge): the app's message by id or eventId, and an attempt of it.
+  app.get('/internal/applications/:app/messages/:msg', fenced('deliveries'), async (req, res) => {
+    const ref = parseIdOrUid('msg', text(req, 'msg'));
+    const found = ref && (await queries.message(internalApp(req), ref));
+    if (!found) throw new NotFound(`No message ${text(req, 'msg')}.`);
+    res.json({ id: found.id, app_id: found.app_id, event_type: found.event_type });
+  });
+  app.get('/internal/applications/:app/messages/:msg/attempts/:attempt', fenced('deliveries'), async (req, res) => {
+    const message = parseIdOrUid('msg', text(req, 'msg'));
+    const attempt = parseIdOrUid('atmpt', text(req, 'attempt'));
+    const found = message?.kind === 'id' && attempt?.kind === 'id' ? await queries.attempt(internalApp(req), message.id, attempt.id) : undefined;
+    if (!found) throw new NotFound(`No attempt ${text(req, 'attempt')}.`);
+    res.json({ id: found.id, delivery_id: found.delivery_id });
+  });
+  app.get('/internal/applications/:app/redeliverable', ...[fenced('subscriptions'), fenced('deliveries')], async (req, res) => {
+    const kind = one(req.query, 'kind');
+    if (kind !== 'recover' && kind !== 'replay_missing') invalid('kind', 'must be recover or replay_missing');
+    const since = time(req.query, 'since');
+    if (!since) invalid('since', 'is required');
+    const after = one(req.query, 'after');
+    const position = after === undefined ? undefined : decodeCursor(after);
+    if (after !== undefined && !position) invalid('after', 'is not a position this API returned');
+    const endpointId = one(req.query, 'endpoint_id');
+    if (!endpointId || !isUuid(endpointId)) invalid('endpoint_id', 'must be an endpoint UUID');
+    const limit = Math.min(Number(one(req.query, 'limit') ?? 200) || 200, 1_000);
+    const data = await queries.redeliverable({ kind, appId: internalApp(req), endpointId, since, until: time(req.query, 'until') ?? null, after: position, limit });
+    const last = data[data.length - 1];
+    res.json({ data, next_after: data.length === limit && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null });
+  });
   const all = [fenced('subscriptions'), fenced('deliveries')];
 
   app.get('/api/v1/app', config, async (req, res) => {
