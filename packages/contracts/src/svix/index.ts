@@ -1,2 +1,4 @@
 /** The Svix v1 API's contract: ids, bodies, errors, list parameters and the OpenAPI paths under /api/v1. */
 export * from './ids';
+export * from './schemas';
+export * from './responses';
