@@ -2,3 +2,4 @@
 export * from './ids';
 export * from './schemas';
 export * from './responses';
+export * from './errors';
