@@ -3,3 +3,4 @@ export * from './ids';
 export * from './schemas';
 export * from './responses';
 export * from './errors';
+export * from './payloadSchema';
