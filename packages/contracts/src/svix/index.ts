@@ -4,3 +4,4 @@ export * from './schemas';
 export * from './responses';
 export * from './errors';
 export * from './payloadSchema';
+export * from './list';
