@@ -65,7 +65,6 @@ describe('parseSvixQuery', () => {
     ['order sideways', { order: 'sideways' }, 'query.order'],
     ['a flag that is not true or false', { exclude_apps_with_no_endpoints: '1' }, 'query.exclude_apps_with_no_endpoints'],
     ['an iterator of another kind', { iterator: toExternalId('ep', randomUUID()) }, 'query.iterator'],
-    ['a forged iterator', { iterator: `app_${'A'.repeat(27)}` }, 'query.iterator'],
     ['an iterator that is a UUID', { iterator: randomUUID() }, 'query.iterator'],
   ])('refuses %s', (_why, raw, field) => {
     expect(fieldsOf(parseSvixQuery('v1.application.list', raw))).toContain(field);
@@ -88,6 +87,16 @@ describe('parseSvixQuery', () => {
     const text = toExternalId('msg', id);
     expect(ok(parseSvixQuery('v1.message.list', { iterator: text })).iterator).toEqual({ direction: 'after', key: id, text });
     expect(ok(parseSvixQuery('v1.message.list', { iterator: `-${text}` })).iterator).toEqual({ direction: 'before', key: id, text: `-${text}` });
+  });
+
+  it('takes any iterator of the right shape as a position, even one this API never returned', () => {
+    const forged = `app_${'A'.repeat(27)}`;
+    expect(ok(parseSvixQuery('v1.application.list', { iterator: forged })).iterator).toEqual({
+      direction: 'after',
+      key: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      text: forged,
+    });
+    expect(ok(parseSvixQuery('v1.application.list', { iterator: `-app_${'z'.repeat(27)}` })).iterator?.direction).toBe('before');
   });
 
   it('takes an event type name as the event-type list iterator', () => {

@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { ajv, describeErrors, type FieldError } from '../validation';
-import { fromExternalId, UID_MAX_LENGTH, UID_PATTERN, type SvixIdPrefix } from './ids';
+import { positionOfExternalId, UID_MAX_LENGTH, UID_PATTERN, type SvixIdPrefix } from './ids';
 import { messageStatusSchema as status } from './responses';
 import { CHANNEL_PATTERN, EVENT_TYPE_NAME_PATTERN, svixLimits, TAG_PATTERN } from './schemas';
 
@@ -13,7 +13,9 @@ import { CHANNEL_PATTERN, EVENT_TYPE_NAME_PATTERN, svixLimits, TAG_PATTERN } fro
  * Lists are Svix's: `limit` (1..250, default 50), `iterator` and, on some, `order`. An iterator is the id of
  * the last item of a page (`iterator`), or `-` and the id of the first (`prevIterator`, to page back), as
  * Svix's are; pages are keyset pages over the id (keysetOf), which is creation order when ids are
- * time-ordered UUIDs (ids.ts newTimeOrderedUuid). Event types page by name, forward only.
+ * time-ordered UUIDs (ids.ts newTimeOrderedUuid). Any iterator of the right shape names a position (its id's
+ * check is not verified, the row need not exist), so only malformed ones are refused — as the seed API's
+ * cursors. Event types page by name, forward only.
  */
 
 export const SVIX_DEFAULT_LIMIT = 50;
@@ -205,7 +207,7 @@ export function parseSvixQuery<Op extends SvixQueryOperation>(operation: Op, raw
   const text = query.iterator;
   if (typeof text === 'string') {
     const iterator = decodeIterator(iteratorKeys[operation], text);
-    if (!iterator) return { ok: false, errors: [{ field: 'query.iterator', message: 'is not an iterator this API returned' }] };
+    if (!iterator) return { ok: false, errors: [{ field: 'query.iterator', message: 'is not an iterator of this list' }] };
     query.iterator = iterator;
   }
   return { ok: true, query: query as ParsedSvixQuery<Op> };
@@ -215,7 +217,7 @@ function decodeIterator(kind: SvixIdPrefix | 'name' | undefined, text: string): 
   if (kind === undefined) return undefined;
   if (kind === 'name') return { direction: 'after', key: text, text };
   const before = text.startsWith('-');
-  const key = fromExternalId(kind, before ? text.slice(1) : text);
+  const key = positionOfExternalId(kind, before ? text.slice(1) : text);
   return key ? { direction: before ? 'before' : 'after', key, text } : undefined;
 }
 
