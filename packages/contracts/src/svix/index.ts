@@ -5,3 +5,4 @@ export * from './responses';
 export * from './errors';
 export * from './payloadSchema';
 export * from './list';
+export * from './openapi';

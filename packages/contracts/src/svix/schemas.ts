@@ -76,6 +76,17 @@ export const HEADER_NAME_PATTERN =
   `^(?!(?:${RESERVED_HEADER_PREFIXES.map(caseless).join('|')})|(?:${reservedHeaderNames.map(caseless).join('|')})$)` + "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$";
 export const HEADER_VALUE_PATTERN = '^[\\t\\u0020-\\u007e\\u0080-\\u00ff]*$';
 
+/**
+ * The `Idempotency-Key` header every POST takes (the svix clients send `auto_<uuid>` unless given one): visible
+ * ASCII, at most 256 characters, so that it can be stored and compared as given.
+ */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 256;
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]+$';
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
+export function isIdempotencyKey(text: string): boolean {
+  return IDEMPOTENCY_KEY.test(text);
+}
+
 describePattern(EVENT_TYPE_NAME_PATTERN, 'must be letters, digits, -, _ or .');
 describePattern(CHANNEL_PATTERN, 'must be letters, digits, -, _, ., : or +');
 describePattern(TAG_PATTERN, 'must be letters, digits, -, _, ., /, \\ or #');
