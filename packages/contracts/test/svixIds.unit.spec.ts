@@ -3,6 +3,7 @@ import {
   fromExternalId,
   newTimeOrderedUuid,
   parseIdOrUid,
+  positionOfExternalId,
   svixIdPattern,
   svixIdPrefixes,
   timeOrderedUuidBound,
@@ -84,6 +85,19 @@ describe('external ids', () => {
     const ids = Array.from({ length: 200 }, () => randomUUID()).sort();
     const externals = ids.map((id) => toExternalId('msg', id));
     expect([...externals].sort()).toEqual(externals);
+  });
+});
+
+describe('positionOfExternalId', () => {
+  it('reads the UUID of our ids, and some UUID from any text of the right shape', () => {
+    expect(positionOfExternalId('msg', toExternalId('msg', uuid))).toBe(uuid);
+    expect(positionOfExternalId('msg', `msg_${'z'.repeat(27)}`)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('refuses text of another shape', () => {
+    expect(positionOfExternalId('msg', toExternalId('ep', uuid))).toBeUndefined();
+    expect(positionOfExternalId('msg', `msg_${'-'.repeat(27)}`)).toBeUndefined();
+    expect(positionOfExternalId('msg', uuid)).toBeUndefined();
   });
 });
 

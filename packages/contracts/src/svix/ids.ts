@@ -80,6 +80,22 @@ export function fromExternalId(prefix: SvixIdPrefix, text: string): string | und
   return formatUuid(hex);
 }
 
+/**
+ * The UUID bits of text shaped like an id with this prefix, its check not verified: for list iterators, which
+ * name a keyset position rather than a row, so that every well-formed one is taken (as the seed API's cursors
+ * are) and only malformed text is refused. Never use it to find a row.
+ */
+export function positionOfExternalId(prefix: SvixIdPrefix, text: string): string | undefined {
+  if (text.length !== prefix.length + 1 + SVIX_ID_DIGITS || !text.startsWith(`${prefix}_`)) return undefined;
+  let value = 0n;
+  for (const char of text.slice(prefix.length + 1)) {
+    const digit = DIGIT_VALUE.get(char);
+    if (digit === undefined) return undefined;
+    value = value * BASE + digit;
+  }
+  return formatUuid(((value >> 32n) & ((1n << 128n) - 1n)).toString(16).padStart(32, '0'));
+}
+
 export type IdOrUid = Readonly<{ kind: 'id'; id: string } | { kind: 'uid'; uid: string }>;
 
 /**

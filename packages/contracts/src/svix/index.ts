@@ -4,3 +4,5 @@ export * from './schemas';
 export * from './responses';
 export * from './errors';
 export * from './payloadSchema';
+export * from './list';
+export * from './openapi';

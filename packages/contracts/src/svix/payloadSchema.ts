@@ -7,7 +7,8 @@ import type { FieldError } from '../validation';
  * Event types may carry a JSON Schema (draft-07) of their payload per version; a message whose payload does
  * not match the highest version's is refused with 422 naming the failing paths. Schemas are the sender's,
  * compiled to code on the request path of every message, so their cost is bounded:
- * - a schema is compiled once per process and kept by the hash of its text (an LRU of `cacheEntries`);
+ * - a schema is compiled once per process and kept by the hash of its text (an LRU of `cacheEntries`), and
+ *   by the schema object itself while that lives (so callers should not mutate a schema once checked with);
  * - at most `schemaBytes` of schema text, and no `$ref` outside the schema itself (nothing is fetched),
  *   no `$async`, no `$data`;
  * - patterns (`pattern`, `patternProperties`) that repeat a group which itself repeats or alternates — the
@@ -50,8 +51,18 @@ addFormats(payloadAjv, { mode: 'fast' });
 
 type Compiled = Readonly<{ ok: true; validate: ValidateFunction } | { ok: false; problem: string }>;
 const compiledByHash = new Map<string, Compiled>();
+// The same schema object (an event type held in a cache) is found without serializing and hashing it again.
+const compiledBySchema = new WeakMap<object, Compiled>();
 
 function compiled(schema: unknown): Compiled {
+  const known = typeof schema === 'object' && schema !== null ? compiledBySchema.get(schema) : undefined;
+  if (known) return known;
+  const result = compiledByText(schema);
+  if (typeof schema === 'object' && schema !== null) compiledBySchema.set(schema, result);
+  return result;
+}
+
+function compiledByText(schema: unknown): Compiled {
   const text = JSON.stringify(schema) ?? 'undefined';
   const key = createHash('sha256').update(text).digest('base64');
   const cached = compiledByHash.get(key);

@@ -26,8 +26,8 @@ const tags = { type: ['array', 'null'], uniqueItems: true, items: { type: 'strin
 export const svixMessageStatuses = { success: 0, pending: 1, fail: 2, sending: 3, canceled: 4 } as const;
 export type SvixMessageStatusText = keyof typeof svixMessageStatuses;
 export type SvixMessageStatus = (typeof svixMessageStatuses)[SvixMessageStatusText];
-const status = { enum: [0, 1, 2, 3, 4], description: '0 success, 1 pending, 2 fail, 3 sending, 4 canceled' } as const satisfies { enum: readonly (typeof svixMessageStatuses)[SvixMessageStatusText][]; description: string };
-const statusText = { enum: ['success', 'pending', 'fail', 'sending', 'canceled'] } as const satisfies { enum: readonly SvixMessageStatusText[] };
+export const messageStatusSchema = { enum: [0, 1, 2, 3, 4], description: '0 success, 1 pending, 2 fail, 3 sending, 4 canceled' } as const satisfies { enum: readonly (typeof svixMessageStatuses)[SvixMessageStatusText][]; description: string };
+export const messageStatusTextSchema = { enum: ['success', 'pending', 'fail', 'sending', 'canceled'] } as const satisfies { enum: readonly SvixMessageStatusText[] };
 
 /**
  * How a delivery's status reads in Svix's terms. A delivery waiting for a retry is `sending` (attempts made,
@@ -189,8 +189,8 @@ export const messageAttemptOutSchema = {
     response: { type: 'string', description: 'The response body as received (truncated); empty once expunged.' },
     responseStatusCode: { type: 'integer', minimum: 0, maximum: 999, description: '0 when no response came (connection error, timeout).' },
     responseDurationMs: { type: 'integer', minimum: 0 },
-    status,
-    statusText,
+    status: messageStatusSchema,
+    statusText: messageStatusTextSchema,
     triggerType: { enum: [messageAttemptTriggerTypes.scheduled, messageAttemptTriggerTypes.manual], description: '0 scheduled, 1 manual (resend)' },
     timestamp: dateTime,
     msg: { ...messageOutBody, type: ['object', 'null'], description: 'The message, when asked with with_msg.' },
@@ -204,7 +204,7 @@ export const messageEndpointOutSchema = {
   type: 'object',
   additionalProperties: false,
   required: [...endpointRequired, 'status', 'statusText', 'nextAttempt'],
-  properties: { ...endpointFields, status, statusText, nextAttempt: nullableDateTime },
+  properties: { ...endpointFields, status: messageStatusSchema, statusText: messageStatusTextSchema, nextAttempt: nullableDateTime },
 } as const;
 export type MessageEndpointOut = FromSchema<typeof messageEndpointOutSchema>;
 
@@ -214,7 +214,7 @@ export const endpointMessageOutSchema = {
   type: 'object',
   additionalProperties: false,
   required: [...messageRequired, 'status', 'statusText', 'nextAttempt'],
-  properties: { ...messageFields, status, statusText, nextAttempt: nullableDateTime },
+  properties: { ...messageFields, status: messageStatusSchema, statusText: messageStatusTextSchema, nextAttempt: nullableDateTime },
 } as const;
 export type EndpointMessageOut = FromSchema<typeof endpointMessageOutSchema>;
 

@@ -76,6 +76,17 @@ export const HEADER_NAME_PATTERN =
   `^(?!(?:${RESERVED_HEADER_PREFIXES.map(caseless).join('|')})|(?:${reservedHeaderNames.map(caseless).join('|')})$)` + "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$";
 export const HEADER_VALUE_PATTERN = '^[\\t\\u0020-\\u007e\\u0080-\\u00ff]*$';
 
+/**
+ * The `Idempotency-Key` header every POST takes (the svix clients send `auto_<uuid>` unless given one): visible
+ * ASCII, at most 256 characters, so that it can be stored and compared as given.
+ */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 256;
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]+$';
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
+export function isIdempotencyKey(text: string): boolean {
+  return IDEMPOTENCY_KEY.test(text);
+}
+
 describePattern(EVENT_TYPE_NAME_PATTERN, 'must be letters, digits, -, _ or .');
 describePattern(CHANNEL_PATTERN, 'must be letters, digits, -, _, ., : or +');
 describePattern(TAG_PATTERN, 'must be letters, digits, -, _, ., /, \\ or #');
@@ -290,7 +301,7 @@ export const messageInSchema = {
     channels: channels(1),
     tags: { type: ['array', 'null'], minItems: 1, maxItems: svixLimits.tagsCount, uniqueItems: true, items: tag },
     application: { ...applicationInBody, type: ['object', 'null'], description: 'Creates the application of the path (its uid) if it does not exist.' },
-    deliverAt: { ...nullableDateTime, description: 'Accepted; delivery is not delayed.' },
+    deliverAt: { ...nullableDateTime, description: 'When to deliver the message (Svix: 1 minute to 24 hours ahead).' },
     payloadRetentionPeriod: { type: ['integer', 'null'], minimum: 1, maximum: 90, description: 'Days to keep the payload (default 90).' },
     payloadRetentionHours: { type: ['integer', 'null'], minimum: 1, maximum: 2160, description: 'Hours to keep the payload; not together with payloadRetentionPeriod.' },
     transformationsParams: { type: ['object', 'null'], description: 'Accepted and ignored.' },
