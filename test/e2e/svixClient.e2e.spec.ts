@@ -106,3 +106,61 @@ describe('the Svix v1 API, through the official svix client', () => {
     await expect(svix.application.get(app.id)).rejects.toMatchObject({ code: 404 });
   });
 });
+
+describe('delivering again, through the official svix client', () => {
+  it('resends one message, recovers failed ones, replays missing ones to a new endpoint, sends an example and expunges content', async () => {
+    // Given an endpoint that fails every attempt, and two messages whose deliveries to it end failed
+    const since = new Date(Date.now() - 1_000);
+    const app = await svix.application.create({ name: 'Recovery' });
+    const eventType = `order.created.${randomUUID().slice(0, 8)}`;
+    await svix.eventType.create({ name: eventType, description: 'An order', schemas: { '1': { type: 'object', examples: [{ order: 'example-1' }] } } });
+    const flaky = await Receiver.start();
+    receivers.push(flaky);
+    flaky.reply = () => ({ status: 500, body: 'down' });
+    const endpoint = await svix.endpoint.create(app.id, { url: flaky.url });
+    const one = await svix.message.create(app.id, { eventType, payload: { n: 1 } });
+    const two = await svix.message.create(app.id, { eventType, payload: { n: 2 } });
+    const statusAt = async (msgId: string) => (await svix.messageAttempt.listAttemptedDestinations(app.id, msgId)).data[0]?.statusText;
+    await eventually(async () => ((await statusAt(one.id)) === 'fail' && (await statusAt(two.id)) === 'fail' ? true : undefined), { what: 'both deliveries to fail' });
+    const failedAttempts = flaky.requests.length;
+
+    // When the endpoint recovers and one message is resent
+    flaky.reply = () => ({ status: 200, body: 'ok' });
+    await svix.messageAttempt.resend(app.id, one.id, endpoint.id);
+
+    // Then it arrives again, its destination reads success, and its new attempt is a manual one
+    await eventually(async () => ((await statusAt(one.id)) === 'success' ? true : undefined), { what: 'the resent delivery to succeed' });
+    expect(flaky.requests.slice(failedAttempts).map((r) => JSON.parse(r.body).n)).toEqual([1]);
+    const attempts = await svix.messageAttempt.listByMsg(app.id, one.id);
+    expect(attempts.data[0]).toMatchObject({ triggerType: 1, responseStatusCode: 200 });
+
+    // When the endpoint is recovered since before the messages: only the still-failed message is sent again
+    const recovering = await svix.endpoint.recover(app.id, endpoint.id, { since });
+    expect(recovering).toMatchObject({ status: 'running', task: 'endpoint.recover' });
+    await eventually(async () => ((await statusAt(two.id)) === 'success' ? true : undefined), { what: 'the recovered delivery to succeed' });
+    expect(flaky.requests.slice(failedAttempts).map((r) => JSON.parse(r.body).n)).toEqual([1, 2]);
+
+    // When a new endpoint asks for what it missed: it gets both messages, once each
+    const late = await Receiver.start();
+    receivers.push(late);
+    const lateEndpoint = await svix.endpoint.create(app.id, { url: late.url });
+    await svix.endpoint.replayMissing(app.id, lateEndpoint.id, { since });
+    await eventually(async () => (late.requests.length === 2 ? true : undefined), { what: 'the missed messages at the new endpoint' });
+    expect(late.requests.map((r) => JSON.parse(r.body).n).sort()).toEqual([1, 2]);
+    await svix.endpoint.replayMissing(app.id, lateEndpoint.id, { since });
+
+    // When an example is sent to the new endpoint only: it gets the schema's example
+    const example = await svix.endpoint.sendExample(app.id, lateEndpoint.id, { eventType });
+    expect(example.payload).toEqual({ order: 'example-1' });
+    await eventually(async () => late.requests.find((r) => JSON.parse(r.body).order === 'example-1'), { what: 'the example' });
+    // (the replay asked twice sent nothing twice: the second found nothing missing)
+    expect(late.requests.filter((r) => JSON.parse(r.body).n !== undefined)).toHaveLength(2);
+
+    // When a message's content is expunged, it reads as empty
+    await svix.message.expungeContent(app.id, two.id);
+    expect((await svix.message.get(app.id, two.id)).payload).toEqual({});
+    const attemptOfTwo = (await svix.messageAttempt.listByMsg(app.id, two.id)).data[0]!;
+    await svix.messageAttempt.expungeContent(app.id, two.id, attemptOfTwo.id);
+    expect((await svix.messageAttempt.get(app.id, two.id, attemptOfTwo.id)).response).toBe('');
+  });
+});

@@ -242,8 +242,8 @@ export type MessageContentExpunged = FromSchema<typeof messageContentExpungedSch
 export const attemptContentExpungedSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['attempt_id', 'delivery_id', 'expunged_at'],
-  properties: { attempt_id: uuid, delivery_id: uuid, expunged_at: timestamp },
+  required: ['attempt_id', 'delivery_id', 'app_id', 'expunged_at'],
+  properties: { attempt_id: uuid, delivery_id: uuid, app_id: uuid, expunged_at: timestamp },
 } as const;
 export type AttemptContentExpunged = FromSchema<typeof attemptContentExpungedSchema>;
 

@@ -41,13 +41,12 @@ export function topicFor(topics: Topics, event: HookpostEvent): { topic: string;
       return { topic: topics.subscriptions, key: `event-type:${event.data.id}` };
     case 'WebhookReceived':
       return { topic: topics.webhooks, key: event.data.subscription_id };
+    // (commands the API takes go to the topics reads are fenced on: subscriptions and webhooks)
     case 'MessageCreated':
     case 'RedeliveryRequested':
-      return { topic: topics.webhooks, key: event.data.app_id };
     case 'MessageContentExpunged':
-      return { topic: topics.deliveries, key: event.data.message_id };
     case 'AttemptContentExpunged':
-      return { topic: topics.deliveries, key: event.data.delivery_id };
+      return { topic: topics.webhooks, key: event.data.app_id };
     case 'MessageRouted':
       return { topic: topics.deliveries, key: event.data.message_id };
     case 'DeliveryAttempted':

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { WebhookReceived } from '@hookpost/contracts';
+import { newTimeOrderedUuid, type WebhookReceived } from '@hookpost/contracts';
 import {
   atMostEvery,
   cachedReadiness,
@@ -116,7 +116,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     log,
     now: () => new Date(),
-    newId: randomUUID,
+    // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
+    newId: () => newTimeOrderedUuid(Date.now(), randomBytes(10)),
     random: Math.random,
     isStopping: () => stopping,
     observe: dispatcherMetrics(metrics, tierLabel).observe,
@@ -141,6 +142,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
         await dispatcher.redeliver(read.event.data);
         return;
       }
+      // Expunges change the read model only.
+      if (read.ok && (read.event.type === 'MessageContentExpunged' || read.event.type === 'AttemptContentExpunged')) return;
       if (!read.ok || read.event.type !== 'WebhookReceived') {
         // A poison message neither crashes the consumer nor stalls its partition: it is parked and counted.
         const reason = read.ok ? `unexpected event type ${read.event.type}` : read.reason;

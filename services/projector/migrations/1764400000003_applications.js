@@ -17,8 +17,7 @@ exports.up = (pgm) => {
       deleted_at timestamptz
     );
     CREATE INDEX applications_uid_idx ON applications (uid) WHERE deleted_at IS NULL;
-    CREATE INDEX applications_created_at_idx ON applications (created_at, id);
-    INSERT INTO applications (id, version, name, uid, created_at, updated_at)
+        INSERT INTO applications (id, version, name, uid, created_at, updated_at)
       VALUES ('00000000-0000-4000-8000-000000000000', 1, 'Default application', 'default', '1970-01-01T00:00:00Z', '1970-01-01T00:00:00Z');
 
     CREATE TABLE event_types (
@@ -42,7 +41,8 @@ exports.up = (pgm) => {
       ADD COLUMN rate_limit integer,
       ADD COLUMN headers jsonb;
     COMMENT ON COLUMN subscriptions.headers IS 'custom headers sent with every delivery to the endpoint';
-    CREATE INDEX subscriptions_app_created_idx ON subscriptions (app_id, created_at, id);
+    -- Svix lists page by id (time-ordered UUIDs: creation order).
+    CREATE INDEX subscriptions_app_id_idx ON subscriptions (app_id, id);
 
     CREATE TABLE messages (
       id uuid PRIMARY KEY,
@@ -54,7 +54,7 @@ exports.up = (pgm) => {
       payload jsonb,
       created_at timestamptz NOT NULL
     );
-    CREATE INDEX messages_app_created_idx ON messages (app_id, created_at, id);
+    CREATE INDEX messages_app_id_idx ON messages (app_id, id);
     CREATE INDEX messages_payload_idx ON messages USING gin (payload jsonb_path_ops);
 
     -- Expunged content, remembered apart so an expunge projected before its message (a replay of the log
@@ -76,7 +76,7 @@ exports.down = (pgm) => {
     DROP INDEX webhook_deliveries_message_idx;
     ALTER TABLE webhook_deliveries DROP COLUMN message_id, DROP COLUMN manual;
     DROP TABLE content_expunges, messages, event_types, applications;
-    DROP INDEX subscriptions_app_created_idx;
+    DROP INDEX subscriptions_app_id_idx;
     ALTER TABLE subscriptions DROP COLUMN app_id, DROP COLUMN uid, DROP COLUMN channels, DROP COLUMN metadata, DROP COLUMN rate_limit, DROP COLUMN headers;
   `);
 };

@@ -451,7 +451,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   router.delete('/app/:app/msg/:msg/attempt/:attempt/content', async (req, res) => {
     const app = await resolve.application(param(req, 'app'));
     const attempt = await resolve.attempt(app, param(req, 'msg'), param(req, 'attempt'));
-    await append([makeEvent('AttemptContentExpunged', { attempt_id: attempt.id, delivery_id: attempt.delivery_id, expunged_at: deps.decide.now().toISOString() }, deps.decide)]);
+    await append([makeEvent('AttemptContentExpunged', { attempt_id: attempt.id, delivery_id: attempt.delivery_id, app_id: app.id, expunged_at: deps.decide.now().toISOString() }, deps.decide)]);
     res.status(204).end();
   });
 

@@ -1,16 +1,14 @@
 import type { Pool } from 'pg';
 import { type ApplicationState, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
 import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from '../adapters/pgProjectionWriter';
-import { encodeCursor, type Cursor } from '../adapters/pgReadQueries';
 
 /**
- * The read queries of the Svix-compatible API. Lists page by (created_at, id), each served by an index the
- * migrations create; `iterator` is the last row's position, in the same strict form as the seed API's cursor.
+ * The read queries of the Svix-compatible API. Lists are keyset pages over the id (packages/contracts
+ * svix/list.ts keysetOf): ids are time-ordered UUIDs, so id order is creation order. Each returns up to
+ * `take` rows; the caller shapes Svix's list envelope (listResponse).
  */
 
-export type Order = 'ascending' | 'descending';
-export type Window = { limit: number; iterator?: Cursor; order: Order; before?: string; after?: string };
-export type ListPage<T> = { data: T[]; iterator: string | null; prevIterator: string | null; done: boolean };
+export type Keyset = { walk: 'asc' | 'desc'; from?: string; take: number; before?: string; after?: string };
 
 function iso(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value;
@@ -37,36 +35,15 @@ class Where {
   text(): string {
     return this.clauses.length > 0 ? this.clauses.join(' AND ') : 'true';
   }
-  /** The window's position, time bounds, order and limit over `created` and `id` columns. */
-  window(window: Window, created: string, id: string): string {
-    const descending = window.order === 'descending';
-    if (window.iterator) {
-      this.params.push(window.iterator.created_at, window.iterator.id);
-      const n = this.params.length;
-      this.clauses.push(`(${created}, ${id}) ${descending ? '<' : '>'} ($${n - 1}::timestamptz, $${n}::uuid)`);
-    }
-    if (window.before) this.add((p) => `${created} < ${p}::timestamptz`, window.before);
-    if (window.after) this.add((p) => `${created} > ${p}::timestamptz`, window.after);
-    this.params.push(window.limit + 1);
-    const direction = descending ? 'DESC' : 'ASC';
-    return `WHERE ${this.text()} ORDER BY ${created} ${direction}, ${id} ${direction} LIMIT $${this.params.length}`;
+  /** The keyset's position, time bounds, order and size over the `id` column (`created`: the row's time). */
+  keyset(keyset: Keyset, id: string, created: string): string {
+    if (keyset.from !== undefined) this.add((p) => `${id} ${keyset.walk === 'asc' ? '>' : '<'} ${p}::uuid`, keyset.from);
+    if (keyset.before) this.add((p) => `${created} < ${p}::timestamptz`, keyset.before);
+    if (keyset.after) this.add((p) => `${created} > ${p}::timestamptz`, keyset.after);
+    this.params.push(keyset.take);
+    return `WHERE ${this.text()} ORDER BY ${id} ${keyset.walk === 'asc' ? 'ASC' : 'DESC'} LIMIT $${this.params.length}`;
   }
 }
-
-function pageOf<R extends Record<string, unknown>, T>(rows: R[], window: Window, view: (row: R) => T, position: (row: R) => Cursor): ListPage<T> {
-  const done = rows.length <= window.limit;
-  const kept = rows.slice(0, window.limit);
-  const last = kept[kept.length - 1];
-  const first = kept[0];
-  return {
-    data: kept.map(view),
-    iterator: last ? encodeCursor(position(last)) : (window.iterator ? encodeCursor(window.iterator) : null),
-    prevIterator: first ? encodeCursor(position(first)) : null,
-    done,
-  };
-}
-
-const positionOf = (row: Record<string, unknown>): Cursor => ({ created_at: String(iso(row.created_at)), id: String(row.id) });
 
 export type DeliveryRow = { id: string; status: DeliveryStatus; next_attempt_at: string | null; created_at: string };
 
@@ -82,11 +59,11 @@ export class PgSvixQueries {
     return result.rows[0] ? toJson<ApplicationState>(result.rows[0]) : undefined;
   }
 
-  async listApplications(window: Window): Promise<ListPage<ApplicationState>> {
+  async listApplications(keyset: Keyset): Promise<ApplicationState[]> {
     const where = new Where().raw('deleted_at IS NULL');
-    const tail = where.window(window, 'created_at', 'id');
+    const tail = where.keyset(keyset, 'id', 'created_at');
     const result = await this.pool.query(`SELECT ${APPLICATION_STATE_COLUMNS} FROM applications ${tail}`, where.params);
-    return pageOf(result.rows, window, (row) => toJson<ApplicationState>(row), positionOf);
+    return result.rows.map((row) => toJson<ApplicationState>(row));
   }
 
   /** The live endpoint of the application an id or uid names. */
@@ -101,11 +78,11 @@ export class PgSvixQueries {
     return result.rows[0] ? toJson<SubscriptionState>(result.rows[0]) : undefined;
   }
 
-  async listEndpoints(appId: string, window: Window): Promise<ListPage<SubscriptionState>> {
+  async listEndpoints(appId: string, keyset: Keyset): Promise<SubscriptionState[]> {
     const where = new Where().raw('deleted_at IS NULL').add((p) => `app_id = ${p}::uuid`, appId);
-    const tail = where.window(window, 'created_at', 'id');
+    const tail = where.keyset(keyset, 'id', 'created_at');
     const result = await this.pool.query(`SELECT ${SUBSCRIPTION_STATE_COLUMNS} FROM subscriptions ${tail}`, where.params);
-    return pageOf(result.rows, window, (row) => toJson<SubscriptionState>(row), positionOf);
+    return result.rows.map((row) => toJson<SubscriptionState>(row));
   }
 
   async endpointStats(endpointId: string): Promise<Record<DeliveryStatus, number>> {
@@ -124,19 +101,17 @@ export class PgSvixQueries {
   }
 
   /** Event types by name (they have no UUID: the iterator's id part is unused, names page by themselves). */
-  async listEventTypes(options: { limit: number; after?: string; order: Order; includeArchived: boolean }): Promise<ListPage<EventTypeState>> {
+  /** Event types page by name (their id), forward only. */
+  async listEventTypes(keyset: Keyset, includeArchived: boolean): Promise<EventTypeState[]> {
     const where = new Where().raw('deleted_at IS NULL');
-    if (!options.includeArchived) where.raw('NOT archived');
-    const descending = options.order === 'descending';
-    if (options.after !== undefined) where.add((p) => `id ${descending ? '<' : '>'} ${p}`, options.after);
-    where.params.push(options.limit + 1);
+    if (!includeArchived) where.raw('NOT archived');
+    if (keyset.from !== undefined) where.add((p) => `id ${keyset.walk === 'asc' ? '>' : '<'} ${p}`, keyset.from);
+    where.params.push(keyset.take);
     const result = await this.pool.query(
-      `SELECT ${EVENT_TYPE_STATE_COLUMNS} FROM event_types WHERE ${where.text()} ORDER BY id ${descending ? 'DESC' : 'ASC'} LIMIT $${where.params.length}`,
+      `SELECT ${EVENT_TYPE_STATE_COLUMNS} FROM event_types WHERE ${where.text()} ORDER BY id ${keyset.walk === 'asc' ? 'ASC' : 'DESC'} LIMIT $${where.params.length}`,
       where.params,
     );
-    const done = result.rows.length <= options.limit;
-    const kept = result.rows.slice(0, options.limit).map((row) => toJson<EventTypeState>(row));
-    return { data: kept, iterator: kept.length > 0 ? kept[kept.length - 1]!.id : (options.after ?? null), prevIterator: kept[0]?.id ?? null, done };
+    return result.rows.map((row) => toJson<EventTypeState>(row));
   }
 
   async message(appId: string, ref: { kind: 'id'; id: string } | { kind: 'uid'; uid: string }): Promise<MessageRow | undefined> {
@@ -147,16 +122,16 @@ export class PgSvixQueries {
     return result.rows[0] ? toJson<MessageRow>(result.rows[0]) : undefined;
   }
 
-  async listMessages(appId: string, window: Window, filter: MessageFilter): Promise<ListPage<MessageRow>> {
+  async listMessages(appId: string, keyset: Keyset, filter: MessageFilter): Promise<MessageRow[]> {
     const where = new Where().add((p) => `app_id = ${p}::uuid`, appId);
     messageFilter(where, filter, '');
-    const tail = where.window(window, 'created_at', 'id');
+    const tail = where.keyset(keyset, 'id', 'created_at');
     const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages ${tail}`, where.params);
-    return pageOf(result.rows, window, (row) => toJson<MessageRow>(row), positionOf);
+    return result.rows.map((row) => toJson<MessageRow>(row));
   }
 
   /** Attempts, newest first, of one endpoint or one message (or both), with what the API shows of each. */
-  async listAttempts(appId: string, scope: { endpointId?: string; messageId?: string }, window: Window, filter: AttemptFilter): Promise<ListPage<AttemptRow>> {
+  async listAttempts(appId: string, scope: { endpointId?: string; messageId?: string }, keyset: Keyset, filter: AttemptFilter): Promise<AttemptRow[]> {
     const where = new Where().add((p) => `m.app_id = ${p}::uuid`, appId);
     if (scope.endpointId) where.add((p) => `d.subscription_id = ${p}::uuid`, scope.endpointId);
     if (scope.messageId) where.add((p) => `d.message_id = ${p}::uuid`, scope.messageId);
@@ -166,28 +141,18 @@ export class PgSvixQueries {
       else where.add((p) => `a.status_code / 100 = ${p}::int / 100`, filter.statusCodeClass);
     }
     messageFilter(where, filter, 'm.');
-    const tail = where.window(window, 'a.created_at', 'a.id');
+    const tail = where.keyset(keyset, 'a.id', 'a.created_at');
     const result = await this.pool.query(
-      `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, d.message_id, d.subscription_id,
-              d.manual, s.target_url, ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
-       FROM delivery_attempts a
-       JOIN webhook_deliveries d ON d.id = a.delivery_id
-       JOIN messages m ON m.id = d.message_id
-       JOIN subscriptions s ON s.id = d.subscription_id
+      `${ATTEMPTS_SELECT}
        ${tail}`,
       where.params,
     );
-    return pageOf(result.rows, window, (row) => toJson<AttemptRow>(row), positionOf);
+    return result.rows.map((row) => toJson<AttemptRow>(row));
   }
 
   async attempt(appId: string, messageId: string, attemptId: string): Promise<AttemptRow | undefined> {
     const result = await this.pool.query(
-      `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, d.message_id, d.subscription_id,
-              d.manual, s.target_url, ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
-       FROM delivery_attempts a
-       JOIN webhook_deliveries d ON d.id = a.delivery_id
-       JOIN messages m ON m.id = d.message_id
-       JOIN subscriptions s ON s.id = d.subscription_id
+      `${ATTEMPTS_SELECT}
        WHERE a.id = $1 AND d.message_id = $2 AND m.app_id = $3`,
       [attemptId, messageId, appId],
     );
@@ -195,9 +160,10 @@ export class PgSvixQueries {
   }
 
   /** The endpoints a message was routed to, each with its delivery's status (list-attempted-destinations). */
-  async listDestinations(messageId: string, window: Window): Promise<ListPage<SubscriptionState & { delivery: DeliveryRow }>> {
+  /** Paged by endpoint id (a message has one delivery of its own per endpoint). */
+  async listDestinations(messageId: string, keyset: Keyset): Promise<(SubscriptionState & { delivery: DeliveryRow })[]> {
     const where = new Where().add((p) => `d.message_id = ${p}::uuid`, messageId).raw('NOT d.manual');
-    const tail = where.window(window, 'd.created_at', 'd.id');
+    const tail = where.keyset(keyset, 'd.subscription_id', 'd.created_at');
     const columns = SUBSCRIPTION_STATE_COLUMNS.split(', ').map((column) => `s.${column}`).join(', ');
     // One row per endpoint the message was routed to; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
@@ -211,15 +177,10 @@ export class PgSvixQueries {
        ) r ON true ${tail}`,
       where.params,
     );
-    return pageOf(
-      result.rows,
-      window,
-      (row) => {
-        const { delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at, ...endpoint } = toJson<Record<string, unknown>>(row);
-        return { ...(endpoint as SubscriptionState), delivery: { id: String(delivery_id), status: delivery_status as DeliveryStatus, next_attempt_at: (delivery_next_attempt_at as string | null) ?? null, created_at: String(delivery_created_at) } };
-      },
-      (row) => ({ created_at: String(iso(row.delivery_created_at)), id: String(row.delivery_id) }),
-    );
+    return result.rows.map((row) => {
+      const { delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at, ...endpoint } = toJson<Record<string, unknown>>(row);
+      return { ...(endpoint as SubscriptionState), delivery: deliveryOf(delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at) };
+    });
   }
 
   /**
@@ -237,7 +198,7 @@ export class PgSvixQueries {
     const endpoint = `$${where.params.length}::uuid`;
     where.raw(
       options.kind === 'recover'
-        ? `(SELECT status FROM webhook_deliveries d WHERE d.message_id = m.id AND d.subscription_id = ${endpoint} ORDER BY d.manual, d.updated_at DESC LIMIT 1) = 'failed'`
+        ? `(SELECT status FROM webhook_deliveries d WHERE d.message_id = m.id AND d.subscription_id = ${endpoint} ORDER BY d.manual DESC, d.updated_at DESC LIMIT 1) = 'failed'`
         : `NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id AND d.subscription_id = ${endpoint})`,
     );
     where.params.push(options.limit);
@@ -256,11 +217,12 @@ export class PgSvixQueries {
   }
 
   /** The messages routed to an endpoint, each with its delivery's status (list-attempted-messages). */
-  async listEndpointMessages(endpointId: string, window: Window, filter: MessageFilter & { status?: DeliveryStatus[] }): Promise<ListPage<MessageRow & { delivery: DeliveryRow }>> {
+  /** Paged by message id (an endpoint has one delivery of its own per message). */
+  async listEndpointMessages(endpointId: string, keyset: Keyset, filter: MessageFilter & { status?: DeliveryStatus[] }): Promise<(MessageRow & { delivery: DeliveryRow })[]> {
     const where = new Where().add((p) => `d.subscription_id = ${p}::uuid`, endpointId).raw('NOT d.manual');
     if (filter.status) where.add((p) => `COALESCE(r.status, d.status) = ANY(${p}::text[])`, filter.status);
     messageFilter(where, filter, 'm.');
-    const tail = where.window(window, 'd.created_at', 'd.id');
+    const tail = where.keyset(keyset, 'd.message_id', 'd.created_at');
     // One row per message routed to the endpoint; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
       `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
@@ -273,16 +235,24 @@ export class PgSvixQueries {
        ) r ON true ${tail}`,
       where.params,
     );
-    return pageOf(
-      result.rows,
-      window,
-      (row) => {
-        const { delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at, ...message } = toJson<Record<string, unknown>>(row);
-        return { ...(message as MessageRow), delivery: { id: String(delivery_id), status: delivery_status as DeliveryStatus, next_attempt_at: (delivery_next_attempt_at as string | null) ?? null, created_at: String(delivery_created_at) } };
-      },
-      (row) => ({ created_at: String(iso(row.delivery_created_at)), id: String(row.delivery_id) }),
-    );
+    return result.rows.map((row) => {
+      const { delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at, ...message } = toJson<Record<string, unknown>>(row);
+      return { ...(message as MessageRow), delivery: deliveryOf(delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at) };
+    });
   }
+}
+
+/** An attempt with its delivery's message and endpoint, as the attempt lists and the attempt read show it. */
+const ATTEMPTS_SELECT = `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, a.delivery_id,
+       d.message_id, d.subscription_id, d.manual, s.target_url,
+       ${'id, app_id, event_type, event_id, channels, tags, payload, created_at'.split(', ').map((column) => `m.${column} AS msg_${column}`).join(', ')}
+  FROM delivery_attempts a
+  JOIN webhook_deliveries d ON d.id = a.delivery_id
+  JOIN messages m ON m.id = d.message_id
+  JOIN subscriptions s ON s.id = d.subscription_id`;
+
+function deliveryOf(id: unknown, status: unknown, nextAttemptAt: unknown, createdAt: unknown): DeliveryRow {
+  return { id: String(id), status: status as DeliveryStatus, next_attempt_at: (nextAttemptAt as string | null) ?? null, created_at: String(createdAt) };
 }
 
 const MESSAGE_COLUMNS = 'id, app_id, event_type, event_id, channels, tags, payload, created_at';
@@ -296,7 +266,7 @@ export type AttemptRow = {
   response_body: string | null;
   attempt_number: number;
   message_id: string;
-  delivery_id?: string;
+  delivery_id: string;
   subscription_id: string;
   manual: boolean;
   target_url: string;

@@ -1,6 +1,12 @@
 import type { Request, RequestHandler, Router } from 'express';
 import {
   isUuid,
+  keysetOf,
+  listResponse,
+  parseSvixQuery,
+  type ListIterator,
+  type ListOrder,
+  type SvixQueryOperation,
   applicationOut,
   endpointFieldsOut,
   endpointOut,
@@ -15,11 +21,10 @@ import {
 } from '@hookpost/contracts';
 import { NotFound, ValidationFailed } from '@hookpost/platform';
 import { decodeCursor, encodeCursor } from '../adapters/pgReadQueries';
-import type { AttemptRow, MessageFilter, Order, PgSvixQueries, Window } from './svixQueries';
+import type { AttemptRow, Keyset, MessageFilter, PgSvixQueries } from './svixQueries';
 
 type Query = Record<string, unknown>;
 
-/** The Svix list parameters: limit (1–250, 50 by default), iterator (a position this API returned), order. */
 function invalid(field: string, message: string): never {
   throw new ValidationFailed([{ field: `query.${field}`, message }]);
 }
@@ -31,20 +36,6 @@ function one(query: Query, name: string): string | undefined {
   return value;
 }
 
-function many(query: Query, name: string): string[] | undefined {
-  const value = query[name];
-  if (value === undefined) return undefined;
-  const values = (Array.isArray(value) ? value : [value]).flatMap((item) => String(item).split(','));
-  return values.filter((item) => item.length > 0);
-}
-
-function bool(query: Query, name: string, fallback: boolean): boolean {
-  const value = one(query, name);
-  if (value === undefined) return fallback;
-  if (value !== 'true' && value !== 'false') invalid(name, 'must be true or false');
-  return value === 'true';
-}
-
 function time(query: Query, name: string): string | undefined {
   const value = one(query, name);
   if (value === undefined) return undefined;
@@ -53,24 +44,29 @@ function time(query: Query, name: string): string | undefined {
   return new Date(ms).toISOString();
 }
 
-function windowOf(query: Query, defaultOrder: Order): Window {
-  const rawLimit = one(query, 'limit');
-  const limit = rawLimit === undefined ? 50 : /^\d+$/.test(rawLimit) ? Number(rawLimit) : NaN;
-  if (!(limit >= 1 && limit <= 250)) invalid('limit', 'must be an integer from 1 to 250');
-  const rawIterator = one(query, 'iterator');
-  const iterator = rawIterator === undefined ? undefined : decodeCursor(rawIterator);
-  if (rawIterator !== undefined && !iterator) invalid('iterator', 'is not an iterator this API returned');
-  const order = one(query, 'order') ?? defaultOrder;
-  if (order !== 'ascending' && order !== 'descending') invalid('order', 'must be ascending or descending');
-  return { limit, iterator, order, before: time(query, 'before'), after: time(query, 'after') };
+/** An operation's query, parsed as the OpenAPI document states it (422 naming the parameter otherwise). */
+function queryOf<Op extends SvixQueryOperation>(operation: Op, raw: Query) {
+  const parsed = parseSvixQuery(operation, raw);
+  if (!parsed.ok) throw new ValidationFailed(parsed.errors);
+  return parsed.query;
 }
 
-function messageFilterOf(query: Query): MessageFilter {
-  return { eventTypes: many(query, 'event_types'), channel: one(query, 'channel'), tag: one(query, 'tag') };
+/** The keyset a list query asks for (limit, iterator, order, before/after). */
+function keysetFrom(query: { limit: number; iterator?: ListIterator; order?: ListOrder; before?: string; after?: string }, order: ListOrder): Keyset {
+  const keyset = keysetOf(query.order ?? order, query.limit, query.iterator);
+  return {
+    ...keyset,
+    before: query.before === undefined ? undefined : new Date(query.before).toISOString(),
+    after: query.after === undefined ? undefined : new Date(query.after).toISOString(),
+  };
+}
+
+function messageFilterOf(query: { event_types?: string[]; channel?: string; tag?: string }): MessageFilter {
+  return { eventTypes: query.event_types, channel: query.channel, tag: query.tag };
 }
 
 /** Svix's integer message status (0 success … 4 canceled) as our delivery statuses. */
-const deliveryStatusesOf: Record<string, DeliveryStatus[]> = { '0': ['succeeded'], '1': ['pending', 'retrying'], '2': ['failed'], '3': ['retrying'], '4': ['cancelled'] };
+const deliveryStatusesOf: Record<number, DeliveryStatus[]> = { 0: ['succeeded'], 1: ['pending', 'retrying'], 2: ['failed'], 3: ['retrying'], 4: ['cancelled'] };
 
 function attemptOut(row: AttemptRow, withMsg: boolean, withContent: boolean) {
   const succeeded = row.status_code !== null && row.status_code >= 200 && row.status_code < 300;
@@ -173,16 +169,18 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
   const all = [fenced('subscriptions'), fenced('deliveries')];
 
   app.get('/api/v1/app', config, async (req, res) => {
-    const page = await queries.listApplications(windowOf(req.query, 'ascending'));
-    res.json({ ...page, data: page.data.map(applicationOut) });
+    const query = queryOf('v1.application.list', req.query);
+    const rows = await queries.listApplications(keysetFrom(query, 'ascending'));
+    res.json(listResponse(rows.map(applicationOut), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
   });
   app.get('/api/v1/app/:app', config, async (req, res) => {
     res.json(applicationOut(await applicationOf(req)));
   });
   app.get('/api/v1/app/:app/endpoint', config, async (req, res) => {
     const application = await applicationOf(req);
-    const page = await queries.listEndpoints(application.id, windowOf(req.query, 'ascending'));
-    res.json({ ...page, data: page.data.map(endpointOut) });
+    const query = queryOf('v1.endpoint.list', req.query);
+    const rows = await queries.listEndpoints(application.id, keysetFrom(query, 'ascending'));
+    res.json(listResponse(rows.map(endpointOut), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
   });
   app.get('/api/v1/app/:app/endpoint/:endpoint', config, async (req, res) => {
     res.json(endpointOut(await endpointOf(req, (await applicationOf(req)).id)));
@@ -194,11 +192,10 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
   });
 
   app.get('/api/v1/event-type', config, async (req, res) => {
-    const window = windowOf({ ...req.query, iterator: undefined }, 'ascending');
-    const after = one(req.query, 'iterator');
-    const page = await queries.listEventTypes({ limit: window.limit, after, order: window.order, includeArchived: bool(req.query, 'include_archived', false) });
-    const withContent = bool(req.query, 'with_content', false);
-    res.json({ ...page, data: page.data.map((state) => eventTypeOut(state, withContent)) });
+    const query = queryOf('v1.event-type.list', req.query);
+    const rows = await queries.listEventTypes(keysetFrom(query, 'ascending'), query.include_archived);
+    const data = rows.map((state) => eventTypeOut(state, query.with_content));
+    res.json(listResponse(data, { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.name, prev: false }));
   });
   app.get('/api/v1/event-type/:name', config, async (req, res) => {
     const found = await queries.eventType(text(req, 'name'));
@@ -208,57 +205,49 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
 
   app.get('/api/v1/app/:app/msg', ...all, async (req, res) => {
     const application = await applicationOf(req);
-    const page = await queries.listMessages(application.id, windowOf(req.query, 'descending'), messageFilterOf(req.query));
-    const withContent = bool(req.query, 'with_content', true);
-    res.json({ ...page, data: page.data.map((row) => messageOut(row, withContent)) });
+    const query = queryOf('v1.message.list', req.query);
+    const rows = await queries.listMessages(application.id, keysetFrom(query, 'descending'), messageFilterOf(query));
+    res.json(listResponse(rows.map((row) => messageOut(row, query.with_content)), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
   });
   app.get('/api/v1/app/:app/msg/:msg', ...all, async (req, res) => {
     const message = await messageOf(req, (await applicationOf(req)).id);
-    res.json(messageOut(message, bool(req.query, 'with_content', true)));
+    res.json(messageOut(message, queryOf('v1.message.get', req.query).with_content));
   });
 
-  function attemptFilterOf(query: Query) {
-    const status = one(query, 'status');
-    if (status !== undefined && status !== '0' && status !== '2') {
-      if (!/^[0-4]$/.test(status)) invalid('status', 'must be one of 0, 1, 2, 3, 4');
-    }
-    const codeClass = one(query, 'status_code_class');
-    if (codeClass !== undefined && !['0', '100', '200', '300', '400', '500'].includes(codeClass)) invalid('status_code_class', 'must be one of 0, 100, 200, 300, 400, 500');
+  /** An attempt either succeeded (status 0) or failed (2): asking for pending, sending or canceled ones finds none. */
+  function attemptFilterOf(query: { status?: number; status_code_class?: number; event_types?: string[]; channel?: string; tag?: string }) {
     return {
       ...messageFilterOf(query),
-      // An attempt either succeeded (0) or failed (2); pending, sending and canceled attempts do not exist.
-      succeeded: status === undefined ? undefined : status === '0' ? true : status === '2' ? false : undefined,
-      noneMatch: status !== undefined && status !== '0' && status !== '2',
-      statusCodeClass: codeClass === undefined ? undefined : Number(codeClass),
+      succeeded: query.status === 0 ? true : query.status === 2 ? false : undefined,
+      noneMatch: query.status !== undefined && query.status !== 0 && query.status !== 2,
+      statusCodeClass: query.status_code_class,
     };
   }
+  const attemptsPage = (rows: AttemptRow[], query: { limit: number; iterator?: ListIterator; with_content: boolean }, withMsg: boolean) =>
+    listResponse(rows.map((row) => attemptOut(row, withMsg, query.with_content)), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id });
 
   app.get('/api/v1/app/:app/attempt/endpoint/:endpoint', ...all, async (req, res) => {
     const application = await applicationOf(req);
     const endpoint = await endpointOf(req, application.id);
-    const window = windowOf(req.query, 'descending');
-    const filter = attemptFilterOf(req.query);
-    const page = filter.noneMatch
-      ? { data: [], iterator: null, prevIterator: null, done: true }
-      : await queries.listAttempts(application.id, { endpointId: endpoint.id }, window, filter);
-    res.json({ ...page, data: page.data.map((row) => attemptOut(row, bool(req.query, 'with_msg', false), bool(req.query, 'with_content', true))) });
+    const query = queryOf('v1.message-attempt.list-by-endpoint', req.query);
+    const filter = attemptFilterOf(query);
+    const rows = filter.noneMatch ? [] : await queries.listAttempts(application.id, { endpointId: endpoint.id }, keysetFrom(query, 'descending'), filter);
+    res.json(attemptsPage(rows, query, query.with_msg));
   });
   app.get('/api/v1/app/:app/attempt/msg/:msg', ...all, async (req, res) => {
     const application = await applicationOf(req);
     const message = await messageOf(req, application.id);
-    const endpointText = one(req.query, 'endpoint_id');
+    const query = queryOf('v1.message-attempt.list-by-msg', req.query);
     let endpointId: string | undefined;
-    if (endpointText !== undefined) {
-      const ref = parseIdOrUid('ep', endpointText);
+    if (query.endpoint_id !== undefined) {
+      const ref = parseIdOrUid('ep', query.endpoint_id);
       const endpoint = ref && (await queries.endpoint(application.id, ref));
-      if (!endpoint) throw new NotFound(`No endpoint ${endpointText}.`);
+      if (!endpoint) throw new NotFound(`No endpoint ${query.endpoint_id}.`);
       endpointId = endpoint.id;
     }
-    const filter = attemptFilterOf(req.query);
-    const page = filter.noneMatch
-      ? { data: [], iterator: null, prevIterator: null, done: true }
-      : await queries.listAttempts(application.id, { messageId: message.id, endpointId }, windowOf(req.query, 'descending'), filter);
-    res.json({ ...page, data: page.data.map((row) => attemptOut(row, false, bool(req.query, 'with_content', true))) });
+    const filter = attemptFilterOf(query);
+    const rows = filter.noneMatch ? [] : await queries.listAttempts(application.id, { messageId: message.id, endpointId }, keysetFrom(query, 'descending'), filter);
+    res.json(attemptsPage(rows, query, false));
   });
   app.get('/api/v1/app/:app/msg/:msg/attempt/:attempt', ...all, async (req, res) => {
     const application = await applicationOf(req);
@@ -271,22 +260,24 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
   app.get('/api/v1/app/:app/msg/:msg/endpoint', ...all, async (req, res) => {
     const application = await applicationOf(req);
     const message = await messageOf(req, application.id);
-    const page = await queries.listDestinations(message.id, windowOf(req.query, 'ascending'));
-    res.json({
-      ...page,
-      data: page.data.map(({ delivery, ...endpoint }) => ({ ...endpointFieldsOut(endpoint), ...svixStatusOf(delivery.status, false), nextAttempt: delivery.next_attempt_at })),
-    });
+    const query = queryOf('v1.message-attempt.list-attempted-destinations', req.query);
+    const rows = await queries.listDestinations(message.id, keysetFrom(query, 'ascending'));
+    const data = rows.map(({ delivery, ...endpoint }) => ({ ...endpointFieldsOut(endpoint), ...svixStatusOf(delivery.status, false), nextAttempt: delivery.next_attempt_at }));
+    res.json(listResponse(data, { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
   });
   app.get('/api/v1/app/:app/endpoint/:endpoint/msg', ...all, async (req, res) => {
     const application = await applicationOf(req);
     const endpoint = await endpointOf(req, application.id);
-    const status = one(req.query, 'status');
-    if (status !== undefined && !(status in deliveryStatusesOf)) invalid('status', 'must be one of 0, 1, 2, 3, 4');
-    const page = await queries.listEndpointMessages(endpoint.id, windowOf(req.query, 'descending'), { ...messageFilterOf(req.query), status: status === undefined ? undefined : deliveryStatusesOf[status] });
-    const withContent = bool(req.query, 'with_content', true);
-    res.json({
-      ...page,
-      data: page.data.map(({ delivery, ...message }) => ({ ...messageOut(message, withContent), ...svixStatusOf(delivery.status, false), nextAttempt: delivery.next_attempt_at })),
+    const query = queryOf('v1.message-attempt.list-attempted-messages', req.query);
+    const rows = await queries.listEndpointMessages(endpoint.id, keysetFrom(query, 'descending'), {
+      ...messageFilterOf(query),
+      status: query.status === undefined ? undefined : deliveryStatusesOf[query.status],
     });
+    const data = rows.map(({ delivery, ...message }) => ({
+      ...messageOut(message, query.with_content),
+      ...svixStatusOf(delivery.status, query.expanded_statuses),
+      nextAttempt: delivery.next_attempt_at,
+    }));
+    res.json(listResponse(data, { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
   });
 }
