@@ -1,7 +1,7 @@
 """schemathesis hooks for the API tier (test/api/runSchemathesis.ts).
 
 Network rule: tests send traffic only to loopback. schemathesis generates target URLs on any host, and a
-subscription created with one would have the dispatcher connect there. So every generated target_url that
+subscription (or Svix endpoint) created with one would have the dispatcher connect there. So every generated target_url (url) that
 is a well-formed http(s) URL keeps its path and query but points at the run's loopback receiver; values
 that are not such URLs (the negative cases) are sent as generated and must be refused.
 """
@@ -29,5 +29,10 @@ def _on_loopback(value):
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if isinstance(case.body, dict) and "target_url" in case.body:
-        case.body["target_url"] = _on_loopback(case.body["target_url"])
+    if not isinstance(case.body, dict):
+        return
+    # The seed API's subscriptions take target_url; the Svix API's endpoints (and an application created
+    # with a message) take url.
+    for field in ("target_url", "url"):
+        if field in case.body:
+            case.body[field] = _on_loopback(case.body[field])

@@ -15,6 +15,7 @@ import {
   WELL_FORMED_TEXT,
 } from './api';
 import { deliveryStatuses } from './deliveryStateMachine';
+import { svixOpenApi } from './svix/openapi';
 
 /**
  * The OpenAPI 3.1 document, built from the same JSON Schemas ajv validates with (3.1 uses JSON Schema, so
@@ -119,7 +120,19 @@ const byDeliveryId = (expression: string) => ({
   ListAttempts: { operationId: 'listAttempts', parameters: { id: expression } },
 });
 
+/** The one document: the seed's API and, under /api/v1, the Svix-compatible API (svix/openapi.ts). */
 export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
+  const seed = seedDocument(serverUrl);
+  const svix = svixOpenApi();
+  const components = seed.components as { schemas: Json };
+  return {
+    ...seed,
+    components: { ...components, schemas: { ...components.schemas, ...svix.schemas } },
+    paths: { ...(seed.paths as Json), ...svix.paths },
+  };
+}
+
+function seedDocument(serverUrl: string): Json {
   return {
     openapi: '3.1.0',
     info: {
@@ -127,6 +140,7 @@ export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
       version: '0.1.0',
       description: [
         'Webhook delivery: subscriptions, ingest, delivery status and attempt log. Deliveries are signed with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature).',
+        'Under /api/v1, the Svix v1 API (applications, endpoints, event types, messages, attempts), wire-compatible so that Svix\'s official clients work unchanged: camelCase fields, prefixed ids, Svix\'s list envelope and error bodies ({code, detail}; 422 as {detail: [{loc, msg, type}]}). See docs/svix-api.md.',
         `Text: every string and object key the API takes is ${WELL_FORMED_TEXT.toLowerCase()} A method a path does not serve is answered 405 with Allow.`,
         'Status codes: 400 for a malformed request or query, 422 for a body outside its schema, 409 for a valid request the subscription\'s current state refuses (inactive, another signature scheme, an event type it does not take), 412 for a stale If-Match.',
       ].join('\n\n'),
