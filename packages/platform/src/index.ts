@@ -17,3 +17,4 @@ export * from './subscriptionWriter';
 export * from './serviceCredential';
 export * from './idempotency';
 export * from './redisIdempotencyStore';
+export * from './appTokens';
