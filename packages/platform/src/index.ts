@@ -18,3 +18,4 @@ export * from './serviceCredential';
 export * from './idempotency';
 export * from './redisIdempotencyStore';
 export * from './appTokens';
+export * from './applicationScope';
