@@ -19,3 +19,5 @@ export * from './idempotency';
 export * from './redisIdempotencyStore';
 export * from './appTokens';
 export * from './applicationScope';
+export * from './applicationScoped';
+export * from './redisTokenDenylist';
