@@ -245,8 +245,9 @@ function namesOfB(by: 'id' | 'uid'): { real: Names; none: Names } {
 /** A route's path with its parameters filled; a parameter this walk has no value for fails the test (add one). */
 function filled(path: string, names: Names): string {
   return path.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
-    // (the internal routes name an application by UUID, and an endpoint's uid as :uid)
-    const key = name === 'id' && path.startsWith('/internal/applications/') ? 'appUuid' : name === 'uid' && path.includes('/endpoint-uids/') ? 'endpointUid' : name;
+    // (the internal routes name an application by its UUID, and an endpoint's uid as :uid)
+    const internalApp = path.startsWith('/internal/') && (name === 'app' || (name === 'id' && path.startsWith('/internal/applications/')));
+    const key = internalApp ? 'appUuid' : name === 'uid' && path.includes('/endpoint-uids/') ? 'endpointUid' : name;
     const value = names[key];
     if (value === undefined) throw new Error(`the scope walk has no value for :${name} in ${path}`);
     return encodeURIComponent(value);
