@@ -81,6 +81,24 @@ export const envs = {
       },
     };
   },
+  /** An absolute http(s) URL, or empty (the default) for none. */
+  optionalHttpUrl(): EnvSpec<string> {
+    return {
+      describe: 'http(s) URL (default: none)',
+      parse(raw) {
+        const value = (raw ?? '').trim();
+        if (value === '') return '';
+        let url: URL | undefined;
+        try {
+          url = new URL(value);
+        } catch {
+          url = undefined;
+        }
+        if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) throw new ValueError(`must be an http(s) URL without query or fragment, got "${value}"`);
+        return value.replace(/\/+$/, '');
+      },
+    };
+  },
   list(fallback: readonly string[]): EnvSpec<string[]> {
     return {
       describe: `comma-separated list (default ${fallback.join(',') || 'empty'})`,
@@ -136,6 +154,8 @@ export const commonEnv = {
   HOOKPOST_SECRET_KEYS: envs.masterKeys(),
   /** API keys accepted as `Authorization: Bearer <key>`, comma-separated (16+ characters each). */
   HOOKPOST_API_KEYS: envs.list([]),
+  /** Keys scoped to one application each: `<application id or uid>=<key>`, comma-separated (see appTokens.ts). */
+  HOOKPOST_APP_API_KEYS: envs.list([]),
   /** Non-public targets the dispatcher may deliver to anyway: `address[/prefix][:port]` (e.g. 127.0.0.1/32:9999 for a local receiver); none by default. */
   HOOKPOST_ALLOWED_TARGET_CIDRS: envs.list([]),
   /** Run without API keys; only for a closed network. */

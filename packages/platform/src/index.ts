@@ -17,3 +17,7 @@ export * from './subscriptionWriter';
 export * from './serviceCredential';
 export * from './idempotency';
 export * from './redisIdempotencyStore';
+export * from './appTokens';
+export * from './applicationScope';
+export * from './applicationScoped';
+export * from './redisTokenDenylist';

@@ -22,3 +22,20 @@ describe('parseEnv', () => {
     }
   });
 });
+
+describe('envs.optionalHttpUrl', () => {
+  const spec = { URL: envs.optionalHttpUrl() };
+
+  it('takes an http(s) URL without its trailing slashes, or nothing', () => {
+    expect(parseEnv(spec, {})).toEqual({ URL: '' });
+    expect(parseEnv(spec, { URL: ' ' })).toEqual({ URL: '' });
+    expect(parseEnv(spec, { URL: 'https://hooks.example.com/' })).toEqual({ URL: 'https://hooks.example.com' });
+    expect(parseEnv(spec, { URL: 'http://127.0.0.1:8000/hookpost' })).toEqual({ URL: 'http://127.0.0.1:8000/hookpost' });
+  });
+
+  it('refuses anything else', () => {
+    for (const URL of ['hooks.example.com', 'ftp://example.com', 'https://example.com/?a=1', 'https://example.com/#x', 'javascript:alert(1)']) {
+      expect(() => parseEnv(spec, { URL })).toThrow(EnvError);
+    }
+  });
+});

@@ -27,6 +27,7 @@ import {
   notFoundRoute,
   problemMiddleware,
   requireApiKey,
+  applicationScoped,
   ServiceUnavailable,
   SubscriptionBusyError,
   ValidationFailed,
@@ -43,6 +44,7 @@ import { decideCreate, decideDelete, decideIngest, decidePatch, decideReplace, d
 import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
 import { svixRouter, type SvixRouterDeps } from './svix/svixRouter';
+import { authRoutes, type AuthDeps } from './svix/authRoutes';
 
 export type GatewayDeps = {
   log: Logger;
@@ -63,6 +65,8 @@ export type GatewayDeps = {
   svix: Omit<SvixRouterDeps, 'forward' | 'append' | 'log' | 'decide'>;
   /** Idempotency-Key on every POST (see packages/platform/src/idempotency.ts); absent, keys are ignored. */
   idempotent?: RequestHandler;
+  /** Application-scoped tokens and keys, and the /api/v1/auth operations. */
+  auth: AuthDeps;
 };
 
 /** Paths anyone may call: liveness, readiness, metrics and the API description. */
@@ -126,7 +130,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.use(httpMetrics(deps.metrics));
   app.get('/metrics', metricsRoute(deps.metrics, deps.metricsToken));
-  if (deps.apiKeys.length > 0) app.use(requireApiKey(deps.apiKeys, openPaths));
+  app.use(applicationScoped(deps.auth.scopes, openPaths, deps.apiKeys.length > 0 ? requireApiKey(deps.apiKeys, openPaths) : undefined));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -155,6 +159,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.use(docsRouter());
 
+  app.use('/api/v1', authRoutes(deps.auth, body));
   app.use(
     '/api/v1',
     svixRouter({ ...deps.svix, forward, append: (events) => append(events.map(recordOf)), log: deps.log, decide: deps.decide }, body),

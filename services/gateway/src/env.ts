@@ -15,6 +15,8 @@ export const gatewayEnvSpec = {
   HOOKPOST_EVENT_ID_TTL_MS: envs.int(86_400_000, { min: 1_000 }),
   /** How long the first answer to a POST with an Idempotency-Key is kept and replayed. */
   HOOKPOST_IDEMPOTENCY_TTL_MS: envs.int(12 * 3_600_000, { min: 1_000 }),
+  /** Where users reach the gateway (scheme, host, path prefix): the base of app-portal URLs; empty, each request's own. */
+  HOOKPOST_PUBLIC_URL: envs.optionalHttpUrl(),
 };
 
 export type GatewayEnv = ReturnType<typeof readGatewayEnv>;

@@ -28,6 +28,9 @@ import {
   idempotency,
   RedisIdempotencyStore,
   bearerToken,
+  AppTokens,
+  ConfiguredAppKeys,
+  RedisTokenDenylist,
   type EventRecord,
   type Logger,
 } from '@hookpost/platform';
@@ -45,6 +48,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const shutdown = new ShutdownManager(log);
   const secretBox = SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS);
   const apiKeys = apiKeysFrom(env);
+  const appKeys = ConfiguredAppKeys.parse(env.HOOKPOST_APP_API_KEYS, apiKeys);
   const targetPolicy = new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS);
 
   const { kafka, eventLog } = await connectEventLog('hookpost-gateway', env, log, 'answeringRequests');
@@ -91,6 +95,22 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     payloadProblems: payloadSchemaProblems,
     eventIdTtlMs: env.HOOKPOST_EVENT_ID_TTL_MS,
   };
+  const denylist = new RedisTokenDenylist(redis, env.HOOKPOST_REDIS_PREFIX);
+  const tokens = AppTokens.fromConfig(env.HOOKPOST_SECRET_KEYS);
+  const auth = {
+    scopes: {
+      tokens,
+      configured: appKeys,
+      denylist,
+      applicationIdByUid: async (uid: string) => (await svix.resolve.findApplication(uid))?.id,
+      now: Date.now,
+    },
+    tokens,
+    denylist,
+    application: (text: string) => svix.resolve.application(text),
+    publicUrl: env.HOOKPOST_PUBLIC_URL || undefined,
+    now: Date.now,
+  };
   const readiness = await cachedReadiness(async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildGatewayApp({
     log,
@@ -116,6 +136,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     apiKeys,
     metrics: createMetricsRegistry('gateway'),
     svix,
+    auth,
     idempotent: idempotency({
       store: new RedisIdempotencyStore(redis, env.HOOKPOST_REDIS_PREFIX),
       // The key's identity (a digest: never the key itself), so one caller's keys never answer another's.

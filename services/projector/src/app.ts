@@ -1,6 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { isUuid, limits, subscriptionETag } from '@hookpost/contracts';
-import { BadRequest, httpMetrics, methodNotAllowed, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
+import { applicationScoped, type ApplicationScopeDeps, BadRequest, httpMetrics, methodNotAllowed, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
 import type { PgReadQueries } from './adapters/pgReadQueries';
 import { svixReadRoutes } from './svix/svixReadRoutes';
 import type { PgSvixQueries } from './svix/svixQueries';
@@ -32,6 +32,8 @@ export function buildProjectorApp(deps: {
   metricsToken?: string;
   /** What the other services call with; the only credential /internal (sealed secrets) accepts. */
   serviceCredentials: readonly string[];
+  /** Application-scoped tokens and keys (the gateway forwards reads with the caller's credential). */
+  applicationScopes: ApplicationScopeDeps;
 }) {
   const { queries } = deps;
   const fenced = (scope: ReadScope): RequestHandler => (_req, _res, next) => {
@@ -43,12 +45,13 @@ export function buildProjectorApp(deps: {
   app.use(httpMetrics(deps.metrics));
   app.get('/metrics', metricsRoute(deps.metrics, deps.metricsToken));
 
+  const open = (path: string) => ['/healthz', '/readyz', '/metrics'].includes(path);
   app.use(
-    requireApiKey(deps.apiKeys, (path) => ['/healthz', '/readyz', '/metrics'].includes(path), {
+    applicationScoped(deps.applicationScopes, open, requireApiKey(deps.apiKeys, open, {
       credentials: deps.serviceCredentials,
       // (lower-cased: Express routes /INTERNAL/… to the same handlers)
       only: (path) => path.toLowerCase().startsWith('/internal'),
-    }),
+    })),
   );
 
   app.get('/healthz', (_req, res) => {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
 import { PgSvixQueries } from './svix/svixQueries';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
@@ -20,6 +20,8 @@ export type RunningProjector = {
 /** Composition root: migrate, build adapters, consume the log, serve reads. */
 export async function startProjector(env: ProjectorEnv, log: Logger = createLogger('projector', env.LOG_LEVEL)): Promise<RunningProjector> {
   const shutdown = new ShutdownManager(log);
+  const apiKeys = apiKeysFrom(env);
+  const appKeys = ConfiguredAppKeys.parse(env.HOOKPOST_APP_API_KEYS, apiKeys);
   const topics = topicNames(env.HOOKPOST_TOPIC_PREFIX);
   const topicList = [topics.subscriptions, topics.webhooks, topics.deliveries];
 
@@ -94,16 +96,28 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     await within(2_000, pool.query('SELECT 1'));
     return kafkaAnswers(admin);
   });
+  const svixQueries = new PgSvixQueries(pool);
   const app = buildProjectorApp({
     queries,
-    svixQueries: new PgSvixQueries(pool),
+    svixQueries,
     readAfterWrites,
     log,
-    apiKeys: apiKeysFrom(env),
+    apiKeys,
     metrics,
     ready: readiness.ready,
     metricsToken: env.HOOKPOST_METRICS_TOKEN || undefined,
     serviceCredentials: serviceCredentials(env.HOOKPOST_SECRET_KEYS).accepted,
+    applicationScopes: {
+      tokens: AppTokens.fromConfig(env.HOOKPOST_SECRET_KEYS),
+      configured: appKeys,
+      denylist: new RedisTokenDenylist(redis, env.HOOKPOST_REDIS_PREFIX),
+      // (after the writes before the request, as the route's own lookup will be)
+      applicationIdByUid: async (uid) => {
+        await readAfterWrites('subscriptions');
+        return (await svixQueries.application({ kind: 'uid', uid }))?.id;
+      },
+      now: Date.now,
+    },
   });
   const server = await listen(app, env.PROJECTOR_PORT, env.HOOKPOST_BIND_HOST);
 
