@@ -28,7 +28,10 @@ type Step<S extends EntityState> =
 export function evolveEntity<S extends EntityState>(current: EntityRecord<S> | undefined, step: Step<S>): EntityRecord<S> | undefined {
   switch (step.kind) {
     case 'created':
-      return current ?? { state: step.state, deleted_at: null };
+      // A deleted entity may be created again under its id (an event type by its name, after an expunge):
+      // versions go on counting, so no reader takes the new entity for an older state.
+      if (current && current.deleted_at === null) return current;
+      return { state: current ? { ...step.state, version: Math.max(step.state.version, current.state.version + 1) } : step.state, deleted_at: null };
     case 'changed':
       if (!current || current.deleted_at !== null) return current;
       return { state: { ...current.state, ...step.changes, version: current.state.version + 1, updated_at: step.at }, deleted_at: null };

@@ -127,9 +127,34 @@ export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
   const components = seed.components as { schemas: Json };
   return {
     ...seed,
-    components: { ...components, schemas: { ...components.schemas, ...svix.schemas } },
+    components: { ...components, schemas: { ...components.schemas, ...(wellFormedText(svix.schemas) as Json) } },
     paths: { ...(seed.paths as Json), ...svix.paths },
   };
+}
+
+/**
+ * The body parser refuses U+0000 in every string and key of every body (platform http.ts), so the document
+ * says so wherever a string or a free-form key has no pattern of its own: a generated body with U+0000 is then
+ * one the document refuses too.
+ */
+function wellFormedText(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(wellFormedText);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = key === 'enum' || key === 'const' || key === 'examples' || key === 'example' ? value : wellFormedText(value);
+  const types = ([] as unknown[]).concat(out.type ?? []);
+  if (types.includes('string') && out.pattern === undefined && out.format === undefined && out.enum === undefined && out.const === undefined) {
+    out.pattern = TEXT_PATTERN;
+  }
+  // A free-form object (a payload, a schema), and the unknown fields a Svix body may carry (they are ignored),
+  // hold any JSON whose strings and keys are well-formed text.
+  if (types.includes('object') && out.additionalProperties === undefined && out.$ref === undefined) {
+    out.additionalProperties = ref('JsonValue');
+  }
+  if (types.includes('object') && out.additionalProperties !== undefined && out.additionalProperties !== false && out.propertyNames === undefined) {
+    out.propertyNames = { pattern: TEXT_PATTERN };
+  }
+  return out;
 }
 
 function seedDocument(serverUrl: string): Json {

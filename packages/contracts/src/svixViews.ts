@@ -32,7 +32,8 @@ export function endpointFieldsOut(state: EndpointFields) {
     description: state.description ?? '',
     version: 1,
     disabled: !state.is_active,
-    filterTypes: state.event_types ?? null,
+    // (the seed API takes repeated names in event_types; Svix lists each once)
+    filterTypes: state.event_types ? [...new Set(state.event_types)] : null,
     channels: state.channels ?? null,
     throttleRate: state.rate_limit ?? null,
     rateLimit: state.rate_limit ?? null,

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import express, { type Express, type RequestHandler } from 'express';
-import { BadRequest, HttpProblem, sendProblem, UnsupportedMediaType, ValidationFailed } from './problem';
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import { BadRequest, HttpProblem, UnsupportedMediaType, ValidationFailed } from './problem';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
 const MAX_DEPTH = 32;
@@ -79,9 +79,11 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
 type RouteLayer = { route?: { methods: Record<string, boolean> }; match: (path: string) => unknown };
 
 /** The methods `app` serves on `path`, read from its own route table (so it cannot drift from the routes). */
-export function allowedMethods(app: Express, path: string): string[] {
+export function allowedMethods(app: Express | Router, path: string): string[] {
   const methods = new Set<string>();
-  for (const layer of (app.router as unknown as { stack: RouteLayer[] }).stack) {
+  // (an application's routes are on its router; a router's on itself)
+  const router = ('router' in app && app.router ? app.router : app) as unknown as { stack: RouteLayer[] };
+  for (const layer of router.stack) {
     if (!layer.route) continue;
     let matched: unknown;
     try {
@@ -102,7 +104,7 @@ export function allowedMethods(app: Express, path: string): string[] {
  * Register after the routes: a path that is served, asked with a method it is not served with, gets 405 with
  * `Allow` (RFC 9110) rather than the 404 of a path that does not exist; OPTIONS gets 204 with `Allow`.
  */
-export function methodNotAllowed(app: Express): RequestHandler {
+export function methodNotAllowed(app: Express | Router): RequestHandler {
   return (req, res, next) => {
     const allowed = allowedMethods(app, req.path);
     if (allowed.length === 0) return next();
@@ -111,6 +113,7 @@ export function methodNotAllowed(app: Express): RequestHandler {
       res.status(204).end();
       return;
     }
-    sendProblem(res, new HttpProblem(405, 'Method Not Allowed', `${req.method} is not served on ${req.path}; allowed: ${allowed.join(', ')}.`));
+    // (through the error middleware, which answers in the shape of the path's API)
+    next(new HttpProblem(405, 'Method Not Allowed', `${req.method} is not served on ${req.originalUrl.split('?')[0]}; allowed: ${allowed.join(', ')}.`));
   };
 }

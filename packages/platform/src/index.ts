@@ -21,3 +21,4 @@ export * from './appTokens';
 export * from './applicationScope';
 export * from './applicationScoped';
 export * from './redisTokenDenylist';
+export * from './svixQuery';

@@ -131,8 +131,12 @@ export function foldKnown<S extends EntityState, E>(
   events: readonly E[],
   evolve: (record: EntityRecord<S> | undefined, event: E) => EntityRecord<S> | undefined,
 ): Known<S> | undefined {
-  if (current && isGone(current)) return current;
-  let record: EntityRecord<S> | undefined = current ? { state: current, deleted_at: null } : undefined;
+  // (a gone entity is folded as deleted: only a creation, where the fold allows one, brings it back)
+  let record: EntityRecord<S> | undefined = current
+    ? isGone(current)
+      ? { state: { id: current.id, version: current.version } as S, deleted_at: 'deleted' }
+      : { state: current, deleted_at: null }
+    : undefined;
   for (const event of events) record = evolve(record, event);
   return record ? knownOf(record) : undefined;
 }

@@ -558,7 +558,8 @@ function operationObject(operation: Operation): Json {
     responses[413] = error('The body is over the size limit');
     responses[415] = error('The body is not application/json');
   }
-  if (operation.body || query.length > 0) {
+  // (a POST's Idempotency-Key that is empty, too long or not printable ASCII is a 422 too)
+  if (operation.body || query.length > 0 || operation.method === 'post') {
     responses[422] = { description: 'A value outside its schema; loc names it (["body", ...] or ["query", ...])', content: json(ref('HTTPValidationError')) };
   }
   if (!operation.public) {
@@ -574,7 +575,8 @@ function operationObject(operation: Operation): Json {
     tags: [`Svix: ${operation.tag}`],
     ...(operation.public ? { security: [] } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(operation.body ? { requestBody: { required: true, content: json(ref(operation.body)) } } : {}),
+    // (rotating, and asking for portal access, take no body at all as well: every field is optional)
+    ...(operation.body ? { requestBody: { required: !/rotate-secret$|app-portal-access$/.test(operation.operationId), content: json(ref(operation.body)) } } : {}),
     responses,
   };
 }

@@ -138,7 +138,8 @@ const secret = {
 const version = { type: ['integer', 'null'], minimum: 1, maximum: 2_147_483_647, description: 'Deprecated by Svix; stored and shown.' } as const;
 const description = text(svixLimits.descriptionLength);
 const dateTime = { type: 'string', format: 'date-time' } as const;
-const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+// (anyOf rather than type: [string, null]: test generators then keep the format for the string case)
+const nullableDateTime = { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] } as const;
 const featureFlag = { type: 'string', minLength: 1, maxLength: 256, pattern: UID_PATTERN } as const;
 
 const applicationInProperties = {

@@ -266,6 +266,19 @@ export function decideIngest(subscription: SubscriptionState, body: unknown, dep
 
 /** What the API shows of a subscription: never the secret, never the internal version. */
 export function publicSubscription(state: SubscriptionState) {
-  const { secret: _secret, version: _version, previous_secret: _previous, previous_secret_expires_at: _expires, ...visible } = state;
-  return { ...visible, signature_scheme: schemeOf(state), public_key: state.public_key ?? null };
+  // (the Svix fields of an endpoint — application, uid, channels, metadata, rate limit, headers — show in /api/v1)
+  return {
+    id: state.id,
+    name: state.name,
+    description: state.description ?? null,
+    target_url: state.target_url,
+    is_active: state.is_active,
+    event_types: state.event_types,
+    max_attempts: state.max_attempts ?? null,
+    timeout_ms: state.timeout_ms ?? null,
+    signature_scheme: schemeOf(state),
+    public_key: state.public_key ?? null,
+    created_at: state.created_at,
+    updated_at: state.updated_at,
+  };
 }

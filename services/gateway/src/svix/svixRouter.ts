@@ -1,5 +1,8 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
+  EVENT_TYPE_NAME_PATTERN,
+  svixLimits,
+  svixOperations,
   currentPayloadSchema,
   makeEvent,
   toExternalId,
@@ -22,6 +25,8 @@ import {
 import {
   Conflict,
   HttpProblem,
+  methodNotAllowed,
+  svixQuery,
   NotFound,
   sealedFor,
   ServiceUnavailable,
@@ -102,14 +107,18 @@ export type SvixRouterDeps = {
   forward: (req: Request, res: Response) => Promise<void>;
 };
 
-function validated<T>(validate: Validator, body: unknown): T {
-  if (body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
+/** Whether the request came with a body at all (an empty one parses as nothing, or as {}, depending on the client). */
+const sentBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+function validated<T>(validate: Validator, body: unknown, req?: Request): T {
+  if (body === undefined || (req && !sentBody(req))) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
   const result = validate(body);
   if (!result.ok) throw new ValidationFailed(result.fields ?? []);
   return body as T;
 }
 
 const param = (req: Request, name: string) => String(req.params[name]);
+const EVENT_TYPE_NAME = new RegExp(EVENT_TYPE_NAME_PATTERN);
 
 /**
  * The Svix v1 API's commands (`/api/v1`), on the same model and log as the seed's API: applications and event
@@ -166,8 +175,8 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
 
   // Applications
   router.post('/app', ...body, async (req, res) => {
-    const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body);
-    if (req.query.get_if_exists === 'true' && input.uid) {
+    const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body, req);
+    if (svixQuery('v1.application.create', req.query).get_if_exists && input.uid) {
       const existing = await resolve.findApplication(input.uid);
       if (existing) return void res.status(200).json(applicationOut(existing));
     }
@@ -175,7 +184,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.put('/app/:app', ...body, async (req, res) => {
-    const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body);
+    const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body, req);
     const current = await resolve.findApplication(param(req, 'app'));
     if (!current) {
       // Svix's upsert creates an application the path names by uid.
@@ -190,7 +199,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.patch('/app/:app', ...body, async (req, res) => {
-    const input = validated<Partial<ApplicationInput>>(deps.validators.applicationPatch, req.body);
+    const input = validated<Partial<ApplicationInput>>(deps.validators.applicationPatch, req.body, req);
     const current = await resolve.application(param(req, 'app'));
     const { after } = await under(deps.applications, current.id, (state: ApplicationState | undefined) => {
       if (!state) throw new NotFound(`No application ${param(req, 'app')}.`);
@@ -218,7 +227,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   };
 
   router.post('/event-type', ...body, async (req, res) => {
-    const input = usableSchemas(validated<EventTypeInput>(deps.validators.eventTypeIn, req.body));
+    const input = usableSchemas(validated<EventTypeInput>(deps.validators.eventTypeIn, req.body, req));
     const { after } = await under(deps.eventTypes, input.name, (state: EventTypeState | undefined) => {
       if (state) throw new Conflict(`Event type ${input.name} exists.`);
       return { events: [decideEventTypeCreate(input, deps.decide)], result: undefined };
@@ -227,8 +236,10 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.put('/event-type/:name', ...body, async (req, res) => {
-    const input = usableSchemas(validated<Omit<EventTypeInput, 'name'>>(deps.validators.eventTypeUpsertIn, req.body));
     const name = param(req, 'name');
+    // (the path names the event type to create: it must be a name an event type may have)
+    if (!EVENT_TYPE_NAME.test(name) || name.length > svixLimits.eventTypeNameLength) throw new ValidationFailed([{ field: 'path.event_type_name', message: `must match ${EVENT_TYPE_NAME_PATTERN} and have at most ${svixLimits.eventTypeNameLength} characters` }]);
+    const input = usableSchemas(validated<Omit<EventTypeInput, 'name'>>(deps.validators.eventTypeUpsertIn, req.body, req));
     let created = false;
     const { after } = await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
       created = !state;
@@ -240,7 +251,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.patch('/event-type/:name', ...body, async (req, res) => {
-    const input = usableSchemas(validated<Partial<EventTypeInput>>(deps.validators.eventTypePatch, req.body));
+    const input = usableSchemas(validated<Partial<EventTypeInput>>(deps.validators.eventTypePatch, req.body, req));
     const name = param(req, 'name');
     if (!(await resolve.findEventType(name))) throw new NotFound(`No event type ${name}.`);
     const { after } = await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
@@ -253,10 +264,11 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
 
   router.delete('/event-type/:name', async (req, res) => {
     const name = param(req, 'name');
+    const { expunge } = svixQuery('v1.event-type.delete', req.query);
     if (!(await resolve.findEventType(name))) throw new NotFound(`No event type ${name}.`);
     await under(deps.eventTypes, name, (state: EventTypeState | undefined) => {
       if (!state) throw new NotFound(`No event type ${name}.`);
-      const event = decideEventTypeDelete(state, req.query.expunge === 'true', deps.decide);
+      const event = decideEventTypeDelete(state, expunge, deps.decide);
       return { events: event ? [event] : [], result: undefined };
     });
     res.status(204).end();
@@ -302,13 +314,13 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
         ];
 
   router.post('/app/:app/endpoint', ...body, async (req, res) => {
-    const input = validated<EndpointInput>(deps.validators.endpointIn, req.body);
+    const input = validated<EndpointInput>(deps.validators.endpointIn, req.body, req);
     const app = await resolve.application(param(req, 'app'));
     res.status(201).json(endpointOut(await createEndpoint(app, input)));
   });
 
   router.put('/app/:app/endpoint/:endpoint', ...body, async (req, res) => {
-    const input = validated<EndpointInput>(deps.validators.endpointUpdate, req.body);
+    const input = validated<EndpointInput>(deps.validators.endpointUpdate, req.body, req);
     const app = await resolve.application(param(req, 'app'));
     const existing = await resolve.findEndpoint(app, param(req, 'endpoint'));
     if (!existing) {
@@ -320,7 +332,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   router.patch('/app/:app/endpoint/:endpoint', ...body, async (req, res) => {
-    const input = validated<Partial<EndpointInput>>(deps.validators.endpointPatch, req.body);
+    const input = validated<Partial<EndpointInput>>(deps.validators.endpointPatch, req.body, req);
     const after = await changeEndpoint(req, (state) => changedBy(state, endpointChanges(input, false, deps.decide, state), 'patched'));
     res.json(endpointOut(after!));
   });
@@ -355,7 +367,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
   });
 
   const setHeaders = (replace: boolean) => async (req: Request, res: Response) => {
-    const input = validated<{ headers: Record<string, string | null> }>(replace ? deps.validators.headersIn : deps.validators.headersPatchIn, req.body);
+    const input = validated<{ headers: Record<string, string | null> }>(replace ? deps.validators.headersIn : deps.validators.headersPatchIn, req.body, req);
     await changeEndpoint(req, (state) => changedBy(state, { headers: headersAfter(state.headers, input.headers, replace) }, replace ? 'replaced' : 'patched'));
     res.status(204).end();
   };
@@ -364,7 +376,8 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
 
   // Messages
   router.post('/app/:app/msg', ...body, async (req, res) => {
-    const input = validated<MessageInput & { application?: ApplicationInput }>(deps.validators.messageIn, req.body);
+    const input = validated<MessageInput & { application?: ApplicationInput }>(deps.validators.messageIn, req.body, req);
+    const { with_content: withContent } = svixQuery('v1.message.create', req.query);
     let app = await resolve.findApplication(param(req, 'app'));
     if (!app && input.application) app = await createApplication({ ...input.application, uid: input.application.uid ?? param(req, 'app') });
     if (!app) throw new NotFound(`No application ${param(req, 'app')}.`);
@@ -385,7 +398,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
       if (eventIdKey) await deps.redis.del(eventIdKey).catch(() => undefined);
       throw error;
     }
-    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: event.data.payload, created_at: event.data.received_at }, req.query.with_content !== 'false'));
+    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: event.data.payload, created_at: event.data.received_at }, withContent));
   });
 
   // Deliveries asked for again: recorded as one RedeliveryRequested event, carried out by the dispatcher.
@@ -417,17 +430,17 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
     res.status(202).json({});
   });
   router.post('/app/:app/endpoint/:endpoint/recover', ...body, async (req, res) => {
-    const input = validated<{ since: string; until?: string | null }>(deps.validators.recoverIn, req.body);
+    const input = validated<{ since: string; until?: string | null }>(deps.validators.recoverIn, req.body, req);
     res.status(202).json({ ...(await redeliver(req, 'recover', input)), task: 'endpoint.recover' });
   });
   router.post('/app/:app/endpoint/:endpoint/replay-missing', ...body, async (req, res) => {
-    const input = validated<{ since: string; until?: string | null }>(deps.validators.replayIn, req.body);
+    const input = validated<{ since: string; until?: string | null }>(deps.validators.replayIn, req.body, req);
     res.status(202).json({ ...(await redeliver(req, 'replay_missing', input)), task: 'endpoint.replay' });
   });
 
   // An example of an event type, sent to one endpoint whatever its filters: the schema's examples[exampleIndex], or a stand-in.
   router.post('/app/:app/endpoint/:endpoint/send-example', ...body, async (req, res) => {
-    const input = validated<{ eventType: string; exampleIndex?: number }>(deps.validators.eventExampleIn, req.body);
+    const input = validated<{ eventType: string; exampleIndex?: number }>(deps.validators.eventExampleIn, req.body, req);
     const app = await resolve.application(param(req, 'app'));
     const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
     const eventType = await resolve.findEventType(input.eventType);
@@ -459,6 +472,14 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
     res.status(204).end();
   });
 
-  router.get('/{*rest}', (req, res) => deps.forward(req, res));
+  // Every other read the document states goes to the projector: registered one by one from the operation
+  // table, so the Allow header (and 405 for other methods) says exactly what each path serves.
+  for (const operation of svixOperations) {
+    if (operation.method !== 'get' || !operation.path.startsWith('/api/v1/')) continue;
+    const path = operation.path.slice('/api/v1'.length).replace(/\{([a-z_]+)\}/g, ':$1');
+    if (router.stack.some((layer) => layer.route?.path === path && (layer.route as unknown as { methods: Record<string, boolean> }).methods.get)) continue;
+    router.get(path, (req, res) => deps.forward(req, res));
+  }
+  router.use(methodNotAllowed(router));
   return router;
 }

@@ -85,10 +85,14 @@ export class PgSvixQueries {
     return result.rows.map((row) => toJson<SubscriptionState>(row));
   }
 
-  async endpointStats(endpointId: string): Promise<Record<DeliveryStatus, number>> {
+  /** Deliveries to an endpoint by status, received within [since, until) when given. */
+  async endpointStats(endpointId: string, window: { since?: string; until?: string } = {}): Promise<Record<DeliveryStatus, number>> {
+    const where = new Where().add((p) => `subscription_id = ${p}::uuid`, endpointId);
+    if (window.since) where.add((p) => `created_at >= ${p}::timestamptz`, window.since);
+    if (window.until) where.add((p) => `created_at < ${p}::timestamptz`, window.until);
     const result = await this.pool.query<{ status: DeliveryStatus; count: string }>(
-      `SELECT status, count(*) AS count FROM webhook_deliveries WHERE subscription_id = $1 GROUP BY status`,
-      [endpointId],
+      `SELECT status, count(*) AS count FROM webhook_deliveries WHERE ${where.text()} GROUP BY status`,
+      where.params,
     );
     const counts: Record<DeliveryStatus, number> = { pending: 0, retrying: 0, succeeded: 0, failed: 0, cancelled: 0 };
     for (const row of result.rows) counts[row.status] = Number(row.count);

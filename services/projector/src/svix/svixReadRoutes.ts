@@ -3,10 +3,8 @@ import {
   isUuid,
   keysetOf,
   listResponse,
-  parseSvixQuery,
   type ListIterator,
   type ListOrder,
-  type SvixQueryOperation,
   applicationOut,
   endpointFieldsOut,
   endpointOut,
@@ -19,7 +17,7 @@ import {
   type DeliveryStatus,
   type SubscriptionState,
 } from '@hookpost/contracts';
-import { NotFound, ValidationFailed } from '@hookpost/platform';
+import { NotFound, svixQuery, ValidationFailed } from '@hookpost/platform';
 import { decodeCursor, encodeCursor } from '../adapters/pgReadQueries';
 import type { AttemptRow, Keyset, MessageFilter, PgSvixQueries } from './svixQueries';
 
@@ -44,12 +42,7 @@ function time(query: Query, name: string): string | undefined {
   return new Date(ms).toISOString();
 }
 
-/** An operation's query, parsed as the OpenAPI document states it (422 naming the parameter otherwise). */
-function queryOf<Op extends SvixQueryOperation>(operation: Op, raw: Query) {
-  const parsed = parseSvixQuery(operation, raw);
-  if (!parsed.ok) throw new ValidationFailed(parsed.errors);
-  return parsed.query;
-}
+const queryOf = svixQuery;
 
 /** The keyset a list query asks for (limit, iterator, order, before/after). */
 function keysetFrom(query: { limit: number; iterator?: ListIterator; order?: ListOrder; before?: string; after?: string }, order: ListOrder): Keyset {
@@ -187,7 +180,8 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
   });
   app.get('/api/v1/app/:app/endpoint/:endpoint/stats', ...all, async (req, res) => {
     const endpoint = await endpointOf(req, (await applicationOf(req)).id);
-    const counts = await queries.endpointStats(endpoint.id);
+    const query = queryOf('v1.endpoint.get-stats', req.query);
+    const counts = await queries.endpointStats(endpoint.id, { since: query.since, until: query.until });
     res.json({ success: counts.succeeded, pending: counts.pending, sending: counts.retrying, fail: counts.failed, canceled: counts.cancelled });
   });
 
