@@ -5,9 +5,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
+import { percentile } from './percentile';
 import { api, authorized, BASE, sleep } from './stack';
 
-export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 const round = (value: number, digits = 1) => +value.toFixed(digits);
 
 /** Closed loop: `connections` workers POST as fast as answers come back; the first `warmupSeconds` are not counted. */

@@ -17,7 +17,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Pool } from 'undici';
-import { closedLoop, openModel, percentile, Receiver } from './load';
+import { closedLoop, openModel, Receiver } from './load';
+import { percentile } from './percentile';
 import { markdown } from './report';
 import { spawnService } from '../test/support/processes';
 import {
