@@ -5,9 +5,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
+import { endpointIndexOf, recordArrival, type FanOutArrivals } from './fanOutLedger';
+import { percentile } from './percentile';
 import { api, authorized, BASE, sleep } from './stack';
 
-export const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 const round = (value: number, digits = 1) => +value.toFixed(digits);
 
 /** Closed loop: `connections` workers POST as fast as answers come back; the first `warmupSeconds` are not counted. */
@@ -49,14 +50,24 @@ type Arrival = { first: number; ok?: number; attempts: number };
 
 /**
  * The receiving endpoint. Each subscription gets its own path; on a `fail10` path every tenth webhook's first
- * attempt is answered 500, so the retry path (RabbitMQ delay queues) carries load too.
+ * attempt is answered 500, so the retry path (RabbitMQ delay queues) carries load too. The fan-out phase's
+ * endpoints each have a path `/ep/<index>`, answered 200 at once.
  */
 export class Receiver {
   readonly arrivals = new Map<string, Arrival>();
+  /** Requests to the fan-out paths (`/ep/<index>`): a message's webhook-id is the same at every endpoint, so they are kept per endpoint. */
+  readonly fanOutArrivals: FanOutArrivals = new Map();
   private firstAttempts = 0;
   private readonly server = http.createServer((req, res) => {
     const now = performance.now();
     const id = String(req.headers['webhook-id']);
+    const endpoint = endpointIndexOf(req.url);
+    if (endpoint !== undefined) {
+      recordArrival(this.fanOutArrivals, id, endpoint, now);
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+      return;
+    }
     let arrival = this.arrivals.get(id);
     if (!arrival) {
       arrival = { first: now, attempts: 0 };

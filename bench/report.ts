@@ -26,6 +26,25 @@ type Result = {
   projection?: { backlog_webhooks: number; events_applied: number; rows_written: number; seconds_to_catch_up: number; seconds_applying: number; events_per_s: number; rows_per_s: number; consumer_lag_left: number; processes: Processes };
   scaleout?: { rate: number; one_dispatcher: OpenModelRun; two_dispatchers: OpenModelRun };
   readafterwrite?: { idle: ReadAfterWrite; loaded: ReadAfterWrite & { rate: number; background_lost: number } };
+  fanout?: FanOutRun;
+};
+type FanOutRun = {
+  endpoints: number;
+  messages_offered_per_s: number;
+  deliveries_offered_per_s: number;
+  phases_s: { warmup: number; steady: number; drain: number };
+  ledger: { messages_sent: number; messages_accepted: number; deliveries_expected: number; deliveries_arrived: number; missing: number; messages_incomplete: number; duplicates: number; unexpected: number };
+  steady: {
+    messages_accepted_per_s: number;
+    deliveries_per_s: number;
+    accept_p99_ms: number;
+    from_accepted_p50_ms: number;
+    from_accepted_p99_ms: number;
+    from_send_p99_ms: number;
+  };
+  seconds_to_catch_up: number;
+  processes: Processes;
+  cpu_per_delivery: { per_process_us: Record<string, number>; total_us: number };
 };
 type Latency = { p50_ms: number; p99_ms: number };
 type ReadAfterWrite = { pairs: number; stale: number; patch_then_get: Latency; ingest_then_get: Latency };
@@ -120,6 +139,29 @@ export function markdown(result: Result): string {
       row(`${loaded.rate}/s ingest (lost: ${loaded.background_lost})`, loaded),
       '',
     );
+  }
+  if (result.fanout) {
+    const f = result.fanout;
+    const { ledger, steady } = f;
+    lines.push(
+      `## Fan-out (one application, ${f.endpoints} endpoints, open model)`,
+      '',
+      `Messages sent to one application of the Svix API (/api/v1) whose ${f.endpoints} endpoints all point at the receiver (a path each). Latency per delivery, from the message's 202 to the first request at that endpoint, and from its scheduled send time.`,
+      'Ledger over every message sent, warm-up included: every accepted message must reach every endpoint (missing: never seen after the drain). Target: 50 messages/s × 100 endpoints = 5,000 deliveries/s.',
+      '',
+      '| messages offered/s | accepted/s | deliveries offered/s | deliveries/s | 202 p99 ms | 202 → endpoint p50 ms | p99 ms | send → endpoint p99 ms | messages accepted | deliveries | missing | duplicates | drain s | catch-up s | CPU µs per delivery |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      `| ${f.messages_offered_per_s} | ${steady.messages_accepted_per_s} | ${f.deliveries_offered_per_s} | ${steady.deliveries_per_s} | ${steady.accept_p99_ms} | ${steady.from_accepted_p50_ms} | ${steady.from_accepted_p99_ms} | ${steady.from_send_p99_ms} | ${ledger.messages_accepted} | ${ledger.deliveries_arrived} | ${ledger.missing} | ${ledger.duplicates} | ${f.phases_s.drain} | ${f.seconds_to_catch_up} | ${f.cpu_per_delivery.total_us} |`,
+      '',
+      'CPU per delivery, in µs, over the load and the catch-up after it (the total is the stack without the load generator):',
+      '',
+      '| process | µs per delivery |',
+      '|---|---|',
+      ...Object.entries(f.cpu_per_delivery.per_process_us).map(([name, micros]) => `| ${name} | ${micros} |`),
+      `| **stack total** | **${f.cpu_per_delivery.total_us}** |`,
+      '',
+    );
+    processRuns.push([`fan-out ${f.deliveries_offered_per_s}/s`, f.processes]);
   }
   if (processRuns.length > 0) {
     lines.push('## Processes', '', 'CPU in % of one core over the run (200 = both cores), then memory (proportional set size, MiB); PostgreSQL is the sum of its processes.', '', ...processTable(processRuns), '');

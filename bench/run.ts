@@ -10,6 +10,8 @@
  *   scaleout    the same open-model run with one and with two dispatcher processes
  *   readafterwrite  a read sent the moment a write is answered, idle and under BENCH_RAW_LOAD_RATE/s of ingest:
  *               how long the read takes (it waits until the read model has applied the write)
+ *   fanout      one Svix application with BENCH_FANOUT_ENDPOINTS endpoints, BENCH_FANOUT_RATE messages/s to it
+ *               (open model): deliveries/s, message accepted → each endpoint's first byte, CPU per delivery
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,13 +19,17 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Pool } from 'undici';
-import { closedLoop, openModel, percentile, Receiver } from './load';
+import { closedLoop, openModel, Receiver } from './load';
+import { createFanOutApplication, fanOutLoad } from './fanOut';
+import { cpuPerDelivery } from './fanOutLedger';
+import { percentile } from './percentile';
 import { markdown } from './report';
 import { spawnService } from '../test/support/processes';
 import {
   api,
   authorized,
   BASE,
+  cpuSecondsBetween,
   dispatcherLag,
   lagBetween,
   processUsage,
@@ -31,13 +37,14 @@ import {
   signalService,
   sleep,
   extraProcesses,
+  LOAD_GENERATOR,
   serviceEnv,
   usageBetween,
 } from './stack';
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite,fanout').split(','),
   warmup_s: number('BENCH_WARMUP_SECONDS', 5),
   steady_s: number('BENCH_SECONDS', 15),
   connections: number('BENCH_CONNECTIONS', 64),
@@ -49,6 +56,9 @@ export const settings = {
   stack_warmup_s: number('BENCH_STACK_WARMUP_SECONDS', 15),
   raw_pairs: number('BENCH_RAW_PAIRS', 200),
   raw_load_rate: number('BENCH_RAW_LOAD_RATE', 500),
+  fanout_rate: number('BENCH_FANOUT_RATE', 50),
+  fanout_endpoints: number('BENCH_FANOUT_ENDPOINTS', 100),
+  fanout_drain_s: number('BENCH_FANOUT_DRAIN_SECONDS', 120),
 };
 
 /** Runs `work` and adds the CPU and memory every process used meanwhile. */
@@ -256,6 +266,42 @@ async function readAfterWrite(receiver: Receiver) {
   return { idle, loaded: { ...loaded, rate: settings.raw_load_rate, background_lost: background.ledger.lost } };
 }
 
+/**
+ * Fan-out: every message to one application reaches each of its endpoints. The processes' CPU is reported over
+ * the load (sending and drain, as the other open-model runs), and per delivery over the load plus the catch-up
+ * after it (until the dispatcher and projector have handled every event of the run), so that each delivery's
+ * whole cost is counted: the total is over the stack, services and brokers, without the load generator.
+ */
+async function fanOut(receiver: Receiver) {
+  const app = await createFanOutApplication(receiver, settings.fanout_endpoints);
+  try {
+    await sleep(1_000);
+    const before = processUsage();
+    const started = Date.now();
+    const run = await fanOutLoad({
+      receiver,
+      appId: app.appId,
+      endpoints: settings.fanout_endpoints,
+      rate: settings.fanout_rate,
+      warmupSeconds: settings.warmup_s,
+      seconds: settings.steady_s,
+      drainSeconds: settings.fanout_drain_s,
+    });
+    const loaded = processUsage();
+    const loadedAt = Date.now();
+    await caughtUp();
+    const after = processUsage();
+    return {
+      ...run,
+      seconds_to_catch_up: +((Date.now() - loadedAt) / 1000).toFixed(1),
+      processes: usageBetween(before, loaded, (loadedAt - started) / 1000),
+      cpu_per_delivery: cpuPerDelivery(cpuSecondsBetween(before, after), run.ledger.deliveries_arrived, [LOAD_GENERATOR]),
+    };
+  } finally {
+    await app.remove();
+  }
+}
+
 async function main() {
   const receiver = await new Receiver().start();
   const result: Record<string, unknown> = {
@@ -282,6 +328,7 @@ async function main() {
   await phase('projection', () => projection(receiver));
   await phase('scaleout', () => scaleOut(receiver));
   await phase('readafterwrite', () => readAfterWrite(receiver));
+  await phase('fanout', () => fanOut(receiver));
   receiver.close();
 
   const stamp = String(result.at).replace(/[:.]/g, '-');

@@ -29,6 +29,8 @@ const TICKS_PER_SECOND = 100;
 /** Broker processes by their command name; PostgreSQL runs one process per connection, so they are summed. */
 const BROKERS: Record<string, string> = { java: 'kafka', 'beam.smp': 'rabbitmq', postgres: 'postgresql', 'redis-server': 'redis' };
 export const extraProcesses = new Map<string, number>();
+/** The name the bench's own process (load generator and receiver) is reported under. */
+export const LOAD_GENERATOR = 'bench (load + receiver)';
 
 function readStat(pid: number): { comm: string; cpu_s: number; rss_mib: number } | undefined {
   try {
@@ -71,7 +73,7 @@ export function processUsage(): Usage {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     const stat = readStat(pid);
-    const name = stat && (services.get(pid) ?? BROKERS[stat.comm] ?? (pid === process.pid ? 'bench (load + receiver)' : undefined));
+    const name = stat && (services.get(pid) ?? BROKERS[stat.comm] ?? (pid === process.pid ? LOAD_GENERATOR : undefined));
     if (name) usage.set(pid, { name, cpu_s: stat.cpu_s, rss_mib: stat.rss_mib });
   }
   return usage;
@@ -92,6 +94,13 @@ export function usageBetween(before: Usage, after: Usage, seconds: number) {
     sum.cpu_percent = Math.round(sum.cpu_percent);
     sum.rss_mib = Math.round(sum.rss_mib);
   }
+  return byName;
+}
+
+/** CPU seconds per name between two snapshots, unrounded (for CPU per delivery); counted as usageBetween does. */
+export function cpuSecondsBetween(before: Usage, after: Usage): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const [pid, now] of after) byName[now.name] = (byName[now.name] ?? 0) + now.cpu_s - (before.get(pid)?.cpu_s ?? 0);
   return byName;
 }
 
