@@ -7,8 +7,6 @@ that are not such URLs (the negative cases) are sent as generated and must be re
 """
 
 import os
-import re
-import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import schemathesis
@@ -29,17 +27,8 @@ def _on_loopback(value):
     return urlunsplit(("http", RECEIVER.netloc, parts.path, parts.query, parts.fragment))
 
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
-
-
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    # A well-formed Idempotency-Key is made unique per call: generated keys repeat (often "0"), and a key sent
-    # again with another body is refused (422) by design. Malformed keys (the negative cases) stay as they are.
-    headers = kwargs.get("headers") or {}
-    for name in list(headers):
-        if name.lower() == "idempotency-key" and isinstance(headers[name], str) and IDEMPOTENCY_KEY.match(headers[name]):
-            headers[name] = f"st-{uuid.uuid4()}"
     if not isinstance(case.body, dict):
         return
     # The seed API's subscriptions take target_url; the Svix API's endpoints (and an application created

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN } from '@hookpost/contracts';
 import { Conflict, HttpProblem, ServiceUnavailable, ValidationFailed } from './problem';
 
 /**
@@ -34,13 +35,15 @@ export type IdempotencyStore = {
 /** Where the middleware says what went wrong without failing the request (a pino logger fits). */
 type WarningLog = { warn: (details: object, message: string) => void };
 
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+/** The form the OpenAPI document states (packages/contracts svix/schemas.ts): 1 to 256 visible ASCII characters. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = IDEMPOTENCY_KEY_MAX_LENGTH;
+const KEY_FORM = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 /** Why a key cannot be used, if it cannot: bounded so a client cannot make us hash and store megabytes. */
 export function idempotencyKeyProblem(key: string): string | undefined {
   if (key.length === 0) return 'must not be empty';
   if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`;
-  if (!/^[\x20-\x7e]+$/.test(key)) return 'must be printable ASCII';
+  if (!KEY_FORM.test(key)) return 'must be visible ASCII characters (no spaces)';
   return undefined;
 }
 
@@ -100,9 +103,16 @@ export function keepsAnswer(status: number): boolean {
 /** Headers that belong to the answer itself; others (trace ids, dates, rate-limit counters) are per response. */
 export const REPLAYED_HEADERS = ['content-type', 'location', 'etag', 'content-location'] as const;
 
+/**
+ * A key sent again with another request: a conflict with the request that first used it (409, Svix code
+ * `idempotency_key_reused`), as a request still in progress under the key is. Never a replay of that
+ * request's answer, and never run: the caller has mixed up two requests.
+ */
 export class IdempotencyKeyReused extends HttpProblem {
   constructor() {
-    super(422, 'Unprocessable Content', 'This Idempotency-Key was already used for a different request (another body or query). Send a new key for a new request.');
+    super(409, 'Conflict', 'This Idempotency-Key was already used for a different request (another body or query). Send a new key for a new request.', {
+      code: 'idempotency_key_reused',
+    });
   }
 }
 export class IdempotencyKeyInProgress extends Conflict {

@@ -138,11 +138,11 @@ describe('idempotency middleware (real Redis, two gateway processes)', () => {
     expect(JSON.parse(bob.body).id).not.toBe(JSON.parse(alice.body).id);
   });
 
-  it('refuses a key reused with another body (422) and still replays the original request', async () => {
+  it('refuses a key reused with another body (409) and still replays the original request', async () => {
     const key = newKey();
     const first = await post(a.base, '/things', { key, body: { name: 'a' } });
     const other = await post(b.base, '/things', { key, body: { name: 'b' } });
-    expect(other.status).toBe(422);
+    expect(other.status).toBe(409);
     expect(other.headers.get('content-type')).toContain('application/problem+json');
     expect(JSON.parse(other.body).detail).toMatch(/Idempotency-Key was already used for a different request/);
     expect((await post(b.base, '/things', { key, body: { name: 'a' } })).body).toBe(first.body);
@@ -202,7 +202,7 @@ describe('idempotency middleware (real Redis, two gateway processes)', () => {
   });
 
   it.each([
-    ['too long', 'k'.repeat(256)],
+    ['too long', 'k'.repeat(257)],
     ['not printable ASCII', 'caf\u00e9'],
   ])('refuses a key that is %s (422) without running the handler', async (_, key) => {
     const answer = await post(a.base, '/things', { key });

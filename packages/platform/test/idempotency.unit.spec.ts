@@ -7,13 +7,14 @@ describe('idempotency keys', () => {
   it.each([
     ['auto_4b7c1f64-0d6b-4f6e-9a0e-2a9a3c7d1e55', undefined],
     ['a', undefined],
-    ['order 42 / retry', undefined],
-    ['x'.repeat(255), undefined],
+    ['order-42/retry', undefined],
+    ['x'.repeat(256), undefined],
     ['', 'must not be empty'],
-    ['x'.repeat(256), 'must be at most 255 characters'],
-    ['tab\there', 'must be printable ASCII'],
-    ['café', 'must be printable ASCII'],
-    ['nul\u0000', 'must be printable ASCII'],
+    ['x'.repeat(257), 'must be at most 256 characters'],
+    ['order 42', 'must be visible ASCII characters (no spaces)'],
+    ['tab\there', 'must be visible ASCII characters (no spaces)'],
+    ['café', 'must be visible ASCII characters (no spaces)'],
+    ['nul\u0000', 'must be visible ASCII characters (no spaces)'],
   ])('%j → %s', (key, problem) => {
     expect(idempotencyKeyProblem(key)).toBe(problem);
   });

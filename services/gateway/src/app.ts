@@ -159,10 +159,11 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.use(docsRouter());
 
-  app.use('/api/v1', authRoutes(deps.auth, body));
   app.use(
     '/api/v1',
-    svixRouter({ ...deps.svix, forward, append: (events) => append(events.map(recordOf)), log: deps.log, decide: deps.decide }, body),
+    svixRouter({ ...deps.svix, forward, append: (events) => append(events.map(recordOf)), log: deps.log, decide: deps.decide }, body, (router) =>
+      authRoutes(deps.auth, body, router),
+    ),
   );
 
   app.post('/subscriptions', ...body, async (req, res) => {

@@ -551,9 +551,14 @@ function operationObject(operation: Operation): Json {
     };
   }
   if (operation.body) responses[400] = error('The body is not JSON (or not UTF-8, or nested too deep)');
+  if (operation.operationId === 'v1.authentication.logout') responses[400] = error('The key is an admin key or a configured one: those are withdrawn in the configuration, not logged out');
   if (!operation.public) responses[401] = error('No API key, or a wrong one');
   if (hasPathIds) responses[404] = error('Nothing of that id (or uid) that this key can see');
-  if (operation.conflict) responses[409] = error(operation.conflict);
+  // (a POST's Idempotency-Key used already for another request, or still in progress, is a 409 too)
+  const keyConflict = 'the Idempotency-Key was used for another request, or its first request is still in progress';
+  if (operation.conflict || operation.method === 'post') {
+    responses[409] = error([operation.conflict, operation.method === 'post' ? keyConflict : undefined].filter(Boolean).join('; or '));
+  }
   if (operation.body) {
     responses[413] = error('The body is over the size limit');
     responses[415] = error('The body is not application/json');

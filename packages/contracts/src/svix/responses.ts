@@ -81,7 +81,8 @@ const endpointFields = {
   description: { type: 'string' },
   version: { type: 'integer', minimum: 1 },
   disabled: { type: 'boolean' },
-  filterTypes: names(eventTypeName),
+  // (any text: an endpoint made through the seed API may filter on names outside Svix's pattern)
+  filterTypes: names({ type: 'string' }),
   channels,
   throttleRate,
   rateLimit: { ...throttleRate, description: 'Deprecated name of throttleRate (same value).' },

@@ -26,13 +26,11 @@ function portalBase(req: Request, publicUrl: string | undefined): string {
  * never reaches it: applicationScope.ts answers 404); it answers a token scoped to the application and the URL
  * of the portal page with it (the page itself comes in a later issue). logout revokes the token it is called with.
  */
-export function authRoutes(deps: AuthDeps, body: RequestHandler[]): Router {
-  const router = Router();
-
+export function authRoutes(deps: AuthDeps, body: RequestHandler[], router: Router = Router()): Router {
   router.post('/auth/app-portal-access/:app', ...body, async (req, res) => {
     if (applicationScopeOf(res)) throw new NotFound(`No route for ${req.method} ${req.path}.`);
-    if (req.body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
-    const checked = validateAppPortalAccessIn(req.body);
+    // (every field is optional: no body at all asks for the defaults)
+    const checked = validateAppPortalAccessIn(req.body ?? {});
     if (!checked.ok) throw new ValidationFailed(checked.fields ?? []);
     const input = req.body as AppPortalAccessIn;
     // (`application`, which asks Svix to create a missing application, is accepted; a missing one is 404 here)

@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import {
   EVENT_TYPE_NAME_PATTERN,
+  parseIdOrUid,
   svixLimits,
   svixOperations,
   currentPayloadSchema,
@@ -26,6 +27,7 @@ import {
   Conflict,
   HttpProblem,
   methodNotAllowed,
+  storableTime,
   svixQuery,
   NotFound,
   sealedFor,
@@ -120,13 +122,22 @@ function validated<T>(validate: Validator, body: unknown, req?: Request): T {
 const param = (req: Request, name: string) => String(req.params[name]);
 const EVENT_TYPE_NAME = new RegExp(EVENT_TYPE_NAME_PATTERN);
 
+/** The uid a path names for something to create: text that is a uid, not one of our ids (404 otherwise: an id names what exists). */
+function uidOnly(req: Request, name: 'app' | 'endpoint'): string {
+  const ref = parseIdOrUid(name === 'app' ? 'app' : 'ep', param(req, name));
+  if (ref?.kind !== 'uid') throw new NotFound(`No ${name === 'app' ? 'application' : 'endpoint'} ${param(req, name)}.`);
+  return ref.uid;
+}
+
 /**
  * The Svix v1 API's commands (`/api/v1`), on the same model and log as the seed's API: applications and event
  * types are entities of their own, endpoints are subscriptions belonging to an application, a message is one
  * MessageCreated event that the dispatcher fans out. Reads go to the projector.
  */
-export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
+export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: (router: Router) => void) {
   const router = Router();
+  // (other /api/v1 operations, such as auth, on the same router: one route table for Allow and 405)
+  more?.(router);
   const { resolve } = deps;
 
   /** A change under the entity's writer lock; a busy lock or a failed append is a 503 to retry, never a lost write. */
@@ -187,9 +198,9 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
     const input = validated<ApplicationInput>(deps.validators.applicationIn, req.body, req);
     const current = await resolve.findApplication(param(req, 'app'));
     if (!current) {
-      // Svix's upsert creates an application the path names by uid.
-      const uid = input.uid ?? param(req, 'app');
-      return void res.status(201).json(applicationOut(await createApplication({ ...input, uid })));
+      // Svix's upsert creates an application the path names by uid (an id names one that exists, or nothing).
+      const pathUid = uidOnly(req, 'app');
+      return void res.status(201).json(applicationOut(await createApplication({ ...input, uid: input.uid ?? pathUid })));
     }
     const { after } = await under(deps.applications, current.id, (state: ApplicationState | undefined) => {
       if (!state) throw new NotFound(`No application ${param(req, 'app')}.`);
@@ -324,8 +335,8 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
     const app = await resolve.application(param(req, 'app'));
     const existing = await resolve.findEndpoint(app, param(req, 'endpoint'));
     if (!existing) {
-      const uid = input.uid ?? param(req, 'endpoint');
-      return void res.status(201).json(endpointOut(await createEndpoint(app, { ...input, uid })));
+      const pathUid = uidOnly(req, 'endpoint');
+      return void res.status(201).json(endpointOut(await createEndpoint(app, { ...input, uid: input.uid ?? pathUid })));
     }
     const after = await changeEndpoint(req, (state) => changedBy(state, endpointChanges(input, true, deps.decide, state), 'replaced'));
     res.json(endpointOut(after!));
@@ -379,7 +390,10 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
     const input = validated<MessageInput & { application?: ApplicationInput }>(deps.validators.messageIn, req.body, req);
     const { with_content: withContent } = svixQuery('v1.message.create', req.query);
     let app = await resolve.findApplication(param(req, 'app'));
-    if (!app && input.application) app = await createApplication({ ...input.application, uid: input.application.uid ?? param(req, 'app') });
+    if (!app && input.application) {
+      const pathUid = uidOnly(req, 'app');
+      app = await createApplication({ ...input.application, uid: input.application.uid ?? pathUid });
+    }
     if (!app) throw new NotFound(`No application ${param(req, 'app')}.`);
     const eventType = await resolve.findEventType(input.eventType);
     if (eventType) {
@@ -415,8 +429,8 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[]) {
         app_id: app.id,
         subscription_id: endpoint.id,
         message_id: message?.id ?? null,
-        since: window.since === undefined ? null : new Date(window.since).toISOString(),
-        until: window.until === undefined || window.until === null ? null : new Date(window.until).toISOString(),
+        since: window.since === undefined ? null : storableTime(window.since, 'since'),
+        until: window.until === undefined || window.until === null ? null : storableTime(window.until, 'until'),
         requested_at: now.toISOString(),
       },
       deps.decide,

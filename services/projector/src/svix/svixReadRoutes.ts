@@ -17,7 +17,7 @@ import {
   type DeliveryStatus,
   type SubscriptionState,
 } from '@hookpost/contracts';
-import { NotFound, svixQuery, ValidationFailed } from '@hookpost/platform';
+import { NotFound, storableTime, svixQuery, ValidationFailed } from '@hookpost/platform';
 import { decodeCursor, encodeCursor } from '../adapters/pgReadQueries';
 import type { AttemptRow, Keyset, MessageFilter, PgSvixQueries } from './svixQueries';
 
@@ -49,8 +49,8 @@ function keysetFrom(query: { limit: number; iterator?: ListIterator; order?: Lis
   const keyset = keysetOf(query.order ?? order, query.limit, query.iterator);
   return {
     ...keyset,
-    before: query.before === undefined ? undefined : new Date(query.before).toISOString(),
-    after: query.after === undefined ? undefined : new Date(query.after).toISOString(),
+    before: query.before === undefined ? undefined : storableTime(query.before, 'query.before'),
+    after: query.after === undefined ? undefined : storableTime(query.after, 'query.after'),
   };
 }
 
@@ -181,7 +181,10 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
   app.get('/api/v1/app/:app/endpoint/:endpoint/stats', ...all, async (req, res) => {
     const endpoint = await endpointOf(req, (await applicationOf(req)).id);
     const query = queryOf('v1.endpoint.get-stats', req.query);
-    const counts = await queries.endpointStats(endpoint.id, { since: query.since, until: query.until });
+    const counts = await queries.endpointStats(endpoint.id, {
+      since: query.since === undefined ? undefined : storableTime(query.since, 'query.since'),
+      until: query.until === undefined ? undefined : storableTime(query.until, 'query.until'),
+    });
     res.json({ success: counts.succeeded, pending: counts.pending, sending: counts.retrying, fail: counts.failed, canceled: counts.cancelled });
   });
 
