@@ -7,6 +7,8 @@ that are not such URLs (the negative cases) are sent as generated and must be re
 """
 
 import os
+import re
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import schemathesis
@@ -25,6 +27,20 @@ def _on_loopback(value):
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return value
     return urlunsplit(("http", RECEIVER.netloc, parts.path, parts.query, parts.fragment))
+
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,256}$")  # the documented form
+
+
+@schemathesis.hook
+def map_headers(context, headers):
+    # Generated Idempotency-Keys repeat (often "0"): a repeated key with the same body replays the first answer
+    # (perhaps of a resource deleted since), with another body it is a 409. Both are right, but they are not
+    # what the generated sequence expects, so a well-formed key is made unique; malformed ones stay as they are.
+    for name in list(headers or {}):
+        if name.lower() == "idempotency-key" and isinstance(headers[name], str) and IDEMPOTENCY_KEY.match(headers[name]):
+            headers[name] = f"st-{uuid.uuid4()}"
+    return headers
 
 
 @schemathesis.hook

@@ -99,6 +99,12 @@ describe('the Svix v1 API, through the official svix client', () => {
     const fifth = await eventually(async () => receivers[2]!.requests.find((r) => JSON.parse(r.body).n === 5), { what: 'the delivery after the rotation' });
     new StandardWebhook(rotated.key).verify(fifth.body, fifth.headers as Record<string, string>);
 
+    // And deleting an event type archives it (as Svix does); expunging removes it
+    await svix.eventType.delete(failed);
+    expect(await svix.eventType.get(failed)).toMatchObject({ name: failed, archived: true });
+    await svix.eventType.delete(failed, { expunge: true });
+    await expect(svix.eventType.get(failed)).rejects.toMatchObject({ code: 404 });
+
     // And deleting removes the endpoint, then the application
     await svix.endpoint.delete(app.id, onlyPaid.id);
     await expect(svix.endpoint.get(app.id, onlyPaid.id)).rejects.toBeInstanceOf(ApiException);
@@ -162,5 +168,50 @@ describe('delivering again, through the official svix client', () => {
     const attemptOfTwo = (await svix.messageAttempt.listByMsg(app.id, two.id)).data[0]!;
     await svix.messageAttempt.expungeContent(app.id, two.id, attemptOfTwo.id);
     expect((await svix.messageAttempt.get(app.id, two.id, attemptOfTwo.id)).response).toBe('');
+  });
+});
+
+describe('idempotency and eventId under concurrency', () => {
+  it('100 concurrent duplicates with one Idempotency-Key, and 100 with one eventId, each make exactly one message and one delivery per endpoint', async () => {
+    // Given an application with two endpoints
+    const app = await svix.application.create({ name: 'Duplicates' });
+    const first = await Receiver.start();
+    const second = await Receiver.start();
+    receivers.push(first, second);
+    await svix.endpoint.create(app.id, { url: first.url });
+    await svix.endpoint.create(app.id, { url: second.url });
+    const eventType = `dup.${randomUUID().slice(0, 8)}`;
+
+    // When 100 copies of one message are sent at once with one Idempotency-Key (answers replayed or 409 while the first is in progress)
+    const key = `dup-${randomUUID()}`;
+    const keyed = await Promise.all(
+      Array.from({ length: 100 }, () => stack.api('POST', `/api/v1/app/${app.id}/msg`, { eventType, payload: { copy: 'keyed' } }, { 'idempotency-key': key })),
+    );
+    // and 100 messages with one eventId, each with its own key (the svix client's default)
+    const eventId = `evt-${randomUUID()}`;
+    const byEventId = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => stack.api('POST', `/api/v1/app/${app.id}/msg`, { eventType, eventId, payload: { copy: 'event-id', i } }, { 'idempotency-key': `k-${i}-${randomUUID()}` })),
+    );
+
+    // Then every keyed answer is the first one (202, one id) or says the first is still in progress (409)
+    const keyedIds = new Set(keyed.filter((answer) => answer.status === 202).map((answer) => answer.body.id));
+    expect(keyed.every((answer) => answer.status === 202 || answer.status === 409)).toBe(true);
+    expect(keyedIds.size).toBe(1);
+    // and exactly one eventId message was accepted; the others are 409
+    expect(byEventId.filter((answer) => answer.status === 202)).toHaveLength(1);
+    expect(byEventId.filter((answer) => answer.status === 409)).toHaveLength(99);
+
+    // And each endpoint receives each of the two messages exactly once
+    await eventually(async () => (first.requests.length >= 2 && second.requests.length >= 2 ? true : undefined), { what: 'both messages at both endpoints' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const receiver of [first, second]) {
+      expect(receiver.requests.map((request) => JSON.parse(request.body).copy).sort()).toEqual(['event-id', 'keyed']);
+    }
+    const messages = await svix.message.list(app.id);
+    expect(messages.data).toHaveLength(2);
+    for (const message of messages.data) {
+      const destinations = await svix.messageAttempt.listAttemptedDestinations(app.id, message.id);
+      expect(destinations.data).toHaveLength(2);
+    }
   });
 });
