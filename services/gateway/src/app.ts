@@ -69,8 +69,8 @@ export type GatewayDeps = {
   auth: AuthDeps;
 };
 
-/** Paths anyone may call: liveness, readiness, metrics and the API description. */
-export const openPaths = (path: string) => ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs'].includes(path) || path.startsWith('/docs/');
+/** Paths anyone may call: liveness, readiness, metrics, the API description, and the Svix API's health. */
+export const openPaths = (path: string) => ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/api/v1/health'].includes(path) || path.startsWith('/docs/');
 
 function validated<T>(validate: (value: unknown) => { ok: boolean; fields?: { field: string; message: string }[] }, body: unknown): T {
   if (body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');

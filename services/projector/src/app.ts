@@ -12,8 +12,12 @@ function idParam(req: Request, what: string): string {
   return id.toLowerCase();
 }
 
-/** What a read must reflect: the writes on the topics its answer is made of. */
-export type ReadScope = 'subscriptions' | 'deliveries';
+/**
+ * What a read must reflect: the writes on the topics its answer is made of. `subscriptions` and `deliveries`
+ * cover what the API writes; `everything` adds the dispatcher's own delivery events (a redelivery asks which
+ * messages an endpoint has had, including deliveries the dispatcher recorded a moment ago).
+ */
+export type ReadScope = 'subscriptions' | 'deliveries' | 'everything';
 
 /**
  * The read API, served from the PostgreSQL read model. The gateway forwards public reads here. Every read

@@ -59,6 +59,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const scopes: Record<ReadScope, string[]> = {
     subscriptions: [topics.subscriptions],
     deliveries: [topics.subscriptions, topics.webhooks],
+    everything: [topics.subscriptions, topics.webhooks, topics.deliveries],
   };
   const readWaits = new prometheus.Histogram({
     name: 'hookpost_read_consistency_wait_seconds',

@@ -75,7 +75,10 @@ export function decideRedelivery(
   for (const message of messages) {
     // (an expunged message has nothing left to send)
     if (message.payload === null) continue;
-    const delivery = { delivery_id: deliveryIdFor(message.id, `${endpoint.id}/${request.request_id}`), subscription_id: endpoint.id };
+    // A message replayed to an endpoint that missed it is one delivery however often (or concurrently) the
+    // replay is asked for; a resend or a recover is a new one each time it is asked for.
+    const occasion = request.kind === 'replay_missing' ? 'replay' : request.request_id;
+    const delivery = { delivery_id: deliveryIdFor(message.id, `${endpoint.id}/${occasion}`), subscription_id: endpoint.id };
     events.push(
       makeEvent(
         'MessageRouted',

@@ -121,6 +121,8 @@ function validated<T>(validate: Validator, body: unknown, req?: Request): T {
 
 const param = (req: Request, name: string) => String(req.params[name]);
 const EVENT_TYPE_NAME = new RegExp(EVENT_TYPE_NAME_PATTERN);
+/** The document's path parameters by the names these routes give them. */
+const ROUTE_PARAMETERS: Record<string, string> = { app_id: 'app', endpoint_id: 'endpoint', msg_id: 'msg', attempt_id: 'attempt', event_type_name: 'name' };
 
 /** The uid a path names for something to create: text that is a uid, not one of our ids (404 otherwise: an id names what exists). */
 function uidOnly(req: Request, name: 'app' | 'endpoint'): string {
@@ -490,7 +492,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
   // table, so the Allow header (and 405 for other methods) says exactly what each path serves.
   for (const operation of svixOperations) {
     if (operation.method !== 'get' || !operation.path.startsWith('/api/v1/')) continue;
-    const path = operation.path.slice('/api/v1'.length).replace(/\{([a-z_]+)\}/g, ':$1');
+    const path = operation.path.slice('/api/v1'.length).replace(/\{([a-z_]+)\}/g, (_match, name: string) => `:${ROUTE_PARAMETERS[name] ?? name}`);
     if (router.stack.some((layer) => layer.route?.path === path && (layer.route as unknown as { methods: Record<string, boolean> }).methods.get)) continue;
     router.get(path, (req, res) => deps.forward(req, res));
   }

@@ -20,6 +20,7 @@ import {
 import { NotFound, storableTime, svixQuery, ValidationFailed } from '@hookpost/platform';
 import { decodeCursor, encodeCursor } from '../adapters/pgReadQueries';
 import type { AttemptRow, Keyset, MessageFilter, PgSvixQueries } from './svixQueries';
+import type { ReadScope } from '../app';
 
 type Query = Record<string, unknown>;
 
@@ -93,7 +94,7 @@ function attemptOut(row: AttemptRow, withMsg: boolean, withContent: boolean) {
  * (`fenced`) on the writes before it; what a path names that does not exist (or belongs to another
  * application) is 404.
  */
-export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (scope: 'subscriptions' | 'deliveries') => RequestHandler): void {
+export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (scope: ReadScope) => RequestHandler): void {
   const text = (req: Request, name: string) => String(req.params[name]);
 
   async function applicationOf(req: Request): Promise<ApplicationState> {
@@ -144,7 +145,7 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
     if (!found) throw new NotFound(`No attempt ${text(req, 'attempt')}.`);
     res.json({ id: found.id, delivery_id: found.delivery_id });
   });
-  app.get('/internal/applications/:app/redeliverable', ...[fenced('subscriptions'), fenced('deliveries')], async (req, res) => {
+  app.get('/internal/applications/:app/redeliverable', fenced('everything'), async (req, res) => {
     const kind = one(req.query, 'kind');
     if (kind !== 'recover' && kind !== 'replay_missing') invalid('kind', 'must be recover or replay_missing');
     const since = time(req.query, 'since');
