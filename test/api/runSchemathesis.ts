@@ -52,6 +52,8 @@ async function main(): Promise<number> {
       '--config-file', path.join(__dirname, 'schemathesis.toml'),
       'run', `${stack.baseUrl}/openapi.json`,
       '--checks', 'all',
+      // Svix semantics: DELETE of an event type archives it, and it stays readable (see schemathesis.toml).
+      '--exclude-checks', 'use_after_free',
       '--phases', 'examples,coverage,fuzzing,stateful',
       '--report', 'junit', '--report-junit-path', path.join(OUTPUT, 'junit.xml'),
       '--no-color',

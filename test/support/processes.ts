@@ -14,7 +14,8 @@ export type ServiceProcess = { name: string; port: number; child: ChildProcess; 
 export function spawnService(name: 'gateway' | 'dispatcher' | 'projector', env: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './packages/telemetry/src/register.ts', `services/${name}/src/index.ts`], {
     cwd: ROOT,
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    // (HOOKPOST_TEST_SERVICE_LOG_LEVEL=debug, with HOOKPOST_TEST_LOG_DIR, keeps every attempt in the logs)
+    env: { ...process.env, ...env, LOG_LEVEL: process.env.HOOKPOST_TEST_SERVICE_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -13,6 +13,8 @@ import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
 
 const tracer = trace.getTracer('hookpost-dispatcher');
+/** How long recording an outcome may wait for Kafka before it is tried again. */
+const RECORD_TIMEOUT_MS = 10_000;
 
 export type DispatcherDeps = {
   directory: Pick<SubscriptionDirectory, 'find'>;
@@ -319,7 +321,8 @@ export class Dispatcher {
 
   private record(events: HookpostEvent[]): Promise<void> {
     const records: EventRecord[] = events.map((event) => ({ ...topicFor(this.topics, event), event }));
-    return this.persistently('record attempt', () => this.deps.eventLog.append(records)).then(() => this.deps.observe?.(events));
+    // Bounded like every internal call: an append Kafka never answers fails here and is tried again, loudly.
+    return this.persistently('record attempt', () => this.deps.eventLog.append(records, { timeoutMs: RECORD_TIMEOUT_MS })).then(() => this.deps.observe?.(events));
   }
 
   /** Retries `step` with backoff until it succeeds or the service is stopping (then the message comes back). */

@@ -13,6 +13,8 @@ const SMALLEST_TIER_MS = 50;
  * instead of waiting on a broker that stopped answering until its heartbeat notices (minutes).
  */
 const BROKER_ANSWER_MS = 10_000;
+/** How often the topology is declared again and the ready queue's consumer checked (watchConsumer). */
+const CONSUMER_CHECK_MS = 5_000;
 
 /**
  * The delay tiers: every distinct delay of the schedule, plus a ladder of 50 ms × 2^k up to `longestMs`. A
@@ -82,6 +84,9 @@ export class RabbitRetryQueue {
   private readonly returned = new Set<string>();
   private declaring: Promise<void> | undefined;
   private closing = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** When the consumer last got a message (or started): the watchdog's measure of a consumer gone quiet. */
+  private lastDeliveryAt = Date.now();
   private reconnecting: Promise<void> | undefined;
 
   /** Queues found declared without our limits (warned about once). */
@@ -297,7 +302,9 @@ export class RabbitRetryQueue {
     const consumer = this.consumer;
     if (!channel || !consumer) return;
     await channel.prefetch(consumer.prefetch);
+    this.lastDeliveryAt = Date.now();
     const reply = await channel.consume(this.names.ready, (message) => {
+      this.lastDeliveryAt = Date.now();
       if (!message) {
         // RabbitMQ cancelled the consumer: the ready queue was deleted. Come back with it re-declared.
         if (this.channel === channel) this.restart('retry consumer cancelled by RabbitMQ');
@@ -308,6 +315,7 @@ export class RabbitRetryQueue {
       void work.finally(() => this.inFlight.delete(work));
     });
     this.consumerTag = reply.consumerTag;
+    this.watchConsumer();
   }
 
   /** Acks and nacks go to the channel the message came on; if that channel died, RabbitMQ redelivers it. */
@@ -341,6 +349,35 @@ export class RabbitRetryQueue {
     }
   }
 
+  /**
+   * Every few seconds: declares the topology again (asserting what exists changes nothing) and checks that the
+   * ready queue still has a consumer. Queues and the exchange deleted under a running dispatcher can leave a
+   * partial topology that nothing else notices: tier queues re-declared by a publish that found one missing,
+   * while the exchange they dead-letter into is gone, take every publish and deliver none (seen in the fault
+   * tier's retry-queue loss). A consumer whose queue was deleted is cancelled by RabbitMQ, but no consumer at
+   * all (not ours, not another dispatcher's) also means ours is gone, and so do due jobs waiting while this
+   * consumer, idle, receives none: reconnect (RabbitMQ requeues what the old channel held) and consume again.
+   */
+  private watchConsumer(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      const channel = this.channel;
+      if (!channel || !this.consumer || this.closing || this.reconnecting) return;
+      this.ensureTopology()
+        .then(() => within(BROKER_ANSWER_MS, channel.checkQueue(this.names.ready), 'RabbitMQ answered no queue check'))
+        .then(({ consumerCount, messageCount }) => {
+          if (this.channel !== channel) return;
+          if (consumerCount === 0) return this.restart('the ready queue has no consumer');
+          // Due jobs wait, this consumer has room and nothing in hand, yet nothing came for a while: RabbitMQ
+          // counts a consumer that no longer receives (seen after the queue was deleted and declared again).
+          const quiet = Date.now() - this.lastDeliveryAt > 2 * CONSUMER_CHECK_MS;
+          if (messageCount > 0 && this.inFlight.size === 0 && quiet) this.restart('due jobs wait in the ready queue and none arrives');
+        })
+        .catch((error: unknown) => this.log.warn({ err: error }, 'rabbitmq: retry topology check failed'));
+    }, CONSUMER_CHECK_MS);
+    this.watchdog.unref();
+  }
+
   /** Messages in the ready queue (for metrics), or undefined when disconnected. */
   async readyDepth(): Promise<number | undefined> {
     const channel = this.channel;
@@ -350,6 +387,7 @@ export class RabbitRetryQueue {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     const channel = this.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
