@@ -13,7 +13,7 @@ const SMALLEST_TIER_MS = 50;
  * instead of waiting on a broker that stopped answering until its heartbeat notices (minutes).
  */
 const BROKER_ANSWER_MS = 10_000;
-/** How often the topology is declared again and the ready queue's consumer checked (watchConsumer). */
+/** How often the exchange and the ready queue's consumer are checked (watchConsumer). */
 const CONSUMER_CHECK_MS = 5_000;
 
 /**
@@ -350,11 +350,11 @@ export class RabbitRetryQueue {
   }
 
   /**
-   * Every few seconds: declares the topology again (asserting what exists changes nothing) and checks that the
-   * ready queue still has a consumer. Queues and the exchange deleted under a running dispatcher can leave a
-   * partial topology that nothing else notices: tier queues re-declared by a publish that found one missing,
-   * while the exchange they dead-letter into is gone, take every publish and deliver none (seen in the fault
-   * tier's retry-queue loss). A consumer whose queue was deleted is cancelled by RabbitMQ, but no consumer at
+   * Every few seconds: checks that the exchange exists and that the ready queue still has a consumer. Queues
+   * and the exchange deleted under a running dispatcher can leave a partial topology that publishing does not
+   * notice: tier queues re-declared by a publish that found one missing take every publish while the exchange
+   * they dead-letter into is gone. A missing exchange fails the check, which closes the channel; the
+   * reconnect declares the whole topology again. A consumer whose queue was deleted is cancelled by RabbitMQ, but no consumer at
    * all (not ours, not another dispatcher's) also means ours is gone, and so do due jobs waiting while this
    * consumer, idle, receives none: reconnect (RabbitMQ requeues what the old channel held) and consume again.
    */
@@ -363,7 +363,8 @@ export class RabbitRetryQueue {
     this.watchdog = setInterval(() => {
       const channel = this.channel;
       if (!channel || !this.consumer || this.closing || this.reconnecting) return;
-      this.ensureTopology()
+      // (a missing exchange fails its check and closes the channel: the reconnect declares everything again)
+      within(BROKER_ANSWER_MS, channel.checkExchange(this.names.exchange), 'RabbitMQ answered no exchange check')
         .then(() => within(BROKER_ANSWER_MS, channel.checkQueue(this.names.ready), 'RabbitMQ answered no queue check'))
         .then(({ consumerCount, messageCount }) => {
           if (this.channel !== channel) return;

@@ -174,11 +174,7 @@ export class PgSvixQueries {
       `SELECT ${columns}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
               COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
        FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-       LEFT JOIN LATERAL (
-         SELECT status, next_attempt_at FROM webhook_deliveries r
-         WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
-         ORDER BY r.updated_at DESC LIMIT 1
-       ) r ON true ${tail}`,
+       ${LATEST_RESEND} ${tail}`,
       where.params,
     );
     return result.rows.map((row) => {
@@ -232,11 +228,7 @@ export class PgSvixQueries {
       `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
               COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
        FROM webhook_deliveries d JOIN messages m ON m.id = d.message_id
-       LEFT JOIN LATERAL (
-         SELECT status, next_attempt_at FROM webhook_deliveries r
-         WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
-         ORDER BY r.updated_at DESC LIMIT 1
-       ) r ON true ${tail}`,
+       ${LATEST_RESEND} ${tail}`,
       where.params,
     );
     return result.rows.map((row) => {
@@ -245,6 +237,16 @@ export class PgSvixQueries {
     });
   }
 }
+
+/**
+ * `r`: the latest delivery asked for again (resend, recover, replay) of `d`'s message to `d`'s endpoint, if any:
+ * where the pair stands is that delivery's status when there is one, else `d`'s own.
+ */
+const LATEST_RESEND = `LEFT JOIN LATERAL (
+         SELECT status, next_attempt_at FROM webhook_deliveries r
+         WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
+         ORDER BY r.updated_at DESC LIMIT 1
+       ) r ON true`;
 
 /** An attempt with its delivery's message and endpoint, as the attempt lists and the attempt read show it. */
 const ATTEMPTS_SELECT = `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, a.delivery_id,
