@@ -7,6 +7,7 @@
  * Output (the console log and the JUnit report) goes to .hookpost/schemathesis/.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import dns from 'node:dns';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -72,10 +73,10 @@ async function main(): Promise<number> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout!, child.stderr!]) {
-      stream.on('data', (chunk: Buffer) => {
-        process.stdout.write(chunk);
-        log.write(chunk);
-      });
+      stream.on('data', (chunk: Buffer) => log.write(chunk));
+      // Schemathesis closes with a pytest-style banner ("==== 2 warnings in 269.11s ===="), which CI reads as
+      // pytest's closing line (and counts as no test run): the console gets it without the rules; the log as is.
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => console.log(withoutBannerRules(line)));
     }
     code = await new Promise<number>((resolve, reject) => {
       child.once('error', reject);
@@ -93,6 +94,12 @@ async function main(): Promise<number> {
   }
   console.log(`api tier: schemathesis ${code === 0 ? 'passed' : `failed (exit ${code})`} in ${seconds} s; log in ${path.relative(ROOT, OUTPUT)}/schemathesis.log`);
   return code;
+}
+
+/** "===== 2 warnings in 269.11s =====" → "schemathesis: 2 warnings in 269.11s"; any other line as it is. */
+function withoutBannerRules(line: string): string {
+  const banner = /^=+ (.*?) =+$/.exec(line.trim());
+  return banner ? `schemathesis: ${banner[1]}` : line;
 }
 
 main().then(
