@@ -169,6 +169,25 @@ describe('delivering again, through the official svix client', () => {
     await svix.messageAttempt.expungeContent(app.id, two.id, attemptOfTwo.id);
     expect((await svix.messageAttempt.get(app.id, two.id, attemptOfTwo.id)).response).toBe('');
   });
+
+  it('deletes an application with its endpoints: a waiting retry is not sent', async () => {
+    // Given an endpoint whose first attempt failed and whose retry waits (Retry-After, bounded in tests to 3 s)
+    const app = await svix.application.create({ name: 'Leaving' });
+    const failing = await Receiver.start();
+    receivers.push(failing);
+    failing.reply = () => ({ status: 503, headers: { 'retry-after': '60' }, body: 'busy' });
+    const endpoint = await svix.endpoint.create(app.id, { url: failing.url });
+    await svix.message.create(app.id, { eventType: 'customer.left', payload: { n: 1 } });
+    await eventually(async () => (failing.requests.length === 1 ? true : undefined), { what: 'the first attempt' });
+
+    // When the application is deleted
+    await svix.application.delete(app.id);
+
+    // Then its endpoint is gone with it and the retry, once due, is not sent
+    await expect(svix.endpoint.get(app.id, endpoint.id)).rejects.toMatchObject({ code: 404 });
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect(failing.requests).toHaveLength(1);
+  });
 });
 
 describe('idempotency and eventId under concurrency', () => {

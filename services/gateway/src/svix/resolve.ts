@@ -87,6 +87,12 @@ export class SvixResolver {
     return found;
   }
 
+  /** Every live endpoint of `app`, as of every write acknowledged before the call. */
+  async endpointsOf(app: ApplicationState): Promise<SubscriptionState[]> {
+    const page = await answerable(this.internal<{ data: SubscriptionState[] }>(`applications/${app.id}/endpoints`));
+    return page?.data ?? [];
+  }
+
   /** The message of `app` that `text` names (its id, or its eventId), as the read model knows it. */
   async message(app: ApplicationState, text: string): Promise<{ id: string; event_type: string }> {
     const found = await answerable(this.internal<{ id: string; event_type: string }>(`applications/${app.id}/messages/${encodeURIComponent(text)}`));

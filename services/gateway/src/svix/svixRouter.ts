@@ -222,12 +222,24 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
     res.json(applicationOut(after as ApplicationState));
   });
 
+  /** Deletes every live endpoint of `app` (each under its own lock; one deleted meanwhile is left alone). */
+  async function deleteEndpointsOf(app: ApplicationState): Promise<void> {
+    for (const endpoint of await resolve.endpointsOf(app)) {
+      await under(deps.endpoints, endpoint.id, (state: SubscriptionState | undefined) => ({ events: state ? [decideDelete(state, deps.decide)] : [], result: undefined }));
+    }
+  }
+
+  // An application's endpoints go with it, so nothing is delivered for it any more (their waiting retries are
+  // cancelled like any deleted endpoint's). They are deleted first, so a DELETE that fails part-way leaves the
+  // application and can be repeated; then once more after it, for an endpoint created in between.
   router.delete('/app/:app', async (req, res) => {
     const current = await resolve.application(param(req, 'app'));
+    await deleteEndpointsOf(current);
     await under(deps.applications, current.id, (state: ApplicationState | undefined) => {
       if (!state) throw new NotFound(`No application ${param(req, 'app')}.`);
       return { events: [decideApplicationDelete(state, deps.decide)], result: undefined };
     });
+    await deleteEndpointsOf(current);
     res.status(204).end();
   });
 
