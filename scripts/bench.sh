@@ -7,4 +7,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export HOOKPOST_ALLOWED_TARGET_CIDRS=${HOOKPOST_ALLOWED_TARGET_CIDRS-127.0.0.1/32}
 bash "$ROOT/scripts/start.sh"
 load_credentials
-cd "$ROOT" && node --import tsx bench/run.ts
+cd "$ROOT" && node scripts/build.mjs --if-stale && node --import tsx bench/run.ts

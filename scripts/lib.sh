@@ -24,6 +24,11 @@ ensure_dependencies() {
   fi
 }
 
+# The services run compiled (scripts/build.mjs): type-checked and bundled again whenever a source changed.
+ensure_build() {
+  (cd "$ROOT" && node scripts/build.mjs --if-stale --typecheck)
+}
+
 # http_ok URL: true when URL answers 2xx.
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; }
 

@@ -13,5 +13,5 @@ if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
 fi
 ensure_secret_keys
 load_credentials
-(cd "$ROOT" && node --import tsx services/projector/src/rebuild.ts)
+(cd "$ROOT" && node scripts/build.mjs --if-stale && node --enable-source-maps services/projector/dist/rebuild.js)
 if ((was_running)); then bash "$ROOT/scripts/start.sh"; fi

@@ -11,4 +11,4 @@ if [[ -z ${HOOKPOST_API_KEYS:-} && -s $STATE/api-key ]]; then
   HOOKPOST_API_KEYS=$(cat "$STATE/api-key")
   export HOOKPOST_API_KEYS
 fi
-cd "$ROOT" && node --import tsx services/gateway/src/reseal.ts
+cd "$ROOT" && node scripts/build.mjs --if-stale && node --enable-source-maps services/gateway/dist/reseal.js

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_pnpm
 ensure_dependencies
+ensure_build
 bash "$ROOT/infra/local.sh" up
 load_credentials
 
@@ -42,8 +43,8 @@ start_service() {
   fi
   say "$name: starting on :$port"
   # The new session's shell writes its own pid, then becomes node: the pid file names the service itself.
-  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps --import tsx --import ./packages/telemetry/src/register.ts "$1"' \
-    "$pidfile" "services/$name/src/index.ts") >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps --import "./services/$1/dist/register.js" "./services/$1/dist/index.js"' \
+    "$pidfile" "$name") >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   local deadline=$((SECONDS + 90))
   until [[ -s $pidfile ]]; do sleep 0.1; done
   until http_ok "http://127.0.0.1:$port/readyz"; do

@@ -15,4 +15,5 @@ ensure_schemathesis
 
 cd "$ROOT"
 say "API tier: schemathesis against an isolated stack"
+node "$ROOT/scripts/build.mjs" --if-stale
 node --enable-source-maps --import tsx test/api/runSchemathesis.ts "$SCHEMATHESIS_VENV/bin/schemathesis" "$@"

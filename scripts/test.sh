@@ -11,8 +11,8 @@ bash "$ROOT/infra/local.sh" up
 load_credentials
 
 cd "$ROOT"
-say "type check"
-pnpm exec tsc -p tsconfig.json
+say "type check and build"
+node scripts/build.mjs --typecheck
 
 # Three runs: the unit, integration and end-to-end tiers in parallel; the API tier (schemathesis against the
 # published OpenAPI document, scripts/test-api.sh); then the fault tier alone (it stops and starts shared

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 function reachable(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -20,6 +22,8 @@ function reachable(port: number): Promise<boolean> {
 export default async function globalSetup(): Promise<void> {
   const tiers = (process.env.HOOKPOST_TEST_TIERS ?? 'unit,int,e2e').split(',');
   if (tiers.length === 1 && tiers[0] === 'unit') return;
+  // Services run compiled, as npm start runs them: bundled again here when a source changed since.
+  execFileSync(process.execPath, [path.join(__dirname, '../scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const services = { PostgreSQL: 5432, Redis: 6379, RabbitMQ: 5672, Kafka: 9092 };
   const missing: string[] = [];
   for (const [name, port] of Object.entries(services)) if (!(await reachable(port))) missing.push(`${name} (127.0.0.1:${port})`);

@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, '../..');
 /** Starts a service the way npm start does and resolves with its exit status and what it wrote to stderr. */
 function start(service: string, env: Record<string, string | undefined>): Promise<{ code: number | null; stderr: string }> {
   const { HOOKPOST_SECRET_KEYS: _keys, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${service}/src/index.ts`], {
+  const child = spawn(process.execPath, [`services/${service}/dist/index.js`], {
     cwd: ROOT,
     env: { ...inherited, HOOKPOST_API_KEYS: 'test-api-key-0123456789abcdef', GATEWAY_PORT: '0', PROJECTOR_PORT: '0', DISPATCHER_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

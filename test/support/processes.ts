@@ -8,12 +8,20 @@ const ROOT = path.resolve(__dirname, '../..');
 export type ServiceProcess = { name: string; port: number; child: ChildProcess; stop: (signal?: NodeJS.Signals) => Promise<number | null> };
 
 /**
- * A service as its own process, started the way `npm start` starts it (tsx, then the telemetry loader);
+ * A service as its own process, started the way `npm start` starts it (the compiled build, the telemetry loader first);
  * resolves with the port it reports once ready.
  */
-export function spawnService(name: 'gateway' | 'dispatcher' | 'projector', env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './packages/telemetry/src/register.ts', `services/${name}/src/index.ts`], {
-    cwd: ROOT,
+export function spawnService(
+  name: 'gateway' | 'dispatcher' | 'projector',
+  env: Record<string, string>,
+  options: { /** The runtime's files (scripts/package.sh OUT), started with its entrypoint as the image does. */ runtime?: string } = {},
+): Promise<ServiceProcess> {
+  // (the build is brought up to date by test/globalSetup.ts before any test runs)
+  const [command, args] = options.runtime
+    ? [path.join(options.runtime, 'entrypoint.sh'), [name]]
+    : [process.execPath, ['--enable-source-maps', '--import', `./services/${name}/dist/register.js`, `services/${name}/dist/index.js`]];
+  const child = spawn(command, args, {
+    cwd: options.runtime ?? ROOT,
     // (HOOKPOST_TEST_SERVICE_LOG_LEVEL=debug, with HOOKPOST_TEST_LOG_DIR, keeps every attempt in the logs)
     env: { ...process.env, ...env, LOG_LEVEL: process.env.HOOKPOST_TEST_SERVICE_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

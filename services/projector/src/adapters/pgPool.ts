@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { runner } from 'node-pg-migrate';
@@ -34,11 +35,22 @@ export async function migrate(databaseUrl: string, schema: string, log: (message
   }
 }
 
+/**
+ * The projector's migrations folder, beside its package.json: found from this file's folder upwards, so it is
+ * the same from the source (src/adapters/) and from the build (dist/, one bundle).
+ */
+const MIGRATIONS_DIR = ((): string => {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'migrations'))) return path.join(dir, 'migrations');
+    if (path.dirname(dir) === dir) throw new Error(`no migrations folder above ${__dirname}`);
+  }
+})();
+
 async function runMigrations(databaseUrl: string, schema: string, log: (message: string) => void): Promise<void> {
   await runner({
     noLock: true,
     databaseUrl,
-    dir: path.resolve(__dirname, '../../migrations'),
+    dir: MIGRATIONS_DIR,
     direction: 'up',
     migrationsTable: 'pgmigrations',
     schema,
