@@ -232,6 +232,27 @@ describe('hookpost apps, endpoints, send, messages, attempts, resend and verify'
   });
 });
 
+describe('hookpost verify, ed25519', () => {
+  it("verifies a v1a delivery with the subscription's whpk_ public key, and refuses the signing key", async () => {
+    // Given a seed-API subscription signing with ed25519, and one delivery captured at its receiver
+    const target = await receiver();
+    const created = await stack.api('POST', '/subscriptions', { name: 'cli-ed25519', target_url: target.url, signature_scheme: 'ed25519' });
+    expect(created.status).toBe(201);
+    const publicKey = created.body.public_key as string;
+    expect((await stack.api('POST', `/ingest/${created.body.id}`, { event_type: 'a.b', data: { n: 1 } })).status).toBe(202);
+    const delivered = await eventually(async () => target.requests[0], { what: 'the ed25519 delivery' });
+    expect(delivered.headers['webhook-signature']).toMatch(/^v1a,/);
+    const headers = ['webhook-id', 'webhook-timestamp', 'webhook-signature'].flatMap((name) => ['-H', `${name}: ${String(delivered.headers[name])}`]);
+
+    // Then its public key verifies it (body on stdin), and an altered body does not
+    const verified = await cli(['verify', '--secret', publicKey, ...headers, '--json'], { env: {}, input: delivered.body });
+    expect(parsed(verified)).toMatchObject({ verified: true, scheme: 'v1a (ed25519)' });
+    expect((await cli(['verify', '--secret', publicKey, ...headers], { env: {}, input: `${delivered.body} ` })).code).toBe(5);
+    // and a whsk_ signing key is refused as a usage error: it stays with Hookpost
+    expect(await cli(['verify', '--secret', 'whsk_AAAA', ...headers], { env: {}, input: delivered.body })).toMatchObject({ code: 2, stderr: expect.stringMatching(/verify with its public key/) });
+  });
+});
+
 describe('hookpost recover', () => {
   it('delivers again the messages whose deliveries failed in the window', async () => {
     // Given an endpoint that failed every attempt of two messages
