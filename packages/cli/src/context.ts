@@ -66,10 +66,10 @@ export async function ask(io: Io, question: string, options: { hidden?: boolean 
   });
   const rl = readline.createInterface({ input: io.stdin, output: echo, terminal: true });
   try {
-    io.stderr.write(question);
-    muted = options.hidden === true;
     const answer = await new Promise<string>((resolve, reject) => {
-      rl.question('', resolve);
+      rl.question(question, resolve);
+      // (readline has written the question by now; what is typed from here on is not echoed)
+      muted = options.hidden === true;
       rl.once('close', () => reject(new UsageError('no answer (input closed)')));
       rl.once('SIGINT', () => reject(new UsageError('cancelled')));
     });
