@@ -1,4 +1,4 @@
-// The services' build: each service's entry points, with the workspace packages they use, bundled by esbuild
+// The services' build (and the CLI's): each service's entry points, with the workspace packages they use, bundled by esbuild
 // into services/<name>/dist/ as CommonJS for Node 20, with source maps. npm packages stay outside the bundle
 // (required at run time from the service's own node_modules): OpenTelemetry's auto-instrumentation patches
 // modules as they are required, which it cannot do to code bundled in. So every npm package a bundle requires
@@ -17,12 +17,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(ROOT, 'package.json'));
 const esbuild = require('esbuild');
 
-/** Each service's entry points (src/<entry>.ts → dist/<entry>.js); every service also gets the telemetry loader. */
-const SERVICES = {
-  gateway: ['index', 'reseal'],
-  dispatcher: ['index'],
-  projector: ['index', 'rebuild'],
-};
+/** What is bundled: each folder's entry points (src/<entry>.ts → dist/<entry>.js); a service also gets the telemetry loader. */
+const TARGETS = [
+  { dir: 'services/gateway', entries: ['index', 'reseal'], telemetry: true },
+  { dir: 'services/dispatcher', entries: ['index'], telemetry: true },
+  { dir: 'services/projector', entries: ['index', 'rebuild'], telemetry: true },
+  // The hookpost command (packages/cli/bin/hookpost.js loads dist/index.js), with the signing code bundled in.
+  { dir: 'packages/cli', entries: ['index'], telemetry: false },
+];
 const TELEMETRY_REGISTER = path.join(ROOT, 'packages/telemetry/src/register.ts');
 const STAMP = path.join(ROOT, 'node_modules/.hookpost-build');
 
@@ -56,11 +58,11 @@ function newestSource() {
   return Math.max(newest, statSync(path.join(ROOT, 'pnpm-lock.yaml')).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs);
 }
 
-async function bundle(service, entries) {
-  const dir = path.join(ROOT, 'services', service);
+async function bundle({ dir: relative, entries, telemetry }) {
+  const dir = path.join(ROOT, relative);
   const entryPoints = Object.fromEntries([
     ...entries.map((entry) => [entry, path.join(dir, 'src', `${entry}.ts`)]),
-    ['register', TELEMETRY_REGISTER],
+    ...(telemetry ? [['register', TELEMETRY_REGISTER]] : []),
   ]);
   const result = await esbuild.build({
     entryPoints,
@@ -84,17 +86,17 @@ async function bundle(service, entries) {
   }
   const missing = [...required].filter((name) => !declared.has(name)).sort();
   if (missing.length > 0) {
-    throw new Error(`services/${service}: the bundle requires ${missing.join(', ')} at run time; add ${missing.length === 1 ? 'it' : 'them'} to services/${service}/package.json dependencies`);
+    throw new Error(`${relative}: the bundle requires ${missing.join(', ')} at run time; add ${missing.length === 1 ? 'it' : 'them'} to ${relative}/package.json dependencies`);
   }
   const bytes = Object.entries(result.metafile.outputs)
     .filter(([file]) => file.endsWith('.js'))
     .map(([file, output]) => `${path.basename(file)} ${Math.round(output.bytes / 1024)} KiB`);
-  return `${service}: ${bytes.join(', ')}`;
+  return `${path.basename(relative)}: ${bytes.join(', ')}`;
 }
 
 async function main() {
   const ifStale = process.argv.includes('--if-stale');
-  if (ifStale && existsSync(STAMP) && Object.keys(SERVICES).every((service) => existsSync(path.join(ROOT, 'services', service, 'dist/index.js')))) {
+  if (ifStale && existsSync(STAMP) && TARGETS.every((target) => existsSync(path.join(ROOT, target.dir, 'dist/index.js')))) {
     if (statSync(STAMP).mtimeMs >= newestSource()) return;
   }
   const started = Date.now();
@@ -102,7 +104,7 @@ async function main() {
     const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
     if (tsc.status !== 0) throw new Error('the type check failed (tsc -p tsconfig.json)');
   }
-  const lines = await Promise.all(Object.entries(SERVICES).map(([service, entries]) => bundle(service, entries)));
+  const lines = await Promise.all(TARGETS.map(bundle));
   writeFileSync(STAMP, `${new Date().toISOString()}\n`);
   console.log(`[build] ${lines.join('; ')} (${Date.now() - started} ms)`);
 }
