@@ -6,6 +6,7 @@ import { removeRunResources, runEnv, TEST_API_KEY } from './stack';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
 type Name = 'gateway' | 'dispatcher' | 'projector';
+type SpawnOptions = NonNullable<Parameters<typeof spawnService>[2]>;
 const isFinal = (status: string) => (finalDeliveryStatuses as readonly string[]).includes(status);
 
 /**
@@ -23,25 +24,27 @@ export class FaultRun {
     readonly receiver: Receiver,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<FaultRun> {
+  /** `release`: the three services start as that release (test/support/releases.ts), not as this build. */
+  static async start(env: Record<string, string> = {}, options: { release?: SpawnOptions['release'] } = {}): Promise<FaultRun> {
     const fault = new FaultRun(runEnv({ HOOKPOST_RETRY_SCHEDULE_MS: '0,200,400,800,1600,3200', HOOKPOST_APPEND_TIMEOUT_MS: '3000', ...env }), await Receiver.start());
-    for (const name of ['projector', 'dispatcher', 'gateway'] as const) await fault.startService(name);
+    for (const name of ['projector', 'dispatcher', 'gateway'] as const) await fault.startService(name, options);
     const created = await fault.call('POST', '/subscriptions', { name: 'fault run', target_url: fault.receiver.url });
     fault.subscriptionId = ((await created.json()) as { id: string }).id;
     return fault;
   }
 
-  private env(): Record<string, string> {
+  /** The run's environment, pointing at the projector it runs now. */
+  env(): Record<string, string> {
     const projector = this.services.get('projector');
     return { ...this.run.env, ...(projector ? { PROJECTOR_URL: `http://127.0.0.1:${projector.port}` } : {}) };
   }
 
-  async startService(name: Name): Promise<ServiceProcess> {
+  async startService(name: Name, options: SpawnOptions = {}): Promise<ServiceProcess> {
     // A restarted gateway or projector takes its old port, so the load and the other services keep their target.
     const port = this.services.get(name)?.port;
     const portVariable = { gateway: 'GATEWAY_PORT', projector: 'PROJECTOR_PORT', dispatcher: 'DISPATCHER_PORT' }[name];
     const env = { ...this.env(), ...(port && name !== 'dispatcher' ? { [portVariable]: String(port) } : {}) };
-    const service = await spawnService(name, env);
+    const service = await spawnService(name, env, options);
     this.services.set(name, service);
     return service;
   }

@@ -14,14 +14,21 @@ export type ServiceProcess = { name: string; port: number; child: ChildProcess; 
 export function spawnService(
   name: 'gateway' | 'dispatcher' | 'projector',
   env: Record<string, string>,
-  options: { /** The runtime's files (scripts/package.sh OUT), started with its entrypoint as the image does. */ runtime?: string } = {},
+  options: {
+    /** The runtime's files (scripts/package.sh OUT), started with its entrypoint as the image does. */
+    runtime?: string;
+    /** Another release's checkout, started as that release started its services (test/support/releases.ts). */
+    release?: { dir: string; args: (name: string) => string[] };
+  } = {},
 ): Promise<ServiceProcess> {
   // (the build is brought up to date by test/globalSetup.ts before any test runs)
-  const [command, args] = options.runtime
-    ? [path.join(options.runtime, 'entrypoint.sh'), [name]]
-    : [process.execPath, ['--enable-source-maps', '--import', `./services/${name}/dist/register.js`, `services/${name}/dist/index.js`]];
+  const [command, args, cwd] = options.runtime
+    ? [path.join(options.runtime, 'entrypoint.sh'), [name], options.runtime]
+    : options.release
+      ? [process.execPath, options.release.args(name), options.release.dir]
+      : [process.execPath, ['--enable-source-maps', '--import', `./services/${name}/dist/register.js`, `services/${name}/dist/index.js`], ROOT];
   const child = spawn(command, args, {
-    cwd: options.runtime ?? ROOT,
+    cwd,
     // (HOOKPOST_TEST_SERVICE_LOG_LEVEL=debug, with HOOKPOST_TEST_LOG_DIR, keeps every attempt in the logs)
     env: { ...process.env, ...env, LOG_LEVEL: process.env.HOOKPOST_TEST_SERVICE_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
