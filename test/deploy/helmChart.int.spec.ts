@@ -38,9 +38,12 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** helm with its own homes (no repositories, no cache of the user's), so the test depends on nothing but the chart. */
+/**
+ * helm with its own homes and no kubeconfig (no repositories, cache or cluster of the user's, and none of the
+ * warnings a loosely readable kubeconfig prints), so the test depends on nothing but the chart.
+ */
 function runHelm(args: string[]) {
-  const homes = { HELM_CACHE_HOME: path.join(work, 'cache'), HELM_CONFIG_HOME: path.join(work, 'config'), HELM_DATA_HOME: path.join(work, 'data') };
+  const homes = { HELM_CACHE_HOME: path.join(work, 'cache'), HELM_CONFIG_HOME: path.join(work, 'config'), HELM_DATA_HOME: path.join(work, 'data'), KUBECONFIG: path.join(work, 'no-kubeconfig') };
   return spawnSync(helm, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...homes } });
 }
 
