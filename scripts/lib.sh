@@ -54,6 +54,31 @@ ensure_schemathesis() {
   cp "$requirements" "$marker"
 }
 
+# helm (the chart's lint and render test, test/deploy/helmChart.int.spec.ts) is built from the Go module proxy
+# into $TOOLS/bin, only when missing or when HELM_VERSION (the one place it is pinned) changed. Go keeps its
+# module and build caches where it always does (go env GOMODCACHE GOCACHE, outside the checkout), so another
+# clone on the same machine builds it from those caches instead of downloading and compiling again.
+HELM_VERSION=v3.22.0
+HELM=$TOOLS/bin/helm
+ensure_helm() {
+  [[ -x $HELM && $("$HELM" version --template '{{.Version}}' 2>/dev/null) == "$HELM_VERSION" ]] && return
+  command -v go >/dev/null || { say "helm $HELM_VERSION is built with Go, which is not installed: install Go 1.24 or later"; return 1; }
+  say "building helm $HELM_VERSION from the Go module proxy into $TOOLS/bin"
+  local module=helm.sh/helm/v3 gomod client_go major minor
+  # Stamped as helm's own release build stamps them (its Makefile): its version, and the Kubernetes version it
+  # was built against (k8s.io/client-go v0.N is Kubernetes 1.N), which `helm template` and `helm lint` assume
+  # when they ask no cluster. Unstamped, helm says v3.22 and assumes Kubernetes 1.20.
+  gomod=$(go mod download -json "$module@$HELM_VERSION" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).GoMod)')
+  client_go=$(awk '$1 == "k8s.io/client-go" { print $2 }' "$gomod")
+  [[ $client_go =~ ^v0\.([0-9]+)\. ]] || { say "no k8s.io/client-go v0.N in helm's go.mod ($gomod)"; return 1; }
+  major=1 minor=${BASH_REMATCH[1]}
+  mkdir -p "$TOOLS/bin"
+  GOBIN=$TOOLS/bin go install -ldflags "-s -w -X $module/internal/version.version=$HELM_VERSION -X $module/internal/version.metadata= \
+    -X $module/pkg/lint/rules.k8sVersionMajor=$major -X $module/pkg/lint/rules.k8sVersionMinor=$minor \
+    -X $module/pkg/chartutil.k8sVersionMajor=$major -X $module/pkg/chartutil.k8sVersionMinor=$minor" \
+    "$module/cmd/helm@$HELM_VERSION"
+}
+
 # ensure_private_file FILE COMMAND...: FILE holds what COMMAND prints, made once and readable by its owner only.
 # Written under umask 077 and renamed into place, so it is never readable by others, not even for a moment,
 # and never half-written.

@@ -10,6 +10,13 @@ ensure_dependencies
 bash "$ROOT/infra/local.sh" up
 load_credentials
 
+# helm, for the chart's test in the integration tier: built once from the Go module proxy (minutes the first time
+# on a machine, seconds from Go's caches after), here so that the build is a step of its own in the log. The test
+# itself ensures it too, for a jest started by hand.
+if [[ ",${HOOKPOST_TEST_TIERS:-int}," == *,int,* ]]; then
+  ensure_helm || say "helm could not be built: the chart's test (test/deploy) will fail"
+fi
+
 cd "$ROOT"
 say "type check and build"
 node scripts/build.mjs --typecheck
