@@ -9,6 +9,8 @@ module.exports = {
   },
   testMatch: tiers.map((tier) => `<rootDir>/{packages,services,test}/**/*.${tier}.spec.ts`),
   testPathIgnorePatterns: ['/node_modules/', '/.hookpost/'],
+  // (.hookpost/ holds other checkouts too, e.g. the previous release for the upgrade test: not this project's modules)
+  modulePathIgnorePatterns: ['<rootDir>/.hookpost/'],
   testTimeout: 60_000,
   globalSetup: '<rootDir>/test/globalSetup.ts',
   setupFiles: ['<rootDir>/test/loadCredentials.ts'],
