@@ -10,7 +10,7 @@ import { within } from './within';
 /** Kafka with the event topics in place and a connected event log: what every command-side service needs. */
 export async function connectEventLog(
   clientId: string,
-  env: { KAFKA_BROKERS: string[]; HOOKPOST_TOPIC_PREFIX: string; HOOKPOST_TOPIC_PARTITIONS: number; HOOKPOST_TOPIC_FLUSH_MESSAGES: number },
+  env: { KAFKA_BROKERS: string[]; HOOKPOST_TOPIC_PREFIX: string; HOOKPOST_TOPIC_PARTITIONS: number; HOOKPOST_TOPIC_FLUSH_MESSAGES: number; HOOKPOST_TOPIC_REPLICATION_FACTOR: number },
   log: Logger,
   patience: KafkaPatience = 'persistent',
 ): Promise<{ kafka: ReturnType<typeof createKafka>; topics: Topics; eventLog: KafkaEventLog }> {
@@ -19,7 +19,7 @@ export async function connectEventLog(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS, env.HOOKPOST_TOPIC_FLUSH_MESSAGES);
+    await ensureTopics(admin, [topics.subscriptions, topics.webhooks, topics.deliveries, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS, env.HOOKPOST_TOPIC_FLUSH_MESSAGES, env.HOOKPOST_TOPIC_REPLICATION_FACTOR);
   } finally {
     await admin.disconnect();
   }

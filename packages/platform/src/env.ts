@@ -171,4 +171,6 @@ export const topicEnv = {
   HOOKPOST_TOPIC_PARTITIONS: envs.int(8, { min: 1, max: 256 }),
   /** The event topics fsync every this many appends before acknowledging (1: durable on one broker); 0 leaves the broker's setting. */
   HOOKPOST_TOPIC_FLUSH_MESSAGES: envs.int(1, { min: 0 }),
+  /** Replicas of each event topic when this service creates it: 1 for one broker; 3 on a cluster. */
+  HOOKPOST_TOPIC_REPLICATION_FACTOR: envs.int(1, { min: 1, max: 16 }),
 };

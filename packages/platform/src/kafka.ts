@@ -57,7 +57,7 @@ export function createKafka(clientId: string, brokers: string[], log: Logger, pa
  * offset commits need no fsync (the bench measured the difference). 0 leaves the broker's setting, for a
  * replicated cluster that gets its durability from min.insync.replicas. Existing topics are brought in line.
  */
-export async function ensureTopics(admin: Admin, topics: string[], partitions: number, flushMessages = 0): Promise<void> {
+export async function ensureTopics(admin: Admin, topics: string[], partitions: number, flushMessages = 0, replicationFactor = 1): Promise<void> {
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((topic) => !existing.has(topic));
   const durability = flushMessages > 0 ? [{ name: 'flush.messages', value: String(flushMessages) }] : [];
@@ -69,7 +69,7 @@ export async function ensureTopics(admin: Admin, topics: string[], partitions: n
       topics: missing.map((topic) => ({
         topic,
         numPartitions: partitions,
-        replicationFactor: 1,
+        replicationFactor,
         configEntries: [{ name: 'retention.ms', value: '-1' }, ...durability],
       })),
     });

@@ -68,6 +68,12 @@ describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
     await admin.deleteTopics({ topics: [fresh, older] });
   });
 
+  it('creates topics with the replication factor it is given (one broker here cannot hold two replicas)', async () => {
+    const replicated = `${topic}.replicated`;
+    await expect(ensureTopics(admin, [replicated], 1, 0, 2)).rejects.toMatchObject({ errors: [expect.objectContaining({ type: 'INVALID_REPLICATION_FACTOR' })] });
+    expect(await admin.listTopics()).not.toContain(replicated);
+  });
+
   it('never writes an append it refused: a full queue fails at once, a queued append past its time is dropped', async () => {
     // Given a log whose producer is busy with a send Kafka keeps refusing (a topic that does not exist)
     const own = `${topic}.refusals`;

@@ -32,7 +32,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const kafka = createKafka('hookpost-projector', env.KAFKA_BROKERS, log);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [...topicList, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS, env.HOOKPOST_TOPIC_FLUSH_MESSAGES);
+  await ensureTopics(admin, [...topicList, topics.deadLetters], env.HOOKPOST_TOPIC_PARTITIONS, env.HOOKPOST_TOPIC_FLUSH_MESSAGES, env.HOOKPOST_TOPIC_REPLICATION_FACTOR);
   const deadLetters = new KafkaEventLog(kafka);
   await deadLetters.connect();
 
