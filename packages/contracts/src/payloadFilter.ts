@@ -33,7 +33,7 @@ export class PayloadFilterError extends Error {
 
 type Segment = { kind: 'member'; name: string } | { kind: 'index'; index: number } | { kind: 'every' };
 
-const SEGMENTS = /\.([A-Za-z_][A-Za-z0-9_-]*)|\[(0|[1-9][0-9]{0,8})\]|\["([^"\\]*)"\]|(\[\*\])/y;
+const SEGMENTS = /\.([A-Za-z_][A-Za-z0-9_-]*)|\[(0|[1-9][0-9]{0,8})\]|\["([^"\\\u0000]*)"\]|(\[\*\])/y;
 
 /** A path's parts; throws PayloadFilterError when it is not one the schema takes. */
 export function parsePayloadPath(path: string): Segment[] {

@@ -1,3 +1,4 @@
+import { TEXT_PATTERN } from './api';
 import { ajv, compile, describePattern } from './validation';
 
 /**
@@ -44,19 +45,20 @@ export type PayloadFilterOperator = (typeof payloadFilterOperators)[number];
 
 /**
  * A JSON path, in the subset of RFC 9535 the evaluator reads: `$` (the payload), then members `.name`
- * (letters, digits, `_` and `-`, not starting with a digit or `-`) or `["any name"]` (no `"` or `\` in it),
+ * (letters, digits, `_` and `-`, not starting with a digit or `-`) or `["any name"]` (no `"`, `\` or U+0000 in it),
  * array elements `[0]`, and at most one wildcard `[*]` (every element of an array, every member value of an
  * object). Each part begins with a character no other part begins with, so the pattern never backtracks.
  */
-const SEGMENT = '(?:\\.[A-Za-z_][A-Za-z0-9_-]*|\\[(?:0|[1-9][0-9]{0,8})\\]|\\["[^"\\\\]*"\\])';
+const SEGMENT = '(?:\\.[A-Za-z_][A-Za-z0-9_-]*|\\[(?:0|[1-9][0-9]{0,8})\\]|\\["[^"\\\\\\u0000]*"\\])';
 export const PAYLOAD_FILTER_PATH_PATTERN = `^\\$${SEGMENT}*(?:\\[\\*\\]${SEGMENT}*)?$`;
 describePattern(PAYLOAD_FILTER_PATH_PATTERN, 'must be a JSON path: $ then .name, ["name"], [0] or one [*]');
 
-const scalar = { type: ['string', 'number', 'boolean', 'null'], maxLength: payloadFilterLimits.stringLength } as const;
-const comparable = { type: ['number', 'string'], maxLength: payloadFilterLimits.stringLength } as const;
+// (strings as the body parser takes them: no U+0000, well-formed Unicode)
+const scalar = { type: ['string', 'number', 'boolean', 'null'], maxLength: payloadFilterLimits.stringLength, pattern: TEXT_PATTERN } as const;
+const comparable = { type: ['number', 'string'], maxLength: payloadFilterLimits.stringLength, pattern: TEXT_PATTERN } as const;
 
 const conditionProperties = {
-  path: { type: 'string', minLength: 1, maxLength: payloadFilterLimits.pathLength, pattern: PAYLOAD_FILTER_PATH_PATTERN, description: 'Where in the payload: $.data.amount, $["a b"], $.items[0], $.items[*].sku' },
+  path: { type: 'string', minLength: 1, maxLength: payloadFilterLimits.pathLength, pattern: PAYLOAD_FILTER_PATH_PATTERN, description: 'Where in the payload: $.data.amount, $["a b"], $.items[0], $.items[*].sku (well-formed Unicode without U+0000).' },
   eq: { ...scalar, description: 'The value there equals this one (same type; no conversion).' },
   in: { type: 'array', minItems: 1, maxItems: payloadFilterLimits.inValues, items: scalar, description: 'The value there equals one of these.' },
   lt: { ...comparable, description: 'The value there is a number below this number, or a string before this string.' },

@@ -64,7 +64,7 @@ describe('the payload filter schema', () => {
 
   it('has a path pattern the evaluator reads exactly: every path it matches parses, every other fails', () => {
     const pattern = new RegExp(PAYLOAD_FILTER_PATH_PATTERN, 'u');
-    const parts = ['$', '.a', '.b_c-d', '[0]', '[12]', '[*]', '["x y"]', '[""]', '.', '[', ']', '"', '*', '[01]', '.1', '$', 'é', '\\'];
+    const parts = ['$', '.a', '.b_c-d', '[0]', '[12]', '[*]', '["x y"]', '[""]', '.', '[', ']', '"', '*', '[01]', '.1', '$', 'é', '\\', '["a\u0000"]'];
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let i = 0; i < 3_000; i += 1) {
