@@ -107,7 +107,7 @@ export const DEFAULT_APPLICATION: ApplicationState = {
 export type EndpointSkip = { reason: 'disabled' } | { reason: 'event_type' } | { reason: 'channel' } | { reason: 'payload_filter'; detail: string };
 
 /**
- * Whether an endpoint takes a message, and if not why: Svix's rule — enabled, its event-type filter empty or
+ * Whether an endpoint takes a message, and if not why (what was `endpointWants`): Svix's rule — enabled, its event-type filter empty or
  * naming the message's type, its channels empty or sharing one with the message — and then its payload filter
  * (compiled once per endpoint version by `filters`). Undefined: it takes it.
  */
@@ -122,8 +122,4 @@ export function whyEndpointSkips(
   if (channels && channels.length > 0 && !(message.channels ?? []).some((channel) => channels.includes(channel))) return { reason: 'channel' };
   const verdict = filters.verdict(endpoint, message.payload);
   return verdict.passes ? undefined : { reason: 'payload_filter', detail: verdict.detail };
-}
-
-export function endpointWants(...args: Parameters<typeof whyEndpointSkips>): boolean {
-  return whyEndpointSkips(...args) === undefined;
 }
