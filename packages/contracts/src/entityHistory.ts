@@ -1,4 +1,5 @@
 import type { ApplicationState, EventOf, EventTypeState, HookpostEvent } from './events';
+import type { PayloadFilters } from './payloadFilter';
 
 /**
  * Applications and event types have the same history as subscriptions (created, changed field by field,
@@ -102,17 +103,23 @@ export const DEFAULT_APPLICATION: ApplicationState = {
   updated_at: '1970-01-01T00:00:00.000Z',
 };
 
+/** Why an endpoint takes no delivery of a message: Svix's rules, then Hookpost's payload filter (with a detail). */
+export type EndpointSkip = { reason: 'disabled' } | { reason: 'event_type' } | { reason: 'channel' } | { reason: 'payload_filter'; detail: string };
+
 /**
- * Whether an endpoint takes a message (Svix's rule): enabled, its event-type filter empty or naming the
- * message's type, and its channels empty or sharing one with the message.
+ * Whether an endpoint takes a message, and if not why (what was `endpointWants`): Svix's rule — enabled, its event-type filter empty or
+ * naming the message's type, its channels empty or sharing one with the message — and then its payload filter
+ * (compiled once per endpoint version by `filters`). Undefined: it takes it.
  */
-export function endpointWants(
-  endpoint: { is_active: boolean; event_types: readonly string[] | null; channels?: readonly string[] | null },
-  message: { event_type: string; channels: readonly string[] | null },
-): boolean {
-  if (!endpoint.is_active) return false;
-  if (endpoint.event_types && endpoint.event_types.length > 0 && !endpoint.event_types.includes(message.event_type)) return false;
+export function whyEndpointSkips(
+  endpoint: { id: string; version: number; is_active: boolean; event_types: readonly string[] | null; channels?: readonly string[] | null; payload_filter?: unknown },
+  message: { event_type: string; channels: readonly string[] | null; payload: unknown },
+  filters: Pick<PayloadFilters, 'verdict'>,
+): EndpointSkip | undefined {
+  if (!endpoint.is_active) return { reason: 'disabled' };
+  if (endpoint.event_types && endpoint.event_types.length > 0 && !endpoint.event_types.includes(message.event_type)) return { reason: 'event_type' };
   const channels = endpoint.channels ?? null;
-  if (channels && channels.length > 0) return (message.channels ?? []).some((channel) => channels.includes(channel));
-  return true;
+  if (channels && channels.length > 0 && !(message.channels ?? []).some((channel) => channels.includes(channel))) return { reason: 'channel' };
+  const verdict = filters.verdict(endpoint, message.payload);
+  return verdict.passes ? undefined : { reason: 'payload_filter', detail: verdict.detail };
 }

@@ -46,6 +46,13 @@ export const subscriptionStateSchema = {
     metadata: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
     rate_limit: { type: ['integer', 'null'] },
     headers: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    /**
+     * Which messages the endpoint takes by their payload (absent = null: every one); see payloadFilterSchema.ts.
+     * Any object here: the gateway checked it against the filter schema, and the dispatcher compiles it (a
+     * filter it cannot compile lets nothing through, and says so), so the log's schema does not follow the
+     * filter language's.
+     */
+    payload_filter: { type: ['object', 'null'] },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -247,6 +254,12 @@ export const attemptContentExpungedSchema = {
 } as const;
 export type AttemptContentExpunged = FromSchema<typeof attemptContentExpungedSchema>;
 
+/** Why an endpoint the message was for got no delivery of it. */
+export const filteredReasons = ['payload_filter'] as const;
+export type FilteredReason = (typeof filteredReasons)[number];
+/** How many filtered endpoints one MessageRouted names (it stays well inside a Kafka message with 1,000). */
+export const maxFilteredRecorded = 1_000;
+
 /**
  * The dispatcher's fan-out decision for one message: one delivery per matching endpoint (ids derived from the
  * message and the endpoint, so deciding again after a crash names the same deliveries). Written before any of
@@ -268,6 +281,27 @@ export const messageRoutedSchema = {
     routed_at: timestamp,
     /** `manual`: deliveries someone asked for again (resend, recover, replay); absent: the message's own fan-out. */
     trigger: { enum: ['scheduled', 'manual'] },
+    /**
+     * The endpoints the message's event type and channels selected but whose payload filter refused it, with
+     * why (absent in older events, and when there are none): with `deliveries`, every endpoint the message was
+     * for is accounted for. At most `maxFilteredRecorded`; past that `filtered_omitted` counts the rest.
+     */
+    filtered: {
+      type: 'array',
+      maxItems: maxFilteredRecorded,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['subscription_id', 'reason', 'detail'],
+        properties: {
+          subscription_id: uuid,
+          reason: { enum: filteredReasons },
+          /** Which part of the filter failed and how (paths, operators, the types found; never payload values). */
+          detail: { type: 'string', maxLength: 256 },
+        },
+      },
+    },
+    filtered_omitted: { type: 'integer', minimum: 1 },
   },
 } as const;
 export type MessageRouted = FromSchema<typeof messageRoutedSchema>;

@@ -6,5 +6,7 @@ export * from './validation';
 export * from './openapi';
 export * from './subscriptionHistory';
 export * from './entityHistory';
+export * from './payloadFilterSchema';
+export * from './payloadFilter';
 export * from './svix';
 export * from './svixViews';

@@ -1,4 +1,5 @@
-import type { ApplicationState, EventTypeState, SubscriptionState } from './events';
+import type { ApplicationState, EventTypeState, FilteredReason, SubscriptionState } from './events';
+import type { PayloadFilter } from './payloadFilterSchema';
 import { toExternalId } from './svix/ids';
 
 /**
@@ -43,9 +44,18 @@ export function endpointFieldsOut(state: EndpointFields) {
   };
 }
 
-export function endpointOut(state: EndpointFields) {
-  return { ...endpointFieldsOut(state), metadata: state.metadata ?? {} };
+/** EndpointOut: the shared fields, metadata, and Hookpost's payload filter (null: none). */
+export function endpointOut(state: EndpointFields & Partial<Pick<SubscriptionState, 'payload_filter'>>) {
+  return { ...endpointFieldsOut(state), metadata: state.metadata ?? {}, payloadFilter: (state.payload_filter as PayloadFilter | null | undefined) ?? null };
 }
+
+/** An endpoint whose payload filter refused a message (list-filtered-endpoints). */
+export function filteredEndpointOut(row: { subscription_id: string; reason: FilteredReason; detail: string; routed_at: string }) {
+  return { endpointId: toExternalId('ep', row.subscription_id), reason: filteredReasonOut[row.reason], detail: row.detail, timestamp: row.routed_at };
+}
+
+/** A filtered-out reason as the API names it: the endpoint field that refused the message. */
+const filteredReasonOut = { payload_filter: 'payloadFilter' } as const satisfies Record<FilteredReason, string>;
 
 export function eventTypeOut(state: Pick<EventTypeState, 'id' | 'description' | 'schemas' | 'archived' | 'deprecated' | 'feature_flag' | 'created_at' | 'updated_at'>, withContent = true) {
   return {

@@ -57,6 +57,10 @@ const svixReferenceOperations: [string, string, string, number[]][] = [
   ['get', '/api/v1/operational-webhook/endpoint/{endpoint_id}/secret', 'v1.operational-webhook.endpoint.get-secret', [200]],
   ['post', '/api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate', 'v1.operational-webhook.endpoint.rotate-secret', [204]],
 ];
+/** Hookpost's own operations beside Svix's (extensions a Svix client does not call). */
+const hookpostOperations: [string, string, string, number[]][] = [
+  ['get', '/api/v1/app/{app_id}/msg/{msg_id}/filtered-endpoint', 'hookpost.message.list-filtered-endpoints', [200]],
+];
 const REFERENCE = '/work/shared/reference/svix-v1-core.openapi.json';
 
 type Json = Record<string, any>;
@@ -81,18 +85,18 @@ describe('the Svix part of the OpenAPI document', () => {
 
   it('states every operation of Svix v1 core, with its operationId and success statuses', () => {
     const stated = new Map(operationsOf(full.paths).map(([method, path, operation]) => [`${method} ${path}`, operation]));
-    for (const [method, path, operationId, statuses] of svixReferenceOperations) {
+    for (const [method, path, operationId, statuses] of [...svixReferenceOperations, ...hookpostOperations]) {
       const operation = stated.get(`${method} ${path}`);
       expect({ method, path, operationId: operation?.operationId }).toEqual({ method, path, operationId });
       expect(Object.keys(operation!.responses).map(Number).filter((status) => status < 300).sort()).toEqual(statuses);
     }
-    expect(stated.size).toBe(svixReferenceOperations.length);
+    expect(stated.size).toBe(svixReferenceOperations.length + hookpostOperations.length);
   });
 
   it('leaves operational webhook endpoints out unless asked', () => {
     const corePaths = operationsOf(core.paths).map(([, path]) => path);
     expect(corePaths.some((path) => path.startsWith('/api/v1/operational-webhook'))).toBe(false);
-    expect(operationsOf(core.paths)).toHaveLength(svixReferenceOperations.filter(([, path]) => !path.startsWith('/api/v1/operational-webhook')).length);
+    expect(operationsOf(core.paths)).toHaveLength(svixReferenceOperations.filter(([, path]) => !path.startsWith('/api/v1/operational-webhook')).length + hookpostOperations.length);
     expect(core.schemas.OperationalWebhookEndpointOut).toBeUndefined();
   });
 
@@ -148,6 +152,19 @@ describe('the Svix part of the OpenAPI document', () => {
   it('asks for no key on health, and relies on the document-wide bearer key elsewhere', () => {
     expect(full.paths['/api/v1/health']!.get.security).toEqual([]);
     expect(full.paths['/api/v1/app']!.get.security).toBeUndefined();
+  });
+
+  it('states the payload filter (Hookpost\'s) on endpoints as components, one per level, each nesting less', () => {
+    const ref = (name: string) => `#/components/schemas/${name}`;
+    for (const body of ['EndpointIn', 'EndpointUpdate', 'EndpointPatch', 'EndpointOut']) expect(full.schemas[body]!.properties.payloadFilter.$ref).toBe(ref('PayloadFilter'));
+    expect(full.schemas.EndpointOut!.required).toContain('payloadFilter');
+    const { PayloadFilter, PayloadFilterNegated, PayloadFilterNested, PayloadFilterNestedNegated, PayloadFilterInnermost } = full.schemas;
+    expect(PayloadFilter.type).toEqual(['object', 'null']);
+    expect([PayloadFilter.properties.and.items.$ref, PayloadFilter.properties.not.$ref]).toEqual([ref('PayloadFilterNested'), ref('PayloadFilterNegated')]);
+    expect([PayloadFilterNegated.properties.or.items.$ref, PayloadFilterNegated.properties.not]).toEqual([ref('PayloadFilterNested'), undefined]);
+    expect([PayloadFilterNested.properties.and.items.$ref, PayloadFilterNested.properties.not.$ref]).toEqual([ref('PayloadFilterInnermost'), ref('PayloadFilterNestedNegated')]);
+    expect(PayloadFilterNestedNegated.properties.not).toBeUndefined();
+    expect([PayloadFilterInnermost.properties.and, PayloadFilterInnermost.properties.not.$ref]).toEqual([undefined, ref('PayloadFilterCondition')]);
   });
 
   it('states free-form objects of bodies as the document\'s JsonObject', () => {

@@ -7,6 +7,7 @@ import {
   listResponseSchema,
   messageAttemptOutSchema,
   normalizeSvixSecret,
+  svixErrorBody,
   svixStatusOf,
   toExternalId,
   validateAppPortalAccessIn,
@@ -116,6 +117,21 @@ describe('Svix request bodies', () => {
     expect(validateEndpointPatch({ filterTypes: [], channels: [], throttleRate: 0, secret: secret24 })).toEqual({ ok: true });
     expect(fieldsOf(validateEndpointPatch({ url: 'ftp://x' }))).toContain('url');
     expect(fieldsOf(validateEndpointPatch({ version: null }))).toContain('version');
+  });
+
+  it('Endpoint bodies take Hookpost\'s payloadFilter; a bad one is a 422 that names the failing place in Svix\'s shape', () => {
+    // Given an endpoint whose filter's second condition has a bad path
+    const result = validateEndpointIn({ url: 'https://e.com', payloadFilter: { and: [{ path: '$.a', eq: 1 }, { path: 'nope', eq: 2 }] } });
+    // Then the error is at body → payloadFilter → and → [1] → path
+    expect((svixErrorBody(422, 'Unprocessable', undefined, result.fields) as { detail: unknown[] }).detail).toContainEqual({
+      loc: ['body', 'payloadFilter', 'and', '[1]', 'path'],
+      msg: 'must be a JSON path: $ then .name, ["name"], [0] or one [*]',
+      type: 'value_error',
+    });
+    expect(validateEndpointIn({ url: 'https://e.com', payloadFilter: null })).toEqual({ ok: true });
+    expect(validateEndpointUpdate({ url: 'https://e.com', payloadFilter: { not: { path: '$.test', exists: true } } })).toEqual({ ok: true });
+    expect(validateEndpointPatch({ payloadFilter: { path: '$.type', in: ['a', 'b'] } })).toEqual({ ok: true });
+    expect(fieldsOf(validateEndpointPatch({ payloadFilter: { path: '$.type' } }))).toEqual(['payloadFilter']);
   });
 
   it('EndpointHeadersIn and EndpointHeadersPatchIn', () => {
@@ -240,12 +256,17 @@ describe('Svix response bodies', () => {
       rateLimit: null,
       uid: null,
       metadata: {},
+      payloadFilter: null,
       createdAt: now,
       updatedAt: now,
     };
     expect(ajv.validate(endpointOutSchema, endpoint)).toBe(true);
     const { channels: _omitted, ...withoutChannels } = endpoint;
     expect(ajv.validate(endpointOutSchema, withoutChannels)).toBe(false);
+    // (Hookpost's payload filter is shown too, null when there is none)
+    expect(ajv.validate(endpointOutSchema, { ...endpoint, payloadFilter: { path: '$.a', eq: 1 } })).toBe(true);
+    const { payloadFilter: _none, ...withoutFilter } = endpoint;
+    expect(ajv.validate(endpointOutSchema, withoutFilter)).toBe(false);
   });
 
   it('an attempt, with and without its message', () => {

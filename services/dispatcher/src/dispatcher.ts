@@ -1,5 +1,5 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
+import { PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
@@ -67,6 +67,8 @@ type JobOutcome = { kind: 'attempted'; statusCode: number | undefined } | { kind
  */
 export class Dispatcher {
   private readonly topics;
+  /** Endpoints' payload filters, compiled once per endpoint version. */
+  private readonly payloadFilters = new PayloadFilters();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.topics = topicNames(deps.topicPrefix);
@@ -234,8 +236,10 @@ export class Dispatcher {
   async fanOut(message: MessageCreated): Promise<void> {
     const { deps } = this;
     const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
-    const { event, jobs } = decideFanOut(message, endpoints, deps);
+    const { event, jobs } = decideFanOut(message, endpoints, { ...deps, payloadFilters: this.payloadFilters });
     await this.record([event]);
+    const filtered = event.data.filtered;
+    if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
     await this.firstAttempts(jobs);
   }
 

@@ -97,4 +97,35 @@ describe('read model projection', () => {
       deleted_at: null,
     });
   });
+
+  it('records the endpoints a payload filter kept a message from, once per pair, and reads routings written before filters', () => {
+    const message = '33333333-3333-4333-8333-333333333333';
+    const other = '44444444-4444-4444-8444-444444444444';
+    const routed = (filtered: { subscription_id: string; reason: 'payload_filter'; detail: string }[] | undefined, at: string) =>
+      makeEvent(
+        'MessageRouted',
+        {
+          message_id: message,
+          app_id: subscription,
+          event_type: 'a.b',
+          received_at: ref.received_at,
+          deliveries: [{ delivery_id: delivery, subscription_id: other }],
+          routed_at: at,
+          ...(filtered ? { filtered } : {}),
+        },
+        deps,
+      );
+    // Given a routing that filtered one endpoint out, the same routing decided again (a crash), and one from before filters
+    const first = routed([{ subscription_id: subscription, reason: 'payload_filter', detail: '$.a eq 1: false' }], '2026-01-01T00:00:01.000Z');
+    const again = routed([{ subscription_id: subscription, reason: 'payload_filter', detail: '$.a eq 1: nothing at $.a' }], '2026-01-01T00:00:02.000Z');
+    const old = routed(undefined, '2026-01-01T00:00:03.000Z');
+    // When they are projected
+    const changes = projectEvents([first, again, old]);
+    // Then the first record of the pair is kept, beside the delivery to the other endpoint
+    expect([...changes.filtered.values()]).toEqual([
+      { message_id: message, subscription_id: subscription, reason: 'payload_filter', detail: '$.a eq 1: false', routed_at: '2026-01-01T00:00:01.000Z' },
+    ]);
+    expect([...changes.deliveries.keys()]).toEqual([delivery]);
+    expect(projectEvents([old]).filtered.size).toBe(0);
+  });
 });

@@ -112,6 +112,7 @@ export const svixQueryParameters = {
     event_types: eventTypes,
   },
   'v1.message-attempt.list-attempted-destinations': { limit, iterator: idIterator('ep') },
+  'hookpost.message.list-filtered-endpoints': { limit, iterator: idIterator('ep') },
   'v1.message-attempt.get': { expanded_statuses: flag(false) },
   'v1.operational-webhook.endpoint.list': { limit, iterator: idIterator('ep'), order },
 } as const;
@@ -143,6 +144,7 @@ const iteratorKeys: Partial<Record<SvixQueryOperation, SvixIdPrefix | 'name'>> =
   'v1.message-attempt.list-by-msg': 'atmpt',
   'v1.message-attempt.list-attempted-messages': 'msg',
   'v1.message-attempt.list-attempted-destinations': 'ep',
+  'hookpost.message.list-filtered-endpoints': 'ep',
   'v1.operational-webhook.endpoint.list': 'ep',
 };
 

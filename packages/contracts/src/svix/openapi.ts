@@ -1,6 +1,7 @@
 import { httpErrorOutSchema, httpValidationErrorSchema } from './errors';
 import { svixIdPattern, UID_MAX_LENGTH, UID_PATTERN } from './ids';
 import { svixQueryParameters } from './list';
+import { payloadFilterSchemas } from '../payloadFilterSchema';
 import {
   appPortalAccessOutSchema,
   applicationOutSchema,
@@ -14,6 +15,7 @@ import {
   listResponseSchema,
   messageAttemptOutSchema,
   messageEndpointOutSchema,
+  messageFilteredEndpointOutSchema,
   messageOutSchema,
   operationalWebhookEndpointOutSchema,
   recoverOutSchema,
@@ -64,9 +66,15 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json) => ({ 'application/json': { schema } });
 
-/** A schema as a component: its $id (and any nested one) dropped, a deep copy the document may own. */
+/**
+ * A schema as a component: its $id (and any nested one) dropped, a deep copy the document may own. A `$ref`
+ * to a schema by its $id (the payload filter's levels, registered in ajv under their ids) becomes a
+ * reference to the component of that name.
+ */
 function component(schema: object): Json {
-  return JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === '$id' ? undefined : value))) as Json;
+  return JSON.parse(
+    JSON.stringify(schema, (key, value: unknown) => (key === '$id' ? undefined : key === '$ref' && typeof value === 'string' && !value.startsWith('#') ? ref(value).$ref : value)),
+  ) as Json;
 }
 
 /**
@@ -126,6 +134,10 @@ function buildSchemas(operationalWebhooks: boolean): Json {
     ListResponse_EndpointMessageOut_: list('EndpointMessageOut'),
     MessageEndpointOut: component(messageEndpointOutSchema),
     ListResponse_MessageEndpointOut_: list('MessageEndpointOut'),
+    MessageFilteredEndpointOut: component(messageFilteredEndpointOutSchema),
+    ListResponse_MessageFilteredEndpointOut_: list('MessageFilteredEndpointOut'),
+    // Hookpost's payload filter, one component per level (each allows less nesting than the one before).
+    ...Object.fromEntries(payloadFilterSchemas.map((schema) => [schema.$id, component(schema)])),
     MessageAttemptOut: component(messageAttemptOutSchema),
     ListResponse_MessageAttemptOut_: list('MessageAttemptOut'),
     AppPortalAccessIn: component(appPortalAccessInSchema),
@@ -229,6 +241,7 @@ const byMessage = {
   GetMessage: { operationId: 'v1.message.get', parameters: { app_id: '$request.path.app_id', msg_id: '$response.body#/id' } },
   ListAttemptsByMessage: { operationId: 'v1.message-attempt.list-by-msg', parameters: { app_id: '$request.path.app_id', msg_id: '$response.body#/id' } },
   ListAttemptedDestinations: { operationId: 'v1.message-attempt.list-attempted-destinations', parameters: { app_id: '$request.path.app_id', msg_id: '$response.body#/id' } },
+  ListFilteredEndpoints: { operationId: 'hookpost.message.list-filtered-endpoints', parameters: { app_id: '$request.path.app_id', msg_id: '$response.body#/id' } },
 };
 const byEventType = {
   GetEventType: { operationId: 'v1.event-type.get', parameters: { event_type_name: '$response.body#/name' } },
@@ -431,6 +444,15 @@ export const svixOperations: readonly Operation[] = [
   },
   { method: 'get', path: MESSAGE, operationId: 'v1.message.get', tag: 'Message', summary: 'Get a message', ok: { 200: 'MessageOut' } },
   { method: 'delete', path: `${MESSAGE}/content`, operationId: 'v1.message.expunge-content', tag: 'Message', summary: "Delete the message's payload", ok: { 204: null } },
+  // Hookpost's own: where the ledger of a message (delivered, or filtered out with why) shows its filtered part.
+  {
+    method: 'get',
+    path: `${MESSAGE}/filtered-endpoint`,
+    operationId: 'hookpost.message.list-filtered-endpoints',
+    tag: 'Message',
+    summary: 'List the endpoints whose payload filter kept the message from them, with why (Hookpost extension)',
+    ok: { 200: 'ListResponse_MessageFilteredEndpointOut_' },
+  },
 
   {
     method: 'get',

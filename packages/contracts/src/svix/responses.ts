@@ -2,6 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { deliveryStatuses, type DeliveryStatus } from '../deliveryStateMachine';
 import { svixIdPattern, UID_MAX_LENGTH, UID_PATTERN } from './ids';
 import { CHANNEL_PATTERN, EVENT_TYPE_NAME_PATTERN, SVIX_SECRET_PATTERN, TAG_PATTERN } from './schemas';
+import { PAYLOAD_FILTER_SCHEMA_IDS } from '../payloadFilterSchema';
 
 /**
  * Response bodies of the Svix v1 API, as JSON Schema `as const`: they go into the OpenAPI document, where
@@ -96,8 +97,9 @@ export const endpointOutSchema = {
   $id: 'EndpointOut',
   type: 'object',
   additionalProperties: false,
-  required: [...endpointRequired, 'metadata'],
-  properties: { ...endpointFields, metadata },
+  required: [...endpointRequired, 'metadata', 'payloadFilter'],
+  // (payloadFilter: Hookpost's, null when the endpoint has none; Svix's clients ignore it)
+  properties: { ...endpointFields, metadata, payloadFilter: { $ref: PAYLOAD_FILTER_SCHEMA_IDS.outer } },
 } as const;
 export type EndpointOut = FromSchema<typeof endpointOutSchema>;
 
@@ -208,6 +210,24 @@ export const messageEndpointOutSchema = {
   properties: { ...endpointFields, status: messageStatusSchema, statusText: messageStatusTextSchema, nextAttempt: nullableDateTime },
 } as const;
 export type MessageEndpointOut = FromSchema<typeof messageEndpointOutSchema>;
+
+/**
+ * An endpoint a message was for (its event type and channels) that got no delivery of it because its payload
+ * filter refused it, with why (Hookpost's list-filtered-endpoints).
+ */
+export const messageFilteredEndpointOutSchema = {
+  $id: 'MessageFilteredEndpointOut',
+  type: 'object',
+  additionalProperties: false,
+  required: ['endpointId', 'reason', 'detail', 'timestamp'],
+  properties: {
+    endpointId: id('ep'),
+    reason: { enum: ['payloadFilter'], description: 'The endpoint field that kept the message from it.' },
+    detail: { type: 'string', description: 'Which part of the filter failed and how: paths, operators and the types found, never payload values.' },
+    timestamp: { ...dateTime, description: 'When the message was routed.' },
+  },
+} as const;
+export type MessageFilteredEndpointOut = FromSchema<typeof messageFilteredEndpointOutSchema>;
 
 /** A message sent to an endpoint, with where its delivery stands (list-attempted-messages). */
 export const endpointMessageOutSchema = {

@@ -2,6 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { limits, TEXT_PATTERN } from '../api';
 import { compile, describePattern } from '../validation';
 import { svixIdPattern, UID_MAX_LENGTH, UID_PATTERN } from './ids';
+import { PAYLOAD_FILTER_SCHEMA_IDS } from '../payloadFilterSchema';
 
 /**
  * Request bodies of the Svix v1 API (/api/v1), as JSON Schema `as const` with the types derived from them; the
@@ -162,6 +163,9 @@ export const applicationPatchSchema = {
 } as const;
 export type ApplicationPatch = FromSchema<typeof applicationPatchSchema>;
 
+/** Hookpost's payload filter (payloadFilterSchema.ts); null or absent: every payload. */
+const payloadFilter = { $ref: PAYLOAD_FILTER_SCHEMA_IDS.outer } as const;
+
 const endpointCommonProperties = {
   url,
   description,
@@ -173,6 +177,7 @@ const endpointCommonProperties = {
   rateLimit: { ...throttleRate(1), description: 'Deprecated name of throttleRate.' },
   uid: { ...uid, description: 'Unique among the application\'s endpoints; usable in place of the id in paths.' },
   version,
+  payloadFilter,
 } as const;
 
 export const endpointInSchema = {

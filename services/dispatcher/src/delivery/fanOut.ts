@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { endpointWants, makeEvent, type EventOf, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
+import {
+  makeEvent,
+  maxFilteredRecorded,
+  whyEndpointSkips,
+  type EventOf,
+  type MessageCreated,
+  type PayloadFilters,
+  type RedeliveryRequested,
+  type SubscriptionState,
+} from '@hookpost/contracts';
 import type { DeliveryJob } from './deliveryJob';
 
 /**
@@ -17,20 +26,48 @@ export function deliveryIdFor(messageId: string, endpointId: string): string {
 
 /**
  * The fan-out of one message: one delivery per endpoint of its application that wants it (enabled, event type
- * and channels matching), recorded in one MessageRouted event, and the first attempt's job of each.
+ * and channels matching, payload filter passed), recorded in one MessageRouted event, and the first attempt's
+ * job of each. The endpoints its event type and channels selected but whose payload filter refused it are
+ * recorded in the same event with why (`filtered`), so every endpoint the message was for is accounted for.
  */
 export function decideFanOut(
   message: MessageCreated,
   endpoints: readonly SubscriptionState[],
-  deps: { now: () => Date; newId: () => string },
+  deps: { now: () => Date; newId: () => string; payloadFilters: Pick<PayloadFilters, 'verdict'> },
 ): { event: EventOf<'MessageRouted'>; jobs: DeliveryJob[] } {
-  // A message for one endpoint (send-example) goes to it whatever its filters, as long as it is enabled.
-  const wanted = endpoints.filter(
-    (endpoint) =>
-      (endpoint.app_id ?? '') === message.app_id &&
-      (message.endpoint_id === undefined ? endpointWants(endpoint, message) : endpoint.id === message.endpoint_id && endpoint.is_active),
-  );
-  const deliveries = wanted.map((endpoint) => ({ delivery_id: deliveryIdFor(message.message_id, endpoint.id), subscription_id: endpoint.id }));
+  const deliveries: { delivery_id: string; subscription_id: string }[] = [];
+  const filtered: { subscription_id: string; reason: 'payload_filter'; detail: string }[] = [];
+  let omitted = 0;
+  for (const endpoint of endpoints) {
+    if ((endpoint.app_id ?? '') !== message.app_id) continue;
+    // A message for one endpoint (send-example) goes to it whatever its filters, as long as it is enabled.
+    const skip =
+      message.endpoint_id === undefined
+        ? whyEndpointSkips(endpoint, message, deps.payloadFilters)
+        : endpoint.id === message.endpoint_id && endpoint.is_active
+          ? undefined
+          : ({ reason: 'not addressed' } as const);
+    if (skip === undefined) {
+      deliveries.push({ delivery_id: deliveryIdFor(message.message_id, endpoint.id), subscription_id: endpoint.id });
+      continue;
+    }
+    switch (skip.reason) {
+      case 'payload_filter':
+        if (filtered.length < maxFilteredRecorded) filtered.push({ subscription_id: endpoint.id, reason: 'payload_filter', detail: skip.detail });
+        else omitted += 1;
+        break;
+      // Svix's own rules: the message was never for this endpoint.
+      case 'disabled':
+      case 'event_type':
+      case 'channel':
+      case 'not addressed':
+        break;
+      default: {
+        const unknown: never = skip;
+        throw new Error(`unknown skip ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
   const event = makeEvent(
     'MessageRouted',
     {
@@ -40,6 +77,9 @@ export function decideFanOut(
       received_at: message.received_at,
       deliveries,
       routed_at: deps.now().toISOString(),
+      // (absent when nothing was filtered out: the event stays as it was before payload filters)
+      ...(filtered.length > 0 ? { filtered } : {}),
+      ...(omitted > 0 ? { filtered_omitted: omitted } : {}),
     },
     deps,
   );

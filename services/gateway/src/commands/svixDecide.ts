@@ -6,6 +6,7 @@ import {
   type ApplicationState,
   type EventOf,
   type EventTypeState,
+  type PayloadFilter,
   type SubscriptionChanges,
   type SubscriptionState,
 } from '@hookpost/contracts';
@@ -43,6 +44,8 @@ export type EndpointInput = {
   version?: number;
   secret?: string | null;
   headers?: Record<string, string> | null;
+  /** Hookpost's payload filter (checked against its schema); null: none. */
+  payloadFilter?: PayloadFilter | null;
 };
 export type EndpointPatchInput = Partial<EndpointInput>;
 export type MessageInput = {
@@ -204,6 +207,7 @@ export function decideEndpointCreate(app: ApplicationState, input: EndpointInput
     metadata: input.metadata ?? {},
     rate_limit: rateOf(input) ?? null,
     headers: input.headers && Object.keys(input.headers).length > 0 ? input.headers : null,
+    payload_filter: input.payloadFilter ?? null,
     created_at: now,
     updated_at: now,
   };
@@ -231,6 +235,7 @@ export function endpointChanges(input: EndpointPatchInput, replace: boolean, dep
   set('rate_limit', or(rateOf(input), null));
   set('uid', or(input.uid, null));
   set('metadata', or(input.metadata, {}));
+  set('payload_filter', or(input.payloadFilter, null));
   if (input.secret !== undefined && input.secret !== null) {
     if ((current.signature_scheme ?? 'hmac-sha256') === 'ed25519') throw new Conflict(`Endpoint signs with ed25519: its key is generated, so a secret does not apply.`);
     changes.secret = newSigningMaterial(current.id, 'hmac-sha256', svixSecret(input.secret), deps).sealed;

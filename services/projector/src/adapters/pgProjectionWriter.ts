@@ -117,7 +117,7 @@ export class PgProjectionWriter {
     return { applications, eventTypes };
   }
 
-  /** Applications, event types and messages: the fold's results replace the locked rows; messages are written once. */
+  /** Applications, event types and messages: the fold's results replace the locked rows; messages (and who filtered them out) are written once. */
   private async writeEntities(client: PoolClient, changes: ReadModelChanges) {
     let rows = 0;
     const applications = [...changes.applications.values()];
@@ -159,6 +159,17 @@ export class PgProjectionWriter {
         [JSON.stringify(messages)],
       )).rowCount ?? 0;
     }
+    const filtered = [...changes.filtered.values()];
+    if (filtered.length > 0) {
+      // A fan-out decided again (after a crash) names the same endpoints: the first record stays.
+      rows += (await client.query(
+        `INSERT INTO message_filtered_endpoints (message_id, subscription_id, reason, detail, routed_at)
+         SELECT message_id, subscription_id, reason, detail, routed_at
+         FROM json_to_recordset($1::json) AS x(message_id uuid, subscription_id uuid, reason text, detail text, routed_at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(filtered)],
+      )).rowCount ?? 0;
+    }
     const expunges = [...changes.expunges.entries()].map(([id, expunge]) => ({ id, ...expunge }));
     if (expunges.length > 0) {
       // Remembered first, so rows written later (in this batch or a replay) are written without the content.
@@ -196,10 +207,10 @@ export class PgProjectionWriter {
                                                event_types text[], secret text, max_attempts int, timeout_ms int, signature_scheme text,
                                                public_key text, previous_secret text, previous_secret_expires_at timestamptz,
                                                app_id uuid, uid text, channels text[], metadata jsonb, rate_limit int, headers jsonb,
-                                               created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
+                                               payload_filter jsonb, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            app_id = EXCLUDED.app_id, uid = EXCLUDED.uid, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,
-           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers,
+           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter,
            version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
            target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
@@ -274,7 +285,7 @@ export class PgProjectionWriter {
 /** The columns that hold a subscription's state (as its events carry it), in one place for every query. */
 export const SUBSCRIPTION_STATE_COLUMNS =
   'id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme, ' +
-  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, created_at, updated_at';
+  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, created_at, updated_at';
 export const APPLICATION_STATE_COLUMNS = 'id, version, name, uid, metadata, rate_limit, created_at, updated_at';
 export const EVENT_TYPE_STATE_COLUMNS = 'id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at';
 

@@ -12,6 +12,7 @@ import {
   supersedes,
   type DeliveryEvent,
   type DeliveryStatus,
+  type FilteredReason,
   type HookpostEvent,
   type SubscriptionRecord,
 } from '@hookpost/contracts';
@@ -73,12 +74,17 @@ export type MessageRow = {
   created_at: string;
 };
 
+/** An endpoint a message was for whose payload filter refused it (MessageRouted.filtered). */
+export type FilteredRow = { message_id: string; subscription_id: string; reason: FilteredReason; detail: string; routed_at: string };
+
 export type ReadModelChanges = {
   /** The records of the subscriptions the batch changed, as the fold of their stored row and the batch leaves them. */
   subscriptions: Map<string, SubscriptionRecord>;
   applications: Map<string, EntityRecord<ApplicationState>>;
   eventTypes: Map<string, EntityRecord<EventTypeState>>;
   messages: Map<string, MessageRow>;
+  /** By message and endpoint: the first record of a pair is the one kept. */
+  filtered: Map<string, FilteredRow>;
   /** Messages and attempts whose content was expunged, by id. */
   expunges: Map<string, { kind: 'message' | 'attempt'; expunged_at: string }>;
   deliveries: Map<string, DeliveryChange>;
@@ -122,7 +128,7 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
 }
 
 export function emptyChanges(): ReadModelChanges {
-  return { subscriptions: new Map(), applications: new Map(), eventTypes: new Map(), messages: new Map(), expunges: new Map(), deliveries: new Map(), attempts: new Map() };
+  return { subscriptions: new Map(), applications: new Map(), eventTypes: new Map(), messages: new Map(), filtered: new Map(), expunges: new Map(), deliveries: new Map(), attempts: new Map() };
 }
 
 /** Subscription rows as stored before the batch, by id (the fold continues from them). */
@@ -190,6 +196,12 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
           // Due at once: if its first attempt is lost (a crash before it), the retry reconciler finds it.
           state: { ...initialDeliveryState, next_attempt_at: event.data.received_at },
         });
+      }
+      for (const entry of event.data.filtered ?? []) {
+        const key = `${event.data.message_id}/${entry.subscription_id}`;
+        if (!changes.filtered.has(key)) {
+          changes.filtered.set(key, { message_id: event.data.message_id, subscription_id: entry.subscription_id, reason: entry.reason, detail: entry.detail, routed_at: event.data.routed_at });
+        }
       }
       return changes;
     case 'SubscriptionCreated':

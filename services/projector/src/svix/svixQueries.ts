@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { type ApplicationState, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
+import { type ApplicationState, type DeliveryStatus, type EventTypeState, type FilteredReason, type SubscriptionState } from '@hookpost/contracts';
 import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from '../adapters/pgProjectionWriter';
 
 /**
@@ -44,6 +44,8 @@ class Where {
     return `WHERE ${this.text()} ORDER BY ${id} ${keyset.walk === 'asc' ? 'ASC' : 'DESC'} LIMIT $${this.params.length}`;
   }
 }
+
+export type FilteredEndpointRow = { subscription_id: string; reason: FilteredReason; detail: string; routed_at: string };
 
 export type DeliveryRow = { id: string; status: DeliveryStatus; next_attempt_at: string | null; created_at: string };
 
@@ -181,6 +183,14 @@ export class PgSvixQueries {
       const { delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at, ...endpoint } = toJson<Record<string, unknown>>(row);
       return { ...(endpoint as SubscriptionState), delivery: deliveryOf(delivery_id, delivery_status, delivery_next_attempt_at, delivery_created_at) };
     });
+  }
+
+  /** The endpoints whose payload filter kept a message from them, with why (list-filtered-endpoints), paged by endpoint id. */
+  async listFilteredEndpoints(messageId: string, keyset: Keyset): Promise<FilteredEndpointRow[]> {
+    const where = new Where().add((p) => `message_id = ${p}::uuid`, messageId);
+    const tail = where.keyset(keyset, 'subscription_id', 'routed_at');
+    const result = await this.pool.query(`SELECT subscription_id, reason, detail, routed_at FROM message_filtered_endpoints ${tail}`, where.params);
+    return result.rows.map((row) => toJson<FilteredEndpointRow>(row));
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   endpointFieldsOut,
   endpointOut,
   eventTypeOut,
+  filteredEndpointOut,
   messageOut,
   parseIdOrUid,
   svixStatusOf,
@@ -262,6 +263,13 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
     const rows = await queries.listDestinations(message.id, keysetFrom(query, 'ascending'));
     const data = rows.map(({ delivery, ...endpoint }) => ({ ...endpointFieldsOut(endpoint), ...svixStatusOf(delivery.status, false), nextAttempt: delivery.next_attempt_at }));
     res.json(listResponse(data, { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
+  });
+  app.get('/api/v1/app/:app/msg/:msg/filtered-endpoint', ...all, async (req, res) => {
+    const application = await applicationOf(req);
+    const message = await messageOf(req, application.id);
+    const query = queryOf('hookpost.message.list-filtered-endpoints', req.query);
+    const rows = await queries.listFilteredEndpoints(message.id, keysetFrom(query, 'ascending'));
+    res.json(listResponse(rows.map(filteredEndpointOut), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.endpointId }));
   });
   app.get('/api/v1/app/:app/endpoint/:endpoint/msg', ...all, async (req, res) => {
     const application = await applicationOf(req);
