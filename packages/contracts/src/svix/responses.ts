@@ -2,7 +2,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { deliveryStatuses, type DeliveryStatus } from '../deliveryStateMachine';
 import { svixIdPattern, UID_MAX_LENGTH, UID_PATTERN } from './ids';
 import { CHANNEL_PATTERN, EVENT_TYPE_NAME_PATTERN, SVIX_SECRET_PATTERN, TAG_PATTERN } from './schemas';
-import { PAYLOAD_FILTER_SCHEMA_IDS } from '../payloadFilterSchema';
+import { PAYLOAD_FILTER_SCHEMA_IDS, type PayloadFilter } from '../payloadFilterSchema';
 
 /**
  * Response bodies of the Svix v1 API, as JSON Schema `as const`: they go into the OpenAPI document, where
@@ -101,7 +101,10 @@ export const endpointOutSchema = {
   // (payloadFilter: Hookpost's, null when the endpoint has none; Svix's clients ignore it)
   properties: { ...endpointFields, metadata, payloadFilter: { $ref: PAYLOAD_FILTER_SCHEMA_IDS.outer } },
 } as const;
-export type EndpointOut = FromSchema<typeof endpointOutSchema>;
+// (FromSchema cannot follow the filter's $ref: the rest of the shape from the schema, the filter's type by hand)
+export type EndpointOut = FromSchema<{ type: 'object'; additionalProperties: false; required: [...typeof endpointRequired, 'metadata']; properties: typeof endpointFields & { metadata: typeof metadata } }> & {
+  payloadFilter: PayloadFilter | null;
+};
 
 export const endpointSecretOutSchema = {
   $id: 'EndpointSecretOut',
