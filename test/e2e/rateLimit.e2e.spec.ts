@@ -1,0 +1,164 @@
+import { fromExternalId } from '@hookpost/contracts';
+import { spawnService, type ServiceProcess } from '../support/processes';
+import { Receiver } from '../support/receiver';
+import { withReadModel } from '../support/readModel';
+import { startStack, type Stack } from '../support/stack';
+import { eventually } from '../support/wait';
+
+jest.setTimeout(150_000);
+
+/**
+ * Endpoint rate limits through the public API (Svix's throttleRate), with two dispatcher processes sharing
+ * the work: the stack's own, and a second one as its own process. Messages of one application go to one
+ * Kafka partition, so one dispatcher makes the first attempts; deferred attempts come back through the
+ * RabbitMQ ready queue, which both consume, so both send to the limited endpoint and the limit must hold
+ * across them. Measured at the receivers.
+ */
+let stack: Stack;
+let second: ServiceProcess;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  second = await spawnService('dispatcher', { ...stack.env, DISPATCHER_PORT: '0', LOG_LEVEL: 'warn' });
+});
+
+afterAll(async () => {
+  await second?.stop();
+  for (const receiver of receivers) await receiver.stop();
+  await stack?.stop();
+});
+
+async function receiver(): Promise<Receiver> {
+  const started = await Receiver.start();
+  receivers.push(started);
+  return started;
+}
+
+async function application(body: Record<string, unknown>): Promise<string> {
+  const created = await stack.api('POST', '/api/v1/app', body);
+  expect(created.status).toBe(201);
+  return created.body.id as string;
+}
+
+async function endpoint(appId: string, body: Record<string, unknown>): Promise<string> {
+  const created = await stack.api('POST', `/api/v1/app/${appId}/endpoint`, body);
+  expect(created.status).toBe(201);
+  return created.body.id as string;
+}
+
+/** Sends `count` messages at once; the accepted messages' ids and when each was accepted. */
+async function burst(appId: string, count: number): Promise<Map<string, number>> {
+  const answers = await Promise.all(
+    Array.from({ length: count }, (_, n) => stack.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'rate.limited', payload: { n } }).then((answer) => ({ answer, at: Date.now() }))),
+  );
+  for (const { answer } of answers) expect(answer.status).toBe(202);
+  return new Map(answers.map(({ answer, at }) => [answer.body.id as string, at]));
+}
+
+/** Most requests inside any one second (sliding, starting at each arrival). */
+function mostInOneSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i += 1) {
+    while (sorted[j]! <= sorted[i]! - 1_000) j += 1;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+/** webhook-id → how many requests with it the receiver read. */
+function countsById(at: Receiver): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const request of at.requests) counts.set(String(request.headers['webhook-id']), (counts.get(String(request.headers['webhook-id'])) ?? 0) + 1);
+  return counts;
+}
+
+/** Each dispatcher's count of rate-limited attempts, by outcome. */
+async function pacedCounts(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^hookpost_rate_limited_attempts_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)/gm)) counts[match[1]!] = Number(match[2]);
+  return counts;
+}
+
+/** The read model's view of every delivery to `endpointIds`: status and attempts made. */
+async function deliveriesTo(endpointIds: string[]) {
+  await stack.projectionCaughtUp(30_000);
+  const ids = endpointIds.map((id) => fromExternalId('ep', id)!);
+  return withReadModel(stack.schema, async (client) =>
+    (await client.query<{ subscription_id: string; status: string; attempt_count: number }>('SELECT subscription_id, status, attempt_count FROM webhook_deliveries WHERE subscription_id = ANY($1::uuid[])', [ids])).rows,
+  );
+}
+
+describe('per-endpoint rate limits, with two dispatchers', () => {
+  it('delivers a burst to an endpoint limited to 5/s at most 6 in any second, each message once, without slowing its unlimited sibling', async () => {
+    // Given an application with an endpoint limited to 5 requests a second and one without a limit
+    const LIMIT = 5;
+    const MESSAGES = 60;
+    const limited = await receiver();
+    const unlimited = await receiver();
+    const appId = await application({ name: 'rate-limited' });
+    const limitedId = await endpoint(appId, { url: limited.url, throttleRate: LIMIT });
+    const unlimitedId = await endpoint(appId, { url: unlimited.url });
+    expect((await stack.api('GET', `/api/v1/app/${appId}/endpoint/${limitedId}`)).body).toMatchObject({ throttleRate: LIMIT, rateLimit: LIMIT });
+
+    // When a burst of 60 messages is sent
+    const accepted = await burst(appId, MESSAGES);
+    const lastAccepted = Math.max(...accepted.values());
+
+    // Then the unlimited endpoint has them all within moments
+    await eventually(async () => (unlimited.requests.length >= MESSAGES ? true : undefined), { what: 'every message at the unlimited endpoint', timeoutMs: 15_000 });
+    const unlimitedDone = Math.max(...unlimited.requests.map((request) => request.at)) - lastAccepted;
+    // and the limited one, at its pace (59 intervals of 200 ms: about 12 s)
+    await eventually(async () => (limited.requests.length >= MESSAGES ? true : undefined), { what: 'every message at the limited endpoint', timeoutMs: 60_000, intervalMs: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const arrivals = limited.requests.map((request) => request.at);
+    const span = Math.max(...arrivals) - Math.min(...arrivals);
+    const paced = [await pacedCounts(stack.dispatcher.port), await pacedCounts(second.port)];
+    console.log(
+      `rate limit ${LIMIT}/s: ${MESSAGES} messages over ${span} ms at the limited endpoint, at most ${mostInOneSecond(arrivals)} in one second; ` +
+        `unlimited endpoint done ${unlimitedDone} ms after the last message was accepted; rate-limited attempts by dispatcher: ${JSON.stringify(paced)}`,
+    );
+
+    // Never more than the limit + 1 in any one second, and not much slower than the limit either
+    expect(mostInOneSecond(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
+    expect(span).toBeGreaterThanOrEqual(((MESSAGES - 1) / LIMIT) * 1_000 - 1_000);
+    expect(span).toBeLessThan(((MESSAGES - 1) / LIMIT) * 1_000 + 4_000);
+    // every message reached each endpoint exactly once
+    const ids = [...accepted.keys()].sort();
+    for (const at of [limited, unlimited]) {
+      const counts = countsById(at);
+      expect([...counts.keys()].sort()).toEqual(ids);
+      expect([...counts.values()].every((count) => count === 1)).toBe(true);
+    }
+    // the unlimited endpoint was not held up by its limited sibling
+    expect(unlimitedDone).toBeLessThan(3_000);
+    // both dispatchers sent to the limited endpoint (so the limit held across them), and attempts were deferred
+    expect(paced.every((counts) => (counts['at once'] ?? 0) + (counts.waited ?? 0) > 0)).toBe(true);
+    expect(paced.reduce((sum, counts) => sum + (counts.deferred ?? 0), 0)).toBeGreaterThan(0);
+    // and the ledger is exact: every delivery succeeded with one attempt made (waits count no attempt)
+    const deliveries = await deliveriesTo([limitedId, unlimitedId]);
+    expect(deliveries).toHaveLength(2 * MESSAGES);
+    expect(deliveries.every((delivery) => delivery.status === 'succeeded' && delivery.attempt_count === 1)).toBe(true);
+  });
+
+  it("holds an endpoint without a limit of its own to its application's default", async () => {
+    // Given an application whose default is 4/s and an endpoint that sets none
+    const LIMIT = 4;
+    const MESSAGES = 16;
+    const limited = await receiver();
+    const appId = await application({ name: 'default-limited', throttleRate: LIMIT });
+    const endpointId = await endpoint(appId, { url: limited.url });
+    // When a burst is sent
+    const accepted = await burst(appId, MESSAGES);
+    // Then it arrives at the application's pace, each message once
+    await eventually(async () => (limited.requests.length >= MESSAGES ? true : undefined), { what: 'every message', timeoutMs: 30_000, intervalMs: 200 });
+    const arrivals = limited.requests.map((request) => request.at);
+    expect(mostInOneSecond(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
+    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(((MESSAGES - 1) / LIMIT) * 1_000 - 1_000);
+    expect([...countsById(limited).keys()].sort()).toEqual([...accepted.keys()].sort());
+    const deliveries = await deliveriesTo([endpointId]);
+    expect(deliveries.map((delivery) => [delivery.status, delivery.attempt_count])).toEqual(Array.from({ length: MESSAGES }, () => ['succeeded', 1]));
+  });
+});
