@@ -1,6 +1,7 @@
 import { fromExternalId } from '@hookpost/contracts';
 import { spawnService, type ServiceProcess } from '../support/processes';
 import { Receiver } from '../support/receiver';
+import { mostWithin } from '../support/rateWindow';
 import { withReadModel } from '../support/readModel';
 import { startStack, type Stack } from '../support/stack';
 import { eventually } from '../support/wait';
@@ -56,17 +57,6 @@ async function burst(appId: string, count: number): Promise<Map<string, number>>
   return new Map(answers.map(({ answer, at }) => [answer.body.id as string, at]));
 }
 
-/** Most requests inside any one second (sliding, starting at each arrival). */
-function mostInOneSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i += 1) {
-    while (sorted[j]! <= sorted[i]! - 1_000) j += 1;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
-
 /** webhook-id → how many requests with it the receiver read. */
 function countsById(at: Receiver): Map<string, number> {
   const counts = new Map<string, number>();
@@ -117,12 +107,12 @@ describe('per-endpoint rate limits, with two dispatchers', () => {
     const span = Math.max(...arrivals) - Math.min(...arrivals);
     const paced = [await pacedCounts(stack.dispatcher.port), await pacedCounts(second.port)];
     console.log(
-      `rate limit ${LIMIT}/s: ${MESSAGES} messages over ${span} ms at the limited endpoint, at most ${mostInOneSecond(arrivals)} in one second; ` +
+      `rate limit ${LIMIT}/s: ${MESSAGES} messages over ${span} ms at the limited endpoint, at most ${mostWithin(arrivals)} in one second; ` +
         `unlimited endpoint done ${unlimitedDone} ms after the last message was accepted; rate-limited attempts by dispatcher: ${JSON.stringify(paced)}`,
     );
 
     // Never more than the limit + 1 in any one second, and not much slower than the limit either
-    expect(mostInOneSecond(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
+    expect(mostWithin(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
     expect(span).toBeGreaterThanOrEqual(((MESSAGES - 1) / LIMIT) * 1_000 - 1_000);
     expect(span).toBeLessThan(((MESSAGES - 1) / LIMIT) * 1_000 + 4_000);
     // every message reached each endpoint exactly once
@@ -155,7 +145,7 @@ describe('per-endpoint rate limits, with two dispatchers', () => {
     // Then it arrives at the application's pace, each message once
     await eventually(async () => (limited.requests.length >= MESSAGES ? true : undefined), { what: 'every message', timeoutMs: 30_000, intervalMs: 200 });
     const arrivals = limited.requests.map((request) => request.at);
-    expect(mostInOneSecond(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
+    expect(mostWithin(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
     expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(((MESSAGES - 1) / LIMIT) * 1_000 - 1_000);
     expect([...countsById(limited).keys()].sort()).toEqual([...accepted.keys()].sort());
     const deliveries = await deliveriesTo([endpointId]);

@@ -5,6 +5,7 @@ import { fromExternalId } from '@hookpost/contracts';
 import { FaultRun } from '../support/faultRun';
 import { spawnService, type ServiceProcess } from '../support/processes';
 import { Receiver } from '../support/receiver';
+import { mostWithin } from '../support/rateWindow';
 import { withReadModel } from '../support/readModel';
 import { eventually } from '../support/wait';
 
@@ -29,17 +30,6 @@ async function restartRedis(): Promise<{ stopped: number; back: number }> {
   await sleep(3_000);
   await exec('bash', [path.join(ROOT, 'infra/local.sh'), 'up'], { timeout: 180_000 });
   return { stopped, back: Date.now() };
-}
-
-/** Most requests inside any one second (sliding, starting at each arrival). */
-function mostInOneSecond(times: number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i += 1) {
-    while (sorted[j]! <= sorted[i]! - 1_000) j += 1;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
 }
 
 describe('rate limits through a Redis restart', () => {
@@ -99,17 +89,17 @@ describe('rate limits through a Redis restart', () => {
           redisDownMs: redis.back - redis.stopped,
           limitedAfterBack: afterBack.length,
           limitedRequests: limited.requests.length,
-          mostInOneSecond: mostInOneSecond(arrivals),
-          mostInOneSecondAfterBack: mostInOneSecond(afterBack),
+          mostInOneSecond: mostWithin(arrivals),
+          mostInOneSecondAfterBack: mostWithin(afterBack),
           sentWhileDown,
           duplicates: { limited: duplicates(limited), unlimited: duplicates(unlimited) },
         })}`,
       );
       expect(accepted.length).toBeGreaterThan(0);
       // nothing went unthrottled: not while Redis was down (beyond the slots taken before it went), not after
-      expect(mostInOneSecond(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
+      expect(mostWithin(arrivals)).toBeLessThanOrEqual(LIMIT + 1);
       expect(afterBack.length).toBeGreaterThan(20);
-      expect(mostInOneSecond(afterBack)).toBeLessThanOrEqual(LIMIT + 1);
+      expect(mostWithin(afterBack)).toBeLessThanOrEqual(LIMIT + 1);
       expect(sentWhileDown).toBe(0);
       // and the read model agrees: every delivery of every accepted message succeeded, none lost or failed
       await eventually(
