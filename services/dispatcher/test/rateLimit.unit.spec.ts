@@ -127,44 +127,66 @@ describe('a job read back from the retry queue', () => {
 });
 
 describe("an application's default limit, remembered", () => {
-  it('asks once per application within the time it is remembered, then again', async () => {
-    // Given a directory that counts its lookups, and a clock
-    let clock = 0;
+  /** A directory that counts its lookups and answers what `limits` says now (or fails). */
+  function directory(limits: Record<string, number | null | Error>) {
     const asked: string[] = [];
-    const limits = new ApplicationRateLimits(
-      async (appId) => {
-        asked.push(appId);
-        return appId === 'a' ? 10 : null;
-      },
-      { ttlMs: 5_000, maxEntries: 100 },
-      () => clock,
-    );
+    const lookUp = async (appId: string) => {
+      asked.push(appId);
+      const limit = limits[appId];
+      if (limit instanceof Error) throw limit;
+      return limit ?? null;
+    };
+    return { asked, lookUp };
+  }
+
+  it('waits for the first lookup only (attempts asking at once share it), then asks again once per ttl', async () => {
+    // Given a directory and a clock
+    let clock = 0;
+    const limits: Record<string, number | null | Error> = { a: 10, b: null };
+    const { asked, lookUp } = directory(limits);
+    const remembered = new ApplicationRateLimits(lookUp, { ttlMs: 5_000, maxEntries: 100 }, () => clock);
     // When attempts of two applications ask, several at once
-    expect(await Promise.all([limits.of('a'), limits.of('a'), limits.of('b')])).toEqual([10, 10, null]);
+    expect(await Promise.all([remembered.of('a'), remembered.of('a'), remembered.of('b')])).toEqual([10, 10, null]);
     clock = 4_999;
-    expect(await limits.of('a')).toBe(10);
-    // Then each application was looked up once, until its entry ran out
+    expect(await remembered.of('a')).toBe(10);
+    // Then each application was looked up once while its answer was fresh
     expect(asked).toEqual(['a', 'b']);
+    // When the answer is older than the ttl and the limit changed
+    limits.a = 20;
     clock = 5_000;
-    await limits.of('a');
+    // Then the attempt goes by the known limit at once, while the new one is read
+    expect(await remembered.of('a')).toBe(10);
+    expect(asked).toEqual(['a', 'b', 'a']);
+    await Promise.resolve();
+    // and the next attempt has the new one, without another lookup
+    expect(await remembered.of('a')).toBe(20);
     expect(asked).toEqual(['a', 'b', 'a']);
   });
 
-  it('forgets a failed lookup, so the next attempt asks again', async () => {
-    let fail = true;
-    const limits = new ApplicationRateLimits(async () => {
-      if (fail) throw new Error('redis down');
-      return 3;
-    });
-    await expect(limits.of('a')).rejects.toThrow('redis down');
-    fail = false;
-    expect(await limits.of('a')).toBe(3);
+  it('rejects a first lookup that fails and forgets it, so the next attempt asks again; a failed refresh keeps the known limit', async () => {
+    let clock = 0;
+    const limits: Record<string, number | null | Error> = { a: new Error('redis down') };
+    const { asked, lookUp } = directory(limits);
+    const remembered = new ApplicationRateLimits(lookUp, { ttlMs: 1_000, maxEntries: 100 }, () => clock);
+    await expect(remembered.of('a')).rejects.toThrow('redis down');
+    limits.a = 3;
+    expect(await remembered.of('a')).toBe(3);
+    // a refresh that fails leaves the known limit in use, and the next attempt tries again
+    limits.a = new Error('redis down');
+    clock = 1_000;
+    expect(await remembered.of('a')).toBe(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    limits.a = 4;
+    expect(await remembered.of('a')).toBe(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await remembered.of('a')).toBe(4);
+    expect(asked).toEqual(['a', 'a', 'a', 'a']);
   });
 
   it('keeps at most maxEntries applications, dropping the oldest', async () => {
-    const asked: string[] = [];
-    const limits = new ApplicationRateLimits(async (appId) => (asked.push(appId), 1), { ttlMs: 60_000, maxEntries: 2 }, () => 0);
-    for (const appId of ['a', 'b', 'c', 'b', 'a']) await limits.of(appId);
+    const { asked, lookUp } = directory({ a: 1, b: 1, c: 1 });
+    const remembered = new ApplicationRateLimits(lookUp, { ttlMs: 60_000, maxEntries: 2 }, () => 0);
+    for (const appId of ['a', 'b', 'c', 'b', 'a']) await remembered.of(appId);
     expect(asked).toEqual(['a', 'b', 'c', 'a']);
   });
 });

@@ -81,13 +81,16 @@ export function decideRatePacing(answer: RateLimitAnswer | { kind: 'unreachable'
 }
 
 /**
- * Each application's default limit (for its endpoints that set none), remembered for `ttlMs` so that the
- * dispatcher asks the application directory (Redis, then the read model) once per application every few
- * seconds, not once per attempt. A change to an application's limit thus applies within `ttlMs`. Concurrent
- * lookups of one application share one request; a failed one is not remembered.
+ * Each application's default limit (for its endpoints that set none), remembered so that the dispatcher asks
+ * the application directory (Redis, then the read model) once per application every `ttlMs`, not once per
+ * attempt. Only the first lookup of an application is waited for (concurrent attempts share it); after that,
+ * attempts use the limit known while a fresh one is read in the background, so the read model's answer time
+ * never holds deliveries up every few seconds. A change to an application's limit thus applies within `ttlMs`
+ * or so; a failed refresh keeps the known limit and is tried again by the next attempt; a failed first lookup
+ * rejects (the attempt is deferred) and is not remembered.
  */
 export class ApplicationRateLimits {
-  private readonly entries = new Map<string, { until: number; limit: Promise<number | null> }>();
+  private readonly entries = new Map<string, { known?: number | null; until: number; reading?: Promise<number | null> }>();
 
   constructor(
     private readonly lookUp: (appId: string) => Promise<number | null>,
@@ -96,17 +99,29 @@ export class ApplicationRateLimits {
   ) {}
 
   of(appId: string): Promise<number | null> {
-    const now = this.now();
-    const entry = this.entries.get(appId);
-    if (entry && entry.until > now) return entry.limit;
-    if (entry) this.entries.delete(appId);
-    const limit = this.lookUp(appId);
-    // Oldest first: a Map iterates in insertion order, and a refreshed entry is inserted again.
-    while (this.entries.size >= this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(appId, { until: now + this.options.ttlMs, limit });
-    limit.catch(() => {
-      if (this.entries.get(appId)?.limit === limit) this.entries.delete(appId);
-    });
-    return limit;
+    let entry = this.entries.get(appId);
+    if (!entry) {
+      // Oldest first: a Map iterates in insertion order.
+      while (this.entries.size >= this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(appId, (entry = { until: 0 }));
+    }
+    if (entry.until <= this.now() && !entry.reading) this.read(appId, entry);
+    return 'known' in entry ? Promise.resolve(entry.known ?? null) : entry.reading!;
+  }
+
+  private read(appId: string, entry: { known?: number | null; until: number; reading?: Promise<number | null> }): void {
+    const reading = this.lookUp(appId);
+    entry.reading = reading;
+    reading.then(
+      (limit) => {
+        entry.known = limit;
+        entry.until = this.now() + this.options.ttlMs;
+        entry.reading = undefined;
+      },
+      () => {
+        entry.reading = undefined;
+        if (!('known' in entry) && this.entries.get(appId) === entry) this.entries.delete(appId);
+      },
+    );
   }
 }
