@@ -9,7 +9,7 @@ import { decideFanOut, decideRedelivery } from './delivery/fanOut';
 import type { StoredMessage } from './adapters/projectorDeliveries';
 import { endpointOf, type EndpointShares } from './delivery/endpointShare';
 import { decideDeferral, type DeferralCause } from './delivery/deferral';
-import { decideRatePacing, effectiveRateLimit, rateWindowMs, type RateLimiter, type RatePacing, type RateWindowSettings } from './delivery/rateLimit';
+import { decideRatePacing, effectiveRateLimit, rateWindowMs, tooLateForSlot, type RateLimiter, type RatePacing, type RatePacingOutcome, type RateWindowSettings } from './delivery/rateLimit';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
@@ -39,7 +39,7 @@ export type DispatcherDeps = {
   applicationRateLimit: (appId: string) => Promise<number | null>;
   rateWindow: RateWindowSettings;
   /** How an attempt went past its endpoint's rate limit (metrics). */
-  paced?: (outcome: 'at once' | 'waited' | 'deferred' | 'limiter unreachable', waitMs: number) => void;
+  paced?: (outcome: RatePacingOutcome, waitMs: number) => void;
   guard: AttemptGuard;
   /** How long a claim on an attempt lasts unless renewed (renewed every third of it while the attempt runs). */
   leaseMs: number;
@@ -200,12 +200,11 @@ export class Dispatcher {
     if (endpointSlot === 'none free') return this.defer(job, { kind: 'endpoint busy' });
     // The rate limit after the slot: a request slot of the limit, once taken, is used at its time, not after
     // a wait for the endpoint's share (a late request would crowd the next one, past the limit).
-    const pacing = await this.ratePacing(job, subscription);
+    const pacing = await this.paceToRateLimit(job, subscription);
     if (pacing.kind === 'defer') {
       endpointSlot?.release();
       return this.defer(job, pacing.cause);
     }
-    if (pacing.waitMs > 0) await sleep(pacing.waitMs);
     if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
     const headers = {
       // The endpoint's own headers first: nothing of them can replace the signature or the content type.
@@ -237,11 +236,13 @@ export class Dispatcher {
   }
 
   /**
-   * Whether the attempt may go now, after a short wait, or is deferred, by its endpoint's rate limit (or its
-   * application's default). No limit: at once, without asking Redis. The limiter unreachable (Redis down or
-   * not answering): deferred, to ask again later, never sent unthrottled. Never rejects.
+   * Waits for the attempt's request slot under its endpoint's rate limit (or its application's default), or
+   * says to defer it. No limit: at once, without asking Redis. The limiter unreachable (Redis down or not
+   * answering): deferred, to ask again later, never sent unthrottled. A slot this process reached too late
+   * (its event loop was held up) is left unused and another asked for, as the attempt's turn: sent late, it
+   * would crowd the next request, perhaps another dispatcher's, past the limit. Never rejects.
    */
-  private async ratePacing(job: DeliveryJob, subscription: SubscriptionState): Promise<RatePacing> {
+  private async paceToRateLimit(job: DeliveryJob, subscription: SubscriptionState): Promise<RatePacing> {
     const { deps } = this;
     let perSecond: number | undefined;
     try {
@@ -254,27 +255,36 @@ export class Dispatcher {
     }
     if (perSecond === undefined) return { kind: 'go', waitMs: 0 };
     const request = { perSecond, windowMs: rateWindowMs(perSecond, deps.rateWindow) };
-    let pacing: RatePacing;
-    try {
-      const answer = await deps.rateLimiter.take(subscription.id, { ...request, queued: job.rate_limit_queued === true });
-      pacing = decideRatePacing(answer, request, deps.random);
-    } catch (error) {
-      deps.log.warn({ err: error, subscription_id: subscription.id }, 'rate limiter unreachable; attempt deferred');
-      pacing = decideRatePacing({ kind: 'unreachable' }, request, deps.random);
-    }
-    switch (pacing.kind) {
-      case 'go':
-        deps.paced?.(pacing.waitMs > 0 ? 'waited' : 'at once', pacing.waitMs);
-        break;
-      case 'defer':
-        deps.paced?.(pacing.cause.kind === 'rate limited' ? 'deferred' : 'limiter unreachable', 0);
-        break;
-      default: {
-        const unknown: never = pacing;
-        throw new Error(`unknown pacing ${JSON.stringify(unknown)}`);
+    for (let queued = job.rate_limit_queued === true; ; queued = true) {
+      const askedAt = deps.now().getTime();
+      let pacing: RatePacing;
+      try {
+        pacing = decideRatePacing(await deps.rateLimiter.take(subscription.id, { ...request, queued }), request, deps.random);
+      } catch (error) {
+        deps.log.warn({ err: error, subscription_id: subscription.id }, 'rate limiter unreachable; attempt deferred');
+        pacing = decideRatePacing({ kind: 'unreachable' }, request, deps.random);
+      }
+      switch (pacing.kind) {
+        case 'defer':
+          deps.paced?.(pacing.cause.kind === 'rate limited' ? 'deferred' : 'limiter unreachable', 0);
+          return pacing;
+        case 'go': {
+          if (pacing.waitMs > 0) await sleep(pacing.waitMs);
+          const lateMs = deps.now().getTime() - askedAt - pacing.waitMs;
+          if (!tooLateForSlot(lateMs, perSecond)) {
+            deps.paced?.(pacing.waitMs > 0 ? 'waited' : 'at once', pacing.waitMs);
+            return pacing;
+          }
+          deps.paced?.('too late', lateMs);
+          deps.log.debug({ delivery_id: job.delivery_id, subscription_id: subscription.id, late_ms: lateMs }, 'rate-limit slot reached too late; asking for another');
+          break;
+        }
+        default: {
+          const unknown: never = pacing;
+          throw new Error(`unknown pacing ${JSON.stringify(unknown)}`);
+        }
       }
     }
-    return pacing;
   }
 
   /** A slot at the target's endpoint (undefined when it has none: the client refuses such a target itself). */

@@ -1,4 +1,5 @@
 import type { HookpostEvent } from '@hookpost/contracts';
+import type { RatePacingOutcome } from './delivery/rateLimit';
 import { prometheus, type Registry } from '@hookpost/platform';
 
 /** What the dispatcher counts, derived from the events it records. */
@@ -83,7 +84,7 @@ export function retryRecoveryMetrics(registry: Registry) {
 export function rateLimitMetrics(registry: Registry) {
   const paced = new prometheus.Counter({
     name: 'hookpost_rate_limited_attempts_total',
-    help: "Attempts of endpoints with a rate limit, by what the limit did: 'at once', 'waited' (in-process), 'deferred' (to their turn), 'limiter unreachable' (deferred)",
+    help: "Attempts of endpoints with a rate limit, by what the limit did: 'at once', 'waited' (in-process), 'too late' (the slot was reached late and another asked for), 'deferred' (to their turn), 'limiter unreachable' (deferred)",
     labelNames: ['outcome'],
     registers: [registry],
   });
@@ -94,7 +95,7 @@ export function rateLimitMetrics(registry: Registry) {
     registers: [registry],
   });
   return {
-    paced: (outcome: 'at once' | 'waited' | 'deferred' | 'limiter unreachable', waitMs: number) => {
+    paced: (outcome: RatePacingOutcome, waitMs: number) => {
       paced.inc({ outcome });
       if (outcome === 'waited') waited.observe(waitMs / 1000);
     },

@@ -2,7 +2,7 @@ import { assertValidEvent } from '@hookpost/contracts';
 import { decideDeferral, rateLimited, RATE_LIMITER_UNREACHABLE } from '../src/delivery/deferral';
 import { decideAfterAttempt } from '../src/delivery/decideAfterAttempt';
 import { readDeliveryJob, type DeliveryJob } from '../src/delivery/deliveryJob';
-import { ApplicationRateLimits, decideRatePacing, effectiveRateLimit, rateWindowMs, SHORTEST_RATE_WINDOW_MS } from '../src/delivery/rateLimit';
+import { ApplicationRateLimits, decideRatePacing, effectiveRateLimit, rateWindowMs, SHORTEST_RATE_WINDOW_MS, tooLateForSlot } from '../src/delivery/rateLimit';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const deps = { now: () => now, newId: () => '00000000-0000-4000-8000-000000000009', random: () => 0.5 };
@@ -69,6 +69,21 @@ describe("what an attempt does with the rate limiter's answer", () => {
 
   it('waits and asks again when the limiter could not be asked: never an unthrottled request', () => {
     expect(decideRatePacing({ kind: 'unreachable' }, request, deps.random)).toEqual({ kind: 'defer', cause: { kind: 'rate limiter unreachable' } });
+  });
+});
+
+describe('a request slot reached late', () => {
+  it('is used within half an interval of its time, and left for another past it', () => {
+    // 5/s: a slot every 200 ms
+    expect(tooLateForSlot(0, 5)).toBe(false);
+    expect(tooLateForSlot(100, 5)).toBe(false);
+    expect(tooLateForSlot(101, 5)).toBe(true);
+  });
+
+  it('allows at least 25 ms at high limits, where half an interval is less than a pause of the event loop', () => {
+    expect(tooLateForSlot(25, 1_000)).toBe(false);
+    expect(tooLateForSlot(26, 1_000)).toBe(true);
+    expect(tooLateForSlot(25, 65_535)).toBe(false);
   });
 });
 

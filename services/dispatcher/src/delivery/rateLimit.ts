@@ -44,6 +44,20 @@ export function rateWindowMs(perSecond: number, settings: RateWindowSettings): n
   return Math.max(SHORTEST_RATE_WINDOW_MS, Math.min(settings.waitMs, forWaiting));
 }
 
+/**
+ * Whether a request slot reached `lateMs` after its time is to be left unused (and another asked for) rather
+ * than used late. Requests at most `lateMs` late can put (1000 + lateMs) ÷ interval + 1 of them in one second,
+ * so under an interval late, the limit + 1 holds; half an interval leaves room for the network's own jitter.
+ * At high limits that would be a few milliseconds, which an ordinary pause of the event loop exceeds: never
+ * less than 25 ms (a limit of hundreds a second is then kept over the second, within a request or two).
+ */
+export function tooLateForSlot(lateMs: number, perSecond: number): boolean {
+  return lateMs > Math.max(500 / perSecond, 25);
+}
+
+/** What an attempt did under its endpoint's rate limit (metrics). */
+export type RatePacingOutcome = 'at once' | 'waited' | 'too late' | 'deferred' | 'limiter unreachable';
+
 /** What the limiter answers one attempt. */
 export type RateLimitAnswer =
   /** A request slot is this attempt's, `waitMs` from now (0: at once). */
