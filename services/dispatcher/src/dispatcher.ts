@@ -348,9 +348,8 @@ export class Dispatcher {
   /**
    * Hands the attempt back to the retry queue, same attempt number, to come back after a short delay (that
    * grows with each deferral for a busy endpoint; at its turn for a rate limit), and records the deferral (no
-   * attempt: only the next attempt time moves). The
-   * caller then finishes its message (the Kafka offset moves on, or the RabbitMQ message is acknowledged), so
-   * the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
+   * attempt: only the next attempt time moves). The caller then finishes its message (the Kafka offset moves
+   * on, or the RabbitMQ message is acknowledged), so the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
    * message comes back; if it does and RabbitMQ later loses the job, the reconciler finds it in the log.
    */
   private async defer(job: DeliveryJob, cause: DeferralCause): Promise<JobOutcome> {

@@ -57,7 +57,7 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly prefix: string,
   ) {}
 
-  key(endpointId: string): string {
+  private key(endpointId: string): string {
     return `${this.prefix}ratelimit:${endpointId}`;
   }
 

@@ -36,8 +36,6 @@ export function decideShare(endpoint: Readonly<{ inFlight: number; waiting: numb
   return { kind: 'defer' };
 }
 
-export { decideDeferral, deferralDelay, ENDPOINT_BUSY } from './deferral';
-
 /** A slot taken at one endpoint; releasing it twice releases it once. */
 export type EndpointSlot = { release: () => void };
 
