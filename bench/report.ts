@@ -27,6 +27,16 @@ type Result = {
   scaleout?: { rate: number; one_dispatcher: OpenModelRun; two_dispatchers: OpenModelRun };
   readafterwrite?: { idle: ReadAfterWrite; loaded: ReadAfterWrite & { rate: number; background_lost: number } };
   fanout?: FanOutRun;
+  ratelimit?: RateLimitRun;
+};
+type RateLimitRun = {
+  offered_per_s: number;
+  phases_s: { sending: number; drain: number };
+  ledger: { messages_accepted: number; deliveries_expected: number; deliveries_arrived: number; missing: number; duplicates: number };
+  limited: { limit_per_s: number; deliveries_per_s: number; most_in_one_second: number; wait_p50_ms: number; wait_p99_ms: number; behind_ideal_p50_ms: number; behind_ideal_p99_ms: number };
+  unlimited: { wait_p50_ms: number; wait_p99_ms: number };
+  limited_attempts: Record<string, number>;
+  processes: Processes;
 };
 type FanOutRun = {
   endpoints: number;
@@ -162,6 +172,24 @@ export function markdown(result: Result): string {
       '',
     );
     processRuns.push([`fan-out ${f.deliveries_offered_per_s}/s`, f.processes]);
+  }
+  if (result.ratelimit) {
+    const r = result.ratelimit;
+    const { limited, unlimited, ledger } = r;
+    const attempts = Object.entries(r.limited_attempts).map(([outcome, count]) => `${outcome}: ${count}`).join(', ') || '–';
+    lines.push(
+      `## Rate-limited endpoint (limit ${limited.limit_per_s}/s, offered ${r.offered_per_s} messages/s for ${r.phases_s.sending} s)`,
+      '',
+      'One application, one endpoint with throttleRate and one without, every message to both. The limited endpoint drains its backlog at its pace: deliveries/s from its first to its last arrival (the limit is the most it can be), the most in any one second (at most limit + 1), wait from the 202 to the arrival, and how far the k-th arrival came behind a perfect limiter\'s k-th (the cost of turns and deferrals). The unlimited endpoint must not be held up.',
+      '',
+      '| limit/s | achieved/s | most in 1 s | wait p50 ms | wait p99 ms | behind ideal p50 ms | p99 ms | unlimited p50 ms | unlimited p99 ms | messages | deliveries | missing | duplicates | drain s |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      `| ${limited.limit_per_s} | ${limited.deliveries_per_s} | ${limited.most_in_one_second} | ${limited.wait_p50_ms} | ${limited.wait_p99_ms} | ${limited.behind_ideal_p50_ms} | ${limited.behind_ideal_p99_ms} | ${unlimited.wait_p50_ms} | ${unlimited.wait_p99_ms} | ${ledger.messages_accepted} | ${ledger.deliveries_arrived} | ${ledger.missing} | ${ledger.duplicates} | ${r.phases_s.drain} |`,
+      '',
+      `The dispatcher's attempts of the limited endpoint: ${attempts}.`,
+      '',
+    );
+    processRuns.push([`rate limit ${limited.limit_per_s}/s`, r.processes]);
   }
   if (processRuns.length > 0) {
     lines.push('## Processes', '', 'CPU in % of one core over the run (200 = both cores), then memory (proportional set size, MiB); PostgreSQL is the sum of its processes.', '', ...processTable(processRuns), '');

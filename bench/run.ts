@@ -12,6 +12,9 @@
  *               how long the read takes (it waits until the read model has applied the write)
  *   fanout      one Svix application with BENCH_FANOUT_ENDPOINTS endpoints, BENCH_FANOUT_RATE messages/s to it
  *               (open model): deliveries/s, message accepted → each endpoint's first byte, CPU per delivery
+ *   ratelimit   one Svix application with an endpoint limited to BENCH_RATELIMIT_LIMIT/s and one without a limit,
+ *               BENCH_RATELIMIT_RATE messages/s to it for BENCH_RATELIMIT_SECONDS (a backlog at the limited one):
+ *               deliveries/s achieved against the limit, most in one second, wait p99, the unlimited one's p99
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +24,7 @@ import express from 'express';
 import { Pool } from 'undici';
 import { closedLoop, openModel, Receiver } from './load';
 import { createFanOutApplication, fanOutLoad } from './fanOut';
+import { createRateLimitedApplication, rateLimitedLoad } from './rateLimited';
 import { cpuPerDelivery } from './fanOutLedger';
 import { percentile } from './percentile';
 import { markdown } from './report';
@@ -34,6 +38,7 @@ import {
   lagBetween,
   processUsage,
   projectorMetrics,
+  rateLimitedAttempts,
   signalService,
   sleep,
   extraProcesses,
@@ -44,7 +49,7 @@ import {
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite,fanout').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite,fanout,ratelimit').split(','),
   warmup_s: number('BENCH_WARMUP_SECONDS', 5),
   steady_s: number('BENCH_SECONDS', 15),
   connections: number('BENCH_CONNECTIONS', 64),
@@ -59,6 +64,9 @@ export const settings = {
   fanout_rate: number('BENCH_FANOUT_RATE', 50),
   fanout_endpoints: number('BENCH_FANOUT_ENDPOINTS', 100),
   fanout_drain_s: number('BENCH_FANOUT_DRAIN_SECONDS', 120),
+  ratelimit_limit: number('BENCH_RATELIMIT_LIMIT', 50),
+  ratelimit_rate: number('BENCH_RATELIMIT_RATE', 100),
+  ratelimit_seconds: number('BENCH_RATELIMIT_SECONDS', 10),
 };
 
 /** Runs `work` and adds the CPU and memory every process used meanwhile. */
@@ -302,6 +310,30 @@ async function fanOut(receiver: Receiver) {
   }
 }
 
+/**
+ * A rate-limited endpoint beside an unlimited one, offered twice its limit: what it achieves against the limit,
+ * the most it got in one second, how long its deliveries waited and how far behind a perfect limiter, what the
+ * dispatcher did with its attempts (in-process waits, deferrals), and whether the unlimited sibling was held up.
+ * A receiver of its own, so the fan-out phase's arrivals are not mixed in.
+ */
+async function rateLimit() {
+  const receiver = await new Receiver().start();
+  const app = await createRateLimitedApplication(receiver, settings.ratelimit_limit);
+  try {
+    await sleep(1_000);
+    const before = await rateLimitedAttempts();
+    const run = await withUsage(() =>
+      rateLimitedLoad({ receiver, appId: app.appId, perSecond: settings.ratelimit_limit, rate: settings.ratelimit_rate, seconds: settings.ratelimit_seconds, drainSlackSeconds: 60 }),
+    );
+    const after = await rateLimitedAttempts();
+    const attempts = Object.fromEntries(Object.entries(after).map(([outcome, count]) => [outcome, count - (before[outcome] ?? 0)]));
+    return { ...run, limited_attempts: attempts };
+  } finally {
+    await app.remove();
+    receiver.close();
+  }
+}
+
 async function main() {
   const receiver = await new Receiver().start();
   const result: Record<string, unknown> = {
@@ -329,6 +361,7 @@ async function main() {
   await phase('scaleout', () => scaleOut(receiver));
   await phase('readafterwrite', () => readAfterWrite(receiver));
   await phase('fanout', () => fanOut(receiver));
+  await phase('ratelimit', () => rateLimit());
   receiver.close();
 
   const stamp = String(result.at).replace(/[:.]/g, '-');

@@ -128,6 +128,14 @@ export async function dispatcherLag(): Promise<number> {
   return [...text.matchAll(/^hookpost_kafka_consumer_lag_messages\{.*\} (\d+)$/gm)].reduce((total, match) => total + Number(match[1]), 0);
 }
 
+/** The dispatcher's rate-limited attempts so far, by outcome ('at once', 'waited', 'deferred', 'limiter unreachable'). */
+export async function rateLimitedAttempts(): Promise<Record<string, number>> {
+  const text = await (await fetch(`${DISPATCHER}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^hookpost_rate_limited_attempts_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)$/gm)) counts[match[1]!] = Number(match[2]);
+  return counts;
+}
+
 /** p50/p99 projection lag between two scrapes, as the upper bound of the histogram bucket they fall in. */
 export function lagBetween(before: ProjectorMetrics, after: ProjectorMetrics) {
   const buckets = after.lagBuckets.map((bucket, index) => ({ le: bucket.le, count: bucket.count - (before.lagBuckets[index]?.count ?? 0) }));

@@ -1,5 +1,5 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
+import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
@@ -7,7 +7,9 @@ import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
 import { decideFanOut, decideRedelivery } from './delivery/fanOut';
 import type { StoredMessage } from './adapters/projectorDeliveries';
-import { decideDeferral, endpointOf, type EndpointShares } from './delivery/endpointShare';
+import { endpointOf, type EndpointShares } from './delivery/endpointShare';
+import { decideDeferral, type DeferralCause } from './delivery/deferral';
+import { decideRatePacing, effectiveRateLimit, rateWindowMs, tooLateForSlot, type RateLimiter, type RatePacing, type RatePacingOutcome, type RateWindowSettings } from './delivery/rateLimit';
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
@@ -31,6 +33,13 @@ export type DispatcherDeps = {
   retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
   /** Each endpoint's share of the delivery slots: an attempt whose endpoint has none free is deferred. */
   shares: Pick<EndpointShares, 'take'>;
+  /** Each endpoint's rate limit, shared by every dispatcher: an attempt over it waits or is deferred. */
+  rateLimiter: RateLimiter;
+  /** An application's default rate limit for its endpoints that set none (null: none), remembered a few seconds. */
+  applicationRateLimit: (appId: string) => Promise<number | null>;
+  rateWindow: RateWindowSettings;
+  /** How an attempt went past its endpoint's rate limit (metrics). */
+  paced?: (outcome: RatePacingOutcome, waitMs: number) => void;
   guard: AttemptGuard;
   /** How long a claim on an attempt lasts unless renewed (renewed every third of it while the attempt runs). */
   leaseMs: number;
@@ -186,10 +195,18 @@ export class Dispatcher {
       return { kind: 'ended' };
     }
     const { subscription } = before;
-    // (a wait for the slot, at most HOOKPOST_ENDPOINT_WAIT_MS, makes the signed timestamp and started_at
-    // that much older than the request: well inside a receiver's tolerance of minutes)
+    // (a wait for the slot, at most HOOKPOST_ENDPOINT_WAIT_MS, or for the rate limit, at most
+    // HOOKPOST_RATE_LIMIT_WAIT_MS, makes the signed timestamp and started_at that much older than the request:
+    // well inside a receiver's tolerance of minutes)
     const endpointSlot = await this.endpointSlot(subscription.target_url);
-    if (endpointSlot === 'none free') return this.defer(job);
+    if (endpointSlot === 'none free') return this.defer(job, { kind: 'endpoint busy' });
+    // The rate limit after the slot: a request slot of the limit, once taken, is used at its time, not after
+    // a wait for the endpoint's share (a late request would crowd the next one, past the limit).
+    const pacing = await this.paceToRateLimit(job, subscription);
+    if (pacing.kind === 'defer') {
+      endpointSlot?.release();
+      return this.defer(job, pacing.cause);
+    }
     if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
     const headers = {
       // The endpoint's own headers first: nothing of them can replace the signature or the content type.
@@ -218,6 +235,58 @@ export class Dispatcher {
       await this.persistently('disable subscription', () => deps.writer.change(disable.subscription_id, (current) => decideDisable(current, disable.detail, deps)));
     }
     return { kind: 'attempted', statusCode: response.result.kind === 'response' ? response.result.statusCode : undefined };
+  }
+
+  /**
+   * Waits for the attempt's request slot under its endpoint's rate limit (or its application's default), or
+   * says to defer it. No limit: at once, without asking Redis. The limiter unreachable (Redis down or not
+   * answering): deferred, to ask again later, never sent unthrottled. A slot this process reached too late
+   * (its event loop was held up) is left unused and another asked for, as the attempt's turn: sent late, it
+   * would crowd the next request, perhaps another dispatcher's, past the limit. Never rejects.
+   */
+  private async paceToRateLimit(job: DeliveryJob, subscription: SubscriptionState): Promise<RatePacing> {
+    const { deps } = this;
+    let perSecond: number | undefined;
+    try {
+      // (the application is asked only for an endpoint without a limit of its own)
+      perSecond = effectiveRateLimit(subscription.rate_limit, undefined) ?? effectiveRateLimit(undefined, await deps.applicationRateLimit(subscription.app_id ?? DEFAULT_APPLICATION_ID));
+    } catch (error) {
+      deps.log.warn({ err: error, subscription_id: subscription.id }, "the application's rate limit could not be read; attempt deferred");
+      deps.paced?.('limiter unreachable', 0);
+      return decideRatePacing({ kind: 'unreachable' }, { perSecond: 0, windowMs: 0 }, deps.random);
+    }
+    if (perSecond === undefined) return { kind: 'go', waitMs: 0 };
+    const request = { perSecond, windowMs: rateWindowMs(perSecond, deps.rateWindow) };
+    for (let queued = job.rate_limit_queued === true; ; queued = true) {
+      const askedAt = deps.now().getTime();
+      let pacing: RatePacing;
+      try {
+        pacing = decideRatePacing(await deps.rateLimiter.take(subscription.id, { ...request, queued }), request, deps.random);
+      } catch (error) {
+        deps.log.warn({ err: error, subscription_id: subscription.id }, 'rate limiter unreachable; attempt deferred');
+        pacing = decideRatePacing({ kind: 'unreachable' }, request, deps.random);
+      }
+      switch (pacing.kind) {
+        case 'defer':
+          deps.paced?.(pacing.cause.kind === 'rate limited' ? 'deferred' : 'limiter unreachable', 0);
+          return pacing;
+        case 'go': {
+          if (pacing.waitMs > 0) await sleep(pacing.waitMs);
+          const lateMs = deps.now().getTime() - askedAt - pacing.waitMs;
+          if (!tooLateForSlot(lateMs, perSecond)) {
+            deps.paced?.(pacing.waitMs > 0 ? 'waited' : 'at once', pacing.waitMs);
+            return pacing;
+          }
+          deps.paced?.('too late', lateMs);
+          deps.log.debug({ delivery_id: job.delivery_id, subscription_id: subscription.id, late_ms: lateMs }, 'rate-limit slot reached too late; asking for another');
+          break;
+        }
+        default: {
+          const unknown: never = pacing;
+          throw new Error(`unknown pacing ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
   }
 
   /** A slot at the target's endpoint (undefined when it has none: the client refuses such a target itself). */
@@ -281,18 +350,18 @@ export class Dispatcher {
   }
 
   /**
-   * Hands the attempt back to the retry queue, same attempt number, to come back after a short delay that
-   * grows with each deferral, and records the deferral (no attempt: only the next attempt time moves). The
-   * caller then finishes its message (the Kafka offset moves on, or the RabbitMQ message is acknowledged), so
-   * the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
+   * Hands the attempt back to the retry queue, same attempt number, to come back after a short delay (that
+   * grows with each deferral for a busy endpoint; at its turn for a rate limit), and records the deferral (no
+   * attempt: only the next attempt time moves). The caller then finishes its message (the Kafka offset moves
+   * on, or the RabbitMQ message is acknowledged), so the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
    * message comes back; if it does and RabbitMQ later loses the job, the reconciler finds it in the log.
    */
-  private async defer(job: DeliveryJob): Promise<JobOutcome> {
+  private async defer(job: DeliveryJob, cause: DeferralCause): Promise<JobOutcome> {
     const { deps } = this;
-    const deferral = decideDeferral(job, deps);
+    const deferral = decideDeferral(job, deps, cause);
     await this.record(deferral.events);
     await this.persistently('defer attempt', () => deps.retries.schedule(deferral.job, deferral.delayMs));
-    deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number, deferrals: deferral.job.deferrals, delay_ms: deferral.delayMs }, 'endpoint has no free slot; attempt deferred');
+    deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number, deferrals: deferral.job.deferrals, delay_ms: deferral.delayMs, cause: cause.kind }, 'attempt deferred');
     return { kind: 'deferred', delayMs: deferral.delayMs };
   }
 

@@ -1,4 +1,5 @@
 import type { HookpostEvent } from '@hookpost/contracts';
+import type { RatePacingOutcome } from './delivery/rateLimit';
 import { prometheus, type Registry } from '@hookpost/platform';
 
 /** What the dispatcher counts, derived from the events it records. */
@@ -78,3 +79,25 @@ export function retryRecoveryMetrics(registry: Registry) {
   };
 }
 
+
+/** How attempts of rate-limited endpoints went past the limit, and how long those that waited in-process waited. */
+export function rateLimitMetrics(registry: Registry) {
+  const paced = new prometheus.Counter({
+    name: 'hookpost_rate_limited_attempts_total',
+    help: "Attempts of endpoints with a rate limit, by what the limit did: 'at once', 'waited' (in-process), 'too late' (the slot was reached late and another asked for), 'deferred' (to their turn), 'limiter unreachable' (deferred)",
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const waited = new prometheus.Histogram({
+    name: 'hookpost_rate_limit_wait_seconds',
+    help: 'In-process waits of attempts for their request slot under a rate limit',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  return {
+    paced: (outcome: RatePacingOutcome, waitMs: number) => {
+      paced.inc({ outcome });
+      if (outcome === 'waited') waited.observe(waitMs / 1000);
+    },
+  };
+}

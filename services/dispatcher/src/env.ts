@@ -30,6 +30,11 @@ export const dispatcherEnvSpec = {
   HOOKPOST_ENDPOINT_CONCURRENCY: envs.int(0, { min: 0, max: 10_000 }),
   HOOKPOST_ENDPOINT_QUEUE: envs.int(0, { min: 0, max: 10_000 }),
   HOOKPOST_ENDPOINT_WAIT_MS: envs.int(1_000, { min: 0, max: 60_000 }),
+  /**
+   * The longest an attempt waits in-process for its endpoint's rate limit (rateLimit.ts) before it is deferred
+   * to its turn instead. At least 100: deferred attempts come back up to 50 ms early.
+   */
+  HOOKPOST_RATE_LIMIT_WAIT_MS: envs.int(250, { min: 100, max: 10_000 }),
   /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
   DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
   DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { newTimeOrderedUuid, type WebhookReceived } from '@hookpost/contracts';
+import { isGone, newTimeOrderedUuid, type WebhookReceived } from '@hookpost/contracts';
 import {
   atMostEvery,
   cachedReadiness,
@@ -27,12 +27,15 @@ import {
   TargetPolicy,
   SubscriptionDirectory,
   SubscriptionWriter,
+  EntityDirectory,
   type Logger,
 } from '@hookpost/platform';
 import { caresResolver } from './adapters/caresResolver';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
-import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
+import { dispatcherMetrics, rateLimitMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
+import { ApplicationRateLimits } from './delivery/rateLimit';
+import { RedisRateLimiter } from './adapters/redisRateLimiter';
 import { EndpointShares } from './delivery/endpointShare';
 import { endpointsOfApplication, messageById, overdueRetries, redeliverableMessages, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
@@ -63,7 +66,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
 
   const { kafka, eventLog, topics } = await connectEventLog('hookpost-dispatcher', env, log);
 
-  const { redis, cache } = await connectSubscriptionCache(env, log);
+  const { redis, cache, applications } = await connectSubscriptionCache(env, log);
 
   const longestTier = Math.max(env.HOOKPOST_RETRY_AFTER_MAX_MS, ...policy.schedule);
   const retries = await RabbitRetryQueue.connect({
@@ -87,6 +90,12 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     waitMs: env.HOOKPOST_ENDPOINT_WAIT_MS,
   });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
+  const applicationDirectory = new EntityDirectory(applications, env.PROJECTOR_URL, projectorHeaders, 'applications');
+  // An application's default rate limit, read from its cache entry (the read model on a miss) every 5 s at most.
+  const applicationRateLimits = new ApplicationRateLimits(async (appId) => {
+    const application = await applicationDirectory.find(appId);
+    return application && !isGone(application) ? application.rate_limit : null;
+  });
   const recovery = retryRecoveryMetrics(metrics);
   const dispatcher = new Dispatcher({
     directory,
@@ -106,6 +115,10 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     endpoint,
     retries,
     shares,
+    rateLimiter: new RedisRateLimiter(redis, env.HOOKPOST_REDIS_PREFIX),
+    applicationRateLimit: (appId) => applicationRateLimits.of(appId),
+    rateWindow: { waitMs: env.HOOKPOST_RATE_LIMIT_WAIT_MS, waitingPerEndpoint: env.HOOKPOST_ENDPOINT_QUEUE },
+    paced: rateLimitMetrics(metrics).paced,
     guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
     skipped: recovery.skipped,

@@ -1,4 +1,5 @@
-import { decideDeferral, decideShare, deferralDelay, endpointOf, EndpointShares, ENDPOINT_BUSY, type ShareTimers } from '../src/delivery/endpointShare';
+import { decideShare, endpointOf, EndpointShares, type ShareTimers } from '../src/delivery/endpointShare';
+import { decideDeferral, deferralDelay, ENDPOINT_BUSY } from '../src/delivery/deferral';
 import { assertValidEvent } from '@hookpost/contracts';
 import type { DeliveryJob } from '../src/delivery/deliveryJob';
 

@@ -90,7 +90,7 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
     expect(queue.tiers).toEqual([50, 100, 200, 300, 400, 800]);
   });
 
-  it('brings each job back after its delay (hopping tiers for odd delays), with its attempt number', async () => {
+  it('brings each job back after its delay (hopping tiers for odd delays), with its attempt number, deferrals and rate-limit turn', async () => {
     const arrivals: { job: DeliveryJob; at: number }[] = [];
     await queue.consume(
       10,
@@ -100,7 +100,8 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
       park,
     );
     const start = Date.now();
-    await Promise.all([queue.schedule(job(1), 300), queue.schedule(job(2), 650), queue.schedule(job(3), 0)]);
+    const deferred = { ...job(2), deferrals: 2, rate_limit_queued: true };
+    await Promise.all([queue.schedule(job(1), 300), queue.schedule(deferred, 650), queue.schedule(job(3), 0)]);
 
     const deadline = Date.now() + 10_000;
     while (arrivals.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -112,6 +113,7 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
     expect(after(2)).toBeGreaterThanOrEqual(650 - 50);
     expect(after(2)).toBeLessThan(650 + 600);
     expect(arrivals[1]!.job).toEqual(job(1));
+    expect(arrivals[2]!.job).toEqual(deferred);
   });
 
   it('parks a message that is not a job, with its reason, and takes it off the queue', async () => {

@@ -5,6 +5,7 @@ import { readDeliveryJob, type DeliveryJob } from '../delivery/deliveryJob';
 
 const ATTEMPT_HEADER = 'x-hookpost-attempt';
 const DEFERRALS_HEADER = 'x-hookpost-deferrals';
+const RATE_QUEUED_HEADER = 'x-hookpost-rate-limit-queued';
 const DUE_AT_HEADER = 'x-hookpost-due-at';
 const SMALLEST_TIER_MS = 50;
 /**
@@ -259,7 +260,7 @@ export class RabbitRetryQueue {
     const channel = this.channel;
     if (!channel) return Promise.reject(new Error('not connected to RabbitMQ'));
     const tier = tierFor(this.tiers, remainingMs);
-    const { attempt_number, deferrals, ...rest } = job;
+    const { attempt_number, deferrals, rate_limit_queued, ...rest } = job;
     const content = Buffer.from(JSON.stringify(rest));
     const messageId = randomUUID();
     const options = {
@@ -268,7 +269,12 @@ export class RabbitRetryQueue {
       mandatory: true,
       messageId,
       contentType: 'application/json',
-      headers: { [ATTEMPT_HEADER]: attempt_number, [DUE_AT_HEADER]: dueAt, ...(deferrals === undefined ? {} : { [DEFERRALS_HEADER]: deferrals }) },
+      headers: {
+        [ATTEMPT_HEADER]: attempt_number,
+        [DUE_AT_HEADER]: dueAt,
+        ...(deferrals === undefined ? {} : { [DEFERRALS_HEADER]: deferrals }),
+        ...(rate_limit_queued === undefined ? {} : { [RATE_QUEUED_HEADER]: rate_limit_queued }),
+      },
     };
     const target = tier === undefined ? this.names.ready : this.names.tier(tier);
     const confirmed = new Promise<void>((resolve, reject) => {
@@ -321,7 +327,7 @@ export class RabbitRetryQueue {
   /** Acks and nacks go to the channel the message came on; if that channel died, RabbitMQ redelivers it. */
   private async onMessage(channel: ConfirmChannel, message: ConsumeMessage, consumer: Consumer): Promise<void> {
     const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER], headers[DEFERRALS_HEADER]);
+    const read = readDeliveryJob(message.content, headers[ATTEMPT_HEADER], headers[DEFERRALS_HEADER], headers[RATE_QUEUED_HEADER]);
     if (!read.ok) {
       try {
         await consumer.park({ queue: this.names.ready, content: message.content, headers, reason: read.reason });

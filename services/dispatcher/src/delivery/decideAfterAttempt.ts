@@ -120,8 +120,11 @@ export function decideDisable(current: KnownSubscription | undefined, detail: st
   return { events: [event], result: undefined };
 }
 
-/** The next attempt starts with no deferrals of its own (they count waits for one attempt's endpoint slot). */
+/**
+ * The next attempt starts with no deferrals of its own (they count waits for one attempt's endpoint slot or
+ * rate-limit turn), and holds no turn in the rate-limit queue: it waits for one like any other attempt.
+ */
 function withoutDeferrals(job: DeliveryJob): DeliveryJob {
-  const { deferrals: _deferrals, ...rest } = job;
+  const { deferrals: _deferrals, rate_limit_queued: _queued, ...rest } = job;
   return rest;
 }

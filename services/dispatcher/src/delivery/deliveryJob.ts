@@ -27,6 +27,11 @@ export const deliveryJobSchema = {
      * until it is. Travels in a header, like attempt_number, so an older reader of the body is not upset.
      */
     deferrals: { type: 'integer', minimum: 1 },
+    /**
+     * Set once the endpoint's rate limit deferred this attempt to a turn of its own (rateLimit.ts): coming back,
+     * it goes ahead of attempts that hold no turn. Travels in a header too; cleared for the next attempt.
+     */
+    rate_limit_queued: { type: 'boolean' },
   },
 } as const;
 
@@ -41,11 +46,18 @@ function countHeader(header: unknown): unknown {
   return typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : header;
 }
 
+/** A flag header: true or false, or how some clients write them (1/0, their text); anything else is left to fail the schema. */
+function flagHeader(header: unknown): unknown {
+  if (header === 1 || header === '1' || header === 'true') return true;
+  if (header === 0 || header === '0' || header === 'false') return false;
+  return header;
+}
+
 /**
  * A job as it comes off the retry queue: its JSON body, the attempt number from its header, and the
- * deferrals from theirs when present. Anything else is a reason to park the message.
+ * deferrals and rate-limit turn from theirs when present. Anything else is a reason to park the message.
  */
-export function readDeliveryJob(body: Buffer, attemptHeader: unknown, deferralsHeader?: unknown): JobReading {
+export function readDeliveryJob(body: Buffer, attemptHeader: unknown, deferralsHeader?: unknown, rateQueuedHeader?: unknown): JobReading {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -53,7 +65,11 @@ export function readDeliveryJob(body: Buffer, attemptHeader: unknown, deferralsH
     return { ok: false, reason: 'body is not JSON' };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, reason: 'body is not a JSON object' };
-  const fromHeaders = { attempt_number: countHeader(attemptHeader), ...(deferralsHeader === undefined ? {} : { deferrals: countHeader(deferralsHeader) }) };
+  const fromHeaders = {
+    attempt_number: countHeader(attemptHeader),
+    ...(deferralsHeader === undefined ? {} : { deferrals: countHeader(deferralsHeader) }),
+    ...(rateQueuedHeader === undefined ? {} : { rate_limit_queued: flagHeader(rateQueuedHeader) }),
+  };
   return checkDeliveryJob({ ...(parsed as Record<string, unknown>), ...fromHeaders });
 }
 

@@ -1,6 +1,3 @@
-import { makeEvent, type EventOf } from '@hookpost/contracts';
-import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
-
 /**
  * Fair sharing of the delivery slots between endpoints. Without it one endpoint that holds every request until
  * the timeout (a tarpit) takes every slot, since work arrives faster than it leaves, and every other
@@ -37,46 +34,6 @@ export function decideShare(endpoint: Readonly<{ inFlight: number; waiting: numb
   if (endpoint.inFlight < limits.perEndpoint && endpoint.waiting === 0) return { kind: 'go' };
   if (endpoint.waiting < limits.waitingPerEndpoint && limits.waitMs > 0) return { kind: 'wait' };
   return { kind: 'defer' };
-}
-
-const FIRST_DEFERRAL_MS = 500;
-const LONGEST_DEFERRAL_MS = 30_000;
-
-/**
- * How long a deferred attempt stays away: 0.5 s, doubling with each deferral of the same attempt up to 30 s,
- * ±20 % so deferred attempts do not all come back together. A saturated endpoint's backlog thus costs a few
- * cheap checks per second, not a busy loop; `random` returns [0, 1).
- */
-export function deferralDelay(deferrals: number, random: () => number): number {
-  const base = Math.min(FIRST_DEFERRAL_MS * 2 ** Math.min(Math.max(deferrals, 0), 10), LONGEST_DEFERRAL_MS);
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
-
-/** Why a deferral happened, as the log records it. */
-export const ENDPOINT_BUSY = 'the endpoint had no free delivery slot (its share of this dispatcher is in use)';
-
-/**
- * Putting an attempt off: the job to schedule (same attempt number, one more deferral), when, and the event
- * that records it. Recording it keeps the log the truth: a deferred first attempt is then known outside
- * RabbitMQ, and the reconciler re-schedules it if RabbitMQ loses it, as it does retries.
- */
-export function decideDeferral(
-  job: DeliveryJob,
-  deps: { now: () => Date; newId: () => string; random: () => number },
-): { job: DeliveryJob; delayMs: number; events: [EventOf<'DeliveryDeferred'>] } {
-  const deferrals = (job.deferrals ?? 0) + 1;
-  const delayMs = deferralDelay(deferrals - 1, deps.random);
-  const event = makeEvent(
-    'DeliveryDeferred',
-    {
-      ...outcomeSoFar(job),
-      attempt_number: job.attempt_number,
-      next_attempt_at: new Date(deps.now().getTime() + delayMs).toISOString(),
-      reason: ENDPOINT_BUSY,
-    },
-    deps,
-  );
-  return { job: { ...job, deferrals }, delayMs, events: [event] };
 }
 
 /** A slot taken at one endpoint; releasing it twice releases it once. */
