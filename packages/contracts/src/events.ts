@@ -62,7 +62,9 @@ const { id: _id, version: _version, signature_scheme: _scheme, created_at: _crea
 
 /** Why a subscription changed: who asked for it, in the log for good. */
 // resealed: its secret(s) sealed again under the first master key (npm run reseal), the secrets unchanged.
-export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'resealed'] as const;
+// endpoint_gone: disabled because it answered 410; endpoint_failing: disabled because every attempt failed for
+// HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (both by the dispatcher).
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed'] as const;
 export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
 
 /**
@@ -82,6 +84,14 @@ export const subscriptionChangedSchema = {
     /** A person-readable why, e.g. which delivery's endpoint answered 410. */
     detail: nullableString,
     changed_at: timestamp,
+    /**
+     * Whether the subscription was enabled in the state the writer decided on. With `changes.is_active` it tells
+     * an enable or a disable from a change that merely restates it (a PUT sends every field), without folding
+     * the history (operational webhooks). Absent in events written before it.
+     */
+    was_active: { type: 'boolean' },
+    /** An automatic disable after sustained failure (cause endpoint_failing): since when every attempt failed. */
+    failing_since: timestamp,
   },
 } as const;
 export type SubscriptionChanged = FromSchema<typeof subscriptionChangedSchema>;

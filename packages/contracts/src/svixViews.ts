@@ -47,6 +47,12 @@ export function endpointOut(state: EndpointFields) {
   return { ...endpointFieldsOut(state), metadata: state.metadata ?? {} };
 }
 
+/** An operational webhook endpoint (Svix's OperationalWebhookEndpointOut): an endpoint without channels or version. */
+export function operationalEndpointOut(state: EndpointFields) {
+  const { channels: _channels, version: _version, ...fields } = endpointOut(state);
+  return fields;
+}
+
 export function eventTypeOut(state: Pick<EventTypeState, 'id' | 'description' | 'schemas' | 'archived' | 'deprecated' | 'feature_flag' | 'created_at' | 'updated_at'>, withContent = true) {
   return {
     name: state.id,
