@@ -58,21 +58,23 @@ export const ENDPOINT_BUSY = 'the endpoint had no free delivery slot (its share 
 /**
  * Putting an attempt off: the job to schedule (same attempt number, one more deferral), when, and the event
  * that records it. Recording it keeps the log the truth: a deferred first attempt is then known outside
- * RabbitMQ, and the reconciler re-schedules it if RabbitMQ loses it, as it does retries.
+ * RabbitMQ, and the reconciler re-schedules it if RabbitMQ loses it, as it does retries. By default the
+ * endpoint was busy (deferralDelay); a probed endpoint (endpointHealth.ts) gives its own reason and delay.
  */
 export function decideDeferral(
   job: DeliveryJob,
   deps: { now: () => Date; newId: () => string; random: () => number },
+  why: { reason: string; delayMs: number } = { reason: ENDPOINT_BUSY, delayMs: deferralDelay(job.deferrals ?? 0, deps.random) },
 ): { job: DeliveryJob; delayMs: number; events: [EventOf<'DeliveryDeferred'>] } {
   const deferrals = (job.deferrals ?? 0) + 1;
-  const delayMs = deferralDelay(deferrals - 1, deps.random);
+  const { delayMs } = why;
   const event = makeEvent(
     'DeliveryDeferred',
     {
       ...outcomeSoFar(job),
       attempt_number: job.attempt_number,
       next_attempt_at: new Date(deps.now().getTime() + delayMs).toISOString(),
-      reason: ENDPOINT_BUSY,
+      reason: why.reason,
     },
     deps,
   );
