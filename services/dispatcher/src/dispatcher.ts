@@ -41,6 +41,8 @@ export type DispatcherDeps = {
   /** Operational webhooks: which failed attempt reports `message.attempt.failing`, and what an event says besides the attempt. */
   operational: {
     failingAttempt: number;
+    /** Whether any operational endpoint would receive an event (none: nothing is written). */
+    anyAudience: () => Promise<boolean>;
     /** The application's uid and the message's eventId, best effort (null when they cannot be looked up in time). */
     contextOf: (endpoint: SubscriptionState, messageId: string | undefined) => Promise<AttemptContext>;
   };
@@ -273,7 +275,7 @@ export class Dispatcher {
   private async operationalEventsOf(decision: Decision, subscription: SubscriptionState, job: DeliveryJob): Promise<HookpostEvent[]> {
     const { operational } = this.deps;
     const facts = attemptFacts(decision.events, subscription, operational.failingAttempt);
-    if (facts.length === 0) return [];
+    if (facts.length === 0 || !(await operational.anyAudience())) return [];
     const context = await operational.contextOf(subscription, job.message_id).catch(() => ({ appUid: null, msgEventId: null }));
     return attemptMessages(facts, subscription, context, this.deps);
   }

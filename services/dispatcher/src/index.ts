@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { newTimeOrderedUuid, type WebhookReceived } from '@hookpost/contracts';
+import { newTimeOrderedUuid, OPERATIONAL_APPLICATION_ID, type WebhookReceived } from '@hookpost/contracts';
 import {
   atMostEvery,
   cachedReadiness,
@@ -38,7 +38,7 @@ import { endpointsOfApplication, messageById, overdueRetries, redeliverableMessa
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RedisEndpointHealth } from './adapters/redisEndpointHealth';
 import { startConfigurationConsumer } from './adapters/configurationConsumer';
-import { applicationUid, attemptContextOf, endpointLastState } from './adapters/operationalLookups';
+import { applicationUid, attemptContextOf, endpointLastState, operationalAudience } from './adapters/operationalLookups';
 import { RetryReconciler } from './adapters/retryReconciler';
 import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
 import { buildDispatcherApp } from './app';
@@ -95,6 +95,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const now = () => new Date();
   // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
   const newId = () => newTimeOrderedUuid(Date.now(), randomBytes(10));
+  const anyAudience = operationalAudience(() => endpointsOfApplication(env.PROJECTOR_URL, OPERATIONAL_APPLICATION_ID, projectorHeaders));
   const healthLimits = {
     probeAfterFailures: env.HOOKPOST_ENDPOINT_PROBE_AFTER_FAILURES,
     probeIntervalMs: env.HOOKPOST_ENDPOINT_PROBE_INTERVAL_MS,
@@ -125,6 +126,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     healthLimits,
     operational: {
       failingAttempt: env.HOOKPOST_OPERATIONAL_FAILING_ATTEMPT,
+      anyAudience,
       contextOf: attemptContextOf({ applications: applicationDirectory, messageById: (id) => messageById(env.PROJECTOR_URL, id, projectorHeaders) }),
     },
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
@@ -183,6 +185,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     eventLog,
     endpointOf: (id) => endpointLastState(env.PROJECTOR_URL, id, projectorHeaders),
     applicationUid: (appId) => applicationUid(applicationDirectory, appId),
+    anyAudience,
     cancelRetries: (id, waiting) => dispatcher.cancelRetries(id, waiting),
     retrying: (id) => retryingDeliveries(env.PROJECTOR_URL, id, projectorHeaders),
     now,

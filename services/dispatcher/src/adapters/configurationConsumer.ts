@@ -20,6 +20,8 @@ export async function startConfigurationConsumer(deps: {
   /** An endpoint's last state, deleted or not (what a report names). */
   endpointOf: (id: string) => Promise<SubscriptionState | undefined>;
   applicationUid: (appId: string) => Promise<string | null>;
+  /** Whether any operational endpoint would receive a report (none: nothing is written). */
+  anyAudience: () => Promise<boolean>;
   cancelRetries: (subscriptionId: string, waiting: AsyncIterable<RetryingDelivery>) => Promise<number>;
   retrying: (subscriptionId: string) => AsyncIterable<RetryingDelivery>;
   now: () => Date;
@@ -30,7 +32,7 @@ export async function startConfigurationConsumer(deps: {
 
   async function report(event: SubscriptionEvent): Promise<void> {
     const facts = endpointFacts(event);
-    if (facts.length === 0) return;
+    if (facts.length === 0 || !(await deps.anyAudience())) return;
     const endpoint = event.type === 'SubscriptionCreated' ? event.data : await deps.endpointOf(event.data.id);
     // (nothing is reported about the operational endpoints themselves: no loop)
     if (!endpoint || isOperationalApplication(endpoint.app_id)) return;

@@ -42,3 +42,23 @@ export async function endpointLastState(projectorUrl: string, id: string, header
   const { deleted: _deleted, ...state } = (await response.json()) as SubscriptionState & { deleted: boolean };
   return state as SubscriptionState;
 }
+
+/**
+ * Whether any operational endpoint is enabled, so a fact nobody would receive is not written at all (no
+ * message, no fan-out, no row): most deployments have none, and a failure storm would otherwise write one
+ * message per failed delivery. Asked of the read model, which answers after every write acknowledged before
+ * the call, so an operational endpoint created before a fact is always seen; a yes is kept `keepYesMs` (a
+ * message too many fans out to nobody), a no is never kept (it would hide an endpoint created since). When the
+ * read model cannot answer, the fact is written (the fan-out decides).
+ */
+export function operationalAudience(enabledEndpoints: () => Promise<SubscriptionState[]>, now: () => number = Date.now, keepYesMs = 10_000): () => Promise<boolean> {
+  let yesUntil = 0;
+  return async () => {
+    if (now() < yesUntil) return true;
+    const endpoints = await enabledEndpoints().catch(() => undefined);
+    if (endpoints === undefined) return true;
+    const yes = endpoints.some((endpoint) => endpoint.is_active);
+    if (yes) yesUntil = now() + keepYesMs;
+    return yes;
+  };
+}
