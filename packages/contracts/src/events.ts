@@ -366,7 +366,7 @@ export type DeliveryCancelled = FromSchema<typeof deliveryCancelledSchema>;
 
 /**
  * An attempt put off without being made: its endpoint had no free delivery slot (the dispatcher's fair share per
- * endpoint). Nothing was sent and no attempt is counted; `next_attempt_at` says when it comes back. The
+ * endpoint), or is failing and being probed, one attempt per interval (circuit breaking; `reason` says which). Nothing was sent and no attempt is counted; `next_attempt_at` says when it comes back. The
  * delivery stays where it was (pending before the first attempt, retrying after), with the outcome of the
  * attempt before (`last_status_code`, `last_error`); only its next attempt time moves. Recorded so that the
  * log, not RabbitMQ alone, knows a first attempt is waiting: the reconciler re-schedules it if RabbitMQ loses it.
