@@ -95,7 +95,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   const now = () => new Date();
   // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
   const newId = () => newTimeOrderedUuid(Date.now(), randomBytes(10));
-  const anyAudience = operationalAudience(() => endpointsOfApplication(env.PROJECTOR_URL, OPERATIONAL_APPLICATION_ID, projectorHeaders));
+  // (bounded like the other lookups of a report: a read model that cannot answer in time means "write it")
+  const anyAudience = operationalAudience(() => within(2_000, endpointsOfApplication(env.PROJECTOR_URL, OPERATIONAL_APPLICATION_ID, projectorHeaders)));
   const healthLimits = {
     probeAfterFailures: env.HOOKPOST_ENDPOINT_PROBE_AFTER_FAILURES,
     probeIntervalMs: env.HOOKPOST_ENDPOINT_PROBE_INTERVAL_MS,
