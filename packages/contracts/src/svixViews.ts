@@ -47,10 +47,13 @@ export function endpointOut(state: EndpointFields) {
   return { ...endpointFieldsOut(state), metadata: state.metadata ?? {} };
 }
 
-/** An operational webhook endpoint (Svix's OperationalWebhookEndpointOut): an endpoint without channels or version. */
+/**
+ * An operational webhook endpoint (Svix's OperationalWebhookEndpointOut): the shared fields but channels and
+ * version, and metadata; none of the application endpoints' own extensions.
+ */
 export function operationalEndpointOut(state: EndpointFields) {
-  const { channels: _channels, version: _version, ...fields } = endpointOut(state);
-  return fields;
+  const { channels: _channels, version: _version, ...fields } = endpointFieldsOut(state);
+  return { ...fields, metadata: state.metadata ?? {} };
 }
 
 export function eventTypeOut(state: Pick<EventTypeState, 'id' | 'description' | 'schemas' | 'archived' | 'deprecated' | 'feature_flag' | 'created_at' | 'updated_at'>, withContent = true) {
