@@ -69,7 +69,9 @@ const { id: _id, version: _version, signature_scheme: _scheme, created_at: _crea
 
 /** Why a subscription changed: who asked for it, in the log for good. */
 // resealed: its secret(s) sealed again under the first master key (npm run reseal), the secrets unchanged.
-export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'resealed'] as const;
+// endpoint_gone: disabled because it answered 410; endpoint_failing: disabled because every attempt failed for
+// HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (both by the dispatcher).
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed'] as const;
 export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
 
 /**
@@ -89,6 +91,14 @@ export const subscriptionChangedSchema = {
     /** A person-readable why, e.g. which delivery's endpoint answered 410. */
     detail: nullableString,
     changed_at: timestamp,
+    /**
+     * Whether the subscription was enabled in the state the writer decided on. With `changes.is_active` it tells
+     * an enable or a disable from a change that merely restates it (a PUT sends every field), without folding
+     * the history (operational webhooks). Absent in events written before it.
+     */
+    was_active: { type: 'boolean' },
+    /** An automatic disable after sustained failure (cause endpoint_failing): since when every attempt failed. */
+    failing_since: timestamp,
   },
 } as const;
 export type SubscriptionChanged = FromSchema<typeof subscriptionChangedSchema>;
@@ -390,8 +400,8 @@ export type DeliveryCancelled = FromSchema<typeof deliveryCancelledSchema>;
 
 /**
  * An attempt put off without being made: its endpoint had no free delivery slot (the dispatcher's fair share per
- * endpoint), or its endpoint's rate limit had no request to spare before the attempt's turn (or could not be
- * asked); `reason` says which. Nothing was sent and no attempt is counted; `next_attempt_at` says when it comes back. The
+ * endpoint), or is failing and being probed, one attempt per interval (circuit breaking), or its endpoint's rate
+ * limit had no request to spare before the attempt's turn (or could not be asked); `reason` says which. Nothing was sent and no attempt is counted; `next_attempt_at` says when it comes back. The
  * delivery stays where it was (pending before the first attempt, retrying after), with the outcome of the
  * attempt before (`last_status_code`, `last_error`); only its next attempt time moves. Recorded so that the
  * log, not RabbitMQ alone, knows a first attempt is waiting: the reconciler re-schedules it if RabbitMQ loses it.

@@ -129,6 +129,8 @@ export function openApiDocument(serverUrl = 'http://localhost:8000'): Json {
     ...seed,
     components: { ...components, schemas: { ...components.schemas, ...(wellFormedText(svix.schemas) as Json) } },
     paths: { ...(seed.paths as Json), ...svix.paths },
+    // What Hookpost sends to operational endpoints (OpenAPI 3.1 webhooks).
+    webhooks: svix.webhooks,
   };
 }
 

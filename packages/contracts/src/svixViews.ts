@@ -57,6 +57,15 @@ export function filteredEndpointOut(row: { subscription_id: string; reason: Filt
 /** A filtered-out reason as the API names it: the endpoint field that refused the message. */
 const filteredReasonOut = { payload_filter: 'payloadFilter' } as const satisfies Record<FilteredReason, string>;
 
+/**
+ * An operational webhook endpoint (Svix's OperationalWebhookEndpointOut): the shared fields but channels and
+ * version, and metadata; none of the application endpoints' own extensions.
+ */
+export function operationalEndpointOut(state: EndpointFields) {
+  const { channels: _channels, version: _version, ...fields } = endpointFieldsOut(state);
+  return { ...fields, metadata: state.metadata ?? {} };
+}
+
 export function eventTypeOut(state: Pick<EventTypeState, 'id' | 'description' | 'schemas' | 'archived' | 'deprecated' | 'feature_flag' | 'created_at' | 'updated_at'>, withContent = true) {
   return {
     name: state.id,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { openApiDocument, svixOpenApi, svixQueryParameters } from '../src';
+import { openApiDocument, operationalEventTypes, svixOpenApi, svixQueryParameters } from '../src';
 
 /**
  * The operations of Svix's v1 core API (method, path, operationId, success statuses), as the reference
@@ -80,8 +80,7 @@ function refsIn(node: unknown, found = new Set<string>()): Set<string> {
 }
 
 describe('the Svix part of the OpenAPI document', () => {
-  const full = svixOpenApi({ operationalWebhooks: true }) as { paths: Json; schemas: Json };
-  const core = svixOpenApi() as { paths: Json; schemas: Json };
+  const full = svixOpenApi() as { paths: Json; schemas: Json; webhooks: Json };
 
   it('states every operation of Svix v1 core, with its operationId and success statuses', () => {
     const stated = new Map(operationsOf(full.paths).map(([method, path, operation]) => [`${method} ${path}`, operation]));
@@ -93,22 +92,28 @@ describe('the Svix part of the OpenAPI document', () => {
     expect(stated.size).toBe(svixReferenceOperations.length + hookpostOperations.length);
   });
 
-  it('leaves operational webhook endpoints out unless asked', () => {
-    const corePaths = operationsOf(core.paths).map(([, path]) => path);
-    expect(corePaths.some((path) => path.startsWith('/api/v1/operational-webhook'))).toBe(false);
-    expect(operationsOf(core.paths)).toHaveLength(svixReferenceOperations.filter(([, path]) => !path.startsWith('/api/v1/operational-webhook')).length + hookpostOperations.length);
-    expect(core.schemas.OperationalWebhookEndpointOut).toBeUndefined();
+  it('states what operational endpoints receive as the document\'s webhooks, one body schema per event type', () => {
+    const document = openApiDocument() as Json;
+    expect(Object.keys(document.webhooks).sort()).toEqual([...operationalEventTypes].sort());
+    const schemas = document.components.schemas as Json;
+    for (const type of operationalEventTypes) {
+      const body = document.webhooks[type].post.requestBody.content['application/json'].schema.$ref.replace('#/components/schemas/', '');
+      expect(schemas[body].properties.type).toEqual({ const: type });
+      expect(schemas[schemas[body].properties.data.$ref.replace('#/components/schemas/', '')]).toBeDefined();
+    }
+    expect(schemas.EndpointDisabledEvent).toBeDefined();
+    expect(schemas.MessageAttemptExhaustedEvent).toBeDefined();
   });
 
   it('is merged into the one document: every Svix path and component is in it, and every $ref resolves', () => {
     const document = openApiDocument() as Json;
-    const core = svixOpenApi();
+    const core = full;
     const schemas = document.components.schemas as Json;
     for (const name of Object.keys(core.schemas)) expect(schemas[name]).toBeDefined();
     for (const path of Object.keys(core.paths)) expect(document.paths[path]).toEqual(core.paths[path]);
     // (the seed API's own components stay: no Svix name replaced one)
     for (const name of ['Subscription', 'Delivery', 'Attempt', 'Problem', 'JsonValue', 'JsonObject']) expect(schemas[name]).toBeDefined();
-    for (const ref of refsIn([document.paths, schemas])) {
+    for (const ref of refsIn([document.paths, document.webhooks, schemas])) {
       expect(ref).toMatch(/^#\/components\/schemas\//);
       expect(schemas[ref.replace('#/components/schemas/', '')]).toBeDefined();
     }

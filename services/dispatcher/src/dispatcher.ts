@@ -1,7 +1,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
-import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
+import { decideAfterAttempt, decideCancel, decideDisable, type Decision, type DisableRequest } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import type { DeliveryJob } from './delivery/deliveryJob';
@@ -13,6 +13,9 @@ import { decideRatePacing, effectiveRateLimit, rateWindowMs, tooLateForSlot, typ
 import type { RetryPolicy } from './delivery/retryPolicy';
 import type { HttpEndpointClient } from './adapters/httpEndpointClient';
 import type { RetryingDelivery } from './adapters/projectorDeliveries';
+import type { EndpointHealthStore } from './adapters/redisEndpointHealth';
+import { circuitOf, decideSustainedFailure, probeDeferralDelay, probingReason, type EndpointHealth, type EndpointHealthLimits } from './delivery/endpointHealth';
+import { attemptFacts, attemptMessages, type AttemptContext } from './delivery/operationalEvents';
 
 const tracer = trace.getTracer('hookpost-dispatcher');
 /** How long recording an outcome may wait for Kafka before it is tried again. */
@@ -27,7 +30,7 @@ export type DispatcherDeps = {
   /** A message from the read model (resend), and the pages of messages a recover or replay-missing covers. */
   messageById: (id: string) => Promise<StoredMessage | undefined>;
   redeliverable: (query: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null }) => AsyncIterable<StoredMessage[]>;
-  /** Changes a subscription under its writer lock (the 410 automatic disable). */
+  /** Changes a subscription under its writer lock (the automatic disable: 410, or sustained failure). */
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
   retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
@@ -41,6 +44,17 @@ export type DispatcherDeps = {
   /** How an attempt went past its endpoint's rate limit (metrics). */
   paced?: (outcome: RatePacingOutcome, waitMs: number) => void;
   guard: AttemptGuard;
+  /** Each endpoint's record of failed attempts, shared by every dispatcher (probing, automatic disable). */
+  health: EndpointHealthStore;
+  healthLimits: EndpointHealthLimits;
+  /** Operational webhooks: which failed attempt reports `message.attempt.failing`, and what an event says besides the attempt. */
+  operational: {
+    failingAttempt: number;
+    /** Whether any operational endpoint would receive an event (none: nothing is written). */
+    anyAudience: () => Promise<boolean>;
+    /** The application's uid and the message's eventId, best effort (null when they cannot be looked up in time). */
+    contextOf: (endpoint: SubscriptionState, messageId: string | undefined) => Promise<AttemptContext>;
+  };
   /** How long a claim on an attempt lasts unless renewed (renewed every third of it while the attempt runs). */
   leaseMs: number;
   eventLog: Pick<KafkaEventLog, 'append'>;
@@ -195,6 +209,14 @@ export class Dispatcher {
       return { kind: 'ended' };
     }
     const { subscription } = before;
+    const health = await this.healthOf(subscription);
+    if (health.record && circuitOf(health.record, deps.healthLimits) === 'open') {
+      // A failing endpoint is probed: this attempt goes out only if it takes the probe slot.
+      const heldForMs = await this.bestEffort('take probe', () => deps.health.takeProbe(subscription.id, deps.healthLimits.probeIntervalMs));
+      if (heldForMs !== undefined && heldForMs > 0) {
+        return this.defer(job, { kind: 'probing', reason: probingReason(health.record), delayMs: probeDeferralDelay(heldForMs, job.deferrals ?? 0, deps.healthLimits, deps.random) });
+      }
+    }
     // (a wait for the slot, at most HOOKPOST_ENDPOINT_WAIT_MS, or for the rate limit, at most
     // HOOKPOST_RATE_LIMIT_WAIT_MS, makes the signed timestamp and started_at that much older than the request:
     // well inside a receiver's tolerance of minutes)
@@ -227,12 +249,15 @@ export class Dispatcher {
       'attempt made',
     );
     const decision = decideAfterAttempt(job, subscription, { ...response, started_at: startedAt }, deps.policy, deps);
+    const sustained = await this.healthAfter(subscription, decision, health);
+    const operational = await this.operationalEventsOf(decision, subscription, job);
     const retry = decision.retry;
     if (retry) await this.persistently('schedule retry', () => deps.retries.schedule(retry.job, retry.delayMs));
-    await this.record(decision.events);
-    const disable = decision.disable;
+    // The operational events go with the outcome they report: both are recorded, or neither is.
+    await this.record([...decision.events, ...operational]);
+    const disable = decision.disable ?? sustained;
     if (disable) {
-      await this.persistently('disable subscription', () => deps.writer.change(disable.subscription_id, (current) => decideDisable(current, disable.detail, deps)));
+      await this.persistently('disable subscription', () => deps.writer.change(disable.subscription_id, (current) => decideDisable(current, disable, deps)));
     }
     return { kind: 'attempted', statusCode: response.result.kind === 'response' ? response.result.statusCode : undefined };
   }
@@ -286,6 +311,53 @@ export class Dispatcher {
           throw new Error(`unknown pacing ${JSON.stringify(unknown)}`);
         }
       }
+    }
+  }
+
+  /**
+   * The endpoint's record before an attempt (endpointHealth.ts). `known` says whether a record may exist, so a
+   * success clears it only then: a healthy endpoint costs one read per attempt and nothing more. Best effort:
+   * when Redis cannot answer, the attempt goes out (the record is a backoff, not a guarantee).
+   */
+  private async healthOf(subscription: SubscriptionState): Promise<{ record: EndpointHealth | undefined; known: boolean }> {
+    const { healthLimits } = this.deps;
+    if (healthLimits.probeAfterFailures <= 0 && healthLimits.disableAfterMs <= 0) return { record: undefined, known: true };
+    const read = await this.bestEffort('read endpoint health', async () => ({ record: await this.deps.health.read(subscription.id, subscription.version) }));
+    return read ? { record: read.record, known: true } : { record: undefined, known: false };
+  }
+
+  /** Counts the attempt in the endpoint's record; says to disable it when every attempt has failed for too long. */
+  private async healthAfter(subscription: SubscriptionState, decision: Decision, before: { record: EndpointHealth | undefined; known: boolean }): Promise<DisableRequest | undefined> {
+    const { deps } = this;
+    if (deps.healthLimits.probeAfterFailures <= 0 && deps.healthLimits.disableAfterMs <= 0) return undefined;
+    if (decision.events.some((event) => event.type === 'DeliverySucceeded')) {
+      if (before.record || !before.known) await this.bestEffort('clear endpoint health', () => deps.health.succeeded(subscription.id));
+      return undefined;
+    }
+    const now = deps.now();
+    const after = await this.bestEffort('count failed attempt', () => deps.health.failed(subscription.id, subscription.version, now.getTime()));
+    const sustained = after && decideSustainedFailure(after, deps.healthLimits, now);
+    if (!sustained) return undefined;
+    deps.log.warn({ subscription_id: subscription.id, failing_since: sustained.failingSince }, 'every attempt failed for too long; disabling the endpoint');
+    return { subscription_id: subscription.id, cause: 'endpoint_failing', detail: sustained.detail, failing_since: sustained.failingSince };
+  }
+
+  /** The operational events (message.attempt.*) an attempt's outcome reports: usually none. */
+  private async operationalEventsOf(decision: Decision, subscription: SubscriptionState, job: DeliveryJob): Promise<HookpostEvent[]> {
+    const { operational } = this.deps;
+    const facts = attemptFacts(decision.events, subscription, operational.failingAttempt);
+    if (facts.length === 0 || !(await operational.anyAudience())) return [];
+    const context = await operational.contextOf(subscription, job.message_id).catch(() => ({ appUid: null, msgEventId: null }));
+    return attemptMessages(facts, subscription, context, this.deps);
+  }
+
+  /** Runs `step` once; a failure is logged and answers undefined (for what a delivery may do without). */
+  private async bestEffort<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (error) {
+      this.deps.log.warn({ err: error, step: what }, 'step failed; going on without it');
+      return undefined;
     }
   }
 
@@ -351,7 +423,7 @@ export class Dispatcher {
 
   /**
    * Hands the attempt back to the retry queue, same attempt number, to come back after a short delay (that
-   * grows with each deferral for a busy endpoint; at its turn for a rate limit), and records the deferral (no
+   * grows with each deferral for a busy endpoint or one being probed; at its turn for a rate limit), and records the deferral (no
    * attempt: only the next attempt time moves). The caller then finishes its message (the Kafka offset moves
    * on, or the RabbitMQ message is acknowledged), so the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
    * message comes back; if it does and RabbitMQ later loses the job, the reconciler finds it in the log.

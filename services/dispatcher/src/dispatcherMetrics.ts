@@ -19,7 +19,7 @@ export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) 
   });
   const deferred = new prometheus.Counter({
     name: 'hookpost_attempts_deferred_total',
-    help: 'Attempts put off (not made, not counted) because their endpoint had no free slot',
+    help: 'Attempts put off (not made, not counted): their endpoint had no free slot, or is failing and being probed',
     registers: [registry],
   });
   const retries = new prometheus.Counter({

@@ -35,6 +35,16 @@ export const dispatcherEnvSpec = {
    * to its turn instead. At least 100: deferred attempts come back up to 50 ms early.
    */
   HOOKPOST_RATE_LIMIT_WAIT_MS: envs.int(250, { min: 100, max: 10_000 }),
+  /**
+   * Circuit breaking (endpointHealth.ts): after this many attempts to one endpoint failed in a row it is
+   * probed, one attempt per HOOKPOST_ENDPOINT_PROBE_INTERVAL_MS, the others deferred (0: never); when every
+   * attempt has failed for HOOKPOST_ENDPOINT_DISABLE_AFTER_MS it is disabled (0: never; Svix's 5 days).
+   */
+  HOOKPOST_ENDPOINT_PROBE_AFTER_FAILURES: envs.int(10, { min: 0, max: 1_000_000 }),
+  HOOKPOST_ENDPOINT_PROBE_INTERVAL_MS: envs.int(30_000, { min: 10, max: 86_400_000 }),
+  HOOKPOST_ENDPOINT_DISABLE_AFTER_MS: envs.int(432_000_000, { min: 0 }),
+  /** Operational webhooks: the failed attempt of a delivery that reports message.attempt.failing (Svix: the 4th). */
+  HOOKPOST_OPERATIONAL_FAILING_ATTEMPT: envs.int(4, { min: 1, max: 1_000 }),
   /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
   DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
   DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),

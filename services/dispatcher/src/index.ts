@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { isGone, newTimeOrderedUuid, type WebhookReceived } from '@hookpost/contracts';
+import { isGone, newTimeOrderedUuid, OPERATIONAL_APPLICATION_ID, type WebhookReceived } from '@hookpost/contracts';
 import {
   atMostEvery,
   cachedReadiness,
   serviceCredentials,
   serviceHeaders,
   createLogger,
-  decodeEvent,
+  EntityDirectory,
   readEvent,
   closeServer,
   createMetricsRegistry,
@@ -27,7 +27,6 @@ import {
   TargetPolicy,
   SubscriptionDirectory,
   SubscriptionWriter,
-  EntityDirectory,
   type Logger,
 } from '@hookpost/platform';
 import { caresResolver } from './adapters/caresResolver';
@@ -39,6 +38,9 @@ import { RedisRateLimiter } from './adapters/redisRateLimiter';
 import { EndpointShares } from './delivery/endpointShare';
 import { endpointsOfApplication, messageById, overdueRetries, redeliverableMessages, retryingDeliveries } from './adapters/projectorDeliveries';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
+import { RedisEndpointHealth } from './adapters/redisEndpointHealth';
+import { startConfigurationConsumer } from './adapters/configurationConsumer';
+import { applicationUid, attemptContextOf, endpointLastState, operationalAudience } from './adapters/operationalLookups';
 import { RetryReconciler } from './adapters/retryReconciler';
 import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
 import { buildDispatcherApp } from './app';
@@ -97,6 +99,16 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     return application && !isGone(application) ? application.rate_limit : null;
   });
   const recovery = retryRecoveryMetrics(metrics);
+  const now = () => new Date();
+  // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
+  const newId = () => newTimeOrderedUuid(Date.now(), randomBytes(10));
+  // (bounded like the other lookups of a report: a read model that cannot answer in time means "write it")
+  const anyAudience = operationalAudience(() => within(2_000, endpointsOfApplication(env.PROJECTOR_URL, OPERATIONAL_APPLICATION_ID, projectorHeaders)));
+  const healthLimits = {
+    probeAfterFailures: env.HOOKPOST_ENDPOINT_PROBE_AFTER_FAILURES,
+    probeIntervalMs: env.HOOKPOST_ENDPOINT_PROBE_INTERVAL_MS,
+    disableAfterMs: env.HOOKPOST_ENDPOINT_DISABLE_AFTER_MS,
+  };
   const dispatcher = new Dispatcher({
     directory,
     endpointsOf: (appId) => endpointsOfApplication(env.PROJECTOR_URL, appId, projectorHeaders),
@@ -120,6 +132,15 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     rateWindow: { waitMs: env.HOOKPOST_RATE_LIMIT_WAIT_MS, waitingPerEndpoint: env.HOOKPOST_ENDPOINT_QUEUE },
     paced: rateLimitMetrics(metrics).paced,
     guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
+    // A record outlives the disable period (so a failing endpoint's clock keeps running between its attempts),
+    // and a day at least (so probing outlives the longest retry delay).
+    health: new RedisEndpointHealth(redis, env.HOOKPOST_REDIS_PREFIX, Math.max(healthLimits.disableAfterMs, 86_400_000)),
+    healthLimits,
+    operational: {
+      failingAttempt: env.HOOKPOST_OPERATIONAL_FAILING_ATTEMPT,
+      anyAudience,
+      contextOf: attemptContextOf({ applications: applicationDirectory, messageById: (id) => messageById(env.PROJECTOR_URL, id, projectorHeaders) }),
+    },
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
     skipped: recovery.skipped,
     eventLog,
@@ -128,9 +149,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     defaultTimeoutMs: env.HOOKPOST_DELIVERY_TIMEOUT_MS,
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     log,
-    now: () => new Date(),
-    // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
-    newId: () => newTimeOrderedUuid(Date.now(), randomBytes(10)),
+    now,
+    newId,
     random: Math.random,
     isStopping: () => stopping,
     observe: dispatcherMetrics(metrics, tierLabel).observe,
@@ -168,21 +188,21 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       await dispatcher.attempt(firstAttempt(read.event.data));
     },
   });
-  // Deleting a subscription cancels its waiting retries right away.
-  const deletions = await startConcurrentConsumer({
+  // A deleted endpoint's waiting retries are cancelled right away; every change is reported to the operational endpoints.
+  const configuration = await startConfigurationConsumer({
     kafka,
     groupId: `${groupId}.deletions`,
-    topics: [topics.subscriptions],
-    concurrency: 4,
-    // Deletions are rare and a cancel may come a moment later: long waits, few fetches.
-    fetch: { minBytes: 1, maxWaitMs: 1_000 },
+    topics,
     log,
-    handle: async ({ message }) => {
-      const event = decodeEvent(message.value);
-      if (event?.type !== 'SubscriptionDeleted') return;
-      const cancelled = await dispatcher.cancelRetries(event.data.id, retryingDeliveries(env.PROJECTOR_URL, event.data.id, projectorHeaders));
-      if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
-    },
+    eventLog,
+    endpointOf: (id) => endpointLastState(env.PROJECTOR_URL, id, projectorHeaders),
+    applicationUid: (appId) => applicationUid(applicationDirectory, appId),
+    anyAudience,
+    cancelRetries: (id, waiting) => dispatcher.cancelRetries(id, waiting),
+    retrying: (id) => retryingDeliveries(env.PROJECTOR_URL, id, projectorHeaders),
+    now,
+    newId,
+    isStopping: () => stopping,
   });
   await retries.consume(
     Math.min(env.DISPATCHER_CONCURRENCY, 1_000),
@@ -228,7 +248,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   shutdown.add('retry reconciler', () => reconciler.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
-  shutdown.add('deletions consumer', () => deletions.stop());
+  shutdown.add('configuration consumer', () => configuration.stop());
   shutdown.add('retry consumer', () => retries.close());
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('http', () => closeServer(server));

@@ -41,6 +41,7 @@ const job = (attempt_number: number): DeliveryJob => ({
   last_error: null,
 });
 
+const gone = (detail: string) => ({ cause: 'endpoint_gone' as const, detail });
 const attempt = (result: AttemptRecord['result']): AttemptRecord => ({ result, started_at: now, duration_ms: 12, response_headers: {}, response_body: '' });
 
 describe('decideAfterAttempt', () => {
@@ -84,30 +85,37 @@ describe('decideAfterAttempt', () => {
   it('ends the delivery and disables the subscription on 410', () => {
     const decision = decideAfterAttempt(job(1), subscription, attempt({ kind: 'response', statusCode: 410 }), policy, deps);
     expect(decision.events.map((event) => event.type)).toEqual(['DeliveryAttempted', 'DeliveryFailed']);
-    expect(decision.disable).toEqual({ subscription_id: subscription.id, detail: expect.stringContaining('410 Gone') });
+    expect(decision.disable).toEqual({ subscription_id: subscription.id, cause: 'endpoint_gone', detail: expect.stringContaining('410 Gone') });
     expect(decision.retry).toBeUndefined();
   });
 
   it('disables a live subscription with a change that says why, and leaves a disabled or deleted one alone', () => {
-    const { events } = decideDisable(subscription, 'the endpoint answered 410 Gone', deps);
+    const { events } = decideDisable(subscription, gone('the endpoint answered 410 Gone'), deps);
     expect(events).toHaveLength(1);
-    expect(events[0]!.data).toMatchObject({
+    expect(events[0]!.data).toEqual({
       id: subscription.id,
       version: subscription.version + 1,
       changes: { is_active: false },
       cause: 'endpoint_gone',
       detail: 'the endpoint answered 410 Gone',
+      changed_at: now.toISOString(),
+      was_active: true,
     });
-    expect(decideDisable({ ...subscription, is_active: false }, 'x', deps).events).toEqual([]);
-    expect(decideDisable({ id: subscription.id, version: 9, deleted: true }, 'x', deps).events).toEqual([]);
-    expect(decideDisable(undefined, 'x', deps).events).toEqual([]);
+    expect(decideDisable({ ...subscription, is_active: false }, gone('x'), deps).events).toEqual([]);
+    expect(decideDisable({ id: subscription.id, version: 9, deleted: true }, gone('x'), deps).events).toEqual([]);
+    expect(decideDisable(undefined, gone('x'), deps).events).toEqual([]);
+  });
+
+  it('records since when the endpoint failed when it disables it for sustained failure', () => {
+    const [event] = decideDisable(subscription, { cause: 'endpoint_failing', detail: 'every attempt failed', failing_since: '2025-12-27T00:00:00.000Z' }, deps).events;
+    expect(event!.data).toMatchObject({ cause: 'endpoint_failing', failing_since: '2025-12-27T00:00:00.000Z', changes: { is_active: false }, was_active: true });
   });
 
   it('drops an expired previous secret with the change that disables, and keeps one still in its overlap', () => {
     const rotated = (expiresAt: string) => ({ ...subscription, previous_secret: 'sealed:v2:k:old', previous_secret_expires_at: expiresAt });
-    const expired = decideDisable(rotated('2025-12-31T23:59:59.999Z'), 'gone', deps).events[0]!.data.changes;
+    const expired = decideDisable(rotated('2025-12-31T23:59:59.999Z'), gone('gone'), deps).events[0]!.data.changes;
     expect(expired).toEqual({ is_active: false, previous_secret: null, previous_secret_expires_at: null });
-    const overlapping = decideDisable(rotated('2026-01-01T00:00:00.001Z'), 'gone', deps).events[0]!.data.changes;
+    const overlapping = decideDisable(rotated('2026-01-01T00:00:00.001Z'), gone('gone'), deps).events[0]!.data.changes;
     expect(overlapping).toEqual({ is_active: false });
   });
 

@@ -6,3 +6,4 @@ export * from './errors';
 export * from './payloadSchema';
 export * from './list';
 export * from './openapi';
+export * from './operational';

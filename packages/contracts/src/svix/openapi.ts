@@ -45,6 +45,15 @@ import {
   replayInSchema,
   svixLimits,
 } from './schemas';
+import {
+  endpointDisabledEventDataSchema,
+  endpointEventDataSchema,
+  messageAttemptEventDataSchema,
+  operationalEventDataOf,
+  operationalEventSchema,
+  operationalEventTypes,
+  type OperationalEventType,
+} from './operational';
 
 /**
  * The Svix v1 API's part of the one OpenAPI 3.1 document: `paths` under /api/v1 and the `components.schemas`
@@ -96,7 +105,7 @@ function withJsonObjects(schema: Json, paths: string[][]): Json {
 
 const payloadSchemasPath = ['properties', 'schemas', 'additionalProperties'];
 
-function buildSchemas(operationalWebhooks: boolean): Json {
+function buildSchemas(): Json {
   const list = (item: string) => component(listResponseSchema(ref(item)));
   const schemas: Json = {
     ApplicationIn: component(applicationInSchema),
@@ -145,17 +154,54 @@ function buildSchemas(operationalWebhooks: boolean): Json {
     EmptyResponse: component(emptyResponseSchema),
     HttpErrorOut: component(httpErrorOutSchema),
     HTTPValidationError: component(httpValidationErrorSchema),
+    OperationalWebhookEndpointIn: component(operationalWebhookEndpointInSchema),
+    OperationalWebhookEndpointUpsertIn: component(operationalWebhookEndpointUpsertInSchema),
+    OperationalWebhookEndpointOut: component(operationalWebhookEndpointOutSchema),
+    ListResponse_OperationalWebhookEndpointOut_: list('OperationalWebhookEndpointOut'),
+    // What operational endpoints receive (the document's `webhooks`).
+    EndpointEventData: component(endpointEventDataSchema),
+    EndpointDisabledEventData: component(endpointDisabledEventDataSchema),
+    MessageAttemptEventData: component(messageAttemptEventDataSchema),
   };
-  if (operationalWebhooks) {
-    Object.assign(schemas, {
-      OperationalWebhookEndpointIn: component(operationalWebhookEndpointInSchema),
-      OperationalWebhookEndpointUpsertIn: component(operationalWebhookEndpointUpsertInSchema),
-      OperationalWebhookEndpointOut: component(operationalWebhookEndpointOutSchema),
-      ListResponse_OperationalWebhookEndpointOut_: list('OperationalWebhookEndpointOut'),
-    });
-  }
+  for (const type of operationalEventTypes) schemas[operationalEventComponent(type)] = operationalEventSchema(type, ref(operationalEventDataOf(type)));
   return schemas;
 }
+
+/** `endpoint.disabled` → `EndpointDisabledEvent`, as Svix names the bodies. */
+function operationalEventComponent(type: OperationalEventType): string {
+  return `${type.split('.').map((word) => word[0]!.toUpperCase() + word.slice(1)).join('')}Event`;
+}
+
+/**
+ * The operational events as the OpenAPI 3.1 document's `webhooks`: requests Hookpost sends to operational
+ * endpoints (signed with Standard Webhooks headers, like every delivery), one per event type.
+ */
+function buildWebhooks(): Json {
+  const webhooks: Json = {};
+  for (const type of operationalEventTypes) {
+    webhooks[type] = {
+      post: {
+        operationId: `operational.${type}`,
+        summary: operationalEventSummaries[type],
+        tags: ['Svix: Operational Webhook Endpoint'],
+        requestBody: { required: true, content: json(ref(operationalEventComponent(type))) },
+        responses: { 200: { description: 'Any 2xx: received' } },
+      },
+    };
+  }
+  return webhooks;
+}
+
+const operationalEventSummaries: Record<OperationalEventType, string> = {
+  'endpoint.created': 'An endpoint was created',
+  'endpoint.updated': 'An endpoint was changed through the API (an enable or disable is reported too, on its own)',
+  'endpoint.deleted': 'An endpoint was deleted',
+  'endpoint.disabled': 'An endpoint was disabled: through the API (manual), or by the dispatcher after it answered 410 or every attempt failed for HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (automatic)',
+  'endpoint.enabled': 'An endpoint was enabled through the API',
+  'message.attempt.failing': "A delivery's Nth attempt failed (HOOKPOST_OPERATIONAL_FAILING_ATTEMPT, default 4) and more attempts follow",
+  'message.attempt.exhausted': 'A delivery ended failed after an attempt: its attempts ran out, the target was refused, or the endpoint answered 410',
+  'message.attempt.recovered': "A delivery succeeded after message.attempt.failing was sent for it",
+};
 
 // Path parameters, by name: ids (or uids where Svix takes them) and event type names.
 const idOrUid = (what: string, prefix: Parameters<typeof svixIdPattern>[0]) => ({
@@ -249,14 +295,21 @@ const byEventType = {
   DeleteEventType: { operationId: 'v1.event-type.delete', parameters: { event_type_name: '$response.body#/name' } },
 };
 
+const byOperationalEndpoint = Object.fromEntries(
+  ['get', 'upsert', 'delete', 'get-headers', 'get-secret', 'rotate-secret'].map((action) => [
+    `Operational${action.split('-').map((word) => word[0]!.toUpperCase() + word.slice(1)).join('')}`,
+    { operationId: `v1.operational-webhook.endpoint.${action}`, parameters: { endpoint_id: '$response.body#/id' } },
+  ]),
+);
+
 const APP = '/api/v1/app/{app_id}';
 const ENDPOINT = `${APP}/endpoint/{endpoint_id}`;
 const MESSAGE = `${APP}/msg/{msg_id}`;
 const OPERATIONAL = '/api/v1/operational-webhook/endpoint';
 const uidTaken = 'The uid is taken by another';
 
-/** Every operation of Svix's v1 core API that Hookpost serves, in Svix's terms. */
-export const svixOperations: readonly Operation[] = [
+/** The operations of Svix's v1 core API on applications, endpoints, event types, messages, attempts and auth. */
+const coreOperations: readonly Operation[] = [
   { method: 'get', path: '/api/v1/app', operationId: 'v1.application.list', tag: 'Application', summary: 'List applications', ok: { 200: 'ListResponse_ApplicationOut_' } },
   {
     method: 'post',
@@ -517,18 +570,19 @@ export const svixOperations: readonly Operation[] = [
   { method: 'get', path: '/api/v1/health', operationId: 'v1.health.get', tag: 'Health', summary: 'The API answers', ok: { 204: null }, public: true },
 ];
 
-/** Svix's operational-webhook endpoints: endpoints that receive Hookpost's own notifications. */
-export const svixOperationalWebhookOperations: readonly Operation[] = [
+/** Svix's operational-webhook endpoints: endpoints that receive Hookpost's own notifications (admin keys only). */
+const operationalWebhookOperations: readonly Operation[] = [
   { method: 'get', path: OPERATIONAL, operationId: 'v1.operational-webhook.endpoint.list', tag: 'Operational Webhook Endpoint', summary: 'List operational webhook endpoints', ok: { 200: 'ListResponse_OperationalWebhookEndpointOut_' } },
   {
     method: 'post',
     path: OPERATIONAL,
     operationId: 'v1.operational-webhook.endpoint.create',
     tag: 'Operational Webhook Endpoint',
-    summary: 'Create an operational webhook endpoint',
+    summary: 'Create an operational webhook endpoint: it receives the operational events (see webhooks); its secret is generated unless given',
     body: 'OperationalWebhookEndpointIn',
     ok: { 201: 'OperationalWebhookEndpointOut' },
     conflict: `${uidTaken} operational webhook endpoint`,
+    links: { 201: byOperationalEndpoint },
   },
   { method: 'get', path: `${OPERATIONAL}/{endpoint_id}`, operationId: 'v1.operational-webhook.endpoint.get', tag: 'Operational Webhook Endpoint', summary: 'Get an operational webhook endpoint', ok: { 200: 'OperationalWebhookEndpointOut' } },
   {
@@ -555,6 +609,9 @@ export const svixOperationalWebhookOperations: readonly Operation[] = [
     ok: { 204: null },
   },
 ];
+
+/** Every operation of Svix's v1 core API that Hookpost serves, in Svix's terms. */
+export const svixOperations: readonly Operation[] = [...coreOperations, ...operationalWebhookOperations];
 
 function pathParameterNames(path: string): string[] {
   return [...path.matchAll(/\{([a-z_]+)\}/g)].map((match) => match[1]!);
@@ -622,15 +679,13 @@ function buildPaths(operations: readonly Operation[]): Json {
   return paths;
 }
 
-export type SvixOpenApi = { paths: Record<string, Json>; schemas: Record<string, Json> };
+export type SvixOpenApi = { paths: Record<string, Json>; schemas: Record<string, Json>; webhooks: Record<string, Json> };
 
 /**
- * The /api/v1 paths and their component schemas, for openapi.ts to merge into the document:
- * `paths: {...paths, ...svix.paths}` and `components.schemas: {...schemas, ...svix.schemas}`. Operational
- * webhook endpoints are stated only when served (`operationalWebhooks`).
+ * The /api/v1 paths, their component schemas and the operational webhooks, for openapi.ts to merge into the
+ * document: `paths: {...paths, ...svix.paths}`, `components.schemas: {...schemas, ...svix.schemas}`,
+ * `webhooks: svix.webhooks`.
  */
-export function svixOpenApi(options: { operationalWebhooks?: boolean } = {}): SvixOpenApi {
-  const operationalWebhooks = options.operationalWebhooks ?? false;
-  const operations = operationalWebhooks ? [...svixOperations, ...svixOperationalWebhookOperations] : svixOperations;
-  return { paths: buildPaths(operations) as Record<string, Json>, schemas: buildSchemas(operationalWebhooks) as Record<string, Json> };
+export function svixOpenApi(): SvixOpenApi {
+  return { paths: buildPaths(svixOperations) as Record<string, Json>, schemas: buildSchemas() as Record<string, Json>, webhooks: buildWebhooks() as Record<string, Json> };
 }

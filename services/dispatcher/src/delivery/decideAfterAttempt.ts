@@ -16,8 +16,11 @@ export type Decision = {
   /** Set when another attempt is due after `delayMs`. */
   retry?: { job: DeliveryJob; delayMs: number };
   /** Set when the endpoint said 410 Gone: the subscription is to be disabled, for this reason. */
-  disable?: { subscription_id: string; detail: string };
+  disable?: DisableRequest;
 };
+
+/** An automatic disable: the endpoint answered 410 Gone, or every attempt failed for too long (endpointHealth.ts). */
+export type DisableRequest = Readonly<{ subscription_id: string; cause: 'endpoint_gone' | 'endpoint_failing'; detail: string; failing_since?: string }>;
 
 type Deps = { now: () => Date; newId: () => string; random: () => number };
 
@@ -64,7 +67,7 @@ export function decideAfterAttempt(
     case 'gone':
       return {
         events: [attempted, makeEvent('DeliveryFailed', { ...outcome, reason: 'endpoint answered 410 Gone; subscription disabled' }, deps)],
-        disable: { subscription_id: subscription.id, detail: `the endpoint answered 410 Gone to delivery ${job.delivery_id} (attempt ${job.attempt_number})` },
+        disable: { subscription_id: subscription.id, cause: 'endpoint_gone', detail: `the endpoint answered 410 Gone to delivery ${job.delivery_id} (attempt ${job.attempt_number})` },
       };
     case 'fail-permanently':
       return { events: [attempted, makeEvent('DeliveryFailed', { ...outcome, reason: verdict.reason }, deps)] };
@@ -104,17 +107,27 @@ export function decideCancel(job: DeliveryJob, reason: string, deps: Pick<Deps, 
 }
 
 /**
- * Disabling a subscription whose endpoint is gone, decided on its current state (under the writer lock): a
- * change that records why, or nothing when it is already disabled or deleted.
+ * Disabling a subscription automatically (its endpoint is gone, or has failed for too long), decided on its
+ * current state (under the writer lock): a change that records why, or nothing when it is already disabled or
+ * deleted — so of two dispatchers that both ask, one disables it.
  */
-export function decideDisable(current: KnownSubscription | undefined, detail: string, deps: Deps): { events: EventOf<'SubscriptionChanged'>[]; result: undefined } {
+export function decideDisable(current: KnownSubscription | undefined, request: Omit<DisableRequest, 'subscription_id'>, deps: Pick<Deps, 'now' | 'newId'>): { events: EventOf<'SubscriptionChanged'>[]; result: undefined } {
   if (!current || isDeleted(current) || !current.is_active) return { events: [], result: undefined };
   // Like every change, it drops a previous secret whose overlap has ended.
   const now = deps.now();
   const changes = { ...expiredPreviousSecretCleared(current, now), is_active: false };
   const event = makeEvent(
     'SubscriptionChanged',
-    { id: current.id, version: current.version + 1, changes, cause: 'endpoint_gone', detail, changed_at: now.toISOString() },
+    {
+      id: current.id,
+      version: current.version + 1,
+      changes,
+      cause: request.cause,
+      detail: request.detail,
+      changed_at: now.toISOString(),
+      was_active: true,
+      ...(request.failing_since === undefined ? {} : { failing_since: request.failing_since }),
+    },
     deps,
   );
   return { events: [event], result: undefined };

@@ -5,7 +5,8 @@ import { outcomeSoFar, type DeliveryJob } from './deliveryJob';
  * Putting an attempt off without making it: nothing is sent, no attempt is counted, and the job comes back
  * through the retry queue. An attempt is deferred when its endpoint has no free delivery slot in this
  * dispatcher (endpointShare.ts), when its endpoint's rate limit has no request to spare before the attempt's
- * turn (rateLimit.ts), or when the rate limiter could not be asked.
+ * turn (rateLimit.ts), when the rate limiter could not be asked, or when the endpoint is failing and another
+ * attempt holds its probe slot (endpointHealth.ts).
  */
 export type DeferralCause =
   /** Every slot of the endpoint's share is in use: back off, more with each deferral. */
@@ -13,7 +14,9 @@ export type DeferralCause =
   /** The endpoint's rate limit: back at the turn the limiter gave (`delayMs`, jitter included). */
   | { kind: 'rate limited'; perSecond: number; delayMs: number }
   /** Redis did not answer: wait and ask again (never an unthrottled request), backing off like a busy endpoint. */
-  | { kind: 'rate limiter unreachable' };
+  | { kind: 'rate limiter unreachable' }
+  /** The endpoint is failing and probed, one attempt per interval (endpointHealth.ts): its reason and delay. */
+  | { kind: 'probing'; reason: string; delayMs: number };
 
 const FIRST_DEFERRAL_MS = 500;
 const LONGEST_DEFERRAL_MS = 30_000;
@@ -54,6 +57,8 @@ export function decideDeferral(
         return { delayMs: Math.max(0, Math.round(cause.delayMs)), reason: rateLimited(cause.perSecond), next: { ...job, deferrals, rate_limit_queued: true } };
       case 'rate limiter unreachable':
         return { delayMs: deferralDelay(deferrals - 1, deps.random), reason: RATE_LIMITER_UNREACHABLE, next: { ...job, deferrals } };
+      case 'probing':
+        return { delayMs: cause.delayMs, reason: cause.reason, next: { ...job, deferrals } };
       default: {
         const unknown: never = cause;
         throw new Error(`unknown deferral cause ${JSON.stringify(unknown)}`);

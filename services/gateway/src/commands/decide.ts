@@ -138,7 +138,16 @@ function changed(
   const now = deps.now();
   return makeEvent(
     'SubscriptionChanged',
-    { id: current.id, version: current.version + 1, changes: { ...expiredPreviousSecretCleared(current, now), ...changes }, cause, detail: null, changed_at: now.toISOString() },
+    {
+      id: current.id,
+      version: current.version + 1,
+      changes: { ...expiredPreviousSecretCleared(current, now), ...changes },
+      cause,
+      detail: null,
+      changed_at: now.toISOString(),
+      // (so a reader tells an enable or a disable from a PUT that restates the state: operational webhooks)
+      was_active: current.is_active,
+    },
     deps,
   );
 }

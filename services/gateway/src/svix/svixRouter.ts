@@ -15,6 +15,8 @@ import {
   endpointOut,
   eventTypeOut,
   messageOut,
+  operationalEndpointOut,
+  OPERATIONAL_APPLICATION,
   type ApplicationEvent,
   type ApplicationState,
   type EventTypeEvent,
@@ -82,7 +84,9 @@ export type SvixValidators = Record<
   | 'messageIn'
   | 'recoverIn'
   | 'replayIn'
-  | 'eventExampleIn',
+  | 'eventExampleIn'
+  | 'operationalEndpointIn'
+  | 'operationalEndpointUpsertIn',
   Validator
 >;
 
@@ -315,11 +319,11 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
     }
   }
 
-  async function changeEndpoint(req: Request, decide: (state: SubscriptionState) => SubscriptionEvent[]): Promise<SubscriptionState | undefined> {
-    const app = await resolve.application(param(req, 'app'));
-    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+  /** Changes the endpoint of `app` that `text` names, under its writer lock; undefined once deleted. */
+  async function changeEndpoint(app: ApplicationState, text: string, decide: (state: SubscriptionState) => SubscriptionEvent[]): Promise<SubscriptionState | undefined> {
+    const endpoint = await resolve.endpoint(app, text);
     const { after } = await under(deps.endpoints, endpoint.id, (state: SubscriptionState | undefined) => {
-      if (!state) throw new NotFound(`No endpoint ${param(req, 'endpoint')}.`);
+      if (!state) throw new NotFound(`No endpoint ${text}.`);
       return { events: decide(state), result: undefined };
     });
     return after && !('deleted' in after) ? (after as SubscriptionState) : undefined;
@@ -334,70 +338,95 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
             type: 'SubscriptionChanged',
             schema_version: 1,
             occurred_at: deps.decide.now().toISOString(),
-            data: { id: state.id, version: state.version + 1, changes, cause, detail: null, changed_at: deps.decide.now().toISOString() },
+            data: { id: state.id, version: state.version + 1, changes, cause, detail: null, changed_at: deps.decide.now().toISOString(), was_active: state.is_active },
           } as SubscriptionEvent,
         ];
 
-  router.post('/app/:app/endpoint', ...body, async (req, res) => {
-    const input = validated<EndpointInput>(deps.validators.endpointIn, req.body, req);
-    const app = await resolve.application(param(req, 'app'));
-    res.status(201).json(endpointOut(await createEndpoint(app, input)));
-  });
+  /**
+   * The routes an application's endpoints and the operational endpoints share (`path` is the endpoint's;
+   * `appOf` names its application, `out` shows it): the endpoint's creation, deletion, secret and headers.
+   */
+  function endpointRoutes(collection: string, appOf: (req: Request) => Promise<ApplicationState>, createBody: keyof SvixValidators, out: (state: SubscriptionState) => object) {
+    const one = `${collection}/:endpoint`;
+    const changeOne = async (req: Request, decide: (state: SubscriptionState) => SubscriptionEvent[]) => changeEndpoint(await appOf(req), param(req, 'endpoint'), decide);
+    const endpointOf = async (req: Request) => resolve.endpoint(await appOf(req), param(req, 'endpoint'));
+
+    router.post(collection, ...body, async (req, res) => {
+      const input = validated<EndpointInput>(deps.validators[createBody], req.body, req);
+      res.status(201).json(out(await createEndpoint(await appOf(req), input)));
+    });
+
+    router.delete(one, async (req, res) => {
+      await changeOne(req, (state) => [decideDelete(state, deps.decide)]);
+      res.status(204).end();
+    });
+
+    router.get(`${one}/secret`, async (req, res) => {
+      const endpoint = await endpointOf(req);
+      let key: string;
+      try {
+        key = deps.secrets.open(endpoint.secret, sealedFor(endpoint.id, 'secret'));
+      } catch {
+        throw new Conflict('The endpoint secret cannot be opened with the master keys this service has; rotate it.');
+      }
+      res.json({ key });
+    });
+
+    router.post(`${one}/secret/rotate`, ...body, async (req, res) => {
+      const input = validated<{ key?: string | null }>(deps.validators.secretRotateIn, req.body === undefined ? {} : req.body);
+      await changeOne(req, (state) => [decideRotate(state, input.key ? { secret_key: svixSecret(input.key) } : {}, deps.decide).event]);
+      res.status(204).end();
+    });
+
+    router.get(`${one}/headers`, async (req, res) => {
+      const endpoint = await endpointOf(req);
+      res.json({ headers: endpoint.headers ?? {}, sensitive: [] });
+    });
+
+    router.put(`${one}/headers`, ...body, async (req, res) => {
+      const input = validated<{ headers: Record<string, string> }>(deps.validators.headersIn, req.body, req);
+      await changeOne(req, (state) => changedBy(state, { headers: headersAfter(state.headers, input.headers, true) }, 'replaced'));
+      res.status(204).end();
+    });
+  }
+
+  const applicationOf = (req: Request) => resolve.application(param(req, 'app'));
+  endpointRoutes('/app/:app/endpoint', applicationOf, 'endpointIn', endpointOut);
 
   router.put('/app/:app/endpoint/:endpoint', ...body, async (req, res) => {
     const input = validated<EndpointInput>(deps.validators.endpointUpdate, req.body, req);
-    const app = await resolve.application(param(req, 'app'));
+    const app = await applicationOf(req);
     const existing = await resolve.findEndpoint(app, param(req, 'endpoint'));
     if (!existing) {
       const pathUid = uidOnly(req, 'endpoint');
       return void res.status(201).json(endpointOut(await createEndpoint(app, { ...input, uid: input.uid ?? pathUid })));
     }
-    const after = await changeEndpoint(req, (state) => changedBy(state, endpointChanges(input, true, deps.decide, state), 'replaced'));
+    const after = await changeEndpoint(app, param(req, 'endpoint'), (state) => changedBy(state, endpointChanges(input, true, deps.decide, state), 'replaced'));
     res.json(endpointOut(after!));
   });
 
   router.patch('/app/:app/endpoint/:endpoint', ...body, async (req, res) => {
     const input = validated<Partial<EndpointInput>>(deps.validators.endpointPatch, req.body, req);
-    const after = await changeEndpoint(req, (state) => changedBy(state, endpointChanges(input, false, deps.decide, state), 'patched'));
+    const after = await changeEndpoint(await applicationOf(req), param(req, 'endpoint'), (state) => changedBy(state, endpointChanges(input, false, deps.decide, state), 'patched'));
     res.json(endpointOut(after!));
   });
 
-  router.delete('/app/:app/endpoint/:endpoint', async (req, res) => {
-    await changeEndpoint(req, (state) => [decideDelete(state, deps.decide)]);
+  router.patch('/app/:app/endpoint/:endpoint/headers', ...body, async (req, res) => {
+    const input = validated<{ headers: Record<string, string | null> }>(deps.validators.headersPatchIn, req.body, req);
+    await changeEndpoint(await applicationOf(req), param(req, 'endpoint'), (state) => changedBy(state, { headers: headersAfter(state.headers, input.headers, false) }, 'patched'));
     res.status(204).end();
   });
 
-  router.get('/app/:app/endpoint/:endpoint/secret', async (req, res) => {
-    const app = await resolve.application(param(req, 'app'));
-    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
-    let key: string;
-    try {
-      key = deps.secrets.open(endpoint.secret, sealedFor(endpoint.id, 'secret'));
-    } catch {
-      throw new Conflict('The endpoint secret cannot be opened with the master keys this service has; rotate it.');
-    }
-    res.json({ key });
-  });
+  // Operational webhook endpoints: endpoints of the reserved application (svix/operational.ts), which no
+  // application path names. Admin keys only: an application's credential reaches no path here (404).
+  const operational = async () => OPERATIONAL_APPLICATION;
+  endpointRoutes('/operational-webhook/endpoint', operational, 'operationalEndpointIn', operationalEndpointOut);
 
-  router.post('/app/:app/endpoint/:endpoint/secret/rotate', ...body, async (req, res) => {
-    const input = validated<{ key?: string | null }>(deps.validators.secretRotateIn, req.body === undefined ? {} : req.body);
-    await changeEndpoint(req, (state) => [decideRotate(state, input.key ? { secret_key: svixSecret(input.key) } : {}, deps.decide).event]);
-    res.status(204).end();
+  router.put('/operational-webhook/endpoint/:endpoint', ...body, async (req, res) => {
+    const input = validated<EndpointInput>(deps.validators.operationalEndpointUpsertIn, req.body, req);
+    const after = await changeEndpoint(OPERATIONAL_APPLICATION, param(req, 'endpoint'), (state) => changedBy(state, endpointChanges(input, true, deps.decide, state), 'replaced'));
+    res.json(operationalEndpointOut(after!));
   });
-
-  router.get('/app/:app/endpoint/:endpoint/headers', async (req, res) => {
-    const app = await resolve.application(param(req, 'app'));
-    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
-    res.json({ headers: endpoint.headers ?? {}, sensitive: [] });
-  });
-
-  const setHeaders = (replace: boolean) => async (req: Request, res: Response) => {
-    const input = validated<{ headers: Record<string, string | null> }>(replace ? deps.validators.headersIn : deps.validators.headersPatchIn, req.body, req);
-    await changeEndpoint(req, (state) => changedBy(state, { headers: headersAfter(state.headers, input.headers, replace) }, replace ? 'replaced' : 'patched'));
-    res.status(204).end();
-  };
-  router.put('/app/:app/endpoint/:endpoint/headers', ...body, setHeaders(true));
-  router.patch('/app/:app/endpoint/:endpoint/headers', ...body, setHeaders(false));
 
   // Messages
   router.post('/app/:app/msg', ...body, async (req, res) => {

@@ -14,6 +14,8 @@ import {
   validateRecoverIn,
   validateReplayIn,
   validateEventExampleIn,
+  validateOperationalWebhookEndpointIn,
+  validateOperationalWebhookEndpointUpsertIn,
 } from '@hookpost/contracts';
 import type { SvixValidators } from './svixRouter';
 
@@ -34,4 +36,6 @@ export const svixValidators: SvixValidators = {
   recoverIn: validateRecoverIn,
   replayIn: validateReplayIn,
   eventExampleIn: validateEventExampleIn,
+  operationalEndpointIn: validateOperationalWebhookEndpointIn,
+  operationalEndpointUpsertIn: validateOperationalWebhookEndpointUpsertIn,
 };

@@ -11,6 +11,8 @@ import {
   eventTypeOut,
   filteredEndpointOut,
   messageOut,
+  operationalEndpointOut,
+  OPERATIONAL_APPLICATION_ID,
   parseIdOrUid,
   svixStatusOf,
   toExternalId,
@@ -188,6 +190,16 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
       until: query.until === undefined ? undefined : storableTime(query.until, 'query.until'),
     });
     res.json({ success: counts.succeeded, pending: counts.pending, sending: counts.retrying, fail: counts.failed, canceled: counts.cancelled });
+  });
+
+  // Operational webhook endpoints: the reserved application's (no application path names it).
+  app.get('/api/v1/operational-webhook/endpoint', config, async (req, res) => {
+    const query = queryOf('v1.operational-webhook.endpoint.list', req.query);
+    const rows = await queries.listEndpoints(OPERATIONAL_APPLICATION_ID, keysetFrom(query, 'ascending'));
+    res.json(listResponse(rows.map(operationalEndpointOut), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
+  });
+  app.get('/api/v1/operational-webhook/endpoint/:endpoint', config, async (req, res) => {
+    res.json(operationalEndpointOut(await endpointOf(req, OPERATIONAL_APPLICATION_ID)));
   });
 
   app.get('/api/v1/event-type', config, async (req, res) => {
