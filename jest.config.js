@@ -1,5 +1,6 @@
 /** One jest config over every package and service; tiers are named by file suffix
- *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.fault.spec.ts) and selected with HOOKPOST_TEST_TIERS. */
+ *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.fault.spec.ts, *.jaeger.spec.ts) and selected with
+ *  HOOKPOST_TEST_TIERS. The jaeger tier needs Go (test/globalSetup.ts builds Jaeger); scripts/test.sh runs it apart. */
 const tiers = (process.env.HOOKPOST_TEST_TIERS || 'unit,int,e2e').split(',');
 
 module.exports = {

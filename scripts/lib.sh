@@ -79,6 +79,76 @@ ensure_helm() {
     "$module/cmd/helm@$HELM_VERSION"
 }
 
+# Jaeger v2 (HOOKPOST_JAEGER=1 npm start, and the jaeger test tier) is built from the Go module proxy into
+# $TOOLS/bin/jaeger, from infra/jaeger/go.mod and go.sum (the one place its version and every dependency's are
+# pinned), only when missing or when those files changed. Go's own caches (GOMODCACHE, GOCACHE) stay where Go
+# keeps them, so a rebuild on the same machine compiles only what changed.
+JAEGER_BIN=$TOOLS/bin/jaeger
+ensure_jaeger() {
+  local module=$ROOT/infra/jaeger marker=$TOOLS/bin/.jaeger-build
+  if [[ -x $JAEGER_BIN && -f $marker ]] && cat "$module/go.mod" "$module/go.sum" | cmp -s - "$marker"; then return; fi
+  if ! command -v go >/dev/null; then
+    if [[ -x $JAEGER_BIN ]]; then say "Go is missing: using $JAEGER_BIN as it is (not checked against infra/jaeger/go.mod)"; return; fi
+    say "Jaeger is built from source with Go (1.24.6 or newer, https://go.dev/dl), which is not installed"
+    return 1
+  fi
+  local version v2 dir started=$SECONDS
+  (cd "$module" && go mod download github.com/jaegertracing/jaeger) || { say "could not fetch Jaeger from the Go module proxy"; return 1; }
+  read -r version dir < <(cd "$module" && go list -m -f '{{.Version}} {{.Dir}}' github.com/jaegertracing/jaeger)
+  say "building Jaeger $version (cmd/jaeger, Jaeger v2) with $(go env GOVERSION) into $JAEGER_BIN; minutes the first time"
+  mkdir -p "$TOOLS/bin" "$STATE/logs"
+  # The v2 release that shares the module's tag, as `jaeger version` reports it (their Makefile sets it so too).
+  v2=$(sed -n "s#^$version / \(v2\.[0-9.]*\) .*#\1#p" "$dir/CHANGELOG.md" | head -n 1)
+  # Static and path-free, as Jaeger's own release build; written beside the binary, then renamed over it.
+  if ! (cd "$module" && CGO_ENABLED=0 go build -trimpath -o "$JAEGER_BIN.new" \
+      -ldflags "-X github.com/jaegertracing/jaeger/internal/version.latestVersion=${v2:-$version}" \
+      github.com/jaegertracing/jaeger/cmd/jaeger) >"$STATE/logs/jaeger-build.log" 2>&1; then
+    tail -n 30 "$STATE/logs/jaeger-build.log" >&2
+    say "building Jaeger failed (whole log: $STATE/logs/jaeger-build.log)"
+    rm -f "$JAEGER_BIN.new"
+    return 1
+  fi
+  mv "$JAEGER_BIN.new" "$JAEGER_BIN"
+  cat "$module/go.mod" "$module/go.sum" >"$marker"
+  say "built Jaeger ${v2:-$version} in $((SECONDS - started)) s"
+}
+
+# start_jaeger: the built Jaeger with infra/jaeger/config.yaml (in-memory store, every listener on 127.0.0.1; ports
+# from HOOKPOST_JAEGER_*), in its own session like the services, pid in $STATE/run/jaeger.pid (npm stop stops it),
+# log in $STATE/logs/jaeger.log. Reuses one already running.
+jaeger_ready() {
+  # Extensions start before receivers: the query API answering does not mean OTLP is taken yet.
+  http_ok "http://127.0.0.1:${HOOKPOST_JAEGER_QUERY_PORT:-16686}/api/services" \
+    && (exec 3<>"/dev/tcp/127.0.0.1/${HOOKPOST_JAEGER_OTLP_HTTP_PORT:-4318}") 2>/dev/null
+}
+start_jaeger() {
+  local pidfile=$STATE/run/jaeger.pid query_port=${HOOKPOST_JAEGER_QUERY_PORT:-16686}
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && jaeger_ready; then
+    say "jaeger: already running (pid $(cat "$pidfile"))"
+    return
+  fi
+  if http_ok "http://127.0.0.1:$query_port/api/services"; then
+    say "jaeger: something else answers on :$query_port; using it"
+    return
+  fi
+  say "jaeger: starting (OTLP on :${HOOKPOST_JAEGER_OTLP_GRPC_PORT:-4317} and :${HOOKPOST_JAEGER_OTLP_HTTP_PORT:-4318}, query API on :$query_port)"
+  mkdir -p "$STATE/run" "$STATE/logs"
+  rm -f "$pidfile"
+  # The new session's shell writes its own pid, then becomes Jaeger: the pid file names Jaeger itself.
+  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec "$1" --config "$2"' "$pidfile" "$JAEGER_BIN" "$ROOT/infra/jaeger/config.yaml") \
+    >>"$STATE/logs/jaeger.log" 2>&1 </dev/null &
+  local deadline=$((SECONDS + 30))
+  until [[ -s $pidfile ]]; do sleep 0.1; done
+  until jaeger_ready; do
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null || ((SECONDS > deadline)); then
+      say "jaeger failed to start; end of $STATE/logs/jaeger.log:"
+      tail -n 40 "$STATE/logs/jaeger.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
 # ensure_private_file FILE COMMAND...: FILE holds what COMMAND prints, made once and readable by its owner only.
 # Written under umask 077 and renamed into place, so it is never readable by others, not even for a moment,
 # and never half-written.
@@ -106,11 +176,14 @@ ensure_secret_keys() {
 
 # The connection URLs (with this checkout's passwords) that infra/local.sh wrote, for whatever this script
 # starts; a variable already set (your own DATABASE_URL, say) is kept.
-load_credentials() {
-  local file=$STATE/credentials.env name value
+load_credentials() { export_unset_from "$STATE/credentials.env"; }
+
+# export_unset_from FILE: exports each NAME=value line of FILE (# starts a comment line) whose NAME is not set yet.
+export_unset_from() {
+  local file=$1 name value
   [[ -f $file ]] || return 0
   while IFS='=' read -r name value; do
-    [[ -n $name && -z ${!name:-} ]] && export "$name=$value"
+    [[ -n $name && $name != \#* && -z ${!name:-} ]] && export "$name=$value"
   done <"$file"
   return 0
 }

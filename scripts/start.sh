@@ -4,9 +4,17 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# HOOKPOST_JAEGER=1 runs Jaeger v2 beside the services, built first when missing (README, "Observing it").
+case ${HOOKPOST_JAEGER:-0} in
+  1 | true) with_jaeger=1 ;;
+  0 | false | '') with_jaeger= ;;
+  *) say "HOOKPOST_JAEGER is 1 or 0, not '$HOOKPOST_JAEGER'"; exit 1 ;;
+esac
+
 ensure_pnpm
 ensure_dependencies
 ensure_build
+[[ -z $with_jaeger ]] || ensure_jaeger || { say "HOOKPOST_JAEGER=1 needs Jaeger: see README, \"Observing it\""; exit 1; }
 bash "$ROOT/infra/local.sh" up
 load_credentials
 
@@ -31,10 +39,18 @@ fi
 # The master key that seals endpoint secrets: HOOKPOST_SECRET_KEYS, or the checkout's .hookpost/secret-keys.
 ensure_secret_keys
 
+if [[ -n $with_jaeger ]]; then
+  start_jaeger || exit 1
+  # The services export to it (what is set by hand wins).
+  export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:${HOOKPOST_JAEGER_OTLP_HTTP_PORT:-4318}}
+  export_unset_from "$ROOT/infra/jaeger/exporter.env"
+fi
+
 start_service() {
   local name=$1 port=$2 pidfile=$STATE/run/$1.pid
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && http_ok "http://127.0.0.1:$port/healthz"; then
     say "$name: already running (pid $(cat "$pidfile"))"
+    reused+=("$name")
     return
   fi
   if http_ok "http://127.0.0.1:$port/healthz"; then
@@ -57,11 +73,17 @@ start_service() {
   done
 }
 
+reused=()
 # The projector first: it applies the migrations and serves the reads the gateway forwards.
 start_service projector "${PROJECTOR_PORT:-8001}"
 start_service dispatcher "${DISPATCHER_PORT:-8002}"
 start_service gateway "${GATEWAY_PORT:-8000}"
 say "ready: API on http://localhost:${GATEWAY_PORT:-8000} (logs in $STATE/logs; npm stop to stop)"
+if [[ -n $with_jaeger ]]; then
+  say "traces: Jaeger's query API on http://127.0.0.1:${HOOKPOST_JAEGER_QUERY_PORT:-16686}/api/traces?service=hookpost-dispatcher&tags={\"hookpost.delivery_id\":\"<id>\"}"
+  # A service started earlier keeps the environment it was started with: it exports elsewhere, or nowhere.
+  ((${#reused[@]} == 0)) || say "already running before, so not exporting to this Jaeger unless they were started with it: ${reused[*]} (npm stop, then HOOKPOST_JAEGER=1 npm start)"
+fi
 # The key is shown once, when it is made; after that only where it is (logs and terminals are not for secrets).
 if [[ -n ${new_key:-} ]]; then
   say "API key, made now and kept in $keyfile (shown this once): send -H \"Authorization: Bearer ${HOOKPOST_API_KEYS%%,*}\""

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# npm stop: stop the three services, then the infrastructure that infra/local.sh started.
+# npm stop: stop the three services, then Jaeger if npm start started it (after the services, which send it their
+# last spans as they stop), then the infrastructure that infra/local.sh started.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for name in gateway dispatcher projector; do
+for name in gateway dispatcher projector jaeger; do
   pidfile=$STATE/run/$name.pid
   [[ -f $pidfile ]] || continue
   pid=$(cat "$pidfile")

@@ -21,9 +21,9 @@ cd "$ROOT"
 say "type check and build"
 node scripts/build.mjs --typecheck
 
-# Three runs: the unit, integration and end-to-end tiers in parallel; the API tier (schemathesis against the
-# published OpenAPI document, scripts/test-api.sh); then the fault tier alone (it stops and starts shared
-# brokers, so nothing may run beside it).
+# Four runs: the unit, integration and end-to-end tiers in parallel; the API tier (schemathesis against the
+# published OpenAPI document, scripts/test-api.sh); the jaeger tier (a webhook's trace in a real Jaeger); then the
+# fault tier alone (it stops and starts shared brokers, so nothing may run beside it).
 status=0
 rm -f "$STATE"/jest-*.json "$STATE"/jest-results.json "$STATE"/api-tier.json
 run_jest() {
@@ -39,6 +39,13 @@ else
   HOOKPOST_API_TIER_STANDALONE=false bash "$ROOT/scripts/test-api.sh" || api=$?
   echo "{\"passed\": $((api == 0)), \"failed\": $((api != 0))}" >"$STATE/api-tier.json"
   ((api == 0)) || status=$api
+  # Traces in a real Jaeger, built with Go (test/globalSetup.ts builds it when missing): the test starts its own on
+  # free loopback ports, beside any npm start runs.
+  if command -v go >/dev/null || [[ -x $JAEGER_BIN ]]; then
+    HOOKPOST_TEST_TIERS=jaeger run_jest jaeger "$@"
+  else
+    say "jaeger tier skipped: it builds Jaeger with Go, which is not installed (README, \"Observing it\")"
+  fi
   HOOKPOST_TEST_TIERS=fault run_jest faults --runInBand "$@"
 fi
 # One closing line over every tier; the API tier counts as one test.

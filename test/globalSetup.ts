@@ -24,6 +24,11 @@ export default async function globalSetup(): Promise<void> {
   if (tiers.length === 1 && tiers[0] === 'unit') return;
   // Services run compiled, as npm start runs them: bundled again here when a source changed since.
   execFileSync(process.execPath, [path.join(__dirname, '../scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
+  // The jaeger tier runs the Jaeger npm start runs: built from the Go module proxy when missing or when its pinned
+  // version changed (scripts/lib.sh, ensure_jaeger; minutes the first time, seconds after).
+  if (tiers.includes('jaeger')) {
+    execFileSync('bash', ['-c', 'source "$0/lib.sh" && ensure_jaeger', path.join(__dirname, '../scripts')], { stdio: 'inherit' });
+  }
   const services = { PostgreSQL: 5432, Redis: 6379, RabbitMQ: 5672, Kafka: 9092 };
   const missing: string[] = [];
   for (const [name, port] of Object.entries(services)) if (!(await reachable(port))) missing.push(`${name} (127.0.0.1:${port})`);

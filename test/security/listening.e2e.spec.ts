@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { jaegerPortVariables } from '../support/jaeger';
 import { spawnService, type ServiceProcess } from '../support/processes';
 import { isLoopback, tcpListeners, type Listener } from '../support/listeners';
 import { removeRunResources, runEnv } from '../support/stack';
@@ -22,6 +25,19 @@ const brokers: [name: string, port: number, alsoHolds: number[]][] = [
   ['Kafka', Number((process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0]!.split(':').pop()), []],
 ];
 
+/** The Jaeger `HOOKPOST_JAEGER=1 npm start` started from this checkout, when it runs (its pid file names a live process). */
+function jaegerOfNpmStart(): number | undefined {
+  const pidfile = path.join(process.env.HOOKPOST_STATE_DIR ?? path.resolve(__dirname, '../..', '.hookpost'), 'run', 'jaeger.pid');
+  if (!existsSync(pidfile)) return undefined;
+  const pid = Number(readFileSync(pidfile, 'utf8').trim());
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every listener of the processes holding `port`, as `address:port (command)`. */
 function listenersOfOwnersOf(port: number, table: Listener[]): { owners: number[]; all: Listener[] } {
   const owners = [...new Set(table.filter((listener) => listener.port === port).flatMap((listener) => listener.pids))];
@@ -39,6 +55,19 @@ describe('what listens, and where', () => {
     // Then each of those processes listens on loopback only, on every port it holds
     expect(all.filter((listener) => !isLoopback(listener.address)).map(describeListener)).toEqual([]);
     expect(all.map((listener) => listener.port)).toEqual(expect.arrayContaining([port, ...alsoHolds]));
+  });
+
+  // The jaeger tier checks a Jaeger it starts with the same configuration (test/jaeger); this one is the Jaeger
+  // that runs here, if any, on the ports its own environment gave it (HOOKPOST_JAEGER_*, else the defaults).
+  const jaegerPid = jaegerOfNpmStart();
+  (jaegerPid ? it : it.skip)('every TCP listener of Jaeger, when HOOKPOST_JAEGER=1 npm start runs it, is on loopback', () => {
+    // Given the listeners of the process npm start recorded
+    const own = tcpListeners().filter((listener) => listener.pids.includes(jaegerPid!));
+    // Then each is on loopback, and OTLP and the query API are among them
+    expect(own.filter((listener) => !isLoopback(listener.address)).map(describeListener)).toEqual([]);
+    const environ = Object.fromEntries(readFileSync(`/proc/${jaegerPid}/environ`, 'utf8').split('\0').map((entry) => entry.split('=', 2)));
+    const configured = Object.entries(jaegerPortVariables).map(([name, port]) => Number(environ[name] || port));
+    expect(own.map((listener) => listener.port)).toEqual(expect.arrayContaining(configured));
   });
 
   describe('the services as npm start runs them', () => {
