@@ -510,19 +510,40 @@ export class InvalidEventError extends Error {
   constructor(
     message: string,
     readonly details: string[],
+    /**
+     * The event is well formed but names what this release does not know: a type it has no schema for, a
+     * newer schema_version, or fields its schema does not have (and nothing else wrong). A newer release wrote
+     * it, and only a newer release can read it: a reader must not skip it (see readEvent in the platform).
+     */
+    readonly fromNewerRelease = false,
   ) {
     super(message);
     this.name = 'InvalidEventError';
   }
 }
 
+const knownTypes: ReadonlySet<string> = new Set(eventTypes);
+
+/** An envelope whose every field is well formed but whose type or schema_version this release does not know. */
+function newerEnvelope(candidate: unknown): boolean {
+  if (typeof candidate !== 'object' || candidate === null) return false;
+  const { type, schema_version: version } = candidate as Record<string, unknown>;
+  if (typeof type !== 'string' || typeof version !== 'number' || !Number.isInteger(version)) return false;
+  if (knownTypes.has(type) && version <= 1) return false;
+  // Everything else about it must be right: read as a type and version this release knows, it is valid.
+  return validateEnvelope({ ...candidate, type: eventTypes[0], schema_version: 1 }).ok;
+}
+
 /** Validates an event against its envelope and its type's schema; throws InvalidEventError. */
 export function assertValidEvent(candidate: unknown): asserts candidate is HookpostEvent {
   const envelope = validateEnvelope(candidate);
-  if (!envelope.ok) throw new InvalidEventError('event envelope is invalid', envelope.errors);
+  if (!envelope.ok) throw new InvalidEventError('event envelope is invalid', envelope.errors, newerEnvelope(candidate));
   const event = candidate as { type: EventType; data: unknown };
   const data = validateData[event.type](event.data);
-  if (!data.ok) throw new InvalidEventError(`${event.type} data is invalid`, data.errors);
+  if (!data.ok) {
+    const onlyUnknownFields = (data.keywords ?? []).length > 0 && data.keywords!.every((keyword) => keyword === 'additionalProperties');
+    throw new InvalidEventError(`${event.type} data is invalid`, data.errors, onlyUnknownFields);
+  }
 }
 
 export function makeEvent<K extends EventType>(

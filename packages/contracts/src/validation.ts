@@ -6,7 +6,7 @@ export const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false, 
 addFormats(ajv);
 ajv.addKeyword({ keyword: 'example' });
 
-export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
+export type ValidationResult = { ok: true } | { ok: false; errors: string[]; /** The schema keywords that failed (e.g. additionalProperties). */ keywords?: string[] };
 export type FieldError = { field: string; message: string };
 
 /** Messages a person can act on, for the keywords whose ajv message only quotes the schema. */
@@ -38,7 +38,7 @@ export function compile(schema: object): (value: unknown) => ValidationResult & 
   return (value) => {
     if (validate(value)) return { ok: true };
     const fields = describeErrors(validate.errors);
-    return { ok: false, errors: fields.map((f) => `${f.field}: ${f.message}`), fields };
+    return { ok: false, errors: fields.map((f) => `${f.field}: ${f.message}`), fields, keywords: (validate.errors ?? []).map((error) => error.keyword) };
   };
 }
 

@@ -13,9 +13,10 @@ import {
   type Producer,
 } from 'kafkajs';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
-import { assertValidEvent, type HookpostEvent } from '@hookpost/contracts';
+import { assertValidEvent, InvalidEventError, type HookpostEvent } from '@hookpost/contracts';
 import type { Logger } from './logger';
 import { within } from './within';
+import { stopSelf } from './runService';
 
 /**
  * How hard a client retries a broker that does not answer. The default suits consumers and the dispatcher,
@@ -555,26 +556,55 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
   };
 }
 
-/** Parses and validates one event; undefined for anything unreadable (the caller decides what to do). */
+/** Parses and validates one event; undefined for anything unreadable (the caller decides what to do; see readEvent for an event from a newer release). */
 export function decodeEvent(value: Buffer | null): HookpostEvent | undefined {
   const decoded = readEvent(value);
   return decoded.ok ? decoded.event : undefined;
 }
 
-/** Parses and validates one event, saying why when it cannot. */
-export function readEvent(value: Buffer | null): { ok: true; event: HookpostEvent } | { ok: false; reason: string } {
-  if (!value) return { ok: false, reason: 'empty message' };
+/**
+ * Parses and validates one event, saying why when it cannot. `newer`: the event is well formed but written by
+ * a newer release (a type, schema version or fields this one does not know). Unlike garbage, such an event
+ * must not be parked or skipped: the reader is too old for the log, and an upgraded one will read it.
+ */
+export function readEvent(value: Buffer | null): { ok: true; event: HookpostEvent } | { ok: false; reason: string; newer: boolean } {
+  if (!value) return { ok: false, reason: 'empty message', newer: false };
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch {
-    return { ok: false, reason: 'not JSON' };
+    return { ok: false, reason: 'not JSON', newer: false };
   }
   try {
     assertValidEvent(parsed);
     return { ok: true, event: parsed };
   } catch (error) {
     const details = (error as { details?: string[] }).details ?? [];
-    return { ok: false, reason: `${(error as Error).message}${details.length ? `: ${details.slice(0, 3).join('; ')}` : ''}`.slice(0, 500) };
+    const newer = error instanceof InvalidEventError && error.fromNewerRelease;
+    return { ok: false, reason: `${(error as Error).message}${details.length ? `: ${details.slice(0, 3).join('; ')}` : ''}`.slice(0, 500), newer };
   }
 }
+
+/**
+ * What a consumer does with an event a newer release wrote: it does not park or skip it (the newer release's
+ * readers need it, and a rolling upgrade has them beside this one), it holds the offset back by throwing, and
+ * it stops this process (stopSelf, exit code 75) so that the consumer group gives its partitions to a member
+ * that can read them. An orchestrator restarting this release finds the same event and stops again: upgrade it.
+ */
+export class NewerReleaseEventError extends Error {
+  constructor(readonly where: { topic: string; partition: number; offset: string }, reason: string) {
+    super(`an event in ${where.topic} [${where.partition}] at ${where.offset} was written by a newer release of Hookpost (${reason}); this process is too old to read it and stops: upgrade it`);
+    this.name = 'NewerReleaseEventError';
+  }
+}
+
+/** Stops the process for an event from a newer release: logged once, then the ordinary shutdown, exit code 75. */
+export function stopForNewerRelease(log: Logger, error: NewerReleaseEventError): never {
+  if (!stoppingForNewerRelease) {
+    stoppingForNewerRelease = true;
+    log.fatal({ ...error.where }, error.message);
+    stopSelf(75);
+  }
+  throw error;
+}
+let stoppingForNewerRelease = false;

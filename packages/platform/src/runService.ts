@@ -1,13 +1,27 @@
 import type { Logger } from './logger';
 
+let exitCode = 0;
+let runningAsService = false;
+
+/**
+ * Stops this process the ordinary way (as SIGTERM does: drained, committed, closed), then exits with `code`.
+ * Only a process that runService runs stops itself; a service started inside another (a test) is left to it.
+ */
+export function stopSelf(code: number): void {
+  if (!runningAsService) return;
+  exitCode = code;
+  process.kill(process.pid, 'SIGTERM');
+}
+
 /** Runs a service as a process: start it, stop it on SIGTERM/SIGINT, exit non-zero if it cannot start. */
 export function runService(log: Logger, start: () => Promise<{ stop: () => Promise<void> }>): void {
+  runningAsService = true;
   start()
     .then((service) => {
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => {
           log.info({ signal }, 'stopping');
-          void service.stop().then(() => process.exit(0));
+          void service.stop().then(() => process.exit(exitCode));
         });
       }
     })

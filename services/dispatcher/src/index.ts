@@ -9,6 +9,8 @@ import {
   createLogger,
   EntityDirectory,
   readEvent,
+  NewerReleaseEventError,
+  stopForNewerRelease,
   closeServer,
   createMetricsRegistry,
   kafkaAnswers,
@@ -177,6 +179,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       }
       // Expunges change the read model only.
       if (read.ok && (read.event.type === 'MessageContentExpunged' || read.event.type === 'AttemptContentExpunged')) return;
+      if (!read.ok && read.newer) stopForNewerRelease(log, new NewerReleaseEventError({ topic, partition, offset: message.offset }, read.reason));
       if (!read.ok || read.event.type !== 'WebhookReceived') {
         // A poison message neither crashes the consumer nor stalls its partition: it is parked and counted.
         const reason = read.ok ? `unexpected event type ${read.event.type}` : read.reason;

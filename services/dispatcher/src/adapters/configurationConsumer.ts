@@ -1,5 +1,5 @@
 import { DEFAULT_APPLICATION_ID, isOperationalApplication, isSubscriptionEvent, topicFor, type HookpostEvent, type SubscriptionEvent, type SubscriptionState, type Topics } from '@hookpost/contracts';
-import { decodeEvent, startConcurrentConsumer, type EventRecord, type KafkaEventLog, type Logger } from '@hookpost/platform';
+import { NewerReleaseEventError, readEvent, startConcurrentConsumer, stopForNewerRelease, type EventRecord, type KafkaEventLog, type Logger } from '@hookpost/platform';
 import { endpointFacts, endpointMessages } from '../delivery/operationalEvents';
 import type { RetryingDelivery } from './projectorDeliveries';
 
@@ -64,8 +64,10 @@ export async function startConfigurationConsumer(deps: {
     // Changes are rare and what follows may come a moment later: long waits, few fetches.
     fetch: { minBytes: 1, maxWaitMs: 1_000 },
     log,
-    handle: async ({ message }) => {
-      const event = decodeEvent(message.value);
+    handle: async ({ topic, partition, message }) => {
+      const read = readEvent(message.value);
+      if (!read.ok && read.newer) stopForNewerRelease(log, new NewerReleaseEventError({ topic, partition, offset: message.offset }, read.reason));
+      const event = read.ok ? read.event : undefined;
       if (!event || !isSubscriptionEvent(event)) return;
       await persistently('report endpoint change', () => report(event));
       if (event.type !== 'SubscriptionDeleted') return;

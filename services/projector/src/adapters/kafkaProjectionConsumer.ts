@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { consumerConfig, messageContext, readEvent, runKeptRunning, type FetchSettings, type Logger, type RedisApplicationCache, type RedisEventTypeCache, type RedisSubscriptionCache } from '@hookpost/platform';
+import { consumerConfig, messageContext, NewerReleaseEventError, readEvent, stopForNewerRelease, runKeptRunning, type FetchSettings, type Logger, type RedisApplicationCache, type RedisEventTypeCache, type RedisSubscriptionCache } from '@hookpost/platform';
 import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 const tracer = trace.getTracer('hookpost-projector');
@@ -90,6 +90,8 @@ export async function startProjectionConsumer(options: {
       const messages: { offset: string; event: HookpostEvent | undefined }[] = [];
       for (const message of batch.messages) {
         const read = readEvent(message.value);
+        // (nothing of the batch is applied: the next owner of the partition reads it from its committed offset)
+        if (!read.ok && read.newer) stopForNewerRelease(log, new NewerReleaseEventError({ topic: batch.topic, partition: batch.partition, offset: message.offset }, read.reason));
         if (!read.ok) {
           log.error({ topic: batch.topic, partition: batch.partition, offset: message.offset, reason: read.reason }, 'unreadable event parked on the dead-letter topic');
           await options.park({ topic: batch.topic, partition: batch.partition, message }, read.reason);
