@@ -3,8 +3,8 @@ import { spawnService, type ServiceProcess } from '../support/processes';
 import { PREVIOUS_RELEASE, previousRelease } from '../support/releases';
 
 // A rolling upgrade under steady load: the previous release runs the stack; this build's projector, dispatcher
-// and gateway start next to it (same consumer groups, queues, database and Redis), the load moves to the new
-// gateway, then the old processes are stopped as an orchestrator stops them (SIGTERM). Runs alone (fault tier).
+// and gateway replace it one at a time, each started next to the old one (same consumer groups, queues,
+// database and Redis) before the old one is stopped as an orchestrator stops it (SIGTERM). Runs alone (fault tier).
 jest.setTimeout(600_000);
 
 describe('a rolling upgrade from the previous release', () => {
@@ -17,18 +17,24 @@ describe('a rolling upgrade from the previous release', () => {
       let upgradeMs = 0;
       await run.load(40, 15, async () => {
         const startedAt = Date.now();
-        // New projector first (the others read through it), then dispatcher and gateway beside the old ones.
+        // In the documented order (docs/upgrades.md), readers first: each new process beside the old one, then
+        // the old one stopped as an orchestrator stops it (SIGTERM). The projector...
         const projector = await spawnService('projector', { ...run.env(), PROJECTOR_PORT: '0' });
         added.push(projector);
+        run.services.set('projector', projector);
+        await old.get('projector')!.stop('SIGTERM');
+        // ...the dispatcher (the old gateway still reads through the old projector's port: gone, so it answers
+        // reads 503 meanwhile; ingests do not read)...
         const withNewProjector = { ...run.env(), PROJECTOR_URL: `http://127.0.0.1:${projector.port}` };
-        added.push(await spawnService('dispatcher', { ...withNewProjector, DISPATCHER_PORT: '0' }));
+        const dispatcher = await spawnService('dispatcher', { ...withNewProjector, DISPATCHER_PORT: '0' });
+        added.push(dispatcher);
+        run.services.set('dispatcher', dispatcher);
+        await old.get('dispatcher')!.stop('SIGTERM');
+        // ...then the gateway: the load moves to the new one before the old one goes.
         const gateway = await spawnService('gateway', { ...withNewProjector, GATEWAY_PORT: '0' });
         added.push(gateway);
-        // The load goes to the new gateway from here on; then the old processes go, gateway first.
         run.services.set('gateway', gateway);
-        run.services.set('dispatcher', added[1]!);
-        run.services.set('projector', projector);
-        for (const name of ['gateway', 'dispatcher', 'projector'] as const) await old.get(name)!.stop('SIGTERM');
+        await old.get('gateway')!.stop('SIGTERM');
         upgradeMs = Date.now() - startedAt;
       });
       const ledger = await run.ledger();
