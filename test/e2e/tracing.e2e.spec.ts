@@ -1,6 +1,6 @@
 import { apiClient } from '../support/api';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlpReceiver';
-import { spawnService, type ServiceProcess } from '../support/processes';
+import { spawnStack, type SpawnedStack } from '../support/processes';
 import { Receiver } from '../support/receiver';
 import { removeRunResources, runEnv, TEST_API_KEY } from '../support/stack';
 import { eventually } from '../support/wait';
@@ -16,24 +16,18 @@ const run = runEnv({
 });
 let otlp: OtlpReceiver;
 let receiver: Receiver;
-const services: ServiceProcess[] = [];
+let stack: SpawnedStack | undefined;
 let api: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   otlp = await OtlpReceiver.start();
   receiver = await Receiver.start();
-  const env = { ...run.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint };
-  const projector = await spawnService('projector', env);
-  services.push(projector);
-  const withProjector = { ...env, PROJECTOR_URL: `http://127.0.0.1:${projector.port}` };
-  services.push(await spawnService('dispatcher', withProjector));
-  const gateway = await spawnService('gateway', withProjector);
-  services.push(gateway);
-  api = apiClient(`http://127.0.0.1:${gateway.port}`, { authorization: `Bearer ${TEST_API_KEY}` });
+  stack = await spawnStack({ ...run.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint });
+  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
 });
 
 afterAll(async () => {
-  for (const service of services.reverse()) await service.stop();
+  await stack?.stop();
   await receiver?.stop();
   await otlp?.stop();
   await removeRunResources({ topicPrefix: run.topicPrefix, schema: run.schema, redisPrefix: run.env.HOOKPOST_REDIS_PREFIX!, env: run.env });

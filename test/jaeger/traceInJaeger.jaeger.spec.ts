@@ -1,7 +1,7 @@
 import { apiClient } from '../support/api';
 import { findTraces, jaegerExporterEnv, jaegerServices, startJaeger, tagOf, type JaegerSpan, type JaegerTrace, type RunningJaeger } from '../support/jaeger';
 import { isLoopback, tcpListeners } from '../support/listeners';
-import { spawnService, type ServiceProcess } from '../support/processes';
+import { spawnStack, type SpawnedStack } from '../support/processes';
 import { Receiver } from '../support/receiver';
 import { removeRunResources, runEnv, TEST_API_KEY } from '../support/stack';
 import { eventually } from '../support/wait';
@@ -16,24 +16,18 @@ jest.setTimeout(120_000);
 const run = runEnv({ OTEL_BSP_SCHEDULE_DELAY: '100' });
 let jaeger: RunningJaeger;
 let receiver: Receiver;
-const services: ServiceProcess[] = [];
+let stack: SpawnedStack | undefined;
 let api: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
   jaeger = await startJaeger();
   receiver = await Receiver.start();
-  const env = { ...run.env, ...jaegerExporterEnv(jaeger.otlpHttpEndpoint) };
-  const projector = await spawnService('projector', env);
-  services.push(projector);
-  const withProjector = { ...env, PROJECTOR_URL: `http://127.0.0.1:${projector.port}` };
-  services.push(await spawnService('dispatcher', withProjector));
-  const gateway = await spawnService('gateway', withProjector);
-  services.push(gateway);
-  api = apiClient(`http://127.0.0.1:${gateway.port}`, { authorization: `Bearer ${TEST_API_KEY}` });
+  stack = await spawnStack({ ...run.env, ...jaegerExporterEnv(jaeger.otlpHttpEndpoint) });
+  api = apiClient(stack.baseUrl, { authorization: `Bearer ${TEST_API_KEY}` });
 });
 
 afterAll(async () => {
-  for (const service of services.reverse()) await service.stop();
+  await stack?.stop();
   await receiver?.stop();
   await jaeger?.stop();
   await removeRunResources({ topicPrefix: run.topicPrefix, schema: run.schema, redisPrefix: run.env.HOOKPOST_REDIS_PREFIX!, env: run.env });

@@ -70,3 +70,29 @@ export function spawnService(
     });
   });
 }
+
+export type SpawnedStack = { projector: ServiceProcess; dispatcher: ServiceProcess; gateway: ServiceProcess; baseUrl: string; stop: () => Promise<void> };
+
+/**
+ * The three services as processes, started in order (the projector first: the others read through it), each
+ * with `env` and the projector's URL; `stop` stops them in reverse.
+ */
+export async function spawnStack(env: Record<string, string>, options: Parameters<typeof spawnService>[2] = {}): Promise<SpawnedStack> {
+  const started: ServiceProcess[] = [];
+  const stop = async () => {
+    for (const service of [...started].reverse()) await service.stop();
+  };
+  try {
+    const projector = await spawnService('projector', env, options);
+    started.push(projector);
+    const withProjector = { ...env, PROJECTOR_URL: `http://127.0.0.1:${projector.port}` };
+    const dispatcher = await spawnService('dispatcher', withProjector, options);
+    started.push(dispatcher);
+    const gateway = await spawnService('gateway', withProjector, options);
+    started.push(gateway);
+    return { projector, dispatcher, gateway, baseUrl: `http://127.0.0.1:${gateway.port}`, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
