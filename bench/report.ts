@@ -9,6 +9,7 @@ type OpenModelRun = {
   steady: { first_attempts_per_s: number; first_attempt_p50_ms: number; first_attempt_p99_ms: number; delivered_p50_ms: number; delivered_p99_ms: number };
   projection: { lag_p50_s_at_most: number | null; lag_p99_s_at_most: number | null };
   processes: Processes;
+  cpu_per_webhook?: { per_process_us: Record<string, number>; total_us: number };
 };
 type Result = {
   at: string;
@@ -21,7 +22,9 @@ type Result = {
     ratio: number;
     ratio_consumers_paused: number;
   };
+  idle?: { seconds: number; stack_cpu_percent: number; processes: Processes };
   e2e?: OpenModelRun[];
+  capacity?: { p99_limit_ms: number; capacity_per_s: number; first_over_per_s: number | null; tried: { rate: number; first_attempt_p99_ms: number; refused: number; lost: number; ok: boolean; cpu_per_webhook_us?: number }[] };
   failing?: OpenModelRun;
   projection?: { backlog_webhooks: number; events_applied: number; rows_written: number; seconds_to_catch_up: number; seconds_applying: number; events_per_s: number; rows_per_s: number; consumer_lag_left: number; processes: Processes };
   scaleout?: { rate: number; one_dispatcher: OpenModelRun; two_dispatchers: OpenModelRun };
@@ -60,11 +63,27 @@ type Latency = { p50_ms: number; p99_ms: number };
 type ReadAfterWrite = { pairs: number; stale: number; patch_then_get: Latency; ingest_then_get: Latency };
 
 const openModelHeader = [
-  '| run | offered/s | accepted | delivered | retrying | lost | retried | first attempts/s | first p50 ms | first p99 ms | 2xx p50 ms | 2xx p99 ms | projection lag p99 ≤ s | drain s |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| run | offered/s | accepted | delivered | retrying | lost | retried | first attempts/s | first p50 ms | first p99 ms | 2xx p50 ms | 2xx p99 ms | projection lag p99 ≤ s | drain s | CPU µs / webhook |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 const openModelRow = (label: string, r: OpenModelRun) =>
-  `| ${label} | ${r.offered_per_s} | ${r.ledger.accepted} | ${r.ledger.delivered} | ${r.ledger.still_retrying} | ${r.ledger.lost} | ${r.ledger.retried} | ${r.steady.first_attempts_per_s} | ${r.steady.first_attempt_p50_ms} | ${r.steady.first_attempt_p99_ms} | ${r.steady.delivered_p50_ms} | ${r.steady.delivered_p99_ms} | ${r.projection.lag_p99_s_at_most ?? '–'} | ${r.phases_s.drain} |`;
+  `| ${label} | ${r.offered_per_s} | ${r.ledger.accepted} | ${r.ledger.delivered} | ${r.ledger.still_retrying} | ${r.ledger.lost} | ${r.ledger.retried} | ${r.steady.first_attempts_per_s} | ${r.steady.first_attempt_p50_ms} | ${r.steady.first_attempt_p99_ms} | ${r.steady.delivered_p50_ms} | ${r.steady.delivered_p99_ms} | ${r.projection.lag_p99_s_at_most ?? '–'} | ${r.phases_s.drain} | ${r.cpu_per_webhook?.total_us ?? '–'} |`;
+
+/** CPU per delivered webhook, each process and the stack, for each run (µs). */
+function cpuPerWebhookTable(runs: [string, OpenModelRun][]): string[] {
+  const measured = runs.filter(([, run]) => run.cpu_per_webhook);
+  if (measured.length === 0) return [];
+  const names = [...new Set(measured.flatMap(([, run]) => Object.keys(run.cpu_per_webhook!.per_process_us)))];
+  return [
+    'CPU per delivered webhook (µs; the whole run, warm-up and drain included, over the webhooks it delivered; the stack total leaves out the load generator). Target ≤ 1,000 µs at 200/s, 500/s and 1,500/s.',
+    '',
+    `| process | ${measured.map(([label]) => label).join(' | ')} |`,
+    `|---|${measured.map(() => '---|').join('')}`,
+    ...names.map((name) => `| ${name} | ${measured.map(([, run]) => run.cpu_per_webhook!.per_process_us[name] ?? '–').join(' | ')} |`),
+    `| **stack total** | ${measured.map(([, run]) => `**${run.cpu_per_webhook!.total_us}**`).join(' | ')} |`,
+    '',
+  ];
+}
 
 function processTable(runs: [string, Processes][]): string[] {
   const names = [...new Set(runs.flatMap(([, processes]) => Object.keys(processes)))];
@@ -85,6 +104,15 @@ export function markdown(result: Result): string {
     '',
   ];
   const processRuns: [string, Processes][] = [];
+  if (result.idle) {
+    lines.push(
+      '## Idle (no traffic)',
+      '',
+      `The whole stack (services and brokers) used **${result.idle.stack_cpu_percent} %** of one core over ${result.idle.seconds} s with no traffic (target ≤ 5 %); each process below.`,
+      '',
+    );
+    processRuns.push(['idle', result.idle.processes]);
+  }
   if (result.ingest) {
     const { hookpost, hookpost_consumers_paused: alone, bare_express: bare } = result.ingest;
     lines.push(
@@ -119,8 +147,22 @@ export function markdown(result: Result): string {
       ...openModelHeader,
       ...runs.map(([label, run]) => openModelRow(label, run)),
       '',
+      ...cpuPerWebhookTable(runs),
     );
     processRuns.push(...runs.map(([label, run]) => [label, run.processes] as [string, Processes]));
+  }
+  if (result.capacity) {
+    const c = result.capacity;
+    lines.push(
+      `## Capacity at first-attempt p99 ≤ ${c.p99_limit_ms} ms`,
+      '',
+      `**${c.capacity_per_s}/s**${c.first_over_per_s ? ` (${c.first_over_per_s}/s was over)` : ''}, open model, nothing refused or lost.`,
+      '',
+      '| offered/s | first p99 ms | refused | lost | within | CPU µs / webhook |',
+      '|---|---|---|---|---|---|',
+      ...c.tried.map((t) => `| ${t.rate} | ${t.first_attempt_p99_ms} | ${t.refused} | ${t.lost} | ${t.ok ? 'yes' : 'no'} | ${t.cpu_per_webhook_us ?? '–'} |`),
+      '',
+    );
   }
   if (result.projection) {
     const p = result.projection;

@@ -3,8 +3,10 @@
  * and .md. Figures are reported, never asserted. Load goes only to 127.0.0.1.
  *
  * Phases (BENCH_PHASES, comma-separated; all by default):
+ *   idle        no traffic for BENCH_IDLE_SECONDS: the CPU each service and broker uses doing nothing
  *   ingest      closed-loop ingest, next to a bare Express app answering 202 under the same load generator
- *   e2e         open-model end to end at each of BENCH_E2E_RATES
+ *   e2e         open-model end to end at each of BENCH_E2E_RATES (200, 500, 1500), with CPU per delivered webhook
+ *   capacity    the highest open-model rate whose first-attempt p99 stays ≤ BENCH_CAPACITY_P99_MS (100)
  *   failing     open model where 10% of first attempts fail, so retries go through RabbitMQ
  *   projection  the projector paused while a backlog builds, then timed while it catches up
  *   scaleout    the same open-model run with one and with two dispatcher processes
@@ -49,11 +51,15 @@ import {
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite,fanout,ratelimit').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'idle,ingest,e2e,capacity,failing,projection,scaleout,readafterwrite,fanout,ratelimit').split(','),
+  idle_s: number('BENCH_IDLE_SECONDS', 30),
+  capacity_p99_ms: number('BENCH_CAPACITY_P99_MS', 100),
+  capacity_start: number('BENCH_CAPACITY_START_RATE', 400),
+  capacity_seconds: number('BENCH_CAPACITY_SECONDS', 10),
   warmup_s: number('BENCH_WARMUP_SECONDS', 5),
   steady_s: number('BENCH_SECONDS', 15),
   connections: number('BENCH_CONNECTIONS', 64),
-  e2e_rates: (process.env.BENCH_E2E_RATES ?? '500,1500').split(',').map(Number),
+  e2e_rates: (process.env.BENCH_E2E_RATES ?? '200,500,1500').split(',').map(Number),
   failing_rate: number('BENCH_FAILING_RATE', 500),
   scaleout_rate: number('BENCH_SCALEOUT_RATE', 1000),
   projection_backlog: number('BENCH_PROJECTION_BACKLOG', 20_000),
@@ -69,12 +75,70 @@ export const settings = {
   ratelimit_seconds: number('BENCH_RATELIMIT_SECONDS', 10),
 };
 
-/** Runs `work` and adds the CPU and memory every process used meanwhile. */
+/**
+ * Runs `work` and adds the CPU and memory every process used meanwhile; for a run that delivered webhooks
+ * (`ledger.delivered`), also the CPU per delivered webhook: each process's CPU time over the whole run (warm-up
+ * and drain included) divided by the webhooks it delivered, and the sum over the services and brokers (the
+ * load generator and its receiver left out).
+ */
 async function withUsage<T extends object>(work: () => Promise<T>) {
   const before = processUsage();
   const started = Date.now();
   const result = await work();
-  return { ...result, processes: usageBetween(before, processUsage(), (Date.now() - started) / 1000) };
+  const after = processUsage();
+  const delivered = (result as { ledger?: { delivered?: unknown } }).ledger?.delivered;
+  return {
+    ...result,
+    processes: usageBetween(before, after, (Date.now() - started) / 1000),
+    ...(typeof delivered === 'number' && delivered > 0 ? { cpu_per_webhook: cpuPerDelivery(cpuSecondsBetween(before, after), delivered, [LOAD_GENERATOR]) } : {}),
+  };
+}
+
+/** The stack with no traffic at all: what each process uses idle (consumers polling, timers), % of one core. */
+async function idle() {
+  await caughtUp();
+  await sleep(2_000);
+  const before = processUsage();
+  await sleep(settings.idle_s * 1000);
+  const after = processUsage();
+  const { [LOAD_GENERATOR]: _bench, ...stack } = usageBetween(before, after, settings.idle_s);
+  const seconds = cpuSecondsBetween(before, after);
+  const stackPercent = Object.entries(seconds).filter(([name]) => name !== LOAD_GENERATOR).reduce((sum, [, s]) => sum + s, 0) / settings.idle_s * 100;
+  return { seconds: settings.idle_s, stack_cpu_percent: Math.round(stackPercent * 10) / 10, processes: stack };
+}
+
+/**
+ * The capacity at an acceptable latency: the highest open-model rate whose first-attempt p99 stays within
+ * BENCH_CAPACITY_P99_MS with nothing lost or refused. Rates grow by a quarter from BENCH_CAPACITY_START_RATE
+ * until one fails, then the gap is halved twice.
+ */
+async function capacity(receiver: Receiver) {
+  const limit = settings.capacity_p99_ms;
+  const tried: { rate: number; first_attempt_p99_ms: number; refused: number; lost: number; ok: boolean; cpu_per_webhook_us?: number }[] = [];
+  const attempt = async (rate: number) => {
+    const run = await withUsage(() =>
+      openModel({ receiver, rate, failing: false, subscriptions: settings.subscriptions, warmupSeconds: settings.warmup_s, seconds: settings.capacity_seconds, drainSeconds: 30 }),
+    );
+    const ok = run.steady.first_attempt_p99_ms <= limit && run.ledger.refused === 0 && run.ledger.lost === 0 && run.ledger.still_retrying === 0;
+    tried.push({ rate, first_attempt_p99_ms: run.steady.first_attempt_p99_ms, refused: run.ledger.refused, lost: run.ledger.lost, ok, cpu_per_webhook_us: run.cpu_per_webhook?.total_us });
+    console.error(`[bench] capacity: ${rate}/s → first-attempt p99 ${run.steady.first_attempt_p99_ms} ms${ok ? '' : ' (over)'}`);
+    return ok;
+  };
+  let good = 0;
+  let bad = 0;
+  for (let rate = settings.capacity_start; tried.length < 12; rate = Math.round(rate * 1.25)) {
+    if (await attempt(rate)) good = rate;
+    else {
+      bad = rate;
+      break;
+    }
+  }
+  for (let step = 0; step < 2 && bad > 0 && bad - good > 20; step += 1) {
+    const middle = Math.round((good + bad) / 2);
+    if (await attempt(middle)) good = middle;
+    else bad = middle;
+  }
+  return { p99_limit_ms: limit, capacity_per_s: good, first_over_per_s: bad || null, tried };
 }
 
 async function bareExpress() {
@@ -350,12 +414,14 @@ async function main() {
     console.error(`[bench] warming the stack up for ${settings.stack_warmup_s} s…`);
     await warmUp(receiver);
   }
+  await phase('idle', () => idle());
   await phase('ingest', () => ingest(receiver));
   await phase('e2e', async () => {
     const runs = [];
     for (const rate of settings.e2e_rates) runs.push(await endToEnd(receiver, rate, false));
     return runs;
   });
+  await phase('capacity', () => capacity(receiver));
   await phase('failing', () => endToEnd(receiver, settings.failing_rate, true));
   await phase('projection', () => projection(receiver));
   await phase('scaleout', () => scaleOut(receiver));
