@@ -8,3 +8,4 @@ export * from './subscriptionHistory';
 export * from './entityHistory';
 export * from './svix';
 export * from './svixViews';
+export * from './liveChanges';

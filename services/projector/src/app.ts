@@ -90,9 +90,10 @@ export function buildProjectorApp(deps: {
   });
 
   app.get('/deliveries', fenced('deliveries'), async (req, res) => {
-    allowOnly(req.query, ['subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
+    allowOnly(req.query, ['app_id', 'subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
     res.json(
       await queries.searchDeliveries({
+        app_id: uuidOf(req.query, 'app_id'),
         subscription_id: uuidOf(req.query, 'subscription_id'),
         status: statusOf(req.query),
         event_type: textOf(req.query, 'event_type', { min: 1, max: limits.eventTypeLength }),
