@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { topicNames } from '@hookpost/contracts';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import {
@@ -40,6 +41,9 @@ import { payloadSchemaProblems } from './svix/payloadSchemas';
 import { buildGatewayApp } from './app';
 import { readGatewayEnv, type GatewayEnv } from './env';
 import { ProjectorForwarder } from './adapters/projectorForwarder';
+import { RedisUiSessions } from './adapters/redisUiSessions';
+import { RedisLiveDeliveries } from './adapters/redisLiveDeliveries';
+import { uiSettings } from './ui/uiRoutes';
 
 export type RunningGateway = { port: number; stop: () => Promise<void> };
 
@@ -111,6 +115,9 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     publicUrl: env.HOOKPOST_PUBLIC_URL || undefined,
     now: Date.now,
   };
+  const ui = uiSettings(env);
+  const liveDeliveries = new RedisLiveDeliveries(redis, env.HOOKPOST_REDIS_PREFIX, log);
+  let closeLiveStreams = () => undefined as void;
   const readiness = await cachedReadiness(async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildGatewayApp({
     log,
@@ -137,6 +144,24 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     metrics: createMetricsRegistry('gateway'),
     svix,
     auth,
+    ui: {
+      pages: {
+        log,
+        // (dist/ui beside the bundle; from the sources, as the tests run it, the same folder)
+        dir: path.resolve(__dirname, '..', 'dist', 'ui'),
+        sessions: new RedisUiSessions(redis, env.HOOKPOST_REDIS_PREFIX),
+        apiKeys,
+        sessionTtlMs: env.HOOKPOST_UI_SESSION_TTL_MS,
+        publicUrl: env.HOOKPOST_PUBLIC_URL || undefined,
+        ...ui,
+        now: Date.now,
+      },
+      live: { live: liveDeliveries, tokens, denylist, now: Date.now },
+      forwardAs: serviceCredentials(env.HOOKPOST_SECRET_KEYS).send,
+      registerClose: (close) => {
+        closeLiveStreams = close;
+      },
+    },
     idempotent: idempotency({
       store: new RedisIdempotencyStore(redis, env.HOOKPOST_REDIS_PREFIX),
       // The key's identity (a digest: never the key itself), so one caller's keys never answer another's.
@@ -147,6 +172,11 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   });
   const server = await listen(app, env.GATEWAY_PORT, env.HOOKPOST_BIND_HOST);
 
+  // (a live stream never ends by itself: ended first, or closing the server would wait for it)
+  shutdown.add('live streams', async () => {
+    closeLiveStreams();
+    await liveDeliveries.close();
+  });
   shutdown.add('http', () => closeServer(server));
   shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('kafka producer', () => eventLog.disconnect());

@@ -1,0 +1,7 @@
+export function PortalApp() {
+  return (
+    <main id="main">
+      <h1>Portal</h1>
+    </main>
+  );
+}
