@@ -1,5 +1,6 @@
 /** One jest config over every package and service; tiers are named by file suffix
- *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.fault.spec.ts) and selected with HOOKPOST_TEST_TIERS. */
+ *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.browser.spec.ts, *.fault.spec.ts) and selected with
+ *  HOOKPOST_TEST_TIERS. The browser tier (the dashboard in Debian's Chromium) runs on its own in npm test. */
 const tiers = (process.env.HOOKPOST_TEST_TIERS || 'unit,int,e2e').split(',');
 
 module.exports = {
