@@ -34,8 +34,9 @@ async function checkAccessibility(name: string): Promise<void> {
 }
 
 /** A marker that a full page load would wipe: the steps that must happen "without reloading" check it survived. */
-const markPage = () => page.evaluate(() => ((window as unknown as { hookpostMark: number }).hookpostMark = 42));
-const pageWasNotReloaded = async () => expect(await page.evaluate(() => (window as unknown as { hookpostMark?: number }).hookpostMark)).toBe(42);
+// (these functions run in the page: globalThis is its window)
+const markPage = () => page.evaluate(() => ((globalThis as unknown as { hookpostMark: number }).hookpostMark = 42));
+const pageWasNotReloaded = async () => expect(await page.evaluate(() => (globalThis as unknown as { hookpostMark?: number }).hookpostMark)).toBe(42);
 
 describe('the operator dashboard', () => {
   let appId: string;
@@ -47,7 +48,7 @@ describe('the operator dashboard', () => {
     await page.getByLabel('Admin API key').waitFor();
     const firstLoadMs = Date.now() - started;
     const timing = await page.evaluate(() => {
-      const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const navigation = (performance as unknown as { getEntriesByType(type: string): unknown[] }).getEntriesByType('navigation')[0] as { domContentLoadedEventEnd: number; loadEventEnd: number };
       return { domContentLoaded: Math.round(navigation.domContentLoadedEventEnd), load: Math.round(navigation.loadEventEnd) };
     });
     console.log(`first load (navigation to the sign-in form): ${firstLoadMs} ms; DOMContentLoaded ${timing.domContentLoaded} ms, load ${timing.load} ms`);
@@ -65,7 +66,10 @@ describe('the operator dashboard', () => {
 
     const cookies = await context.cookies();
     expect(cookies).toEqual([expect.objectContaining({ name: 'hookpost_session', httpOnly: true, sameSite: 'Strict' })]);
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    const stored = await page.evaluate(() => {
+      const { localStorage, sessionStorage } = globalThis as unknown as Record<'localStorage' | 'sessionStorage', object>;
+      return JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage });
+    });
     expect(stored).not.toContain(TEST_API_KEY);
     expect(stored).toBe('{}{}');
   });
@@ -159,6 +163,39 @@ describe('the operator dashboard', () => {
     await page.getByRole('button', { name: 'Resend' }).click();
     await page.locator('tr[data-attempt-status="succeeded"]', { hasText: 'manual' }).waitFor({ timeout: 10_000 });
     await checkAccessibility('07-resent');
+  });
+
+  it("opens an application's portal from its app-portal-access URL, showing that application only", async () => {
+    // Another application, with an endpoint of its own
+    const other = (await stack.api('POST', '/api/v1/app', { name: 'Globex' })).body.id as string;
+    const otherEndpoint = (await stack.api('POST', `/api/v1/app/${other}/endpoint`, { url: 'https://globex.example/hooks' })).body.id as string;
+    const access = await stack.api('POST', `/api/v1/auth/app-portal-access/${appId}`, {});
+    expect(access.status).toBe(200);
+    expect(access.body.url).toMatch(/\/portal\/#token=hpat_/);
+
+    // A browser with no dashboard session, as the customer's is
+    const customer = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const portal = await customer.newPage();
+    await portal.goto(access.body.url);
+    await portal.getByRole('heading', { name: 'Endpoints', level: 1 }).waitFor();
+    await portal.getByRole('link', { name: endpointUrl }).waitFor();
+    expect(await portal.getByText('globex.example').count()).toBe(0);
+    // the token left the address bar for the tab's storage
+    expect(portal.url()).toBe(`${stack.baseUrl}/portal/`);
+    expect({ page: 'portal', violations: await seriousViolations(portal) }).toEqual({ page: 'portal', violations: [] });
+    await screenshot(portal, '08-portal');
+
+    // its endpoint's messages, with their status
+    await portal.getByRole('link', { name: endpointUrl }).click();
+    await portal.getByRole('link', { name: 'Messages' }).click();
+    await portal.locator('tr[data-status="succeeded"]').first().waitFor();
+    expect({ page: 'portal messages', violations: await seriousViolations(portal) }).toEqual({ page: 'portal messages', violations: [] });
+    await screenshot(portal, '08-portal-messages');
+
+    // another application's endpoint is not found, as if it did not exist
+    await portal.goto(`/portal/endpoints/${otherEndpoint}`.replace(/^/, stack.baseUrl));
+    await portal.getByRole('alert').filter({ hasText: /No endpoint|No application/ }).waitFor();
+    await customer.close();
   });
 
   it('serves ReDoc for the same OpenAPI document', async () => {

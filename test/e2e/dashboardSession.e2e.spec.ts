@@ -99,7 +99,8 @@ describe('the session cookie', () => {
 
   it('acts for no other origin, even with the token', async () => {
     const { cookie, csrf } = await signIn();
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+    const crossSite: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+    for (const headers of crossSite) {
       expect((await call('GET', '/api/v1/app', { cookie, ...headers })).status).toBe(403);
       expect((await call('POST', '/api/v1/app', { cookie, 'x-hookpost-csrf': csrf, ...headers }, { name: 'cross' })).status).toBe(403);
     }

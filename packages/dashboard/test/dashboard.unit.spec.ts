@@ -83,3 +83,27 @@ describe('the live stream reader', () => {
     expect(rest).toBe('event: deli');
   });
 });
+
+describe("the portal's token", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { applicationOfToken, takePortalToken } = require('../src/portal/portalToken') as typeof import('../src/portal/portalToken');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { AppTokens } = require('@hookpost/platform') as typeof import('@hookpost/platform');
+
+  it('names the application the gateway issued it for', () => {
+    const app = randomUUID();
+    const token = new AppTokens([randomBytes(32)]).issue({ app, expiresInSeconds: 3_600, readOnly: false }, Date.now());
+    expect(applicationOfToken(token)).toBe(contractsExternalId('app', app));
+    expect(applicationOfToken('hpat_nonsense')).toBeUndefined();
+  });
+
+  it('moves from the fragment to the tab storage, out of the address bar', () => {
+    const stored = new Map<string, string>();
+    const storage = { getItem: (key: string) => stored.get(key) ?? null, setItem: (key: string, value: string) => void stored.set(key, value), removeItem: (key: string) => void stored.delete(key) };
+    const replaced: string[] = [];
+    const history = { replaceState: (_state: unknown, _title: string, url?: string | URL | null) => void replaced.push(String(url)) };
+    expect(takePortalToken({ hash: '#token=hpat_abc', pathname: '/portal/', search: '' }, storage, history)).toBe('hpat_abc');
+    expect(replaced).toEqual(['/portal/']);
+    expect(takePortalToken({ hash: '', pathname: '/portal/endpoints', search: '' }, storage, history)).toBe('hpat_abc');
+  });
+});

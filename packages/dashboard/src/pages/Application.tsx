@@ -30,15 +30,16 @@ export function Application({ appId }: { appId: string }) {
           )}
         </p>
       </header>
-      <Endpoints appId={app.data.id} />
-      <CreateEndpoint appId={app.data.id} />
+      <Endpoints appId={app.data.id} base={`/ui/applications/${app.data.id}`} />
+      <CreateEndpoint appId={app.data.id} base={`/ui/applications/${app.data.id}`} />
       <SendMessage appId={app.data.id} />
       <EditApplication appId={app.data.id} name={app.data.name} uid={app.data.uid} rateLimit={app.data.rateLimit} />
     </>
   );
 }
 
-function Endpoints({ appId }: { appId: string }) {
+/** `base`: where the application's pages are (the operator's /ui/applications/…, or the portal's /portal). */
+export function Endpoints({ appId, base }: { appId: string; base: string }) {
   const endpoints = useQuery({ queryKey: ['endpoints', appId], queryFn: () => hookpost.endpoints(appId) });
   return (
     <section className="card" aria-labelledby="endpoints-title">
@@ -64,7 +65,7 @@ function Endpoints({ appId }: { appId: string }) {
             {endpoints.data.data.map((endpoint) => (
               <tr key={endpoint.id}>
                 <td>
-                  <Link to={`/ui/applications/${appId}/endpoints/${endpoint.id}`}>{endpoint.url}</Link>
+                  <Link to={`${base}/endpoints/${endpoint.id}`}>{endpoint.url}</Link>
                   {endpoint.description && <div className="muted small">{endpoint.description}</div>}
                 </td>
                 <td>
@@ -84,7 +85,7 @@ function Endpoints({ appId }: { appId: string }) {
   );
 }
 
-function CreateEndpoint({ appId }: { appId: string }) {
+export function CreateEndpoint({ appId, base }: { appId: string; base: string }) {
   const client = useQueryClient();
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
@@ -100,7 +101,7 @@ function CreateEndpoint({ appId }: { appId: string }) {
       }),
     onSuccess: async (endpoint) => {
       await client.invalidateQueries({ queryKey: ['endpoints', appId] });
-      navigate(`/ui/applications/${appId}/endpoints/${endpoint.id}`);
+      navigate(`${base}/endpoints/${endpoint.id}`);
     },
   });
   const submit = (event: FormEvent) => {

@@ -23,7 +23,7 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
     <>
       <header className="page-header">
         <p className="crumbs">
-          <Link to={base}>Application</Link> /
+          <Link to={base}>{base.startsWith('/portal') ? 'Endpoints' : 'Application'}</Link> /
         </p>
         <h1>
           {ep.url} <StatusBadge status={ep.disabled ? 'disabled' : 'enabled'} />
@@ -34,6 +34,12 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
             <>
               {' '}
               · <Link to={`/ui/deliveries?subscription_id=${uuid}`}>Deliveries</Link>
+            </>
+          )}
+          {base.startsWith('/portal') && (
+            <>
+              {' '}
+              · <Link to={`/portal/endpoints/${ep.id}/messages`}>Messages</Link>
             </>
           )}
         </p>
