@@ -60,8 +60,10 @@ start_service() {
 # The projector first: it applies the migrations and serves the reads the gateway forwards.
 start_service projector "${PROJECTOR_PORT:-8001}"
 start_service dispatcher "${DISPATCHER_PORT:-8002}"
+# (the dashboard's overview shows the dispatcher's health)
+export HOOKPOST_DISPATCHER_URL=${HOOKPOST_DISPATCHER_URL:-http://127.0.0.1:${DISPATCHER_PORT:-8002}}
 start_service gateway "${GATEWAY_PORT:-8000}"
-say "ready: API on http://localhost:${GATEWAY_PORT:-8000} (logs in $STATE/logs; npm stop to stop)"
+say "ready: API on http://localhost:${GATEWAY_PORT:-8000}, dashboard on http://localhost:${GATEWAY_PORT:-8000}/ui (logs in $STATE/logs; npm stop to stop)"
 # The key is shown once, when it is made; after that only where it is (logs and terminals are not for secrets).
 if [[ -n ${new_key:-} ]]; then
   say "API key, made now and kept in $keyfile (shown this once): send -H \"Authorization: Bearer ${HOOKPOST_API_KEYS%%,*}\""

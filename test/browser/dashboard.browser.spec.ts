@@ -165,6 +165,21 @@ describe('the operator dashboard', () => {
     await checkAccessibility('07-resent');
   });
 
+  it('shows the overview: outcomes, success rate, response times, backlog, failing endpoints, health', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('img', { name: /^Deliveries per minute by outcome: \d+ succeeded, [1-9]\d* failed/ }).waitFor();
+    await page.getByRole('img', { name: /^Endpoint response time/ }).waitFor();
+    await expect(page.getByTestId('success-rate').textContent()).resolves.toMatch(/^\d+(\.\d)? %$/);
+    // the endpoint that failed is listed, and every service this gateway sees is up
+    await page.getByRole('table').getByRole('link', { name: endpointUrl }).waitFor();
+    expect(await page.locator('.health .badge-failed').count()).toBe(0);
+    expect(await page.locator('.health li').count()).toBeGreaterThanOrEqual(4);
+    await page.getByText('Last day').click();
+    await page.getByRole('img', { name: /^Deliveries per 15 minutes by outcome/ }).waitFor();
+    await page.getByText('Last hour').click();
+    await checkAccessibility('00-overview');
+  });
+
   it("opens an application's portal from its app-portal-access URL, showing that application only", async () => {
     // Another application, with an endpoint of its own
     const other = (await stack.api('POST', '/api/v1/app', { name: 'Globex' })).body.id as string;

@@ -157,6 +157,21 @@ describe('the live stream', () => {
   });
 });
 
+describe('the overview', () => {
+  it('answers the operator only, with figures from the read model and the health of what the gateway sees', async () => {
+    const app = (await stack.api('POST', '/api/v1/app', { name: 'overview' })).body.id as string;
+    const token = (await stack.api('POST', `/api/v1/auth/app-portal-access/${app}`, {})).body.token as string;
+    expect((await call('GET', '/ui/api/overview')).status).toBe(401);
+    expect((await call('GET', '/ui/api/overview', { authorization: `Bearer ${token}` })).status).toBe(401);
+    const answer = await call('GET', '/ui/api/overview?window=day', { authorization: `Bearer ${TEST_API_KEY}` });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ window: 'day', bucketSeconds: 900, health: { gateway: true, redis: true, kafka: true, 'projector (PostgreSQL, Kafka)': true } });
+    // (the figures themselves are checked in the browser test, after deliveries it made)
+    expect(answer.body.totals).toEqual(expect.objectContaining({ succeeded: expect.any(Number), failed: expect.any(Number) }));
+    expect(Array.isArray(answer.body.deliveries) && Array.isArray(answer.body.attempts) && Array.isArray(answer.body.failing_endpoints)).toBe(true);
+  });
+});
+
 describe('the pages', () => {
   it('are served without a key, never framed, with a strict content security policy', async () => {
     for (const path of ['/ui', '/ui/', '/ui/deliveries/x', '/portal/']) {

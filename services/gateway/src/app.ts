@@ -45,7 +45,7 @@ import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
 import { svixRouter, type SvixRouterDeps } from './svix/svixRouter';
 import { authRoutes, type AuthDeps } from './svix/authRoutes';
-import { operatorSessionOf, uiAccess, uiPages, type UiDeps } from './ui/uiRoutes';
+import { operatorSessionOf, overviewRoute, uiAccess, uiPages, type OverviewSource, type UiDeps } from './ui/uiRoutes';
 import { liveRoutes, type LiveDeps } from './ui/liveRoutes';
 
 export type GatewayDeps = {
@@ -74,7 +74,7 @@ export type GatewayDeps = {
    * live stream. `forwardAs` is what reads made with the session cookie are forwarded to the projector with
    * (the service credential: the cookie means nothing to the projector). Absent, none of it is served.
    */
-  ui?: { pages: UiDeps; live: Omit<LiveDeps, 'admin' | 'log'>; forwardAs: string; registerClose: (close: () => void) => void };
+  ui?: { pages: UiDeps; live: Omit<LiveDeps, 'admin' | 'log'>; overview: OverviewSource; forwardAs: string; registerClose: (close: () => void) => void };
 };
 
 /** Paths anyone may call: liveness, readiness, metrics, the API description, and the Svix API's health. */
@@ -148,6 +148,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     const live = liveRoutes({ ...deps.ui.live, admin, log: deps.log });
     deps.ui.registerClose(live.close);
     app.use(live.router);
+    app.use(overviewRoute(admin, deps.ui.overview));
     app.use(ui.signedIn(keyCheck));
   } else {
     app.use(keyCheck);

@@ -13,6 +13,7 @@ import {
   createMetricsRegistry,
   kafkaAnswers,
   within,
+  ServiceUnavailable,
   connectEventLog,
   connectSubscriptionCache,
   listen,
@@ -157,6 +158,23 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
         now: Date.now,
       },
       live: { live: liveDeliveries, tokens, denylist, now: Date.now },
+      overview: {
+        figures: async (window) => {
+          const answer = await fetch(`${env.PROJECTOR_URL}/internal/overview?window=${window}`, { headers: projectorHeaders, signal: AbortSignal.timeout(10_000) });
+          if (!answer.ok) throw new ServiceUnavailable('The read model cannot answer the overview right now; try again shortly.');
+          return answer.json();
+        },
+        health: async () => {
+          const projectorReady = await fetch(`${env.PROJECTOR_URL}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((answer) => answer.ok, () => false);
+          const redisUp = await within(2_000, redis.ping()).then((pong) => pong === 'PONG', () => false);
+          const kafkaUp = await kafkaAnswers(admin).catch(() => false);
+          // (the projector is ready when PostgreSQL and Kafka answer it; the dispatcher when Kafka and RabbitMQ do)
+          const dispatcher: Record<string, boolean> = env.HOOKPOST_DISPATCHER_URL
+            ? { 'dispatcher (RabbitMQ, Kafka)': await fetch(`${env.HOOKPOST_DISPATCHER_URL}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((answer) => answer.ok, () => false) }
+            : {};
+          return { gateway: true, redis: redisUp, kafka: kafkaUp, 'projector (PostgreSQL, Kafka)': projectorReady, ...dispatcher };
+        },
+      },
       forwardAs: serviceCredentials(env.HOOKPOST_SECRET_KEYS).send,
       registerClose: (close) => {
         closeLiveStreams = close;

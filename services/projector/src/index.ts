@@ -8,6 +8,7 @@ import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
 import { RedisLiveChanges } from './adapters/redisLiveChanges';
+import { PgOverview } from './adapters/pgOverview';
 import { PgReadQueries } from './adapters/pgReadQueries';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
 
@@ -102,6 +103,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const app = buildProjectorApp({
     queries,
     svixQueries,
+    overview: new PgOverview(pool),
     readAfterWrites,
     log,
     apiKeys,

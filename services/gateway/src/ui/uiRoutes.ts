@@ -253,3 +253,22 @@ export function uiSettings(env: { HOOKPOST_PORTAL_FRAME_ANCESTORS: string[]; HOO
     brand: { name, logoUrl: env.HOOKPOST_UI_BRAND_LOGO_URL || null, accentColor: color || null },
   };
 }
+
+/** Where the overview's figures and the services' health come from (the projector's /internal/overview, readiness checks). */
+export type OverviewSource = {
+  figures: (window: 'hour' | 'day') => Promise<unknown>;
+  /** Each service and broker this gateway can see: up or not. */
+  health: () => Promise<Record<string, boolean>>;
+};
+
+/** GET /ui/api/overview?window=hour|day, for the operator (session cookie or admin key) only. */
+export function overviewRoute(admin: RequestHandler, source: OverviewSource): Router {
+  const router = express.Router();
+  router.get('/ui/api/overview', admin, async (req, res) => {
+    const window = req.query.window === 'day' ? 'day' : 'hour';
+    const [figures, health] = await Promise.all([source.figures(window), source.health()]);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ ...(figures as object), health });
+  });
+  return router;
+}
