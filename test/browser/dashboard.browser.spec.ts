@@ -219,7 +219,7 @@ describe('the operator dashboard', () => {
     await redoc.getByText('searchDeliveries', { exact: false }).first().waitFor({ state: 'attached', timeout: 30_000 }).catch(async () => {
       await redoc.locator('.api-content').first().waitFor({ timeout: 30_000 });
     });
-    await screenshot(redoc, '09-redoc');
+    await screenshot(redoc, '09-redoc', false);
     await redoc.close();
   });
 

@@ -33,10 +33,11 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
   };
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** The whole page (`fullPage`), or what a window shows (ReDoc's whole page is many megabytes of picture). */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const file = path.join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 
