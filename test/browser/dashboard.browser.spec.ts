@@ -60,9 +60,14 @@ describe('the operator dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not an admin API key' }).waitFor();
 
-    await page.getByLabel('Admin API key').fill(TEST_API_KEY);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // by keyboard: the field has the focus, Enter signs in
+    await page.getByLabel('Admin API key').fill('');
+    await page.keyboard.type(TEST_API_KEY);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    // the first Tab reaches the skip link, which moves the focus to the page's content
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document.activeElement.textContent)).toBe('Skip to content');
 
     const cookies = await context.cookies();
     expect(cookies).toEqual([expect.objectContaining({ name: 'hookpost_session', httpOnly: true, sameSite: 'Strict' })]);

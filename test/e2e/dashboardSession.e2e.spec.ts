@@ -52,7 +52,8 @@ async function call(method: string, path: string, headers: Record<string, string
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  const json = (response.headers.get('content-type') ?? '').includes('json');
+  return { status: response.status, headers: response.headers, body: json && text ? JSON.parse(text) : text };
 }
 
 async function signIn(): Promise<{ cookie: string; csrf: string; setCookie: string }> {
@@ -113,6 +114,8 @@ describe('the session cookie', () => {
     expect((await call('DELETE', '/ui/api/session', { cookie, 'x-hookpost-csrf': csrf })).status).toBe(204);
     expect((await call('GET', '/api/v1/app', { cookie })).status).toBe(401);
     expect((await call('GET', '/ui/api/session', { cookie })).status).toBe(401);
+    // the open paths stay open to a browser with an old cookie
+    for (const path of ['/healthz', '/openapi.json', '/docs']) expect({ path, status: (await call('GET', path, { cookie })).status }).toEqual({ path, status: 200 });
     // a made-up cookie is nothing either
     expect((await call('GET', '/api/v1/app', { cookie: 'hookpost_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(401);
     // an API key still works, with or without a cookie beside it, and a bad key is still refused

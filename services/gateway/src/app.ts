@@ -149,7 +149,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     deps.ui.registerClose(live.close);
     app.use(live.router);
     app.use(overviewRoute(admin, deps.ui.overview));
-    app.use(ui.signedIn(keyCheck));
+    app.use(ui.signedIn(keyCheck, openPaths));
   } else {
     app.use(keyCheck);
   }

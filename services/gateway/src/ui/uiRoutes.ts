@@ -79,9 +79,10 @@ export function uiAccess(deps: UiDeps) {
    * cookie is decided here (uiSession.ts) and, when allowed, goes on as the operator; every other request goes
    * to `keyCheck` untouched, so API keys and application tokens work exactly as before.
    */
-  function signedIn(keyCheck: RequestHandler): RequestHandler {
+  function signedIn(keyCheck: RequestHandler, openPath: (path: string) => boolean = () => false): RequestHandler {
     return (req, res, next) => {
-      if (open || req.headers.authorization !== undefined || req.headers.cookie === undefined) return keyCheck(req, res, next);
+      // (an open path answers anyone: a stale cookie must not turn /docs or /healthz into a 401)
+      if (open || openPath(req.path) || req.headers.authorization !== undefined || req.headers.cookie === undefined) return keyCheck(req, res, next);
       const name = sessionCookieName(isSecure(req, deps.publicUrl));
       const id = cookieValue(req.headers.cookie, name);
       if (id === undefined) return keyCheck(req, res, next);
