@@ -86,6 +86,10 @@ describe('the operator dashboard', () => {
     await page.getByLabel('JSON Schema (optional, version 1)').fill(JSON.stringify({ type: 'object', properties: { invoice: { type: 'string' } }, examples: [{ invoice: 'in_example' }] }));
     await page.getByRole('button', { name: 'Create event type' }).click();
     await page.getByRole('heading', { name: 'invoice.paid' }).waitFor();
+    await page.getByText('Edit invoice.paid').click();
+    await page.getByLabel('Description of invoice.paid').fill('An invoice was paid in full');
+    await page.getByRole('button', { name: 'Save invoice.paid' }).click();
+    await page.getByText('An invoice was paid in full', { exact: true }).waitFor();
     await page.getByText('Schema (versions 1)').click();
     await page.getByLabel('Schemas of invoice.paid').waitFor();
     await checkAccessibility('02-event-types');

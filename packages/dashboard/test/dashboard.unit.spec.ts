@@ -102,8 +102,12 @@ describe("the portal's token", () => {
     const storage = { getItem: (key: string) => stored.get(key) ?? null, setItem: (key: string, value: string) => void stored.set(key, value), removeItem: (key: string) => void stored.delete(key) };
     const replaced: string[] = [];
     const history = { replaceState: (_state: unknown, _title: string, url?: string | URL | null) => void replaced.push(String(url)) };
-    expect(takePortalToken({ hash: '#token=hpat_abc', pathname: '/portal/', search: '' }, storage, history)).toBe('hpat_abc');
+    const token = new AppTokens([randomBytes(32)]).issue({ app: randomUUID(), expiresInSeconds: 3_600, readOnly: false }, Date.now());
+    expect(takePortalToken({ hash: `#token=${token}`, pathname: '/portal/', search: '' }, storage, history)).toBe(token);
     expect(replaced).toEqual(['/portal/']);
-    expect(takePortalToken({ hash: '', pathname: '/portal/endpoints', search: '' }, storage, history)).toBe('hpat_abc');
+    expect(takePortalToken({ hash: '', pathname: '/portal/endpoints', search: '' }, storage, history)).toBe(token);
+    // (whatever an embedding component appends after it)
+    expect(takePortalToken({ hash: `#token=${token}&darkMode=true`, pathname: '/portal/', search: '' }, storage, history)).toBe(token);
+    expect(takePortalToken({ hash: `#token=${token}?fullSize=1`, pathname: '/portal/', search: '' }, storage, history)).toBe(token);
   });
 });

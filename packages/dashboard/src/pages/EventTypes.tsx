@@ -51,6 +51,7 @@ export function EventTypes({ readOnly = false }: { readOnly?: boolean }) {
                   )}
                 </div>
                 <p>{type.description}</p>
+                {!readOnly && <EditEventType name={type.name} description={type.description} schemas={type.schemas} />}
                 {type.schemas && Object.keys(type.schemas).length > 0 ? (
                   <details>
                     <summary>Schema (versions {Object.keys(type.schemas).join(', ')})</summary>
@@ -66,6 +67,50 @@ export function EventTypes({ readOnly = false }: { readOnly?: boolean }) {
         <ErrorNote error={archive.error} />
       </section>
     </>
+  );
+}
+
+/** A type's description and its newest schema, changed in place (a new schema replaces version 1's). */
+function EditEventType({ name, description, schemas }: { name: string; description: string; schemas: Record<string, unknown> | null }) {
+  const client = useQueryClient();
+  const versions = Object.keys(schemas ?? {}).map(Number).sort((a, b) => a - b);
+  const newest = versions.length ? String(versions[versions.length - 1]) : '1';
+  const [draft, setDraft] = useState({ description, schema: schemas?.[newest] ? JSON.stringify(schemas[newest], null, 2) : '' });
+  const save = useMutation({
+    mutationFn: async () => {
+      let schema: unknown = undefined;
+      if (draft.schema.trim()) {
+        try {
+          schema = JSON.parse(draft.schema);
+        } catch {
+          throw new Error('The schema is not valid JSON.');
+        }
+      }
+      await hookpost.updateEventType(name, { description: draft.description, schemas: schema === undefined ? null : { ...(schemas ?? {}), [newest]: schema } });
+    },
+    onSuccess: () => client.invalidateQueries({ queryKey: ['event-types'] }),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    save.mutate();
+  };
+  return (
+    <details>
+      <summary>Edit {name}</summary>
+      <form className="form-grid" onSubmit={submit}>
+        <Field label={`Description of ${name}`}>{(props) => <input {...props} required value={draft.description} onChange={(event) => setDraft({ ...draft, description: event.target.value })} />}</Field>
+        <Field label={`JSON Schema of ${name} (version ${newest})`}>
+          {(props) => <textarea {...props} rows={6} className="mono" value={draft.schema} onChange={(event) => setDraft({ ...draft, schema: event.target.value })} />}
+        </Field>
+        <div className="actions">
+          <button type="submit" disabled={save.isPending}>
+            Save {name}
+          </button>
+        </div>
+        {save.isSuccess && <p role="status">Saved.</p>}
+        <ErrorNote error={save.error} />
+      </form>
+    </details>
   );
 }
 

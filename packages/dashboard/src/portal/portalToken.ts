@@ -14,7 +14,8 @@ type Store = { getItem(key: string): string | null; setItem(key: string, value: 
 type Addresses = { replaceState(data: unknown, unused: string, url?: string | null): void };
 
 export function takePortalToken(location: Place, storage: Store, history: Addresses): string | undefined {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  // (read by its shape, not as a query: an embedding component may append its own parameters to the URL)
+  const fromHash = /(?:^#|&)token=(hpat_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})/.exec(location.hash)?.[1];
   if (fromHash) {
     storage.setItem(STORED, fromHash);
     history.replaceState(null, '', `${location.pathname}${location.search}`);
