@@ -1,6 +1,7 @@
 /** One jest config over every package and service; tiers are named by file suffix
- *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.fault.spec.ts, *.jaeger.spec.ts) and selected with
- *  HOOKPOST_TEST_TIERS. The jaeger tier needs Go (test/globalSetup.ts builds Jaeger); scripts/test.sh runs it apart. */
+ *  (*.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, *.browser.spec.ts, *.jaeger.spec.ts, *.fault.spec.ts) and selected
+ *  with HOOKPOST_TEST_TIERS. The browser tier (the dashboard in Debian's Chromium) and the jaeger tier (needs Go;
+ *  test/globalSetup.ts builds Jaeger) run on their own in npm test. */
 const tiers = (process.env.HOOKPOST_TEST_TIERS || 'unit,int,e2e').split(',');
 
 module.exports = {

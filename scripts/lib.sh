@@ -149,6 +149,17 @@ start_jaeger() {
   done
 }
 
+# Chromium for the browser tier (the dashboard's tests, test/browser): Debian's package, driven by playwright-core;
+# nothing downloads a browser of its own. Installed only when missing (as root; otherwise say what to install).
+CHROMIUM=${HOOKPOST_CHROMIUM:-/usr/bin/chromium}
+ensure_chromium() {
+  [[ -x $CHROMIUM ]] && return
+  [[ $(id -u) == 0 ]] || { say "the browser tests need Chromium: apt-get install chromium"; return 1; }
+  say "installing chromium (Debian's package) for the browser tests"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; } >/dev/null
+  [[ -x $CHROMIUM ]]
+}
+
 # ensure_private_file FILE COMMAND...: FILE holds what COMMAND prints, made once and readable by its owner only.
 # Written under umask 077 and renamed into place, so it is never readable by others, not even for a moment,
 # and never half-written.

@@ -77,8 +77,10 @@ reused=()
 # The projector first: it applies the migrations and serves the reads the gateway forwards.
 start_service projector "${PROJECTOR_PORT:-8001}"
 start_service dispatcher "${DISPATCHER_PORT:-8002}"
+# (the dashboard's overview shows the dispatcher's health)
+export HOOKPOST_DISPATCHER_URL=${HOOKPOST_DISPATCHER_URL:-http://127.0.0.1:${DISPATCHER_PORT:-8002}}
 start_service gateway "${GATEWAY_PORT:-8000}"
-say "ready: API on http://localhost:${GATEWAY_PORT:-8000} (logs in $STATE/logs; npm stop to stop)"
+say "ready: API on http://localhost:${GATEWAY_PORT:-8000}, dashboard on http://localhost:${GATEWAY_PORT:-8000}/ui (logs in $STATE/logs; npm stop to stop)"
 if [[ -n $with_jaeger ]]; then
   say "traces: Jaeger's query API on http://127.0.0.1:${HOOKPOST_JAEGER_QUERY_PORT:-16686}/api/traces?service=hookpost-dispatcher&tags={\"hookpost.delivery_id\":\"<id>\"}"
   # A service started earlier keeps the environment it was started with: it exports elsewhere, or nowhere.

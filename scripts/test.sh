@@ -16,14 +16,19 @@ load_credentials
 if [[ ",${HOOKPOST_TEST_TIERS:-int}," == *,int,* ]]; then
   ensure_helm || say "helm could not be built: the chart's test (test/deploy) will fail"
 fi
+# Chromium, for the browser tier (the dashboard in a real browser).
+if [[ ",${HOOKPOST_TEST_TIERS:-browser}," == *,browser,* ]]; then
+  ensure_chromium || say "Chromium could not be installed: the browser tests (test/browser) will fail"
+fi
 
 cd "$ROOT"
 say "type check and build"
 node scripts/build.mjs --typecheck
 
-# Four runs: the unit, integration and end-to-end tiers in parallel; the API tier (schemathesis against the
-# published OpenAPI document, scripts/test-api.sh); the jaeger tier (a webhook's trace in a real Jaeger); then the
-# fault tier alone (it stops and starts shared brokers, so nothing may run beside it).
+# Five runs: the unit, integration and end-to-end tiers in parallel; the browser tier (the dashboard in
+# Chromium: one browser and one stack at a time); the API tier (schemathesis against the published OpenAPI
+# document, scripts/test-api.sh); the jaeger tier (a webhook's trace in a real Jaeger); then the fault tier alone
+# (it stops and starts shared brokers, so nothing may run beside it).
 status=0
 rm -f "$STATE"/jest-*.json "$STATE"/jest-results.json "$STATE"/api-tier.json
 run_jest() {
@@ -35,6 +40,7 @@ if [[ -n ${HOOKPOST_TEST_TIERS:-} ]]; then
   if [[ " $* " == *" --runInBand "* ]]; then run_jest selected "$@"; else run_jest selected --maxWorkers=2 "$@"; fi
 else
   HOOKPOST_TEST_TIERS=unit,int,e2e run_jest main --maxWorkers=2 "$@"
+  HOOKPOST_TEST_TIERS=browser run_jest browser --runInBand "$@"
   api=0
   HOOKPOST_API_TIER_STANDALONE=false bash "$ROOT/scripts/test-api.sh" || api=$?
   echo "{\"passed\": $((api == 0)), \"failed\": $((api != 0))}" >"$STATE/api-tier.json"

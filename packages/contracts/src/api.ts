@@ -164,9 +164,11 @@ export const deliverySchema = {
   $id: 'Delivery',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'subscription_id', 'event_type', 'payload', 'status', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'],
+  required: ['id', 'app_id', 'message_id', 'subscription_id', 'event_type', 'payload', 'status', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
+    app_id: { type: ['string', 'null'], format: 'uuid', description: "The application of the delivery's endpoint (the default application's for the seed API's subscriptions)." },
+    message_id: { type: ['string', 'null'], format: 'uuid', description: 'The message (Svix API) this delivery sends; null for a delivery ingested through POST /ingest.' },
     subscription_id: { type: 'string', format: 'uuid' },
     event_type: { type: ['string', 'null'] },
     payload: { type: ['object', 'null'] },

@@ -10,3 +10,4 @@ export * from './payloadFilterSchema';
 export * from './payloadFilter';
 export * from './svix';
 export * from './svixViews';
+export * from './liveChanges';

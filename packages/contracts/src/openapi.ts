@@ -328,6 +328,7 @@ function seedDocument(serverUrl: string): Json {
         get: {
           operationId: 'searchDeliveries',
           parameters: [
+            { name: 'app_id', in: 'query', description: "The application's id (UUID): deliveries to any of its endpoints", schema: { type: 'string', format: 'uuid' } },
             { name: 'subscription_id', in: 'query', schema: { type: 'string', format: 'uuid' } },
             statusParam,
             { name: 'event_type', in: 'query', schema: { type: 'string', minLength: 1, maxLength: limits.eventTypeLength, pattern: TEXT_PATTERN } },

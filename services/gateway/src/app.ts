@@ -45,6 +45,8 @@ import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
 import { svixRouter, type SvixRouterDeps } from './svix/svixRouter';
 import { authRoutes, type AuthDeps } from './svix/authRoutes';
+import { operatorSessionOf, overviewRoute, uiAccess, uiPages, type OverviewSource, type UiDeps } from './ui/uiRoutes';
+import { liveRoutes, type LiveDeps } from './ui/liveRoutes';
 
 export type GatewayDeps = {
   log: Logger;
@@ -67,6 +69,12 @@ export type GatewayDeps = {
   idempotent?: RequestHandler;
   /** Application-scoped tokens and keys, and the /api/v1/auth operations. */
   auth: AuthDeps;
+  /**
+   * The dashboard (/ui, /portal, /redoc, docs/dashboard.md): its pages, its session cookie as a credential, its
+   * live stream. `forwardAs` is what reads made with the session cookie are forwarded to the projector with
+   * (the service credential: the cookie means nothing to the projector). Absent, none of it is served.
+   */
+  ui?: { pages: UiDeps; live: Omit<LiveDeps, 'admin' | 'log'>; overview: OverviewSource; forwardAs: string; registerClose: (close: () => void) => void };
 };
 
 /** Paths anyone may call: liveness, readiness, metrics, the API description, and the Svix API's health. */
@@ -120,7 +128,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     await deps.cache.put(known).catch((error: unknown) => deps.log.warn({ err: error }, 'subscription cache write failed'));
   }
 
-  const forward = (req: Request, res: Response) => deps.projector.forward(req, res);
+  const forward = (req: Request, res: Response) => deps.projector.forward(req, res, deps.ui && operatorSessionOf(res) ? `Bearer ${deps.ui.forwardAs}` : undefined);
 
   /** The subscription a command names, or 404; an id that is not a UUID never reaches Redis or the projector. */
   async function subscriptionFor(id: string) {
@@ -130,7 +138,21 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.use(httpMetrics(deps.metrics));
   app.get('/metrics', metricsRoute(deps.metrics, deps.metricsToken));
-  app.use(applicationScoped(deps.auth.scopes, openPaths, deps.apiKeys.length > 0 ? requireApiKey(deps.apiKeys, openPaths) : undefined));
+  const keyCheck = applicationScoped(deps.auth.scopes, openPaths, deps.apiKeys.length > 0 ? requireApiKey(deps.apiKeys, openPaths) : undefined);
+  if (deps.ui) {
+    // The dashboard's pages and sign-in need no key; its session cookie then stands in for one (uiRoutes.ts).
+    const ui = uiAccess(deps.ui.pages);
+    app.use(uiPages(deps.ui.pages));
+    app.use(ui.sessionRoutes(jsonBody(deps.maxBodyBytes)));
+    const admin = ui.signedIn(deps.apiKeys.length > 0 ? requireApiKey(deps.apiKeys, () => false) : (_req, _res, next) => next());
+    const live = liveRoutes({ ...deps.ui.live, admin, log: deps.log });
+    deps.ui.registerClose(live.close);
+    app.use(live.router);
+    app.use(overviewRoute(admin, deps.ui.overview));
+    app.use(ui.signedIn(keyCheck, openPaths));
+  } else {
+    app.use(keyCheck);
+  }
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

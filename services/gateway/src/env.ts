@@ -17,6 +17,16 @@ export const gatewayEnvSpec = {
   HOOKPOST_IDEMPOTENCY_TTL_MS: envs.int(12 * 3_600_000, { min: 1_000 }),
   /** Where users reach the gateway (scheme, host, path prefix): the base of app-portal URLs; empty, each request's own. */
   HOOKPOST_PUBLIC_URL: envs.optionalHttpUrl(),
+  /** The dispatcher's address, for the dashboard overview's health (its /readyz); unset, the overview does not show it. */
+  HOOKPOST_DISPATCHER_URL: envs.optionalHttpUrl(),
+  /** How long a dashboard sign-in lasts (the session cookie and its record in Redis). */
+  HOOKPOST_UI_SESSION_TTL_MS: envs.int(8 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
+  /** Who may embed the application portal (/portal) in a frame: CSP frame-ancestors sources, comma-separated; none by default. */
+  HOOKPOST_PORTAL_FRAME_ANCESTORS: envs.list([]),
+  /** The name, logo (an http(s) URL) and accent colour (#rrggbb) the dashboard and the portal show. */
+  HOOKPOST_UI_BRAND_NAME: envs.string('Hookpost'),
+  HOOKPOST_UI_BRAND_LOGO_URL: envs.optionalHttpUrl(),
+  HOOKPOST_UI_ACCENT_COLOR: envs.string(''),
 };
 
 export type GatewayEnv = ReturnType<typeof readGatewayEnv>;

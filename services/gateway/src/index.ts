@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { topicNames } from '@hookpost/contracts';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import {
@@ -12,6 +13,7 @@ import {
   createMetricsRegistry,
   kafkaAnswers,
   within,
+  ServiceUnavailable,
   connectEventLog,
   connectSubscriptionCache,
   listen,
@@ -40,6 +42,9 @@ import { payloadSchemaProblems } from './svix/payloadSchemas';
 import { buildGatewayApp } from './app';
 import { readGatewayEnv, type GatewayEnv } from './env';
 import { ProjectorForwarder } from './adapters/projectorForwarder';
+import { RedisUiSessions } from './adapters/redisUiSessions';
+import { RedisLiveDeliveries } from './adapters/redisLiveDeliveries';
+import { uiSettings } from './ui/uiRoutes';
 
 export type RunningGateway = { port: number; stop: () => Promise<void> };
 
@@ -111,6 +116,9 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     publicUrl: env.HOOKPOST_PUBLIC_URL || undefined,
     now: Date.now,
   };
+  const ui = uiSettings(env);
+  const liveDeliveries = new RedisLiveDeliveries(redis, env.HOOKPOST_REDIS_PREFIX, log);
+  let closeLiveStreams = () => undefined as void;
   const readiness = await cachedReadiness(async () => (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildGatewayApp({
     log,
@@ -137,6 +145,41 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     metrics: createMetricsRegistry('gateway'),
     svix,
     auth,
+    ui: {
+      pages: {
+        log,
+        // (dist/ui beside the bundle; from the sources, as the tests run it, the same folder)
+        dir: path.resolve(__dirname, '..', 'dist', 'ui'),
+        sessions: new RedisUiSessions(redis, env.HOOKPOST_REDIS_PREFIX),
+        apiKeys,
+        sessionTtlMs: env.HOOKPOST_UI_SESSION_TTL_MS,
+        publicUrl: env.HOOKPOST_PUBLIC_URL || undefined,
+        ...ui,
+        now: Date.now,
+      },
+      live: { live: liveDeliveries, tokens, denylist, now: Date.now },
+      overview: {
+        figures: async (window) => {
+          const answer = await fetch(`${env.PROJECTOR_URL}/internal/overview?window=${window}`, { headers: projectorHeaders, signal: AbortSignal.timeout(10_000) });
+          if (!answer.ok) throw new ServiceUnavailable('The read model cannot answer the overview right now; try again shortly.');
+          return answer.json();
+        },
+        health: async () => {
+          const projectorReady = await fetch(`${env.PROJECTOR_URL}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((answer) => answer.ok, () => false);
+          const redisUp = await within(2_000, redis.ping()).then((pong) => pong === 'PONG', () => false);
+          const kafkaUp = await kafkaAnswers(admin).catch(() => false);
+          // (the projector is ready when PostgreSQL and Kafka answer it; the dispatcher when Kafka and RabbitMQ do)
+          const dispatcher: Record<string, boolean> = env.HOOKPOST_DISPATCHER_URL
+            ? { 'dispatcher (RabbitMQ, Kafka)': await fetch(`${env.HOOKPOST_DISPATCHER_URL}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((answer) => answer.ok, () => false) }
+            : {};
+          return { gateway: true, redis: redisUp, kafka: kafkaUp, 'projector (PostgreSQL, Kafka)': projectorReady, ...dispatcher };
+        },
+      },
+      forwardAs: serviceCredentials(env.HOOKPOST_SECRET_KEYS).send,
+      registerClose: (close) => {
+        closeLiveStreams = close;
+      },
+    },
     idempotent: idempotency({
       store: new RedisIdempotencyStore(redis, env.HOOKPOST_REDIS_PREFIX),
       // The key's identity (a digest: never the key itself), so one caller's keys never answer another's.
@@ -147,6 +190,11 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   });
   const server = await listen(app, env.GATEWAY_PORT, env.HOOKPOST_BIND_HOST);
 
+  // (a live stream never ends by itself: ended first, or closing the server would wait for it)
+  shutdown.add('live streams', async () => {
+    closeLiveStreams();
+    await liveDeliveries.close();
+  });
   shutdown.add('http', () => closeServer(server));
   shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('kafka producer', () => eventLog.disconnect());

@@ -4,6 +4,7 @@ import { applicationScoped, type ApplicationScopeDeps, BadRequest, httpMetrics, 
 import type { PgReadQueries } from './adapters/pgReadQueries';
 import { svixReadRoutes } from './svix/svixReadRoutes';
 import type { PgSvixQueries } from './svix/svixQueries';
+import type { PgOverview, OverviewWindow } from './adapters/pgOverview';
 import { allowOnly, cursorOf, jsonObjectOf, limitOf, single, statusOf, textOf, timestampOf, uuidOf } from './readQuery';
 
 function idParam(req: Request, what: string): string {
@@ -38,6 +39,8 @@ export function buildProjectorApp(deps: {
   serviceCredentials: readonly string[];
   /** Application-scoped tokens and keys (the gateway forwards reads with the caller's credential). */
   applicationScopes: ApplicationScopeDeps;
+  /** The dashboard overview's figures (asked for by the gateway only: /internal). */
+  overview?: Pick<PgOverview, 'overview'>;
 }) {
   const { queries } = deps;
   const fenced = (scope: ReadScope): RequestHandler => (_req, _res, next) => {
@@ -90,9 +93,10 @@ export function buildProjectorApp(deps: {
   });
 
   app.get('/deliveries', fenced('deliveries'), async (req, res) => {
-    allowOnly(req.query, ['subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
+    allowOnly(req.query, ['app_id', 'subscription_id', 'status', 'event_type', 'payload_contains', 'created_after', 'created_before', 'limit', 'cursor']);
     res.json(
       await queries.searchDeliveries({
+        app_id: uuidOf(req.query, 'app_id'),
         subscription_id: uuidOf(req.query, 'subscription_id'),
         status: statusOf(req.query),
         event_type: textOf(req.query, 'event_type', { min: 1, max: limits.eventTypeLength }),
@@ -119,6 +123,14 @@ export function buildProjectorApp(deps: {
   });
 
   // For the gateway's and dispatcher's cache misses; the gateway never forwards /internal.
+  // The dashboard overview (the gateway answers it at /ui/api/overview): statistics, so not fenced.
+  app.get('/internal/overview', async (req, res) => {
+    if (!deps.overview) throw new NotFound('No overview here.');
+    const window = single(req.query, 'window') ?? 'hour';
+    if (window !== 'hour' && window !== 'day') throw new BadRequest('window is hour or day.');
+    res.json(await deps.overview.overview(window as OverviewWindow));
+  });
+
   app.get('/internal/subscriptions/:id', fenced('subscriptions'), async (req, res) => {
     const id = idParam(req, 'subscription');
     const state = await queries.getSubscriptionState(id);

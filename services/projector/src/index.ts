@@ -7,6 +7,8 @@ import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
+import { RedisLiveChanges } from './adapters/redisLiveChanges';
+import { PgOverview } from './adapters/pgOverview';
 import { PgReadQueries } from './adapters/pgReadQueries';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
 
@@ -101,6 +103,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const app = buildProjectorApp({
     queries,
     svixQueries,
+    overview: new PgOverview(pool),
     readAfterWrites,
     log,
     apiKeys,
@@ -122,11 +125,13 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   });
   const server = await listen(app, env.PROJECTOR_PORT, env.HOOKPOST_BIND_HOST);
 
+  const live = new RedisLiveChanges(redis, env.HOOKPOST_REDIS_PREFIX, log);
+  live.start();
   const consume = (group: string, consumed: string[], fetch: { minBytes: number; maxWaitMs: number }) => startProjectionConsumer({
     kafka,
     groupId: group,
     topics: consumed,
-    writer: new PgProjectionWriter(pool),
+    writer: new PgProjectionWriter(pool, live),
     cache,
     entityCaches: { applications, eventTypes },
     log,
@@ -154,6 +159,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('kafka subscription consumer', () => subscriptionConsumer.stop());
   shutdown.add('read waits', async () => applied.close());
+  shutdown.add('live changes', async () => live.stop());
   shutdown.add('kafka admin', () => admin.disconnect());
   shutdown.add('dead-letter producer', () => deadLetters.disconnect());
   shutdown.add('redis', async () => {

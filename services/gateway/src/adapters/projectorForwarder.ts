@@ -16,10 +16,12 @@ export class ProjectorForwarder {
     this.pool = new Pool(projectorUrl, { connections: 32, headersTimeout: 15_000, bodyTimeout: 15_000 });
   }
 
-  async forward(req: Request, res: Response): Promise<void> {
+  /** `authorization`, when given, goes instead of the request's own (a dashboard request, which has none). */
+  async forward(req: Request, res: Response, authorization?: string): Promise<void> {
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
-      if (req.headers.authorization) headers.authorization = req.headers.authorization;
+      const credential = authorization ?? req.headers.authorization;
+      if (credential) headers.authorization = credential;
       const answer = await this.pool.request({ method: 'GET', path: req.originalUrl, headers });
       res.status(answer.statusCode);
       for (const name of FORWARDED_ANSWER_HEADERS) {

@@ -16,6 +16,7 @@ import {
   type KnownSubscription,
   type SubscriptionRecord,
   type SubscriptionState,
+  type DeliveryRowChange,
 } from '@hookpost/contracts';
 import { projectEvents, type ReadModelChanges, type StoredEntities } from '../projection/readModelChanges';
 
@@ -43,8 +44,19 @@ export type AppliedBatch = {
  * reached. Messages below the stored offset were applied before (a redelivery after a crash or rebalance)
  * and are skipped, so nothing is counted twice. Rows are written with one multi-row statement per table.
  */
+/** Where committed delivery rows go for the dashboards' live view (redisLiveChanges.ts), while anyone watches. */
+export type LiveChanges = { watched(): boolean; publish(deliveries: DeliveryRowChange[]): void };
+
+/** The delivery row as it stands after the upsert, with its endpoint's application: what the live view is told. */
+const CHANGED_DELIVERY_RETURNING = `RETURNING d.id, (SELECT s.app_id FROM subscriptions s WHERE s.id = d.subscription_id) AS app_id, d.subscription_id, d.message_id,
+           d.event_type, d.status, d.attempt_count, d.next_attempt_at, d.last_status_code, d.created_at, d.updated_at,
+           (d.payload IS NOT NULL OR d.message_id IS NOT NULL) AS born`;
+
 export class PgProjectionWriter {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly live?: LiveChanges,
+  ) {}
 
   async applyBatch(batch: PartitionBatch): Promise<AppliedBatch> {
     const client = await this.pool.connect();
@@ -63,7 +75,7 @@ export class PgProjectionWriter {
       }
       const events = fresh.flatMap((message) => (message.event ? [message.event] : []));
       const changes = projectEvents(events, await this.storedSubscriptions(client, events), await this.storedEntities(client, events));
-      const { subscriptions, rows } = await this.write(client, changes);
+      const { subscriptions, rows, changedDeliveries } = await this.write(client, changes, this.live?.watched() ?? false);
       const entities = await this.writeEntities(client, changes);
       const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await client.query(
@@ -72,6 +84,7 @@ export class PgProjectionWriter {
         [batch.topic, batch.partition, next.toString()],
       );
       await client.query('COMMIT');
+      if (changedDeliveries.length > 0) this.live?.publish(changedDeliveries);
       return { applied: events.length, skipped: batch.messages.length - fresh.length, rows: rows + entities.rows, subscriptions, applications: entities.applications, eventTypes: entities.eventTypes };
     } catch (error) {
       failure = error as Error;
@@ -186,8 +199,9 @@ export class PgProjectionWriter {
     return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
 
-  private async write(client: PoolClient, changes: ReadModelChanges): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'>> {
+  private async write(client: PoolClient, changes: ReadModelChanges, returnDeliveries: boolean): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'> & { changedDeliveries: DeliveryRowChange[] }> {
     let rows = 0;
+    let changedDeliveries: DeliveryRowChange[] = [];
     const records = [...changes.subscriptions.values()];
     if (records.length > 0) {
       const upserts = records.map(({ state, deleted_at }) => ({
@@ -245,7 +259,7 @@ export class PgProjectionWriter {
       const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
       // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
       const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
-      rows += (await client.query(
+      const upserted = await client.query(
         `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at)
          SELECT id, subscription_id, message_id, manual, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
@@ -260,9 +274,13 @@ export class PgProjectionWriter {
            event_type = COALESCE(d.event_type, EXCLUDED.event_type),
            updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
            next_attempt_at = ${nextAttempt},
-           ${['status', 'state_seq', 'attempt_count', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}`,
+           ${['status', 'state_seq', 'attempt_count', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}
+         ${returnDeliveries ? CHANGED_DELIVERY_RETURNING : ''}`,
         [JSON.stringify(deliveries)],
-      )).rowCount ?? 0;
+      );
+      rows += upserted.rowCount ?? 0;
+      // (a row an attempt event made before the event that creates the delivery is not shown by the reads yet)
+      if (returnDeliveries) changedDeliveries = upserted.rows.filter((row) => row.born === true).map(deliveryRowChange);
     }
 
     const attempts = [...changes.attempts.values()];
@@ -278,8 +296,24 @@ export class PgProjectionWriter {
         [JSON.stringify(attempts)],
       )).rowCount ?? 0;
     }
-    return { subscriptions: changed, rows };
+    return { subscriptions: changed, rows, changedDeliveries };
   }
+}
+
+function deliveryRowChange(row: Record<string, unknown>): DeliveryRowChange {
+  return {
+    id: row.id as string,
+    app_id: (row.app_id as string | null) ?? null,
+    subscription_id: row.subscription_id as string,
+    message_id: (row.message_id as string | null) ?? null,
+    event_type: (row.event_type as string | null) ?? null,
+    status: row.status as DeliveryRowChange['status'],
+    attempt_count: row.attempt_count as number,
+    next_attempt_at: iso(row.next_attempt_at ?? null),
+    last_status_code: (row.last_status_code as number | null) ?? null,
+    created_at: iso(row.created_at as Date)!,
+    updated_at: iso(row.updated_at as Date)!,
+  };
 }
 
 /** The columns that hold a subscription's state (as its events carry it), in one place for every query. */

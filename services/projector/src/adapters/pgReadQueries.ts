@@ -10,9 +10,11 @@ export type Cursor = { created_at: string; id: string };
 const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, signature_scheme, public_key,
                               created_at, updated_at`;
 // A fanned-out delivery's payload is its message's (kept once, not once per endpoint).
-const DELIVERY_COLUMNS = `d.id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status, d.attempt_count,
+// (app_id: the application of the delivery's endpoint; message_id: the message it fans out, null for a seed ingest)
+const DELIVERY_COLUMNS = `d.id, s.app_id, d.message_id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status, d.attempt_count,
                           d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at`;
-const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id';
+// (PostgreSQL drops the join to subscriptions from a query that uses none of its columns)
+const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN subscriptions s ON s.id = d.subscription_id';
 /** A delivery is visible once the event that creates it (WebhookReceived, MessageRouted) is in. */
 const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL)';
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
@@ -23,6 +25,7 @@ export const OLDEST_UNFINISHED_DELIVERY_AGE_SQL = `SELECT EXTRACT(EPOCH FROM now
     (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'retrying')))::float8 AS age`;
 
 export type DeliverySearch = {
+  app_id?: string;
   subscription_id?: string;
   status?: DeliveryStatus;
   event_type?: string;
@@ -151,6 +154,7 @@ export class PgReadQueries {
       params.push(value);
       where.push(clause(`$${params.length}`));
     };
+    if (search.app_id) add((p) => `s.app_id = ${p}::uuid`, search.app_id);
     if (search.subscription_id) add((p) => `d.subscription_id = ${p}::uuid`, search.subscription_id);
     if (search.status) add((p) => `d.status = ${p}`, search.status);
     if (search.event_type) add((p) => `d.event_type = ${p}`, search.event_type);

@@ -1,0 +1,67 @@
+import { api, query } from './client';
+import type { Application, Delivery, DeliveryStatus, Endpoint, EndpointHeaders, EndpointMessage, EndpointStats, EventType, ListResponse, Message, MessageAttempt, Page } from './types';
+
+/** The operations the pages call, each one public API operation (docs/svix-api.md, the seed API in README). */
+const app = (id: string) => `/api/v1/app/${encodeURIComponent(id)}`;
+const endpoint = (appId: string, id: string) => `${app(appId)}/endpoint/${encodeURIComponent(id)}`;
+
+export type ApplicationInput = { name: string; uid?: string | null; rateLimit?: number | null };
+export type EndpointInput = {
+  url: string;
+  description?: string;
+  uid?: string | null;
+  filterTypes?: string[] | null;
+  channels?: string[] | null;
+  rateLimit?: number | null;
+  disabled?: boolean;
+};
+export type EventTypeInput = { name: string; description: string; schemas?: Record<string, unknown> | null; archived?: boolean };
+
+export type DeliverySearch = {
+  app_id?: string;
+  subscription_id?: string;
+  status?: DeliveryStatus;
+  event_type?: string;
+  payload_contains?: string;
+  created_after?: string;
+  created_before?: string;
+  cursor?: string;
+  limit?: number;
+};
+
+export const hookpost = {
+  applications: (iterator?: string | null, limit = 50) => api<ListResponse<Application>>('GET', `/api/v1/app${query({ limit, iterator })}`),
+  application: (id: string) => api<Application>('GET', app(id)),
+  createApplication: (input: ApplicationInput) => api<Application>('POST', '/api/v1/app', input),
+  updateApplication: (id: string, input: Partial<ApplicationInput>) => api<Application>('PATCH', app(id), input),
+  deleteApplication: (id: string) => api<void>('DELETE', app(id)),
+
+  endpoints: (appId: string, iterator?: string | null) => api<ListResponse<Endpoint>>('GET', `${app(appId)}/endpoint${query({ limit: 250, iterator })}`),
+  endpoint: (appId: string, id: string) => api<Endpoint>('GET', endpoint(appId, id)),
+  createEndpoint: (appId: string, input: EndpointInput) => api<Endpoint>('POST', `${app(appId)}/endpoint`, input),
+  updateEndpoint: (appId: string, id: string, input: Partial<EndpointInput>) => api<Endpoint>('PATCH', endpoint(appId, id), input),
+  deleteEndpoint: (appId: string, id: string) => api<void>('DELETE', endpoint(appId, id)),
+  endpointSecret: (appId: string, id: string) => api<{ key: string }>('GET', `${endpoint(appId, id)}/secret`),
+  rotateSecret: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/secret/rotate`, {}),
+  endpointHeaders: (appId: string, id: string) => api<EndpointHeaders>('GET', `${endpoint(appId, id)}/headers`),
+  replaceHeaders: (appId: string, id: string, headers: Record<string, string>) => api<void>('PUT', `${endpoint(appId, id)}/headers`, { headers }),
+  endpointStats: (appId: string, id: string) => api<EndpointStats>('GET', `${endpoint(appId, id)}/stats`),
+  sendExample: (appId: string, id: string, eventType: string) => api<Message>('POST', `${endpoint(appId, id)}/send-example`, { eventType }),
+  recover: (appId: string, id: string, since: string) => api<{ id: string }>('POST', `${endpoint(appId, id)}/recover`, { since }),
+  endpointMessages: (appId: string, id: string, params: { status?: number; iterator?: string | null }) =>
+    api<ListResponse<EndpointMessage>>('GET', `${endpoint(appId, id)}/msg${query({ limit: 50, with_content: false, ...params })}`),
+
+  eventTypes: () => api<ListResponse<EventType>>('GET', `/api/v1/event-type${query({ limit: 250, with_content: true, include_archived: true })}`),
+  createEventType: (input: EventTypeInput) => api<EventType>('POST', '/api/v1/event-type', input),
+  updateEventType: (name: string, input: Partial<EventTypeInput>) => api<EventType>('PATCH', `/api/v1/event-type/${encodeURIComponent(name)}`, input),
+  archiveEventType: (name: string) => api<void>('DELETE', `/api/v1/event-type/${encodeURIComponent(name)}`),
+
+  sendMessage: (appId: string, eventType: string, payload: unknown) => api<Message>('POST', `${app(appId)}/msg`, { eventType, payload }),
+  message: (appId: string, id: string) => api<Message>('GET', `${app(appId)}/msg/${encodeURIComponent(id)}`),
+  messageAttempts: (appId: string, msgId: string, endpointId?: string) =>
+    api<ListResponse<MessageAttempt>>('GET', `${app(appId)}/attempt/msg/${encodeURIComponent(msgId)}${query({ limit: 250, endpoint_id: endpointId })}`),
+  resend: (appId: string, msgId: string, endpointId: string) => api<unknown>('POST', `${app(appId)}/msg/${encodeURIComponent(msgId)}/endpoint/${encodeURIComponent(endpointId)}/resend`, {}),
+
+  deliveries: (search: DeliverySearch) => api<Page<Delivery>>('GET', `/deliveries${query({ limit: 50, ...search })}`),
+  delivery: (id: string) => api<Delivery>('GET', `/deliveries/${encodeURIComponent(id)}`),
+};
