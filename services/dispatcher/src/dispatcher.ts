@@ -1,10 +1,10 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
-import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
+import { payloadGoneReason, SealedPayloadError, type EventRecord, type KafkaEventLog, type Logger, type OpenedPayload, type PayloadKeyring, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
-import type { DeliveryJob } from './delivery/deliveryJob';
+import { payloadSubjectOf, type DeliveryJob } from './delivery/deliveryJob';
 import { decideFanOut, decideRedelivery } from './delivery/fanOut';
 import type { StoredMessage } from './adapters/projectorDeliveries';
 import { endpointOf, type EndpointShares } from './delivery/endpointShare';
@@ -45,6 +45,8 @@ export type DispatcherDeps = {
   leaseMs: number;
   eventLog: Pick<KafkaEventLog, 'append'>;
   secretBox: Pick<SecretBox, 'open'>;
+  /** Opens sealed payloads with their retention bucket's keys (the key store, cached). */
+  payloads: Pick<PayloadKeyring, 'open'>;
   policy: RetryPolicy;
   defaultTimeoutMs: number;
   topicPrefix: string;
@@ -185,8 +187,17 @@ export class Dispatcher {
    */
   private async attemptInSpan(job: DeliveryJob): Promise<JobOutcome> {
     const { deps } = this;
+    const opened = await this.payloadOf(job);
+    if (opened.kind === 'gone') {
+      // Past its retention or expunged: there is nothing left to send, and never will be. Cancelled, not
+      // failed: neither the endpoint nor the request was at fault (docs/design-notes.md).
+      const reason = payloadGoneReason(opened.why);
+      deps.log.info({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason }, 'delivery cancelled: its payload is gone');
+      await this.record(decideCancel(job, reason, deps));
+      return { kind: 'ended' };
+    }
     const known = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
-    const body = JSON.stringify(job.payload);
+    const body = JSON.stringify(opened.payload);
     const startedAt = deps.now();
     const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed, context) => deps.secretBox.open(sealed, context) });
     if (before.kind !== 'attempt') {
@@ -289,6 +300,19 @@ export class Dispatcher {
     }
   }
 
+  /** The job's payload: as it travels, or opened with its bucket's keys (asked again while the store cannot answer). */
+  private payloadOf(job: Pick<DeliveryJob, 'payload' | 'payload_sealed' | 'message_id' | 'delivery_id'>): Promise<OpenedPayload> {
+    const sealed = job.payload_sealed;
+    if (sealed === undefined) return Promise.resolve({ kind: 'opened', payload: job.payload ?? {} });
+    return this.persistently('open payload', () =>
+      this.deps.payloads.open(sealed, payloadSubjectOf(job)).catch((error: unknown) => {
+        // Altered or not a sealed payload: it will never open, so it is not retried.
+        if (error instanceof SealedPayloadError) return { kind: 'gone', why: 'missing' } as const;
+        throw error;
+      }),
+    );
+  }
+
   /** A slot at the target's endpoint (undefined when it has none: the client refuses such a target itself). */
   private async endpointSlot(targetUrl: string): Promise<{ release: () => void } | undefined | 'none free'> {
     const endpoint = endpointOf(targetUrl);
@@ -305,7 +329,11 @@ export class Dispatcher {
   async fanOut(message: MessageCreated): Promise<void> {
     const { deps } = this;
     const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
-    const { event, jobs } = decideFanOut(message, endpoints, { ...deps, payloadFilters: this.payloadFilters });
+    // The filters read the payload; one gone already (expunged or expired before its fan-out) is routed as
+    // empty, and each of its deliveries is cancelled at its first attempt, saying why.
+    const opened = await this.payloadOf({ ...message, delivery_id: message.message_id });
+    const payload = opened.kind === 'opened' ? opened.payload : {};
+    const { event, jobs } = decideFanOut({ ...message, payload }, endpoints, { ...deps, payloadFilters: this.payloadFilters });
     await this.record([event]);
     const filtered = event.data.filtered;
     if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: event.data.filtered_omitted }, 'payload filters kept the message from endpoints');

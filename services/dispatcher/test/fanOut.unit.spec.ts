@@ -20,7 +20,7 @@ function endpoint(i: number, fields: Partial<SubscriptionState> = {}): Subscript
   };
 }
 
-function message(payload: Record<string, unknown>, fields: Partial<MessageCreated> = {}): MessageCreated {
+function message(payload: Record<string, unknown>, fields: Partial<MessageCreated> = {}): MessageCreated & { payload: Record<string, unknown> } {
   return { message_id: '0b0b0b0b-0000-4000-8000-000000000001', app_id: appId, event_type: 'invoice.paid', event_id: null, channels: ['eu'], tags: null, payload, received_at: at, ...fields };
 }
 

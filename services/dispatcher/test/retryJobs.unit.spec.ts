@@ -52,7 +52,7 @@ describe('re-scheduling an overdue retry', () => {
     id: job.delivery_id,
     subscription_id: job.subscription_id,
     event_type: job.event_type,
-    payload: job.payload,
+    payload: job.payload!,
     created_at: job.received_at,
     attempt_count: 2,
     next_attempt_at: '2026-01-01T00:05:00.000Z',

@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, SecretBox, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
 import { PgSvixQueries } from './svix/svixQueries';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
+import { projectorPayloadKeyring, sweepExpiredPayloads } from './adapters/pgPayloadKeyStore';
 import { PgReadQueries } from './adapters/pgReadQueries';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
 
@@ -37,6 +38,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   await deadLetters.connect();
 
   const queries = new PgReadQueries(pool);
+  const payloadKeys = projectorPayloadKeyring(pool, SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS), env.HOOKPOST_PAYLOAD_KEY_CACHE_MS);
   const metrics = createMetricsRegistry('projector');
   const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
   // Subscription changes have a consumer of their own that the broker answers as soon as one arrives, so a read
@@ -119,6 +121,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
       },
       now: Date.now,
     },
+    payloadKeys: payloadKeys.store,
   });
   const server = await listen(app, env.PROJECTOR_PORT, env.HOOKPOST_BIND_HOST);
 
@@ -126,7 +129,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     kafka,
     groupId: group,
     topics: consumed,
-    writer: new PgProjectionWriter(pool),
+    writer: new PgProjectionWriter(pool, payloadKeys),
     cache,
     entityCaches: { applications, eventTypes },
     log,
@@ -149,6 +152,21 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const consumer = await consume(groupId, deliveryTopics, { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS });
   const subscriptionConsumer = await consume(subscriptionGroupId, [topics.subscriptions], { minBytes: 1, maxWaitMs: 1_000 });
 
+  // Retention: expired payloads leave the read model and their keys are shredded (every projector runs it; idempotent).
+  let sweeping = Promise.resolve();
+  const sweep = setInterval(() => {
+    sweeping = sweepExpiredPayloads(pool, payloadKeys.store, new Date()).then(
+      (swept) => {
+        if (swept.shredded.length > 0 || swept.messages + swept.deliveries > 0) log.info(swept, 'expired payloads removed and their keys shredded');
+      },
+      (error: unknown) => log.warn({ err: error }, 'retention sweep failed; tried again next round'),
+    );
+  }, env.HOOKPOST_RETENTION_SWEEP_MS);
+
+  shutdown.add('retention sweep', async () => {
+    clearInterval(sweep);
+    await sweeping;
+  });
   shutdown.add('http', () => closeServer(server));
   shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('kafka consumer', () => consumer.stop());

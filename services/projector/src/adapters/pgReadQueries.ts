@@ -13,8 +13,11 @@ const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, even
 const DELIVERY_COLUMNS = `d.id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status, d.attempt_count,
                           d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at`;
 const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id';
-/** A delivery is visible once the event that creates it (WebhookReceived, MessageRouted) is in. */
-const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL)';
+/**
+ * A delivery is visible once the event that creates it (WebhookReceived, MessageRouted) is in. (A sealed
+ * WebhookReceived sets payload_expires_at, so its delivery stays visible once its payload is gone.)
+ */
+const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL OR d.payload_expires_at IS NOT NULL)';
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
 
 // least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL.
