@@ -157,7 +157,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const sweep = setInterval(() => {
     sweeping = sweepExpiredPayloads(pool, payloadKeys.store, new Date()).then(
       (swept) => {
-        if (swept.shredded.length > 0 || swept.messages + swept.deliveries > 0) log.info(swept, 'expired payloads removed and their keys shredded');
+        if (swept.shredded.length > 0 || swept.messages + swept.deliveries + swept.resealed > 0) log.info(swept, 'retention sweep: expired payloads removed, their keys shredded, stale node keys resealed');
       },
       (error: unknown) => log.warn({ err: error }, 'retention sweep failed; tried again next round'),
     );

@@ -126,3 +126,22 @@ describe('the payload key store in PostgreSQL', () => {
     expect(await store.keys('not-a-bucket', true, now)).toEqual({ kind: 'unknown' });
   });
 });
+
+describe('retiring a master key', () => {
+  it('reseals every node key under the first master key, after which the old key alone no longer matters', async () => {
+    // Given buckets whose keys were sealed under an old master key
+    const oldKey = { id: 'old', key: randomBytes(32) };
+    const newKey = { id: 'new', key: randomBytes(32) };
+    const before = new PgPayloadKeyStore(pool, new SecretBox([oldKey]));
+    const now = new Date();
+    const bucket = bucketFor(now, 8 * day, day);
+    const root = live(await before.keys(bucket.id, true, now));
+    // When the projector runs with the new key first and the old one still listed, and resealing runs
+    const rotated = new PgPayloadKeyStore(pool, new SecretBox([newKey, oldKey]));
+    expect(await rotated.resealStale()).toBeGreaterThanOrEqual(1);
+    expect(await rotated.resealStale()).toBe(0);
+    // Then the new key alone opens them, and they are the same keys
+    const after = live(await new PgPayloadKeyStore(pool, new SecretBox([newKey])).keys(bucket.id, false, now));
+    expect(after[0]!.key.equals(root[0]!.key)).toBe(true);
+  });
+});

@@ -75,6 +75,41 @@ export class PgPayloadKeyStore {
     return true;
   }
 
+  /**
+   * Seals again, under the first master key, up to `limit` node keys sealed under another (after a master key
+   * rotation, so the old key can be retired: docs/master-keys.md). Conditional on the value read, so two
+   * projectors doing it at once, or an expunge in between, lose nothing. A node no configured key opens is
+   * left as it is (and reported by the caller's count staying short); the others are still resealed.
+   * How many it resealed.
+   */
+  async resealStale(limit = 1_000): Promise<number> {
+    const { currentPrefix } = this.box as Pick<SecretBox, 'seal' | 'open'> & { currentPrefix?: string };
+    if (currentPrefix === undefined) return 0;
+    let resealed = 0;
+    let after = { bucket_id: '', prefix: '' };
+    while (resealed < limit) {
+      const page = await this.pool.query<{ bucket_id: string; prefix: string; sealed_key: string }>(
+        `SELECT bucket_id, prefix, sealed_key FROM payload_key_nodes
+         WHERE left(sealed_key, $1) <> $2 AND (bucket_id, prefix) > ($3, $4) ORDER BY bucket_id, prefix LIMIT 200`,
+        [currentPrefix.length, currentPrefix, after.bucket_id, after.prefix],
+      );
+      if (page.rows.length === 0) break;
+      for (const node of page.rows) {
+        after = node;
+        const context = payloadNodeContext(node.bucket_id, node.prefix);
+        let sealed: string;
+        try {
+          sealed = this.box.seal(this.box.open(node.sealed_key, context), context);
+        } catch {
+          continue;
+        }
+        const updated = await this.pool.query('UPDATE payload_key_nodes SET sealed_key = $4 WHERE bucket_id = $1 AND prefix = $2 AND sealed_key = $3', [node.bucket_id, node.prefix, node.sealed_key, sealed]);
+        resealed += updated.rowCount ?? 0;
+      }
+    }
+    return resealed;
+  }
+
   /** Deletes the keys of every bucket expired by `now`; the ids shredded by this call. */
   async shredExpired(now: Date): Promise<string[]> {
     const shredded = await this.pool.query<{ id: string }>(
@@ -108,9 +143,11 @@ export function projectorPayloadKeyring(pool: Pool, box: Pick<SecretBox, 'seal' 
  * expired payloads from the read model. Every statement is conditional and idempotent, so projectors running it
  * at once only repeat each other's no-ops.
  */
-export async function sweepExpiredPayloads(pool: Pool, store: Pick<PgPayloadKeyStore, 'shredExpired'>, now: Date): Promise<{ shredded: string[]; messages: number; deliveries: number }> {
+export async function sweepExpiredPayloads(pool: Pool, store: Pick<PgPayloadKeyStore, 'shredExpired' | 'resealStale'>, now: Date): Promise<{ shredded: string[]; messages: number; deliveries: number; resealed: number }> {
   const shredded = await store.shredExpired(now);
+  // (and keys sealed under a master key being retired are sealed again, a page per round)
+  const resealed = await store.resealStale();
   const messages = await pool.query('UPDATE messages SET payload = NULL WHERE payload_expires_at <= $1 AND payload IS NOT NULL', [now.toISOString()]);
   const deliveries = await pool.query('UPDATE webhook_deliveries SET payload = NULL WHERE payload_expires_at <= $1 AND payload IS NOT NULL', [now.toISOString()]);
-  return { shredded, messages: messages.rowCount ?? 0, deliveries: deliveries.rowCount ?? 0 };
+  return { shredded, messages: messages.rowCount ?? 0, deliveries: deliveries.rowCount ?? 0, resealed };
 }
