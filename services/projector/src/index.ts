@@ -39,6 +39,13 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
 
   const queries = new PgReadQueries(pool);
   const payloadKeys = projectorPayloadKeyring(pool, SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS), env.HOOKPOST_PAYLOAD_KEY_CACHE_MS);
+  // Payload keys sealed under a master key other than the first are sealed again before anything is served:
+  // restarting with a new key first (docs/master-keys.md) is then enough for the old one to be retired.
+  for (let page = 1; page > 0; ) {
+    page = await payloadKeys.store.resealStale();
+    if (page > 0) log.info({ resealed: page }, 'payload keys resealed under the first master key');
+    if (page < 1_000) break;
+  }
   const metrics = createMetricsRegistry('projector');
   const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
   // Subscription changes have a consumer of their own that the broker answers as soon as one arrives, so a read
