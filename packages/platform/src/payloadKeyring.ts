@@ -6,6 +6,7 @@ import {
   sealedPayloadBucket,
   type BucketKeys,
   type OpenedPayload,
+  type PayloadBucket,
   type PayloadSubject,
 } from './payloadKeys';
 
@@ -39,6 +40,17 @@ export class PayloadKeyring {
     const next = bucketFor(new Date(receivedAt.getTime() + granularityMs), retentionMs, granularityMs);
     if (!this.cache.has(next.id)) this.keysOf(next.id, true, next.expiresAt.getTime()).catch(() => this.cache.delete(next.id));
     return sealPayload(payload, key, bucket.id, subject);
+  }
+
+  /**
+   * Seals a payload again into the bucket it was first sealed in (a redelivery of a message read from the
+   * read model), so its job carries it sealed and ends with it. Undefined when that bucket no longer opens.
+   */
+  async sealInto(payload: object, subject: PayloadSubject, bucket: PayloadBucket): Promise<string | undefined> {
+    if (bucket.expiresAt.getTime() <= this.settings.now().getTime()) return undefined;
+    const keys = await this.keysOf(bucket.id, false, this.settings.now().getTime() + this.settings.cacheMs);
+    const key = keys.kind === 'live' ? deriveSubjectKey(keys.frontier, subject) : undefined;
+    return key ? sealPayload(payload, key, bucket.id, subject) : undefined;
   }
 
   async open(sealed: string, subject: PayloadSubject): Promise<OpenedPayload> {

@@ -1,6 +1,6 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
-import { payloadGoneReason, SealedPayloadError, type EventRecord, type KafkaEventLog, type Logger, type OpenedPayload, type PayloadKeyring, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
+import { payloadGoneReason, payloadSubject, SealedPayloadError, type EventRecord, type KafkaEventLog, type Logger, type OpenedPayload, type PayloadKeyring, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
@@ -46,7 +46,7 @@ export type DispatcherDeps = {
   eventLog: Pick<KafkaEventLog, 'append'>;
   secretBox: Pick<SecretBox, 'open'>;
   /** Opens sealed payloads with their retention bucket's keys (the key store, cached). */
-  payloads: Pick<PayloadKeyring, 'open'>;
+  payloads: Pick<PayloadKeyring, 'open' | 'sealInto'>;
   policy: RetryPolicy;
   defaultTimeoutMs: number;
   topicPrefix: string;
@@ -300,6 +300,19 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * A message read from the read model for a redelivery, its payload sealed again into its bucket when it came
+   * sealed (so the new delivery's job carries no clear payload and ends with its retention); a payload whose
+   * bucket no longer opens counts as gone (null), as an expunged one does.
+   */
+  private async resealed(message: StoredMessage): Promise<StoredMessage & { payload_sealed?: string }> {
+    if (message.payload === null || !message.payload_expires_at) return message;
+    const bucket = { id: String(Date.parse(message.payload_expires_at)), expiresAt: new Date(message.payload_expires_at) };
+    const payload = message.payload;
+    const sealed = await this.persistently('seal payload', () => this.deps.payloads.sealInto(payload, payloadSubject('message', message.id), bucket));
+    return sealed === undefined ? { ...message, payload: null } : { ...message, payload_sealed: sealed };
+  }
+
   /** The job's payload: as it travels, or opened with its bucket's keys (asked again while the store cannot answer). */
   private payloadOf(job: Pick<DeliveryJob, 'payload' | 'payload_sealed' | 'message_id' | 'delivery_id'>): Promise<OpenedPayload> {
     const sealed = job.payload_sealed;
@@ -363,7 +376,7 @@ export class Dispatcher {
       return;
     }
     const carryOut = async (messages: StoredMessage[]) => {
-      const { events, jobs } = decideRedelivery(request, endpoint, messages, deps);
+      const { events, jobs } = decideRedelivery(request, endpoint, await Promise.all(messages.map((message) => this.resealed(message))), deps);
       if (events.length === 0) return;
       await this.record(events);
       await this.firstAttempts(jobs);

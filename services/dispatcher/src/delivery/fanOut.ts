@@ -110,7 +110,7 @@ export function decideFanOut(
 export function decideRedelivery(
   request: RedeliveryRequested,
   endpoint: SubscriptionState,
-  messages: readonly { id: string; event_type: string; payload: Record<string, unknown> | null; created_at: string }[],
+  messages: readonly { id: string; event_type: string; payload: Record<string, unknown> | null; payload_sealed?: string; created_at: string }[],
   deps: { now: () => Date; newId: () => string },
 ): { events: EventOf<'MessageRouted'>[]; jobs: DeliveryJob[] } {
   const events: EventOf<'MessageRouted'>[] = [];
@@ -129,7 +129,9 @@ export function decideRedelivery(
         deps,
       ),
     );
-    jobs.push({ ...delivery, message_id: message.id, event_type: message.event_type, payload: message.payload, received_at: message.created_at, attempt_number: 1, last_status_code: null, last_error: null });
+    // (sealed again when it came sealed, so the job ends with the payload's retention like the first one)
+    const payload = message.payload_sealed === undefined ? { payload: message.payload } : { payload_sealed: message.payload_sealed };
+    jobs.push({ ...delivery, message_id: message.id, event_type: message.event_type, ...payload, received_at: message.created_at, attempt_number: 1, last_status_code: null, last_error: null });
   }
   return { events, jobs };
 }
