@@ -83,6 +83,16 @@ describe('sealing and opening payloads', () => {
   });
 });
 
+describe('deriving a message key', () => {
+  it('derives the same key as every earlier version (the log keeps payloads sealed under it for months)', () => {
+    // A pinned vector: changing the derivation would leave every payload already in the log unopenable.
+    const root = [{ prefix: '', key: Buffer.alloc(32, 7) }];
+    expect(deriveSubjectKey(root, 'message:0b0b0b0b-0000-4000-8000-000000000001')!.toString('hex')).toBe('6a68faebe2d6afb7e679d04710ef4bed34e0b3df8cfd2ebdd775fc2a7b131f4e');
+    // (ids are compared lower-cased)
+    expect(payloadSubject('message', '0B0B0B0B-0000-4000-8000-000000000001')).toBe('message:0b0b0b0b-0000-4000-8000-000000000001');
+  });
+});
+
 describe('forgetting one message in a bucket (puncturing its key tree)', () => {
   const subjects = Array.from({ length: 200 }, () => payloadSubject('message', randomUUID()));
   const root = newBucketFrontier();
