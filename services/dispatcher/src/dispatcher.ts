@@ -314,7 +314,8 @@ export class Dispatcher {
   }
 
   /** The job's payload: as it travels, or opened with its bucket's keys (asked again while the store cannot answer). */
-  private payloadOf(job: Pick<DeliveryJob, 'payload' | 'payload_sealed' | 'message_id' | 'delivery_id'>): Promise<OpenedPayload> {
+  private payloadOf(job: Pick<DeliveryJob, 'payload' | 'payload_sealed' | 'payload_gone' | 'message_id' | 'delivery_id'>): Promise<OpenedPayload> {
+    if (job.payload_gone !== undefined) return Promise.resolve({ kind: 'gone', why: job.payload_gone });
     const sealed = job.payload_sealed;
     if (sealed === undefined) return Promise.resolve({ kind: 'opened', payload: job.payload ?? {} });
     return this.persistently('open payload', () =>

@@ -66,6 +66,8 @@ describe('PgReadQueries.overdueRetries', () => {
       message_id: null,
       event_type: 'a.b',
       payload: { id: overdueB },
+      // (a plain payload, from before retention: kept)
+      payload_expires_at: null,
       created_at: at,
       attempt_count: 3,
       next_attempt_at: '2026-03-01T00:00:30.000Z',

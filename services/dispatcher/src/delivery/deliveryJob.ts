@@ -16,9 +16,11 @@ const deliveryJobFields = {
     /** The message a fanned-out delivery carries: its id is the webhook-id every endpoint sees (absent for the seed's ingest). */
     message_id: { type: 'string', format: 'uuid' },
     event_type: { type: ['string', 'null'] },
-    /** The payload: as JSON (events from before retention, redeliveries), or sealed as in its event (payloadKeys.ts); exactly one. */
+    /** The payload: as JSON (events from before retention), or sealed as in its event (payloadKeys.ts), or gone; exactly one. */
     payload: { type: 'object' },
     payload_sealed: { type: 'string' },
+    /** The payload is gone already (a retry restored from the read model after its expiry or expunge): the attempt ends. */
+    payload_gone: { enum: ['expired', 'expunged'] },
     received_at: { type: 'string', format: 'date-time' },
     /** The attempt about to be made, 1-based. */
     attempt_number: { type: 'integer', minimum: 1 },
@@ -40,6 +42,7 @@ const deliveryJobFields = {
 export const deliveryJobSchema = { ...deliveryJobFields, oneOf: [
   { required: ['payload'], properties: { payload: deliveryJobFields.properties.payload } },
   { required: ['payload_sealed'], properties: { payload_sealed: deliveryJobFields.properties.payload_sealed } },
+  { required: ['payload_gone'], properties: { payload_gone: deliveryJobFields.properties.payload_gone } },
 ] } as const;
 
 export type DeliveryJob = Readonly<FromSchema<typeof deliveryJobFields>>;

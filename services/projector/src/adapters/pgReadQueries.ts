@@ -180,14 +180,16 @@ export class PgReadQueries {
    * next attempt time, and every `pending` one that has a next attempt time at all: its first attempt was
    * deferred into RabbitMQ (DeliveryDeferred), while other pending deliveries are still Kafka's to deliver.
    * Served by the status index (few rows are retrying or deferred at any time); only rows whose
-   * WebhookReceived is in (payload present) can be attempted.
+   * WebhookReceived is in (payload present, or gone past its retention: then the job ends the delivery) count.
    */
   async overdueRetries(options: { dueBefore: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
     const result = await this.pool.query(
-      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.created_at, d.attempt_count,
+      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload,
+              COALESCE(d.payload_expires_at, m.payload_expires_at) AS payload_expires_at, d.created_at, d.attempt_count,
               d.next_attempt_at, d.last_status_code, d.last_error
        FROM ${DELIVERIES}
-       WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz AND COALESCE(d.payload, m.payload) IS NOT NULL AND d.id > $4::uuid
+       WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz
+         AND (COALESCE(d.payload, m.payload) IS NOT NULL OR COALESCE(d.payload_expires_at, m.payload_expires_at) IS NOT NULL) AND d.id > $4::uuid
        ORDER BY d.id LIMIT $5`,
       [
         'retrying' satisfies DeliveryStatus,
