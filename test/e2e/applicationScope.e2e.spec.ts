@@ -226,6 +226,8 @@ function namesOfB(by: 'id' | 'uid'): { real: Names; none: Names } {
     subscriptionId: endpointUuid,
     uid: uidB,
     endpointUid: 'endpoint-b',
+    // (a payload-key bucket: the service credential's only, like every /internal route)
+    bucket: '1893456000000',
   };
   const none: Names = {
     app: by === 'id' ? toExternalId('app', randomUUID()) : `none-${randomUUID().slice(0, 8)}`,
@@ -238,6 +240,7 @@ function namesOfB(by: 'id' | 'uid'): { real: Names; none: Names } {
     subscriptionId: randomUUID(),
     uid: `none-${randomUUID().slice(0, 8)}`,
     endpointUid: `none-${randomUUID().slice(0, 8)}`,
+    bucket: '1893542400000',
   };
   return { real, none };
 }

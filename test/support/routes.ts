@@ -52,6 +52,7 @@ export function servedRoutes(): { gateway: RouteSpec[]; projector: RouteSpec[] }
     ready: async () => true,
     readAfterWrites: async () => undefined,
     applicationScopes: inert,
+    payloadKeys: inert,
   });
   return { gateway: routesOf(gateway), projector: routesOf(projector) };
 }

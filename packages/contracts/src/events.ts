@@ -199,13 +199,29 @@ export const eventTypeDeletedSchema = {
 export type EventTypeDeleted = FromSchema<typeof eventTypeDeletedSchema>;
 
 /**
+ * A payload travels in the log in one of two forms: `payload`, the JSON itself (every event written before
+ * retention, still read), or `payload_sealed`, sealed under its retention bucket's key (see
+ * packages/platform/src/payloadKeys.ts: `pk1:<bucket id>:<base64>`), unreadable once the bucket expired or the
+ * message was expunged. Exactly one is present; a reader from before retention requires `payload`, so it
+ * refuses (parks) a sealed event loudly rather than delivering an empty one.
+ */
+const payloadFields = {
+  payload: { type: 'object' },
+  payload_sealed: { type: 'string', pattern: '^pk1:[0-9]+:[A-Za-z0-9+/=]+$' },
+} as const;
+const payloadForms = [
+  { required: ['payload'], properties: { payload: payloadFields.payload } },
+  { required: ['payload_sealed'], properties: { payload_sealed: payloadFields.payload_sealed } },
+] as const;
+
+/**
  * A message sent to an application: one event in the log, keyed by the application. The dispatcher fans it
  * out (MessageRouted) to every endpoint of the application that wants it, so the request path writes once.
  */
-export const messageCreatedSchema = {
+const messageCreatedFields = {
   type: 'object',
   additionalProperties: false,
-  required: ['message_id', 'app_id', 'event_type', 'event_id', 'channels', 'tags', 'payload', 'received_at'],
+  required: ['message_id', 'app_id', 'event_type', 'event_id', 'channels', 'tags', 'received_at'],
   properties: {
     message_id: uuid,
     app_id: uuid,
@@ -214,13 +230,15 @@ export const messageCreatedSchema = {
     event_id: nullableString,
     channels: { type: ['array', 'null'], items: { type: 'string' } },
     tags: { type: ['array', 'null'], items: { type: 'string' } },
-    payload: { type: 'object' },
+    ...payloadFields,
     received_at: timestamp,
     /** Sent to this one endpoint of the application only, whatever its filters (send-example); absent: fanned out. */
     endpoint_id: uuid,
   },
 } as const;
-export type MessageCreated = FromSchema<typeof messageCreatedSchema>;
+export const messageCreatedSchema = { ...messageCreatedFields, oneOf: payloadForms } as const;
+/** (the type from the fields alone: exactly one of payload and payload_sealed is there, the schema checks which) */
+export type MessageCreated = FromSchema<typeof messageCreatedFields>;
 
 /**
  * A request to deliver messages again to one endpoint, as new deliveries (a delivery that ended stays ended):
@@ -246,7 +264,10 @@ export const redeliveryRequestedSchema = {
 } as const;
 export type RedeliveryRequested = FromSchema<typeof redeliveryRequestedSchema>;
 
-/** A message's payload removed from the read model (Svix's expunge content); its deliveries and attempts stay. */
+/**
+ * A message's payload removed (Svix's expunge content): from the read model, and from the log by forgetting
+ * its key (a sealed payload; see payloadKeys.ts); its deliveries and attempts stay.
+ */
 export const messageContentExpungedSchema = {
   type: 'object',
   additionalProperties: false,
@@ -316,19 +337,20 @@ export const messageRoutedSchema = {
 } as const;
 export type MessageRouted = FromSchema<typeof messageRoutedSchema>;
 
-export const webhookReceivedSchema = {
+const webhookReceivedFields = {
   type: 'object',
   additionalProperties: false,
-  required: ['delivery_id', 'subscription_id', 'event_type', 'payload', 'received_at'],
+  required: ['delivery_id', 'subscription_id', 'event_type', 'received_at'],
   properties: {
     delivery_id: uuid,
     subscription_id: uuid,
     event_type: nullableString,
-    payload: { type: 'object' },
+    ...payloadFields,
     received_at: timestamp,
   },
 } as const;
-export type WebhookReceived = FromSchema<typeof webhookReceivedSchema>;
+export const webhookReceivedSchema = { ...webhookReceivedFields, oneOf: payloadForms } as const;
+export type WebhookReceived = FromSchema<typeof webhookReceivedFields>;
 
 /** Fields every delivery event carries, so a projection can build the row whichever event arrives first. */
 const deliveryRef = {

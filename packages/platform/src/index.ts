@@ -22,3 +22,5 @@ export * from './applicationScope';
 export * from './applicationScoped';
 export * from './redisTokenDenylist';
 export * from './svixQuery';
+export * from './payloadKeys';
+export * from './payloadKeyring';

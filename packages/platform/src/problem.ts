@@ -29,6 +29,11 @@ export class Conflict extends HttpProblem {
     super(409, 'Conflict', detail);
   }
 }
+export class Gone extends HttpProblem {
+  constructor(detail: string) {
+    super(410, 'Gone', detail);
+  }
+}
 export class PreconditionFailed extends HttpProblem {
   constructor(detail: string) {
     super(412, 'Precondition Failed', detail);

@@ -75,6 +75,11 @@ export class SecretBox {
     }
   }
 
+  /** How every value seal() seals today begins: a store can find, in SQL, the values sealed otherwise. */
+  get currentPrefix(): string {
+    return `sealed:v2:${this.activeKeyId}:`;
+  }
+
   /** Whether a value is sealed the way seal() seals today (v2, the first key): if not, `npm run reseal` re-seals it. */
   isCurrent(sealed: string): boolean {
     try {

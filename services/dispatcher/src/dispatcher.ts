@@ -1,10 +1,10 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
-import type { EventRecord, KafkaEventLog, Logger, SecretBox, SubscriptionDirectory, SubscriptionWriter } from '@hookpost/platform';
+import { payloadGoneReason, payloadSubject, SealedPayloadError, type EventRecord, type KafkaEventLog, type Logger, type OpenedPayload, type PayloadKeyring, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable, type Decision, type DisableRequest } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
-import type { DeliveryJob } from './delivery/deliveryJob';
+import { payloadSubjectOf, type DeliveryJob } from './delivery/deliveryJob';
 import { decideFanOut, decideRedelivery } from './delivery/fanOut';
 import type { StoredMessage } from './adapters/projectorDeliveries';
 import { endpointOf, type EndpointShares } from './delivery/endpointShare';
@@ -59,6 +59,8 @@ export type DispatcherDeps = {
   leaseMs: number;
   eventLog: Pick<KafkaEventLog, 'append'>;
   secretBox: Pick<SecretBox, 'open'>;
+  /** Opens sealed payloads with their retention bucket's keys (the key store, cached). */
+  payloads: Pick<PayloadKeyring, 'open' | 'sealInto'>;
   policy: RetryPolicy;
   defaultTimeoutMs: number;
   topicPrefix: string;
@@ -199,8 +201,17 @@ export class Dispatcher {
    */
   private async attemptInSpan(job: DeliveryJob): Promise<JobOutcome> {
     const { deps } = this;
+    const opened = await this.payloadOf(job);
+    if (opened.kind === 'gone') {
+      // Past its retention or expunged: there is nothing left to send, and never will be. Cancelled, not
+      // failed: neither the endpoint nor the request was at fault (docs/design-notes.md).
+      const reason = payloadGoneReason(opened.why);
+      deps.log.info({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason }, 'delivery cancelled: its payload is gone');
+      await this.record(decideCancel(job, reason, deps));
+      return { kind: 'ended' };
+    }
     const known = await this.persistently('look up subscription', () => deps.directory.find(job.subscription_id));
-    const body = JSON.stringify(job.payload);
+    const body = JSON.stringify(opened.payload);
     const startedAt = deps.now();
     const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed, context) => deps.secretBox.open(sealed, context) });
     if (before.kind !== 'attempt') {
@@ -361,6 +372,33 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * A message read from the read model for a redelivery, its payload sealed again into its bucket when it came
+   * sealed (so the new delivery's job carries no clear payload and ends with its retention); a payload whose
+   * bucket no longer opens counts as gone (null), as an expunged one does.
+   */
+  private async resealed(message: StoredMessage): Promise<StoredMessage & { payload_sealed?: string }> {
+    if (message.payload === null || !message.payload_expires_at) return message;
+    const bucket = { id: String(Date.parse(message.payload_expires_at)), expiresAt: new Date(message.payload_expires_at) };
+    const payload = message.payload;
+    const sealed = await this.persistently('seal payload', () => this.deps.payloads.sealInto(payload, payloadSubject('message', message.id), bucket));
+    return sealed === undefined ? { ...message, payload: null } : { ...message, payload_sealed: sealed };
+  }
+
+  /** The job's payload: as it travels, or opened with its bucket's keys (asked again while the store cannot answer). */
+  private payloadOf(job: Pick<DeliveryJob, 'payload' | 'payload_sealed' | 'payload_gone' | 'message_id' | 'delivery_id'>): Promise<OpenedPayload> {
+    if (job.payload_gone !== undefined) return Promise.resolve({ kind: 'gone', why: job.payload_gone });
+    const sealed = job.payload_sealed;
+    if (sealed === undefined) return Promise.resolve({ kind: 'opened', payload: job.payload ?? {} });
+    return this.persistently('open payload', () =>
+      this.deps.payloads.open(sealed, payloadSubjectOf(job)).catch((error: unknown) => {
+        // Altered or not a sealed payload: it will never open, so it is not retried.
+        if (error instanceof SealedPayloadError) return { kind: 'gone', why: 'missing' } as const;
+        throw error;
+      }),
+    );
+  }
+
   /** A slot at the target's endpoint (undefined when it has none: the client refuses such a target itself). */
   private async endpointSlot(targetUrl: string): Promise<{ release: () => void } | undefined | 'none free'> {
     const endpoint = endpointOf(targetUrl);
@@ -377,7 +415,11 @@ export class Dispatcher {
   async fanOut(message: MessageCreated): Promise<void> {
     const { deps } = this;
     const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
-    const { event, jobs } = decideFanOut(message, endpoints, { ...deps, payloadFilters: this.payloadFilters });
+    // The filters read the payload; one gone already (expunged or expired before its fan-out) is routed as
+    // empty, and each of its deliveries is cancelled at its first attempt, saying why.
+    const opened = await this.payloadOf({ ...message, delivery_id: message.message_id });
+    const payload = opened.kind === 'opened' ? opened.payload : {};
+    const { event, jobs } = decideFanOut({ ...message, payload }, endpoints, { ...deps, payloadFilters: this.payloadFilters });
     await this.record([event]);
     const filtered = event.data.filtered;
     if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
@@ -407,7 +449,7 @@ export class Dispatcher {
       return;
     }
     const carryOut = async (messages: StoredMessage[]) => {
-      const { events, jobs } = decideRedelivery(request, endpoint, messages, deps);
+      const { events, jobs } = decideRedelivery(request, endpoint, await Promise.all(messages.map((message) => this.resealed(message))), deps);
       if (events.length === 0) return;
       await this.record(events);
       await this.firstAttempts(jobs);

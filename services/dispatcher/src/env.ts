@@ -57,6 +57,11 @@ export const dispatcherEnvSpec = {
   HOOKPOST_RETRY_RECONCILE_GRACE_MS: envs.int(300_000, { min: 100 }),
   /** A claim on an attempt lasts this long unless renewed (renewed every third while the attempt runs); shorter than the grace. */
   HOOKPOST_ATTEMPT_LEASE_MS: envs.int(15_000, { min: 30 }),
+  /**
+   * How long a bucket's payload keys are kept in process once read from the key store: an expunge stops this
+   * dispatcher's attempts of that message within this (an expiry stops them at once).
+   */
+  HOOKPOST_PAYLOAD_KEY_CACHE_MS: envs.int(60_000, { min: 0, max: 3_600_000 }),
   /** How long a made attempt is remembered, so a late copy of its job is dropped; at least the grace. */
   HOOKPOST_ATTEMPT_DONE_TTL_MS: envs.int(900_000, { min: 100 }),
 };

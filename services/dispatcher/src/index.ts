@@ -23,6 +23,9 @@ import {
   listen,
   runService,
   SecretBox,
+  PayloadKeyring,
+  payloadNodeContext,
+  projectorPayloadKeys,
   settingsOrExit,
   ShutdownManager,
   startConcurrentConsumer,
@@ -53,7 +56,7 @@ import { readDispatcherEnv, type DispatcherEnv } from './env';
 export type RunningDispatcher = { port: number; stop: () => Promise<void> };
 
 function firstAttempt(received: WebhookReceived): DeliveryJob {
-  return { ...received, payload: received.payload as Record<string, unknown>, attempt_number: 1, last_status_code: null, last_error: null };
+  return { ...received, attempt_number: 1, last_status_code: null, last_error: null };
 }
 
 /** Composition root: consume received webhooks from Kafka and due retries from RabbitMQ, attempt each. */
@@ -147,6 +150,10 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     skipped: recovery.skipped,
     eventLog,
     secretBox,
+    payloads: new PayloadKeyring(
+      projectorPayloadKeys(env.PROJECTOR_URL, projectorHeaders, (sealed, bucketId, prefix) => Buffer.from(secretBox.open(sealed, payloadNodeContext(bucketId, prefix)), 'base64')),
+      { cacheMs: env.HOOKPOST_PAYLOAD_KEY_CACHE_MS, now: () => new Date() },
+    ),
     policy,
     defaultTimeoutMs: env.HOOKPOST_DELIVERY_TIMEOUT_MS,
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,

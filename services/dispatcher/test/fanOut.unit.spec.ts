@@ -1,5 +1,5 @@
 import { assertValidEvent, maxFilteredRecorded, PayloadFilters, type MessageCreated, type SubscriptionState } from '@hookpost/contracts';
-import { decideFanOut, deliveryIdFor } from '../src/delivery/fanOut';
+import { decideFanOut, decideRedelivery, deliveryIdFor } from '../src/delivery/fanOut';
 
 let n = 0;
 const deps = () => ({
@@ -20,7 +20,7 @@ function endpoint(i: number, fields: Partial<SubscriptionState> = {}): Subscript
   };
 }
 
-function message(payload: Record<string, unknown>, fields: Partial<MessageCreated> = {}): MessageCreated {
+function message(payload: Record<string, unknown>, fields: Partial<MessageCreated> = {}): MessageCreated & { payload: Record<string, unknown> } {
   return { message_id: '0b0b0b0b-0000-4000-8000-000000000001', app_id: appId, event_type: 'invoice.paid', event_id: null, channels: ['eu'], tags: null, payload, received_at: at, ...fields };
 }
 
@@ -82,5 +82,36 @@ describe('deciding a message\'s fan-out with payload filters', () => {
     expect(() => assertValidEvent(event)).not.toThrow();
     // (and the event stays well inside Kafka's default 1 MB message)
     expect(JSON.stringify(event).length).toBeLessThan(300_000);
+  });
+});
+
+describe('a sealed payload on its way', () => {
+  const sealed = 'pk1:1767312000000:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+  it('travels sealed in each first attempt’s job while the filters read it opened', () => {
+    // Given a message whose event carries its payload sealed, opened for the fan-out
+    const opened = { ...message({ data: { amount: 150 } }), payload_sealed: sealed };
+    const { event, jobs } = decideFanOut(opened, [endpoint(1, { payload_filter: large }), endpoint(2)], deps());
+    // Then the filter passed it on what it says, and no job holds it in clear
+    expect(event.data.deliveries).toHaveLength(2);
+    expect(jobs.every((job) => job.payload === undefined && job.payload_sealed === sealed)).toBe(true);
+  });
+
+  it('keeps a plain payload plain (events written before retention)', () => {
+    const { jobs } = decideFanOut(message({ data: { amount: 1 } }), [endpoint(1)], deps());
+    expect(jobs[0]).toMatchObject({ payload: { data: { amount: 1 } } });
+    expect(jobs[0]!.payload_sealed).toBeUndefined();
+  });
+
+  it('redelivers a message sealed again as sealed, a plain one plain, and skips one whose payload is gone', () => {
+    const request = { request_id: '0c0c0c0c-0000-4000-8000-000000000001', kind: 'resend' as const, app_id: appId, subscription_id: id(1), message_id: null, since: null, until: null, requested_at: at };
+    const messages = [
+      { id: '0b0b0b0b-0000-4000-8000-000000000011', event_type: 'a', payload: { a: 1 }, payload_sealed: sealed, created_at: at },
+      { id: '0b0b0b0b-0000-4000-8000-000000000012', event_type: 'a', payload: { a: 2 }, created_at: at },
+      { id: '0b0b0b0b-0000-4000-8000-000000000013', event_type: 'a', payload: null, created_at: at },
+    ];
+    const { events, jobs } = decideRedelivery(request, endpoint(1), messages, deps());
+    expect(events).toHaveLength(2);
+    expect(jobs.map((job) => [job.payload, job.payload_sealed])).toEqual([[undefined, sealed], [{ a: 2 }, undefined]]);
   });
 });

@@ -105,8 +105,8 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
 
     const deadline = Date.now() + 10_000;
     while (arrivals.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(arrivals.map((arrival) => arrival.job.payload.n)).toEqual([3, 1, 2]);
-    const after = (n: number) => arrivals.find((arrival) => arrival.job.payload.n === n)!.at - start;
+    expect(arrivals.map((arrival) => arrival.job.payload!.n)).toEqual([3, 1, 2]);
+    const after = (n: number) => arrivals.find((arrival) => arrival.job.payload!.n === n)!.at - start;
     expect(after(3)).toBeLessThan(200);
     expect(after(1)).toBeGreaterThanOrEqual(300 - 50);
     expect(after(1)).toBeLessThan(300 + 400);
@@ -145,13 +145,13 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
       // ...a publish to it is not confirmed as if delivered: it fails, and once re-declared the next goes through.
       await expect(fresh.schedule(job(11), 200)).rejects.toThrow(/no queue took the retry/);
       await retrying(() => fresh.schedule(job(11), 200));
-      expect(await until(() => arrivals.find((a) => a.payload.n === 11), 'the job published after the deletion')).toEqual(job(11));
+      expect(await until(() => arrivals.find((a) => a.payload!.n === 11), 'the job published after the deletion')).toEqual(job(11));
 
       // The ready queue goes away: RabbitMQ cancels the consumer, which comes back on a re-declared queue.
       await asOperator((channel) => channel.deleteQueue(`${prefix}b.hookpost.retry.ready`));
       await sleep(100);
       await retrying(() => fresh.schedule(job(12), 0));
-      expect(await until(() => arrivals.find((a) => a.payload.n === 12), 'the job published after the ready queue was deleted')).toEqual(job(12));
+      expect(await until(() => arrivals.find((a) => a.payload!.n === 12), 'the job published after the ready queue was deleted')).toEqual(job(12));
     } finally {
       await fresh.deleteAll().catch(() => undefined);
       await fresh.close();
@@ -170,7 +170,7 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
       await expect(fresh.schedule(job(21), 0)).rejects.toThrow();
       await until(() => (fresh.connected ? true : undefined), 'reconnected');
       await retrying(() => fresh.schedule(job(22), 0));
-      await until(() => arrivals.find((a) => a.payload.n === 22), 'the job published after the reconnect');
+      await until(() => arrivals.find((a) => a.payload!.n === 22), 'the job published after the reconnect');
 
       // ensureTopology alone brings back a deleted tier queue (the reconciler calls it every round).
       await asOperator((channel) => channel.deleteQueue(`${prefix}c.hookpost.retry.tier.300ms`));
@@ -205,7 +205,7 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
       expect(held).toBe(10 - refused.length);
       expect(held).toBeLessThanOrEqual(4);
       // and once the queue drains, every refused publish tried again is taken: all ten come back
-      await full.consume(10, async (arrival) => void arrived.push(arrival.payload.n as number), park);
+      await full.consume(10, async (arrival) => void arrived.push(arrival.payload!.n as number), park);
       await until(() => (arrived.length === held ? true : undefined), 'the jobs the queue held');
       for (const n of refused) await retrying(() => full.schedule(job(n), 0));
       await until(() => (arrived.length === 10 ? true : undefined), 'every job');
@@ -233,7 +233,7 @@ describe('RabbitRetryQueue (real RabbitMQ)', () => {
     const adapter = await RabbitRetryQueue.connect({ url: AMQP_URL, prefix: older, tiers: retryTiers([0], 100), log });
     const arrived: number[] = [];
     try {
-      await adapter.consume(10, async (arrival) => void arrived.push(arrival.payload.n as number), park);
+      await adapter.consume(10, async (arrival) => void arrived.push(arrival.payload!.n as number), park);
       await adapter.schedule(job(31), 0);
       await adapter.schedule(job(32), 60);
       await adapter.schedule(job(33), 120);

@@ -52,7 +52,7 @@ describe('re-scheduling an overdue retry', () => {
     id: job.delivery_id,
     subscription_id: job.subscription_id,
     event_type: job.event_type,
-    payload: job.payload,
+    payload: job.payload!,
     created_at: job.received_at,
     attempt_count: 2,
     next_attempt_at: '2026-01-01T00:05:00.000Z',
@@ -60,12 +60,24 @@ describe('re-scheduling an overdue retry', () => {
     last_error: 'HTTP 500',
   };
 
+  const now = new Date('2026-01-01T00:10:00.000Z');
+
   it('makes the job for the attempt after the ones the log has', () => {
-    expect(jobForOverdueRetry(row)).toEqual({ ok: true, job });
+    expect(jobForOverdueRetry(row, now)).toEqual({ ok: true, job });
   });
 
   it('refuses a row that is no job (no payload yet)', () => {
-    expect(jobForOverdueRetry({ ...row, payload: null }).ok).toBe(false);
+    expect(jobForOverdueRetry({ ...row, payload: null }, now).ok).toBe(false);
+    expect(jobForOverdueRetry({ ...row, payload: null, payload_expires_at: null }, now).ok).toBe(false);
+  });
+
+  it('makes a job that ends the delivery when its payload is gone: expired past its time, expunged before', () => {
+    const expired = jobForOverdueRetry({ ...row, payload: null, payload_expires_at: '2026-01-01T00:09:00.000Z' }, now);
+    expect(expired).toEqual({ ok: true, job: expect.objectContaining({ payload_gone: 'expired', attempt_number: 3 }) });
+    expect(expired.ok && expired.job.payload).toBeUndefined();
+    expect(jobForOverdueRetry({ ...row, payload: null, payload_expires_at: '2026-01-02T00:00:00.000Z' }, now)).toEqual({ ok: true, job: expect.objectContaining({ payload_gone: 'expunged' }) });
+    // (a payload still held is retried as it is, whatever its expiry)
+    expect(jobForOverdueRetry({ ...row, payload_expires_at: '2026-01-02T00:00:00.000Z' }, now)).toEqual({ ok: true, job });
   });
 
   it('re-publishes one retry once per window, not every round', () => {

@@ -47,6 +47,7 @@ import { svixRouter, type SvixRouterDeps } from './svix/svixRouter';
 import { authRoutes, type AuthDeps } from './svix/authRoutes';
 import { operatorSessionOf, overviewRoute, uiAccess, uiPages, type OverviewSource, type UiDeps } from './ui/uiRoutes';
 import { liveRoutes, type LiveDeps } from './ui/liveRoutes';
+import type { PayloadSealer } from './retention';
 
 export type GatewayDeps = {
   log: Logger;
@@ -64,7 +65,7 @@ export type GatewayDeps = {
   metrics: Registry;
   metricsToken?: string;
   /** The Svix-compatible API under /api/v1 (its reads are forwarded to the projector like the seed's). */
-  svix: Omit<SvixRouterDeps, 'forward' | 'append' | 'log' | 'decide'>;
+  svix: Omit<SvixRouterDeps, 'forward' | 'append' | 'log' | 'decide' | 'payloads'>;
   /** Idempotency-Key on every POST (see packages/platform/src/idempotency.ts); absent, keys are ignored. */
   idempotent?: RequestHandler;
   /** Application-scoped tokens and keys, and the /api/v1/auth operations. */
@@ -75,6 +76,8 @@ export type GatewayDeps = {
    * (the service credential: the cookie means nothing to the projector). Absent, none of it is served.
    */
   ui?: { pages: UiDeps; live: Omit<LiveDeps, 'admin' | 'log'>; overview: OverviewSource; forwardAs: string; registerClose: (close: () => void) => void };
+  /** Seals payloads into their events under their retention bucket's key (retention.ts). */
+  payloads: Pick<PayloadSealer, 'message' | 'ingest'>;
 };
 
 /** Paths anyone may call: liveness, readiness, metrics, the API description, and the Svix API's health. */
@@ -171,7 +174,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     const id = req.params.subscriptionId as string;
     const subscription = await subscriptionFor(id);
     if (req.body === undefined) throw new ValidationFailed([{ field: '(body)', message: 'is required' }], 'A JSON body is required.');
-    const event = decideIngest(subscription, req.body, deps.decide);
+    const event = await deps.payloads.ingest(decideIngest(subscription, req.body, deps.decide));
     await append([recordOf(event)]);
     res
       .status(202)
@@ -183,7 +186,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
 
   app.use(
     '/api/v1',
-    svixRouter({ ...deps.svix, forward, append: (events) => append(events.map(recordOf)), log: deps.log, decide: deps.decide }, body, (router) =>
+    svixRouter({ ...deps.svix, forward, append: (events) => append(events.map(recordOf)), log: deps.log, decide: deps.decide, payloads: deps.payloads }, body, (router) =>
       authRoutes(deps.auth, body, router),
     ),
   );

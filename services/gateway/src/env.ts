@@ -1,4 +1,5 @@
-import { commonEnv, envs, parseEnv, topicEnv } from '@hookpost/platform';
+import { commonEnv, EnvError, envs, parseEnv, topicEnv } from '@hookpost/platform';
+import { parseRetentionByApplication } from './retention';
 
 export const gatewayEnvSpec = {
   ...commonEnv,
@@ -27,10 +28,21 @@ export const gatewayEnvSpec = {
   HOOKPOST_UI_BRAND_NAME: envs.string('Hookpost'),
   HOOKPOST_UI_BRAND_LOGO_URL: envs.optionalHttpUrl(),
   HOOKPOST_UI_ACCENT_COLOR: envs.string(''),
+  /** How long payloads are kept unless the message or its application says otherwise (Svix's default: 90 days). */
+  HOOKPOST_PAYLOAD_RETENTION_HOURS: envs.int(2_160, { min: 1, max: 2_160 }),
+  /** Applications' own defaults: `<application id or uid>=<hours>`, comma-separated. */
+  HOOKPOST_PAYLOAD_RETENTION_BY_APP: envs.list([]),
+  /** Payloads expiring within one such span share a key and are shredded together at its end (at most this much past their time). */
+  HOOKPOST_PAYLOAD_BUCKET_MS: envs.int(86_400_000, { min: 100, max: 604_800_000 }),
+  /** The length of one retention hour, for tests only (a retention of seconds): leave it at 3,600,000. */
+  HOOKPOST_RETENTION_HOUR_MS: envs.int(3_600_000, { min: 1, max: 3_600_000 }),
 };
 
 export type GatewayEnv = ReturnType<typeof readGatewayEnv>;
 
 export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env) {
-  return parseEnv(gatewayEnvSpec, source);
+  const env = parseEnv(gatewayEnvSpec, source);
+  const { byApplication, problems } = parseRetentionByApplication(env.HOOKPOST_PAYLOAD_RETENTION_BY_APP);
+  if (problems.length > 0) throw new EnvError(problems);
+  return { ...env, payloadRetention: { defaultHours: env.HOOKPOST_PAYLOAD_RETENTION_HOURS, byApplication, hourMs: env.HOOKPOST_RETENTION_HOUR_MS, bucketMs: env.HOOKPOST_PAYLOAD_BUCKET_MS } };
 }

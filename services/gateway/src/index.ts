@@ -19,6 +19,9 @@ import {
   listen,
   runService,
   SecretBox,
+  PayloadKeyring,
+  payloadNodeContext,
+  projectorPayloadKeys,
   settingsOrExit,
   ShutdownManager,
   SubscriptionDirectory,
@@ -45,6 +48,7 @@ import { ProjectorForwarder } from './adapters/projectorForwarder';
 import { RedisUiSessions } from './adapters/redisUiSessions';
 import { RedisLiveDeliveries } from './adapters/redisLiveDeliveries';
 import { uiSettings } from './ui/uiRoutes';
+import { PayloadSealer } from './retention';
 
 export type RunningGateway = { port: number; stop: () => Promise<void> };
 
@@ -99,7 +103,13 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
     validators: svixValidators,
     payloadProblems: payloadSchemaProblems,
     eventIdTtlMs: env.HOOKPOST_EVENT_ID_TTL_MS,
+    retention: env.payloadRetention,
   };
+  // Payload keys from the key store (through the projector), kept per bucket until it expires.
+  const payloadKeyring = new PayloadKeyring(
+    projectorPayloadKeys(env.PROJECTOR_URL, projectorHeaders, (sealed, bucketId, prefix) => Buffer.from(secretBox.open(sealed, payloadNodeContext(bucketId, prefix)), 'base64')),
+    { cacheMs: 0, now: () => new Date() },
+  );
   const denylist = new RedisTokenDenylist(redis, env.HOOKPOST_REDIS_PREFIX);
   const tokens = AppTokens.fromConfig(env.HOOKPOST_SECRET_KEYS);
   const auth = {
@@ -180,6 +190,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
         closeLiveStreams = close;
       },
     },
+    payloads: new PayloadSealer(payloadKeyring, env.payloadRetention),
     idempotent: idempotency({
       store: new RedisIdempotencyStore(redis, env.HOOKPOST_REDIS_PREFIX),
       // The key's identity (a digest: never the key itself), so one caller's keys never answer another's.

@@ -1,7 +1,8 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { isUuid, limits, subscriptionETag } from '@hookpost/contracts';
-import { applicationScoped, type ApplicationScopeDeps, BadRequest, httpMetrics, methodNotAllowed, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
+import { applicationScoped, type ApplicationScopeDeps, BadRequest, Gone, httpMetrics, methodNotAllowed, metricsRoute, NotFound, notFoundRoute, problemMiddleware, requireApiKey, type Logger, type Registry } from '@hookpost/platform';
 import type { PgReadQueries } from './adapters/pgReadQueries';
+import type { PgPayloadKeyStore } from './adapters/pgPayloadKeyStore';
 import { svixReadRoutes } from './svix/svixReadRoutes';
 import type { PgSvixQueries } from './svix/svixQueries';
 import type { PgOverview, OverviewWindow } from './adapters/pgOverview';
@@ -41,6 +42,8 @@ export function buildProjectorApp(deps: {
   applicationScopes: ApplicationScopeDeps;
   /** The dashboard overview's figures (asked for by the gateway only: /internal). */
   overview?: Pick<PgOverview, 'overview'>;
+  /** The payload key store, for the gateway (which creates buckets) and the dispatcher (which reads them). */
+  payloadKeys: Pick<PgPayloadKeyStore, 'ensure' | 'sealedNodes'>;
 }) {
   const { queries } = deps;
   const fenced = (scope: ReadScope): RequestHandler => (_req, _res, next) => {
@@ -182,6 +185,29 @@ export function buildProjectorApp(deps: {
     const data = await queries.overdueRetries({ dueBefore, afterId: after, limit });
     res.json({ data, next_after: data.length === limit ? String(data[data.length - 1]!.id) : null });
   });
+
+  // The payload key store (payloadKeys.ts): a bucket's node keys, still sealed under the master keys; POST
+  // creates the bucket first if it never existed. 410: shredded (its retention ended); 404: no such bucket.
+  const payloadKeys = (create: boolean): RequestHandler => async (req, res) => {
+    const bucketId = String(req.params.bucket);
+    if (create) await deps.payloadKeys.ensure(bucketId, new Date());
+    const keys = await deps.payloadKeys.sealedNodes(bucketId);
+    switch (keys.kind) {
+      case 'live':
+        res.json({ nodes: keys.nodes });
+        return;
+      case 'shredded':
+        throw new Gone(`Payload bucket ${bucketId} was shredded: its retention ended.`);
+      case 'unknown':
+        throw new NotFound(`No payload bucket ${bucketId}.`);
+      default: {
+        const unknown: never = keys;
+        throw new Error(`unknown bucket keys ${JSON.stringify(unknown)}`);
+      }
+    }
+  };
+  app.get('/internal/payload-keys/:bucket', payloadKeys(false));
+  app.post('/internal/payload-keys/:bucket', payloadKeys(true));
 
   svixReadRoutes(app, deps.svixQueries, fenced);
 

@@ -13,6 +13,10 @@ export const projectorEnvSpec = {
   PROJECTOR_FETCH_MAX_WAIT_MS: envs.int(100, { min: 1, max: 10_000 }),
   /** How long a read may wait for the read model to apply the writes acknowledged before it; then 503. */
   HOOKPOST_READ_WAIT_MS: envs.int(5_000, { min: 10, max: 60_000 }),
+  /** How often expired payloads are removed from the read model and their buckets' keys deleted. */
+  HOOKPOST_RETENTION_SWEEP_MS: envs.int(60_000, { min: 50, max: 3_600_000 }),
+  /** How long a bucket's payload keys are kept in process for projecting (an expiry applies at once regardless). */
+  HOOKPOST_PAYLOAD_KEY_CACHE_MS: envs.int(60_000, { min: 0, max: 3_600_000 }),
 };
 
 export type ProjectorEnv = ReturnType<typeof readProjectorEnv>;

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, SecretBox, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
 import { PgSvixQueries } from './svix/svixQueries';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
@@ -9,6 +9,7 @@ import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
 import { RedisLiveChanges } from './adapters/redisLiveChanges';
 import { PgOverview } from './adapters/pgOverview';
+import { projectorPayloadKeyring, sweepExpiredPayloads } from './adapters/pgPayloadKeyStore';
 import { PgReadQueries } from './adapters/pgReadQueries';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
 
@@ -39,6 +40,14 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   await deadLetters.connect();
 
   const queries = new PgReadQueries(pool);
+  const payloadKeys = projectorPayloadKeyring(pool, SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS), env.HOOKPOST_PAYLOAD_KEY_CACHE_MS);
+  // Payload keys sealed under a master key other than the first are sealed again before anything is served:
+  // restarting with a new key first (docs/master-keys.md) is then enough for the old one to be retired.
+  for (let page = 1; page > 0; ) {
+    page = await payloadKeys.store.resealStale();
+    if (page > 0) log.info({ resealed: page }, 'payload keys resealed under the first master key');
+    if (page < 1_000) break;
+  }
   const metrics = createMetricsRegistry('projector');
   const groupId = `${env.HOOKPOST_TOPIC_PREFIX}${env.PROJECTOR_GROUP_ID}`;
   // Subscription changes have a consumer of their own that the broker answers as soon as one arrives, so a read
@@ -122,6 +131,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
       },
       now: Date.now,
     },
+    payloadKeys: payloadKeys.store,
   });
   const server = await listen(app, env.PROJECTOR_PORT, env.HOOKPOST_BIND_HOST);
 
@@ -131,7 +141,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
     kafka,
     groupId: group,
     topics: consumed,
-    writer: new PgProjectionWriter(pool, live),
+    writer: new PgProjectionWriter(pool, payloadKeys, live),
     cache,
     entityCaches: { applications, eventTypes },
     log,
@@ -154,6 +164,21 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
   const consumer = await consume(groupId, deliveryTopics, { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS });
   const subscriptionConsumer = await consume(subscriptionGroupId, [topics.subscriptions], { minBytes: 1, maxWaitMs: 1_000 });
 
+  // Retention: expired payloads leave the read model and their keys are shredded (every projector runs it; idempotent).
+  let sweeping = Promise.resolve();
+  const sweep = setInterval(() => {
+    sweeping = sweepExpiredPayloads(pool, payloadKeys.store, new Date()).then(
+      (swept) => {
+        if (swept.shredded.length > 0 || swept.messages + swept.deliveries + swept.resealed > 0) log.info(swept, 'retention sweep: expired payloads removed, their keys shredded, stale node keys resealed');
+      },
+      (error: unknown) => log.warn({ err: error }, 'retention sweep failed; tried again next round'),
+    );
+  }, env.HOOKPOST_RETENTION_SWEEP_MS);
+
+  shutdown.add('retention sweep', async () => {
+    clearInterval(sweep);
+    await sweeping;
+  });
   shutdown.add('http', () => closeServer(server));
   shutdown.add('readiness checks', async () => readiness.stop());
   shutdown.add('kafka consumer', () => consumer.stop());

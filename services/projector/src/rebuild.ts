@@ -1,7 +1,8 @@
 import { topicNames } from '@hookpost/contracts';
-import { connectSubscriptionCache, createKafka, createLogger, runService, settingsOrExit, type Logger, type RedisClient } from '@hookpost/platform';
+import { connectSubscriptionCache, createKafka, SecretBox, createLogger, runService, settingsOrExit, type Logger, type RedisClient } from '@hookpost/platform';
 import { createPool, migrate } from './adapters/pgPool';
 import { PgProjectionWriter } from './adapters/pgProjectionWriter';
+import { projectorPayloadKeyring } from './adapters/pgPayloadKeyStore';
 import { projectionBacklog, startProjectionConsumer, storedOffsets } from './adapters/kafkaProjectionConsumer';
 import { readProjectorEnv, type ProjectorEnv } from './env';
 
@@ -39,7 +40,7 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
       kafka,
       groupId,
       topics: topicList,
-      writer: new PgProjectionWriter(pool),
+      writer: new PgProjectionWriter(pool, projectorPayloadKeyring(pool, SecretBox.fromConfig(env.HOOKPOST_SECRET_KEYS), env.HOOKPOST_PAYLOAD_KEY_CACHE_MS)),
       cache: connected.cache,
       log,
       storedOffsets: () => storedOffsets(pool),

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import {
   deliveryPosition,
@@ -11,6 +11,8 @@ import {
 } from '@hookpost/contracts';
 import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
+import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
+import { SecretBox } from '@hookpost/platform';
 import { projectEvents } from '../src/projection/readModelChanges';
 
 // The delivery state machine lives in @hookpost/contracts; these run its SQL side in PostgreSQL and hold it
@@ -61,7 +63,7 @@ describe('the delivery state machine in PostgreSQL', () => {
   });
 
   it('projects every pair of a delivery’s events to the same row, in one batch (TypeScript) or two (SQL), in either order', async () => {
-    const writer = new PgProjectionWriter(pool);
+    const writer = new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0));
     let offset = 0;
     const at = '2026-03-01T00:00:00.000Z';
     const deps = { now: () => new Date(at), newId: randomUUID };

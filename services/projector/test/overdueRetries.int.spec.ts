@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { makeEvent, type HookpostEvent } from '@hookpost/contracts';
 import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
+import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
+import { SecretBox } from '@hookpost/platform';
 import { PgReadQueries } from '../src/adapters/pgReadQueries';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
@@ -47,7 +49,7 @@ describe('PgReadQueries.overdueRetries', () => {
       ...delivery(notReceived, { retryAt: '2026-03-01T00:00:05.000Z', received: false }),
       ...delivery(overdueC, { retryAt: '2026-03-01T00:00:05.000Z', attempts: 2 }),
     ];
-    await new PgProjectionWriter(pool).applyBatch({ topic: 't', partition: 0, messages: events.map((event, n) => ({ offset: String(n), event })) });
+    await new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0)).applyBatch({ topic: 't', partition: 0, messages: events.map((event, n) => ({ offset: String(n), event })) });
     const queries = new PgReadQueries(pool);
 
     // When the reconciler asks for retries due before 00:01
@@ -64,6 +66,8 @@ describe('PgReadQueries.overdueRetries', () => {
       message_id: null,
       event_type: 'a.b',
       payload: { id: overdueB },
+      // (a plain payload, from before retention: kept)
+      payload_expires_at: null,
       created_at: at,
       attempt_count: 3,
       next_attempt_at: '2026-03-01T00:00:30.000Z',
@@ -87,7 +91,7 @@ describe('PgReadQueries.overdueRetries', () => {
       deferral(deferredThenAttempted, '2026-03-01T00:00:01.000Z'),
       makeEvent('DeliveryRetryScheduled', { ...ref(deferredThenAttempted), attempt_count: 1, last_status_code: 500, last_error: 'HTTP 500', next_attempt_at: '2026-03-01T03:00:00.000Z', delay_ms: 1 }, deps),
     ];
-    await new PgProjectionWriter(pool).applyBatch({ topic: 't2', partition: 0, messages: events.map((event, n) => ({ offset: String(n), event })) });
+    await new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0)).applyBatch({ topic: 't2', partition: 0, messages: events.map((event, n) => ({ offset: String(n), event })) });
 
     // When the reconciler asks for what was due before 00:01
     const rows = await new PgReadQueries(pool).overdueRetries({ dueBefore: '2026-03-01T00:01:00.000Z', limit: 200 });

@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { makeEvent, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
+import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
+import { SecretBox } from '@hookpost/platform';
 import { PgReadQueries, decodeCursor } from '../src/adapters/pgReadQueries';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://hookpost:hookpost@127.0.0.1:5432/hookpost';
@@ -36,7 +38,7 @@ function batch(topic: string, events: HookpostEvent[]) {
 beforeAll(async () => {
   await migrate(DATABASE_URL, schema);
   pool = createPool(DATABASE_URL, schema);
-  writer = new PgProjectionWriter(pool);
+  writer = new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0));
   queries = new PgReadQueries(pool);
 });
 

@@ -90,6 +90,8 @@ export type StoredMessage = {
   channels: string[] | null;
   tags: string[] | null;
   payload: Record<string, unknown> | null;
+  /** When its payload's retention ends (its bucket), for a payload that came sealed; null (or absent from an older projector) otherwise. */
+  payload_expires_at?: string | null;
   created_at: string;
 };
 

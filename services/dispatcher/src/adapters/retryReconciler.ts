@@ -61,7 +61,7 @@ export class RetryReconciler {
     let rescheduled = 0;
     for await (const row of deps.overdue(new Date(now.getTime() - deps.graceMs))) {
       if (this.stopped) break;
-      const read = jobForOverdueRetry(row);
+      const read = jobForOverdueRetry(row, now);
       if (!read.ok) {
         deps.log.error({ delivery_id: row.id, reason: read.reason }, 'overdue retry in the read model is not a job; skipped');
         continue;

@@ -1,21 +1,26 @@
 import { compile, toExternalId, type FromSchema } from '@hookpost/contracts';
+import { payloadSubject, type PayloadSubject } from '@hookpost/platform';
 
 /**
  * One delivery on its way: what the dispatcher needs to make its next attempt. A retry's job travels through
  * RabbitMQ (attempt_number in a header, the rest as the body), so it is read back through this schema: a
  * message that does not match is parked, never guessed at.
  */
-export const deliveryJobSchema = {
+const deliveryJobFields = {
   type: 'object',
   additionalProperties: false,
-  required: ['delivery_id', 'subscription_id', 'event_type', 'payload', 'received_at', 'attempt_number', 'last_status_code', 'last_error'],
+  required: ['delivery_id', 'subscription_id', 'event_type', 'received_at', 'attempt_number', 'last_status_code', 'last_error'],
   properties: {
     delivery_id: { type: 'string', format: 'uuid' },
     subscription_id: { type: 'string', format: 'uuid' },
     /** The message a fanned-out delivery carries: its id is the webhook-id every endpoint sees (absent for the seed's ingest). */
     message_id: { type: 'string', format: 'uuid' },
     event_type: { type: ['string', 'null'] },
+    /** The payload: as JSON (events from before retention), or sealed as in its event (payloadKeys.ts), or gone; exactly one. */
     payload: { type: 'object' },
+    payload_sealed: { type: 'string' },
+    /** The payload is gone already (a retry restored from the read model after its expiry or expunge): the attempt ends. */
+    payload_gone: { enum: ['expired', 'expunged'] },
     received_at: { type: 'string', format: 'date-time' },
     /** The attempt about to be made, 1-based. */
     attempt_number: { type: 'integer', minimum: 1 },
@@ -34,8 +39,13 @@ export const deliveryJobSchema = {
     rate_limit_queued: { type: 'boolean' },
   },
 } as const;
+export const deliveryJobSchema = { ...deliveryJobFields, oneOf: [
+  { required: ['payload'], properties: { payload: deliveryJobFields.properties.payload } },
+  { required: ['payload_sealed'], properties: { payload_sealed: deliveryJobFields.properties.payload_sealed } },
+  { required: ['payload_gone'], properties: { payload_gone: deliveryJobFields.properties.payload_gone } },
+] } as const;
 
-export type DeliveryJob = Readonly<FromSchema<typeof deliveryJobSchema>>;
+export type DeliveryJob = Readonly<FromSchema<typeof deliveryJobFields>>;
 
 const validateJob = compile(deliveryJobSchema);
 
@@ -107,4 +117,9 @@ export function outcomeSoFar(job: DeliveryJob) {
     last_status_code: job.last_status_code,
     last_error: job.last_error,
   };
+}
+
+/** What a job's payload is sealed for: its message, or (the seed's ingest) its delivery. */
+export function payloadSubjectOf(job: Pick<DeliveryJob, 'message_id' | 'delivery_id'>): PayloadSubject {
+  return job.message_id === undefined ? payloadSubject('delivery', job.delivery_id) : payloadSubject('message', job.message_id);
 }

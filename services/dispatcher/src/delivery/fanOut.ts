@@ -29,9 +29,10 @@ export function deliveryIdFor(messageId: string, endpointId: string): string {
  * and channels matching, payload filter passed), recorded in one MessageRouted event, and the first attempt's
  * job of each. The endpoints its event type and channels selected but whose payload filter refused it are
  * recorded in the same event with why (`filtered`), so every endpoint the message was for is accounted for.
+ * `message.payload` is the payload as opened (the filters read it); a sealed one travels on sealed.
  */
 export function decideFanOut(
-  message: MessageCreated,
+  message: MessageCreated & { payload: Record<string, unknown> },
   endpoints: readonly SubscriptionState[],
   deps: { now: () => Date; newId: () => string; payloadFilters: Pick<PayloadFilters, 'verdict'> },
 ): { event: EventOf<'MessageRouted'>; jobs: DeliveryJob[] } {
@@ -89,7 +90,9 @@ export function decideFanOut(
       subscription_id: delivery.subscription_id,
       message_id: message.message_id,
       event_type: message.event_type,
-      payload: message.payload as Record<string, unknown>,
+      // A sealed payload stays sealed on its way (RabbitMQ included): each attempt opens it, so one made after
+      // the payload expired or was expunged finds it gone and ends.
+      ...(message.payload_sealed === undefined ? { payload: message.payload } : { payload_sealed: message.payload_sealed }),
       received_at: message.received_at,
       attempt_number: 1,
       last_status_code: null,
@@ -107,7 +110,7 @@ export function decideFanOut(
 export function decideRedelivery(
   request: RedeliveryRequested,
   endpoint: SubscriptionState,
-  messages: readonly { id: string; event_type: string; payload: Record<string, unknown> | null; created_at: string }[],
+  messages: readonly { id: string; event_type: string; payload: Record<string, unknown> | null; payload_sealed?: string; created_at: string }[],
   deps: { now: () => Date; newId: () => string },
 ): { events: EventOf<'MessageRouted'>[]; jobs: DeliveryJob[] } {
   const events: EventOf<'MessageRouted'>[] = [];
@@ -126,7 +129,9 @@ export function decideRedelivery(
         deps,
       ),
     );
-    jobs.push({ ...delivery, message_id: message.id, event_type: message.event_type, payload: message.payload, received_at: message.created_at, attempt_number: 1, last_status_code: null, last_error: null });
+    // (sealed again when it came sealed, so the job ends with the payload's retention like the first one)
+    const payload = message.payload_sealed === undefined ? { payload: message.payload } : { payload_sealed: message.payload_sealed };
+    jobs.push({ ...delivery, message_id: message.id, event_type: message.event_type, ...payload, received_at: message.created_at, attempt_number: 1, last_status_code: null, last_error: null });
   }
   return { events, jobs };
 }

@@ -8,6 +8,8 @@ export type OverdueRetry = {
   message_id?: string | null;
   event_type: string | null;
   payload: Record<string, unknown> | null;
+  /** When a sealed payload's retention ends (null for a plain one; absent from an older projector). */
+  payload_expires_at?: string | null;
   created_at: string;
   /** Attempts made so far: the retry that is overdue is attempt_count + 1. */
   attempt_count: number;
@@ -21,13 +23,16 @@ export type OverdueRetry = {
  * re-scheduled retry may order the payload's keys differently from the first attempts; the content is the
  * same, and the signature covers the bytes actually sent.
  */
-export function jobForOverdueRetry(row: OverdueRetry): JobReading {
+export function jobForOverdueRetry(row: OverdueRetry, now: Date): JobReading {
+  // A payload the read model no longer holds because its retention ended (or it was expunged) makes a job that
+  // ends its delivery, cancelled, instead of a retry left waiting for ever.
+  const gone = row.payload === null && row.payload_expires_at ? { payload_gone: Date.parse(row.payload_expires_at) <= now.getTime() ? 'expired' : 'expunged' } : undefined;
   return checkDeliveryJob({
     delivery_id: row.id,
     subscription_id: row.subscription_id,
     ...(row.message_id ? { message_id: row.message_id } : {}),
     event_type: row.event_type,
-    payload: row.payload,
+    ...(gone ?? { payload: row.payload }),
     received_at: row.created_at,
     attempt_number: row.attempt_count + 1,
     last_status_code: row.last_status_code,

@@ -65,6 +65,7 @@ import {
   type MessageInput,
 } from '../commands/svixDecide';
 import type { SvixResolver } from './resolve';
+import { retentionHours, type PayloadSealer, type RetentionRequest, type RetentionSettings } from '../retention';
 
 export type Validator = (value: unknown) => { ok: boolean; fields?: FieldError[] };
 
@@ -111,6 +112,9 @@ export type SvixRouterDeps = {
   eventIdTtlMs: number;
   /** Forwards a read to the projector (which answers in the Svix shapes too). */
   forward: (req: Request, res: Response) => Promise<void>;
+  /** Seals a message's payload into its event for its retention (retention.ts). */
+  payloads: Pick<PayloadSealer, 'message'>;
+  retention: RetentionSettings;
 };
 
 /** Whether the request came with a body at all (an empty one parses as nothing, or as {}, depending on the client). */
@@ -430,7 +434,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
 
   // Messages
   router.post('/app/:app/msg', ...body, async (req, res) => {
-    const input = validated<MessageInput & { application?: ApplicationInput }>(deps.validators.messageIn, req.body, req);
+    const input = validated<MessageInput & RetentionRequest & { application?: ApplicationInput }>(deps.validators.messageIn, req.body, req);
     const { with_content: withContent } = svixQuery('v1.message.create', req.query);
     let app = await resolve.findApplication(param(req, 'app'));
     if (!app && input.application) {
@@ -443,7 +447,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
       const problems = deps.payloadProblems(eventType, input.payload);
       if (problems) throw new ValidationFailed(problems, `The payload does not match the schema of event type ${input.eventType}.`);
     }
-    const event = decideMessage(app, input, deps.decide);
+    const event = await deps.payloads.message(decideMessage(app, input, deps.decide), retentionHours(input, app, deps.retention));
     const eventIdKey = input.eventId ? `${deps.prefix}event-id:${app.id}:${input.eventId}` : undefined;
     if (eventIdKey && (await deps.redis.set(eventIdKey, event.data.message_id, { NX: true, PX: deps.eventIdTtlMs })) !== 'OK') {
       throw new Conflict(`A message with eventId ${input.eventId} was sent to this application already.`);
@@ -455,7 +459,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
       if (eventIdKey) await deps.redis.del(eventIdKey).catch(() => undefined);
       throw error;
     }
-    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: event.data.payload, created_at: event.data.received_at }, withContent));
+    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: input.payload, created_at: event.data.received_at }, withContent));
   });
 
   // Deliveries asked for again: recorded as one RedeliveryRequested event, carried out by the dispatcher.
@@ -505,13 +509,14 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
     const examples = (currentPayloadSchema(eventType.schemas) as { examples?: unknown[] } | undefined)?.examples ?? [];
     const example = examples[input.exampleIndex ?? 0];
     const payload = example !== null && typeof example === 'object' && !Array.isArray(example) ? (example as Record<string, unknown>) : { eventType: input.eventType, example: true };
-    const event = decideMessage(app, { eventType: input.eventType, payload }, deps.decide);
+    const event = await deps.payloads.message(decideMessage(app, { eventType: input.eventType, payload }, deps.decide), retentionHours({}, app, deps.retention));
     const sent = { ...event, data: { ...event.data, endpoint_id: endpoint.id } };
     await append([sent]);
     res.status(202).json(messageOut({ id: sent.data.message_id, event_type: sent.data.event_type, event_id: null, channels: null, tags: null, payload, created_at: sent.data.received_at }));
   });
 
-  // Expunging content removes it from the read model (the log keeps it until retention: see docs/svix-api.md).
+  // Expunging content removes it from the read model, and from the log: the projector forgets the message's
+  // key when it applies the event (see docs/design-notes.md, "Retention and crypto-shredding").
   router.delete('/app/:app/msg/:msg/content', async (req, res) => {
     const app = await resolve.application(param(req, 'app'));
     const message = await resolve.message(app, param(req, 'msg'));

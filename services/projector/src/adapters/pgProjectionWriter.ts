@@ -18,7 +18,9 @@ import {
   type SubscriptionState,
   type DeliveryRowChange,
 } from '@hookpost/contracts';
+import { payloadSubject, SealedPayloadError, type PayloadKeyring } from '@hookpost/platform';
 import { projectEvents, type ReadModelChanges, type StoredEntities } from '../projection/readModelChanges';
+import type { PgPayloadKeyStore } from './pgPayloadKeyStore';
 
 export type PartitionBatch = {
   topic: string;
@@ -55,8 +57,31 @@ const CHANGED_DELIVERY_RETURNING = `RETURNING d.id, (SELECT s.app_id FROM subscr
 export class PgProjectionWriter {
   constructor(
     private readonly pool: Pool,
+    /** Opens sealed payloads for the read model and forgets an expunged message's key (payloadKeys.ts). */
+    private readonly payloadKeys: { keyring: Pick<PayloadKeyring, 'open' | 'forget'>; store: Pick<PgPayloadKeyStore, 'forget'> },
     private readonly live?: LiveChanges,
   ) {}
+
+  /**
+   * The batch with each sealed payload opened into `payload` (kept sealed too: the projection reads its
+   * expiry from it). One that no longer opens (expired, expunged: a rebuild, or a late event) is left without
+   * a payload, and its row gets none.
+   */
+  private async opened(events: HookpostEvent[]): Promise<HookpostEvent[]> {
+    return Promise.all(
+      events.map(async (event) => {
+        if (event.type !== 'MessageCreated' && event.type !== 'WebhookReceived') return event;
+        const sealed = event.data.payload_sealed;
+        if (sealed === undefined) return event;
+        const subject = event.type === 'MessageCreated' ? payloadSubject('message', event.data.message_id) : payloadSubject('delivery', event.data.delivery_id);
+        const opened = await this.payloadKeys.keyring.open(sealed, subject).catch((error: unknown) => {
+          if (error instanceof SealedPayloadError) return { kind: 'gone', why: 'missing' } as const;
+          throw error;
+        });
+        return opened.kind === 'opened' ? ({ ...event, data: { ...event.data, payload: opened.payload } } as HookpostEvent) : event;
+      }),
+    );
+  }
 
   async applyBatch(batch: PartitionBatch): Promise<AppliedBatch> {
     const client = await this.pool.connect();
@@ -73,7 +98,7 @@ export class PgProjectionWriter {
         await client.query('ROLLBACK');
         return { applied: 0, skipped: batch.messages.length, rows: 0, subscriptions: [] };
       }
-      const events = fresh.flatMap((message) => (message.event ? [message.event] : []));
+      const events = await this.opened(fresh.flatMap((message) => (message.event ? [message.event] : [])));
       const changes = projectEvents(events, await this.storedSubscriptions(client, events), await this.storedEntities(client, events));
       const { subscriptions, rows, changedDeliveries } = await this.write(client, changes, this.live?.watched() ?? false);
       const entities = await this.writeEntities(client, changes);
@@ -163,10 +188,11 @@ export class PgProjectionWriter {
     const messages = [...changes.messages.values()];
     if (messages.length > 0) {
       rows += (await client.query(
-        `INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, created_at)
-         SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL THEN payload END, created_at
+        `INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at)
+         SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL AND (payload_expires_at IS NULL OR payload_expires_at > now()) THEN payload END,
+                payload_expires_at, created_at
          FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
-                                               payload jsonb, created_at timestamptz)
+                                               payload jsonb, payload_expires_at timestamptz, created_at timestamptz)
          LEFT JOIN content_expunges e ON e.id = x.id
          ON CONFLICT (id) DO NOTHING`,
         [JSON.stringify(messages)],
@@ -195,6 +221,20 @@ export class PgProjectionWriter {
       const ids = (kind: string) => expunges.filter((expunge) => expunge.kind === kind).map((expunge) => expunge.id);
       rows += (await client.query('UPDATE messages SET payload = NULL WHERE id = ANY($1::uuid[]) AND payload IS NOT NULL', [ids('message')])).rowCount ?? 0;
       rows += (await client.query('UPDATE delivery_attempts SET response_body = NULL, response_headers = NULL WHERE id = ANY($1::uuid[])', [ids('attempt')])).rowCount ?? 0;
+    }
+    // An expunged message's key is forgotten, so its payload no longer opens in the log either; here, whichever
+    // of the message and its expunge came first (a replay reads the topics in any order). Idempotent.
+    const expungedMessages = [...new Set([...expunges.filter((expunge) => expunge.kind === 'message').map((expunge) => expunge.id), ...messages.map((message) => message.id)])];
+    if (expungedMessages.length > 0) {
+      const sealed = await client.query<{ id: string; payload_expires_at: Date }>(
+        `SELECT m.id, m.payload_expires_at FROM messages m JOIN content_expunges e ON e.id = m.id
+         WHERE m.id = ANY($1::uuid[]) AND m.payload_expires_at IS NOT NULL`,
+        [expungedMessages],
+      );
+      for (const row of sealed.rows) {
+        const bucketId = String(row.payload_expires_at.getTime());
+        if (await this.payloadKeys.store.forget(client, bucketId, payloadSubject('message', row.id))) this.payloadKeys.keyring.forget(bucketId);
+      }
     }
     return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
@@ -243,6 +283,7 @@ export class PgProjectionWriter {
       manual: change.manual ?? false,
       event_type: change.event_type,
       payload: change.payload,
+      payload_expires_at: change.payload_expires_at ?? null,
       status: change.state.status,
       state_seq: change.state.seq,
       attempt_count: change.state.attempt_count,
@@ -260,15 +301,17 @@ export class PgProjectionWriter {
       // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
       const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
       const upserted = await client.query(
-        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
+        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at)
-         SELECT id, subscription_id, message_id, manual, event_type, payload, status, state_seq, attempt_count, next_attempt_at,
-                last_status_code, last_error, created_at, updated_at, delivered_at
-         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb, status text, state_seq int,
+         SELECT id, subscription_id, message_id, manual, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
+                status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at
+         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb,
+                                               payload_expires_at timestamptz, status text, state_seq int,
                                                attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
                                                created_at timestamptz, updated_at timestamptz, delivered_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
-           payload = COALESCE(d.payload, EXCLUDED.payload),
+           payload = CASE WHEN d.payload_expires_at IS NOT NULL AND d.payload IS NULL THEN NULL ELSE COALESCE(d.payload, EXCLUDED.payload) END,
+           payload_expires_at = COALESCE(d.payload_expires_at, EXCLUDED.payload_expires_at),
            message_id = COALESCE(d.message_id, EXCLUDED.message_id),
            manual = d.manual OR EXCLUDED.manual,
            event_type = COALESCE(d.event_type, EXCLUDED.event_type),

@@ -15,8 +15,11 @@ const DELIVERY_COLUMNS = `d.id, s.app_id, d.message_id, d.subscription_id, d.eve
                           d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at`;
 // (PostgreSQL drops the join to subscriptions from a query that uses none of its columns)
 const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN subscriptions s ON s.id = d.subscription_id';
-/** A delivery is visible once the event that creates it (WebhookReceived, MessageRouted) is in. */
-const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL)';
+/**
+ * A delivery is visible once the event that creates it (WebhookReceived, MessageRouted) is in. (A sealed
+ * WebhookReceived sets payload_expires_at, so its delivery stays visible once its payload is gone.)
+ */
+const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL OR d.payload_expires_at IS NOT NULL)';
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
 
 // least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL.
@@ -181,14 +184,16 @@ export class PgReadQueries {
    * next attempt time, and every `pending` one that has a next attempt time at all: its first attempt was
    * deferred into RabbitMQ (DeliveryDeferred), while other pending deliveries are still Kafka's to deliver.
    * Served by the status index (few rows are retrying or deferred at any time); only rows whose
-   * WebhookReceived is in (payload present) can be attempted.
+   * WebhookReceived is in (payload present, or gone past its retention: then the job ends the delivery) count.
    */
   async overdueRetries(options: { dueBefore: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
     const result = await this.pool.query(
-      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.created_at, d.attempt_count,
+      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload,
+              COALESCE(d.payload_expires_at, m.payload_expires_at) AS payload_expires_at, d.created_at, d.attempt_count,
               d.next_attempt_at, d.last_status_code, d.last_error
        FROM ${DELIVERIES}
-       WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz AND COALESCE(d.payload, m.payload) IS NOT NULL AND d.id > $4::uuid
+       WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz
+         AND (COALESCE(d.payload, m.payload) IS NOT NULL OR COALESCE(d.payload_expires_at, m.payload_expires_at) IS NOT NULL) AND d.id > $4::uuid
        ORDER BY d.id LIMIT $5`,
       [
         'retrying' satisfies DeliveryStatus,

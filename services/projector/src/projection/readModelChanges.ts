@@ -16,6 +16,7 @@ import {
   type HookpostEvent,
   type SubscriptionRecord,
 } from '@hookpost/contracts';
+import { sealedPayloadBucket } from '@hookpost/platform';
 
 /**
  * Pure projection: a batch of events → the row changes it implies, already merged per key so one multi-row
@@ -47,6 +48,8 @@ export type DeliveryChange = {
   created_at: string;
   updated_at: string;
   payload: object | null;
+  /** When a sealed payload's retention ends (null: kept, as a plain payload from before retention is). */
+  payload_expires_at?: string | null;
   state: DeliveryState;
 };
 
@@ -70,7 +73,9 @@ export type MessageRow = {
   event_id: string | null;
   channels: string[] | null;
   tags: string[] | null;
-  payload: object;
+  /** Null when a sealed payload no longer opened when projected (expired or expunged first: a rebuild). */
+  payload: object | null;
+  payload_expires_at: string | null;
   created_at: string;
 };
 
@@ -119,12 +124,21 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
   changes.set(incoming.id, {
     ...current,
     payload: current.payload ?? incoming.payload,
+    payload_expires_at: current.payload_expires_at ?? incoming.payload_expires_at ?? null,
     message_id: current.message_id ?? incoming.message_id,
     manual: current.manual || incoming.manual,
     event_type: current.event_type ?? incoming.event_type,
     updated_at: incoming.updated_at > current.updated_at ? incoming.updated_at : current.updated_at,
     state: laterDeliveryState(current.state, incoming.state),
   });
+}
+
+/**
+ * When a sealed payload expires (its bucket's time). The projector opens sealed payloads before projecting
+ * (pgProjectionWriter.ts) and puts what opened in `payload`; this pure part reads only the bucket.
+ */
+function payloadExpiry(sealed: string | undefined): string | null {
+  return sealed === undefined ? null : sealedPayloadBucket(sealed).expiresAt.toISOString();
 }
 
 export function emptyChanges(): ReadModelChanges {
@@ -167,7 +181,8 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
           event_id: data.event_id,
           channels: data.channels,
           tags: data.tags,
-          payload: data.payload,
+          payload: data.payload ?? null,
+          payload_expires_at: payloadExpiry(data.payload_sealed),
           created_at: data.received_at,
         });
       }
@@ -221,7 +236,8 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
         event_type: event.data.event_type,
         created_at: event.data.received_at,
         updated_at: event.occurred_at,
-        payload: event.data.payload,
+        payload: event.data.payload ?? null,
+        payload_expires_at: payloadExpiry(event.data.payload_sealed),
         state: initialDeliveryState,
       });
       return changes;

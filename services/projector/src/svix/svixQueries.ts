@@ -197,7 +197,7 @@ export class PgSvixQueries {
    * Messages to deliver again to an endpoint, a page at a time in (created_at, id) order: `recover`, those whose
    * latest delivery to it failed; `replay_missing`, those of its application it never got. Within [since, until).
    */
-  async redeliverable(options: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null; after?: { created_at: string; id: string }; limit: number }): Promise<MessageRow[]> {
+  async redeliverable(options: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null; after?: { created_at: string; id: string }; limit: number }): Promise<StoredMessageRow[]> {
     const where = new Where().add((p) => `m.app_id = ${p}::uuid`, options.appId).add((p) => `m.created_at >= ${p}::timestamptz`, options.since);
     if (options.until) where.add((p) => `m.created_at < ${p}::timestamptz`, options.until);
     if (options.after) {
@@ -213,17 +213,17 @@ export class PgSvixQueries {
     );
     where.params.push(options.limit);
     const result = await this.pool.query(
-      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')} FROM messages m
+      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, m.payload_expires_at FROM messages m
        WHERE ${where.text()} ORDER BY m.created_at, m.id LIMIT $${where.params.length}`,
       where.params,
     );
-    return result.rows.map((row) => toJson<MessageRow>(row));
+    return result.rows.map((row) => toJson<StoredMessageRow>(row));
   }
 
   /** A message by id, whichever application it belongs to (the dispatcher's resend). */
-  async messageById(id: string): Promise<MessageRow | undefined> {
-    const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [id]);
-    return result.rows[0] ? toJson<MessageRow>(result.rows[0]) : undefined;
+  async messageById(id: string): Promise<StoredMessageRow | undefined> {
+    const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS}, payload_expires_at FROM messages WHERE id = $1`, [id]);
+    return result.rows[0] ? toJson<StoredMessageRow>(result.rows[0]) : undefined;
   }
 
   /** The messages routed to an endpoint, each with its delivery's status (list-attempted-messages). */
@@ -273,6 +273,8 @@ function deliveryOf(id: unknown, status: unknown, nextAttemptAt: unknown, create
 
 const MESSAGE_COLUMNS = 'id, app_id, event_type, event_id, channels, tags, payload, created_at';
 export type MessageRow = { id: string; app_id: string; event_type: string; event_id: string | null; channels: string[] | null; tags: string[] | null; payload: object | null; created_at: string };
+/** What the dispatcher's redeliveries read: with when a sealed payload expires (its bucket), null for a plain one. */
+export type StoredMessageRow = MessageRow & { payload_expires_at: string | null };
 export type AttemptRow = {
   id: string;
   created_at: string;
