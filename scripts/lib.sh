@@ -149,6 +149,16 @@ start_jaeger() {
   done
 }
 
+# docker-compose (Debian's, 1.29) for the compose file's test (test/deploy/composeFile.int.spec.ts): with no Docker
+# engine here, `docker-compose config` is what can check the file. Installed only when missing (as root).
+ensure_compose() {
+  command -v docker-compose >/dev/null && return
+  [[ $(id -u) == 0 ]] || { say "the compose file's test needs docker-compose: apt-get install docker-compose"; return 1; }
+  say "installing docker-compose (Debian's package) to check docker-compose.yml"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose; } >/dev/null
+  command -v docker-compose >/dev/null
+}
+
 # Chromium for the browser tier (the dashboard's tests, test/browser): Debian's package, driven by playwright-core;
 # nothing downloads a browser of its own. Installed only when missing (as root; otherwise say what to install).
 CHROMIUM=${HOOKPOST_CHROMIUM:-/usr/bin/chromium}

@@ -15,6 +15,7 @@ load_credentials
 # itself ensures it too, for a jest started by hand.
 if [[ ",${HOOKPOST_TEST_TIERS:-int}," == *,int,* ]]; then
   ensure_helm || say "helm could not be built: the chart's test (test/deploy) will fail"
+  ensure_compose || say "docker-compose could not be installed: the compose file's test (test/deploy) will fail"
 fi
 # Chromium, for the browser tier (the dashboard in a real browser).
 if [[ ",${HOOKPOST_TEST_TIERS:-browser}," == *,browser,* ]]; then
