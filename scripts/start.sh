@@ -44,6 +44,8 @@ if [[ -n $with_jaeger ]]; then
   # The services export to it (what is set by hand wins).
   export OTEL_EXPORTER_OTLP_ENDPOINT=${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:${HOOKPOST_JAEGER_OTLP_HTTP_PORT:-4318}}
   export_unset_from "$ROOT/infra/jaeger/exporter.env"
+  # The dashboard's delivery page asks Jaeger's query API for the delivery's trace (docs/dashboard.md, "Trace").
+  export HOOKPOST_JAEGER_URL=${HOOKPOST_JAEGER_URL:-http://127.0.0.1:${HOOKPOST_JAEGER_QUERY_PORT:-16686}}
 fi
 
 start_service() {

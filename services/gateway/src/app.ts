@@ -45,7 +45,7 @@ import type { ProjectorForwarder } from './adapters/projectorForwarder';
 import { docsRouter } from './docs';
 import { svixRouter, type SvixRouterDeps } from './svix/svixRouter';
 import { authRoutes, type AuthDeps } from './svix/authRoutes';
-import { operatorSessionOf, overviewRoute, uiAccess, uiPages, type OverviewSource, type UiDeps } from './ui/uiRoutes';
+import { operatorSessionOf, overviewRoute, traceRoute, uiAccess, uiPages, type OverviewSource, type TraceSource, type UiDeps } from './ui/uiRoutes';
 import { liveRoutes, type LiveDeps } from './ui/liveRoutes';
 import type { PayloadSealer } from './retention';
 
@@ -75,7 +75,15 @@ export type GatewayDeps = {
    * live stream. `forwardAs` is what reads made with the session cookie are forwarded to the projector with
    * (the service credential: the cookie means nothing to the projector). Absent, none of it is served.
    */
-  ui?: { pages: UiDeps; live: Omit<LiveDeps, 'admin' | 'log'>; overview: OverviewSource; forwardAs: string; registerClose: (close: () => void) => void };
+  ui?: {
+    pages: UiDeps;
+    live: Omit<LiveDeps, 'admin' | 'log'>;
+    overview: OverviewSource;
+    /** A delivery's trace from Jaeger (HOOKPOST_JAEGER_URL); absent, the trace route says tracing is not configured. */
+    trace?: TraceSource;
+    forwardAs: string;
+    registerClose: (close: () => void) => void;
+  };
   /** Seals payloads into their events under their retention bucket's key (retention.ts). */
   payloads: Pick<PayloadSealer, 'message' | 'ingest'>;
 };
@@ -152,6 +160,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
     deps.ui.registerClose(live.close);
     app.use(live.router);
     app.use(overviewRoute(admin, deps.ui.overview));
+    app.use(traceRoute(admin, deps.ui.trace, deps.log));
     app.use(ui.signedIn(keyCheck, openPaths));
   } else {
     app.use(keyCheck);

@@ -20,6 +20,12 @@ export const gatewayEnvSpec = {
   HOOKPOST_PUBLIC_URL: envs.optionalHttpUrl(),
   /** The dispatcher's address, for the dashboard overview's health (its /readyz); unset, the overview does not show it. */
   HOOKPOST_DISPATCHER_URL: envs.optionalHttpUrl(),
+  /** Jaeger's query API (e.g. http://127.0.0.1:16686), for the dashboard's trace of a delivery; unset, the page says tracing is off. */
+  HOOKPOST_JAEGER_URL: envs.optionalHttpUrl(),
+  /** Where the operator's browser reaches Jaeger's UI, for the page's link to the trace; unset, HOOKPOST_JAEGER_URL. */
+  HOOKPOST_JAEGER_UI_URL: envs.optionalHttpUrl(),
+  /** How long the gateway waits for Jaeger's answer before the trace is "unreachable" (503). */
+  HOOKPOST_JAEGER_TIMEOUT_MS: envs.int(3_000, { min: 100, max: 60_000 }),
   /** How long a dashboard sign-in lasts (the session cookie and its record in Redis). */
   HOOKPOST_UI_SESSION_TTL_MS: envs.int(8 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
   /** Who may embed the application portal (/portal) in a frame: CSP frame-ancestors sources, comma-separated; none by default. */

@@ -47,7 +47,8 @@ import { readGatewayEnv, type GatewayEnv } from './env';
 import { ProjectorForwarder } from './adapters/projectorForwarder';
 import { RedisUiSessions } from './adapters/redisUiSessions';
 import { RedisLiveDeliveries } from './adapters/redisLiveDeliveries';
-import { uiSettings } from './ui/uiRoutes';
+import { uiSettings, type TraceSource } from './ui/uiRoutes';
+import { JaegerQuery } from './adapters/jaegerQuery';
 import { PayloadSealer } from './retention';
 
 export type RunningGateway = { port: number; stop: () => Promise<void> };
@@ -185,6 +186,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
           return { gateway: true, redis: redisUp, kafka: kafkaUp, 'projector (PostgreSQL, Kafka)': projectorReady, ...dispatcher };
         },
       },
+      trace: env.HOOKPOST_JAEGER_URL ? traceSource(env.HOOKPOST_JAEGER_URL, env.HOOKPOST_JAEGER_UI_URL || env.HOOKPOST_JAEGER_URL, env.HOOKPOST_JAEGER_TIMEOUT_MS) : undefined,
       forwardAs: serviceCredentials(env.HOOKPOST_SECRET_KEYS).send,
       registerClose: (close) => {
         closeLiveStreams = close;
@@ -218,6 +220,11 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
   const port = (server.address() as AddressInfo).port;
   log.info({ port }, 'gateway ready');
   return { port, stop: () => shutdown.stop() };
+}
+
+function traceSource(jaegerUrl: string, jaegerUiUrl: string, timeoutMs: number): TraceSource {
+  const jaeger = new JaegerQuery(jaegerUrl, timeoutMs);
+  return { jaegerUiUrl, lookup: (deliveryId) => jaeger.tracesOfDelivery(deliveryId) };
 }
 
 if (require.main === module) {

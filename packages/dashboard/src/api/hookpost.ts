@@ -1,5 +1,5 @@
 import { api, query } from './client';
-import type { Application, Delivery, DeliveryStatus, Endpoint, EndpointHeaders, EndpointMessage, EndpointStats, EventType, ListResponse, Message, MessageAttempt, Page } from './types';
+import type { Application, Delivery, DeliveryTrace, DeliveryStatus, Endpoint, EndpointHeaders, EndpointMessage, EndpointStats, EventType, ListResponse, Message, MessageAttempt, Page } from './types';
 
 /** The operations the pages call, each one public API operation (docs/svix-api.md, the seed API in README). */
 const app = (id: string) => `/api/v1/app/${encodeURIComponent(id)}`;
@@ -64,4 +64,6 @@ export const hookpost = {
 
   deliveries: (search: DeliverySearch) => api<Page<Delivery>>('GET', `/deliveries${query({ limit: 50, ...search })}`),
   delivery: (id: string) => api<Delivery>('GET', `/deliveries/${encodeURIComponent(id)}`),
+  /** The delivery's trace from Jaeger (operator only; 404 with `reason` when tracing is off or there is none yet). */
+  deliveryTrace: (id: string) => api<DeliveryTrace>('GET', `/ui/api/deliveries/${encodeURIComponent(id)}/trace`),
 };

@@ -104,3 +104,16 @@ export type DeliveryChange = Omit<Delivery, 'payload' | 'last_error' | 'delivere
 
 /** Svix's message status numbers (MessageStatus): 0 success, 1 pending, 2 fail, 3 sending. */
 export const svixStatusNames: Record<number, string> = { 0: 'succeeded', 1: 'pending', 2: 'failed', 3: 'retrying' };
+
+/** A delivery's trace, as GET /ui/api/deliveries/{id}/trace answers it (services/gateway/src/ui/deliveryTrace.ts). */
+export type TraceSpan = {
+  id: string;
+  parentId: string | null;
+  service: string;
+  operation: string;
+  /** Microseconds since the Unix epoch. */
+  startUs: number;
+  durationUs: number;
+  attributes: Record<string, string | number | boolean>;
+};
+export type DeliveryTrace = { traceId: string; spans: TraceSpan[]; otherTraceIds: string[]; jaegerUrl: string };

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback } from 'react';
 import { hookpost } from '../api/hookpost';
 import { svixStatusNames, type Attempt, type DeliveryChange } from '../api/types';
+import { TraceWaterfall } from '../components/TraceWaterfall';
 import { ErrorNote, Json, Loading, ShortId, StatusBadge, Time } from '../components/ui';
 import { toExternalId } from '../lib/externalIds';
 import { useLiveDeliveries } from '../lib/liveStream';
@@ -10,7 +11,7 @@ import { Link, useTitle } from '../lib/router';
 /**
  * One delivery: its payload, every attempt as a timeline (response status, headers and body, duration,
  * error; the next retry when one is due), and resend. Every delivery of the same message to the same endpoint
- * (resends included) is listed under it. Live: the page follows the delivery's changes without a reload.
+ * (resends included) is listed under it, and its trace from Jaeger as a waterfall when the gateway knows Jaeger. Live: the page follows the delivery's changes without a reload.
  */
 export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
   useTitle('Delivery');
@@ -26,6 +27,7 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
         const mine = changes.length === 0 || changes.some((change) => change.id === deliveryId);
         const sameMessage = changes.length === 0 || changes.some((change) => change.message_id !== null && change.message_id === delivery.data?.message_id);
         if (mine) void client.invalidateQueries({ queryKey: ['delivery', deliveryId] });
+        if (mine) void client.invalidateQueries({ queryKey: ['delivery-trace', deliveryId] });
         if (sameMessage) void client.invalidateQueries({ queryKey: ['message-attempts'] });
       },
       [client, deliveryId, delivery.data?.message_id],
@@ -92,6 +94,7 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
           <Json value={d.payload} label="Payload" />
         </section>
       </div>
+      <TraceWaterfall delivery={d} />
       {ids && (
         <section className="card" aria-labelledby="history-title">
           <h2 id="history-title">Every attempt of this message at this endpoint</h2>

@@ -2,7 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { HttpProblem, Unauthorized, type Logger } from '@hookpost/platform';
+import { isUuid } from '@hookpost/contracts';
+import { HttpProblem, ServiceUnavailable, Unauthorized, type Logger } from '@hookpost/platform';
+import type { JaegerLookup } from '../adapters/jaegerQuery';
+import { deliveryTraceFrom } from './deliveryTrace';
 import type { RedisUiSessions } from '../adapters/redisUiSessions';
 import { cookieValue, decideCookieRequest, decideSignInOrigin, isSafeMethod, sessionCookie, sessionCookieName, type UiSession } from './uiSession';
 
@@ -270,6 +273,44 @@ export function overviewRoute(admin: RequestHandler, source: OverviewSource): Ro
     const [figures, health] = await Promise.all([source.figures(window), source.health()]);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ...(figures as object), health });
+  });
+  return router;
+}
+
+/** Where a delivery's trace comes from: Jaeger's query API at HOOKPOST_JAEGER_URL (adapters/jaegerQuery.ts); absent when it is unset. */
+export type TraceSource = { /** The base of the page's link (HOOKPOST_JAEGER_UI_URL, else HOOKPOST_JAEGER_URL). */ jaegerUiUrl: string; lookup: (deliveryId: string) => Promise<JaegerLookup> };
+
+/**
+ * GET /ui/api/deliveries/{id}/trace, for the operator only: the delivery's trace from Jaeger in our own shape
+ * (deliveryTrace.ts). 404 with `reason` saying which: `tracing-not-configured` (no HOOKPOST_JAEGER_URL: the page
+ * says how to turn it on) or `no-trace` (Jaeger has none yet, or the id is not a delivery's); 503 when Jaeger
+ * does not answer in time.
+ */
+export function traceRoute(admin: RequestHandler, source: TraceSource | undefined, log: Logger): Router {
+  const router = express.Router();
+  router.get('/ui/api/deliveries/:id/trace', admin, async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (!source) throw new HttpProblem(404, 'Not Found', 'Tracing is not configured: set HOOKPOST_JAEGER_URL on the gateway (HOOKPOST_JAEGER=1 npm start does).', { reason: 'tracing-not-configured' });
+    const id = req.params.id as string;
+    // (checked before it goes anywhere near the query)
+    if (!isUuid(id)) throw new HttpProblem(404, 'Not Found', `No delivery ${id}.`, { reason: 'no-trace' });
+    const found = await source.lookup(id);
+    switch (found.kind) {
+      case 'found': {
+        const trace = deliveryTraceFrom(found.traces, source.jaegerUiUrl);
+        if (!trace) throw new HttpProblem(404, 'Not Found', 'Jaeger holds no trace of this delivery yet.', { reason: 'no-trace' });
+        return void res.json(trace);
+      }
+      case 'none':
+        throw new HttpProblem(404, 'Not Found', 'Jaeger holds no trace of this delivery yet.', { reason: 'no-trace' });
+      case 'unreachable':
+        log.warn({ reason: found.reason }, 'jaeger query failed');
+        throw new ServiceUnavailable('Jaeger cannot be reached right now; try again shortly.');
+      default: {
+        const unknown: never = found;
+        throw new Error(`unknown jaeger lookup ${JSON.stringify(unknown)}`);
+      }
+    }
   });
   return router;
 }
