@@ -153,6 +153,8 @@ describe('the operator dashboard', () => {
     await page.getByRole('heading', { name: 'Attempts' }).waitFor();
     await page.getByRole('list', { name: 'Attempts, first to last' }).getByText('#1').waitFor();
     await page.getByLabel('Payload').getByText('in_1').waitFor();
+    // (this stack has no HOOKPOST_JAEGER_URL: the trace section says how to turn tracing on; test/browser/trace.browser.spec.ts has one)
+    await page.getByTestId('tracing-off').filter({ hasText: 'HOOKPOST_JAEGER=1 npm start' }).waitFor();
     await checkAccessibility('06-delivery');
   });
 

@@ -1,5 +1,5 @@
 import type { TraceSpan } from '../src/api/types';
-import { attemptOutcome, formatMs, layoutWaterfall, MIN_WIDTH } from '../src/lib/waterfall';
+import { attemptOutcome, formatMs, isFrameworkSpan, layoutWaterfall, MIN_WIDTH } from '../src/lib/waterfall';
 
 const span = (id: string, parentId: string | null, startUs: number, durationUs: number, over: Partial<TraceSpan> = {}): TraceSpan => ({
   id,
@@ -66,5 +66,23 @@ describe("the trace waterfall's layout", () => {
 
   it('writes times in the unit that reads best', () => {
     expect([formatMs(0.25), formatMs(12.34), formatMs(250.4), formatMs(12_345)]).toEqual(['250 µs', '12.3 ms', '250 ms', '12.3 s']);
+  });
+});
+
+describe("the waterfall without Express's own spans", () => {
+  it("hides the middleware, router and handler spans and draws their children under the request's span", () => {
+    const spans = [
+      span('req', null, T0, 1_000, { operation: 'POST /ingest/:subscriptionId' }),
+      span('mw', 'req', T0 + 10, 5, { operation: 'middleware - jsonParser' }),
+      span('rt', 'req', T0 + 20, 900, { operation: 'router - /ui/api/session' }),
+      span('h', 'rt', T0 + 30, 800, { operation: 'request handler - /ingest/:subscriptionId' }),
+      span('pub', 'h', T0 + 40, 700, { operation: 'events publish' }),
+    ];
+    expect(spans.filter(isFrameworkSpan).map((s) => s.id)).toEqual(['mw', 'rt', 'h']);
+    expect(layoutWaterfall(spans, { hide: isFrameworkSpan }).rows.map((row) => [row.span.id, row.depth])).toEqual([
+      ['req', 0],
+      ['pub', 1],
+    ]);
+    expect(layoutWaterfall(spans).rows.map((row) => row.depth)).toEqual([0, 1, 1, 2, 3]);
   });
 });

@@ -1,8 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
+import { useId, useState } from 'react';
 import { ApiError } from '../api/client';
 import { hookpost } from '../api/hookpost';
 import type { Delivery } from '../api/types';
-import { formatMs, layoutWaterfall, type WaterfallRow } from '../lib/waterfall';
+import { formatMs, isFrameworkSpan, layoutWaterfall, type WaterfallRow } from '../lib/waterfall';
 import { ErrorNote, Loading } from './ui';
 
 const reasonOf = (error: unknown) => (error instanceof ApiError && error.body && typeof error.body === 'object' ? (error.body as { reason?: unknown }).reason : undefined);
@@ -80,17 +81,26 @@ const outcomeClass = (row: WaterfallRow) => {
 };
 
 function TraceTable({ trace }: { trace: { traceId: string; spans: Parameters<typeof layoutWaterfall>[0]; otherTraceIds: string[]; jaegerUrl: string } }) {
-  const waterfall = layoutWaterfall(trace.spans);
+  const [showFramework, setShowFramework] = useState(false);
+  const toggleId = useId();
+  const framework = trace.spans.filter(isFrameworkSpan).length;
+  const waterfall = layoutWaterfall(trace.spans, { hide: showFramework ? undefined : isFrameworkSpan });
   return (
     <>
       <p className="muted small">
-        Trace <code>{trace.traceId}</code>: {waterfall.rows.length} spans from {waterfall.services.join(', ')} over {formatMs(waterfall.totalMs)}.{' '}
+        Trace <code>{trace.traceId}</code>: {trace.spans.length} spans from {waterfall.services.join(', ')} over {formatMs(waterfall.totalMs)}.{' '}
         <a href={trace.jaegerUrl} target="_blank" rel="noreferrer noopener">
           Open in Jaeger
         </a>{' '}
         (needs a Jaeger with its UI; the one <code>npm start</code> builds has none).
         {trace.otherTraceIds.length > 0 && <> Other traces with this delivery: {trace.otherTraceIds.map((id) => <code key={id}>{id} </code>)}</>}
       </p>
+      {framework > 0 && (
+        <p className="check">
+          <input id={toggleId} type="checkbox" checked={showFramework} onChange={(event) => setShowFramework(event.target.checked)} />
+          <label htmlFor={toggleId}>Show the {framework} Express middleware, router and handler spans</label>
+        </p>
+      )}
       <div className="waterfall-scroll">
         <table className="waterfall" aria-label={`Spans of trace ${trace.traceId}, by start time`}>
           <thead>

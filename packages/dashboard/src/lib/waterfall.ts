@@ -39,9 +39,17 @@ export function attemptOutcome(span: TraceSpan): AttemptOutcome {
   return 'no response';
 }
 
-export function layoutWaterfall(spans: readonly TraceSpan[]): Waterfall {
+/**
+ * The Express instrumentation's spans: one per middleware, router and handler a request passes, tens per request,
+ * all inside the request's own span. The page hides them unless asked (`hidden` in the layout).
+ */
+export const isFrameworkSpan = (span: TraceSpan): boolean => /^(middleware|router|request handler)( - |$)/.test(span.operation);
+
+export function layoutWaterfall(all: readonly TraceSpan[], options: { hide?: (span: TraceSpan) => boolean } = {}): Waterfall {
+  const hide = options.hide ?? (() => false);
+  const spans = all.filter((span) => !hide(span));
   if (spans.length === 0) return { rows: [], totalMs: 0, services: [] };
-  const byId = new Map(spans.map((span) => [span.id, span]));
+  const byId = new Map(all.map((span) => [span.id, span]));
   const depthOf = new Map<string, number>();
   const depth = (span: TraceSpan): number => {
     const known = depthOf.get(span.id);
@@ -49,9 +57,10 @@ export function layoutWaterfall(spans: readonly TraceSpan[]): Waterfall {
     // (walked up, guarding against a cycle a broken exporter could make)
     let level = 0;
     const seen = new Set([span.id]);
+    // (a hidden span's children are drawn under its nearest shown ancestor)
     for (let parent = span.parentId ? byId.get(span.parentId) : undefined; parent && !seen.has(parent.id); parent = parent.parentId ? byId.get(parent.parentId) : undefined) {
       seen.add(parent.id);
-      level++;
+      if (!hide(parent)) level++;
     }
     depthOf.set(span.id, level);
     return level;
