@@ -28,7 +28,8 @@ export function TraceWaterfall({ delivery }: { delivery: Delivery }) {
     refetchInterval: (query) => {
       const reason = reasonOf(query.state.error);
       if (reason === 'tracing-not-configured') return false;
-      return !query.state.data || mayStillChange(delivery, Date.now()) ? 3_000 : false;
+      // (an old delivery's trace is asked for once: Jaeger keeps its latest traces only, and the button asks again)
+      return mayStillChange(delivery, Date.now()) ? 3_000 : false;
     },
   });
   const reason = reasonOf(trace.error);
@@ -43,9 +44,14 @@ export function TraceWaterfall({ delivery }: { delivery: Delivery }) {
           <code>HOOKPOST_JAEGER_URL</code> (for example <code>http://127.0.0.1:16686</code>) on the gateway and <code>OTEL_EXPORTER_OTLP_ENDPOINT</code> on the three services.
         </p>
       ) : reason === 'no-trace' && !trace.data ? (
-        <p className="muted" role="status">
-          Jaeger holds no trace of this delivery yet (spans arrive a few seconds after the work); this section asks again by itself.
-        </p>
+        <div className="actions">
+          <p className="muted" role="status">
+            Jaeger holds no trace of this delivery: not yet (spans arrive seconds after the work), or no longer (Jaeger keeps its latest traces only).
+          </p>
+          <button type="button" className="secondary" onClick={() => void trace.refetch()} disabled={trace.isFetching}>
+            Ask Jaeger again
+          </button>
+        </div>
       ) : trace.data ? (
         <TraceTable trace={trace.data} />
       ) : (
