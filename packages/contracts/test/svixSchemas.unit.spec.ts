@@ -240,6 +240,7 @@ describe('Svix response bodies', () => {
       rateLimit: null,
       uid: null,
       metadata: {},
+      paused: false,
       createdAt: now,
       updatedAt: now,
     };
