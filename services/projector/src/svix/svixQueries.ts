@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { type ApplicationState, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
+import { type ApplicationState, type BackgroundTaskKind, type BackgroundTaskRow, type BackgroundTaskStatus, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
 import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from '../adapters/pgProjectionWriter';
 
 /**
@@ -210,6 +210,29 @@ export class PgSvixQueries {
     return result.rows.map((row) => toJson<MessageRow>(row));
   }
 
+  /** A background task (shown once its request is projected), with where the dispatcher carries on from. */
+  async task(id: string): Promise<(BackgroundTaskRow & { checkpoint: number | null; position: string | null }) | undefined> {
+    const result = await this.pool.query(`SELECT ${TASK_COLUMNS}, checkpoint, position FROM background_tasks WHERE id = $1 AND kind IS NOT NULL`, [id]);
+    return result.rows[0] ? taskOf<BackgroundTaskRow & { checkpoint: number | null; position: string | null }>(result.rows[0]) : undefined;
+  }
+
+  /** Background tasks by id (time-ordered: creation order), of one application when given. */
+  async listTasks(keyset: Keyset, filter: { appId?: string; statuses?: BackgroundTaskStatus[]; kind?: BackgroundTaskKind }): Promise<BackgroundTaskRow[]> {
+    const where = new Where().raw('kind IS NOT NULL');
+    if (filter.appId) where.add((p) => `app_id = ${p}::uuid`, filter.appId);
+    if (filter.statuses) where.add((p) => `status = ANY(${p}::text[])`, filter.statuses);
+    if (filter.kind) where.add((p) => `kind = ${p}`, filter.kind);
+    const tail = where.keyset(keyset, 'id', 'created_at');
+    const result = await this.pool.query(`SELECT ${TASK_COLUMNS} FROM background_tasks ${tail}`, where.params);
+    return result.rows.map((row) => taskOf<BackgroundTaskRow>(row));
+  }
+
+  /** Which of these messages had their content expunged (a replay from the log leaves them out). */
+  async expunged(ids: string[]): Promise<string[]> {
+    const result = await this.pool.query<{ id: string }>(`SELECT id FROM content_expunges WHERE kind = 'message' AND id = ANY($1::uuid[])`, [ids]);
+    return result.rows.map((row) => row.id);
+  }
+
   /** A message by id, whichever application it belongs to (the dispatcher's resend). */
   async messageById(id: string): Promise<MessageRow | undefined> {
     const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [id]);
@@ -262,6 +285,14 @@ function deliveryOf(id: unknown, status: unknown, nextAttemptAt: unknown, create
 }
 
 const MESSAGE_COLUMNS = 'id, app_id, event_type, event_id, channels, tags, payload, created_at';
+const TASK_COLUMNS =
+  'id, app_id, subscription_id, kind, status, since, until, event_types, channel, messages_scanned, messages_sent, progress, reason, created_at, updated_at, finished_at';
+
+function taskOf<T extends BackgroundTaskRow>(row: Record<string, unknown>): T {
+  const task = toJson<T>(row);
+  // (bigint columns come back as text)
+  return { ...task, messages_scanned: Number(task.messages_scanned), messages_sent: Number(task.messages_sent) };
+}
 export type MessageRow = { id: string; app_id: string; event_type: string; event_id: string | null; channels: string[] | null; tags: string[] | null; payload: object | null; created_at: string };
 export type AttemptRow = {
   id: string;
