@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { newTimeOrderedUuid, type WebhookReceived } from '@hookpost/contracts';
+import { newTimeOrderedUuid, topicFor, type HookpostEvent, type WebhookReceived } from '@hookpost/contracts';
 import {
   atMostEvery,
   cachedReadiness,
   serviceCredentials,
   serviceHeaders,
   createLogger,
-  decodeEvent,
   readEvent,
   closeServer,
   createMetricsRegistry,
@@ -34,7 +33,10 @@ import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
 import { dispatcherMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
 import { EndpointShares } from './delivery/endpointShare';
-import { endpointsOfApplication, messageById, overdueRetries, redeliverableMessages, retryingDeliveries } from './adapters/projectorDeliveries';
+import { endpointsOfApplication, expungedMessages, heldDeliveries, messageById, overdueRetries, redeliverablePages, retryingDeliveries, taskState } from './adapters/projectorDeliveries';
+import { KafkaLogScan } from './adapters/kafkaLogScan';
+import { startEndpointChangesConsumer } from './adapters/kafkaEndpointChanges';
+import { BackgroundTasks } from './backgroundTasks';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RetryReconciler } from './adapters/retryReconciler';
 import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
@@ -88,12 +90,15 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   const directory = new SubscriptionDirectory(cache, env.PROJECTOR_URL, projectorHeaders);
   const recovery = retryRecoveryMetrics(metrics);
+  const observed = dispatcherMetrics(metrics, tierLabel);
+  const now = () => new Date();
+  // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
+  const newId = () => newTimeOrderedUuid(Date.now(), randomBytes(10));
   const dispatcher = new Dispatcher({
     directory,
     endpointsOf: (appId) => endpointsOfApplication(env.PROJECTOR_URL, appId, projectorHeaders),
     fanOutConcurrency: env.DISPATCHER_FANOUT_CONCURRENCY,
     messageById: (id) => messageById(env.PROJECTOR_URL, id, projectorHeaders),
-    redeliverable: (query) => redeliverableMessages(env.PROJECTOR_URL, query, projectorHeaders),
     writer: new SubscriptionWriter({
       redis,
       prefix: env.HOOKPOST_REDIS_PREFIX,
@@ -109,18 +114,41 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     guard: new RedisAttemptGuard(redis, env.HOOKPOST_REDIS_PREFIX, { leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS, doneTtlMs: env.HOOKPOST_ATTEMPT_DONE_TTL_MS }),
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
     skipped: recovery.skipped,
+    released: recovery.released,
     eventLog,
     secretBox,
     policy,
     defaultTimeoutMs: env.HOOKPOST_DELIVERY_TIMEOUT_MS,
     topicPrefix: env.HOOKPOST_TOPIC_PREFIX,
     log,
-    now: () => new Date(),
-    // Time-ordered: an attempt's id is its event's, and the Svix API lists attempts in id order.
-    newId: () => newTimeOrderedUuid(Date.now(), randomBytes(10)),
+    now,
+    newId,
     random: Math.random,
     isStopping: () => stopping,
-    observe: dispatcherMetrics(metrics, tierLabel).observe,
+    observe: observed.observe,
+  });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  // A few rounds of the fan-out's concurrency per chunk: big enough to keep the attempts busy, small enough
+  // that a cancel stops a task within a second or so.
+  const taskChunk = Math.max(16, env.DISPATCHER_FANOUT_CONCURRENCY * 4);
+  const tasks = new BackgroundTasks({
+    dispatcher,
+    taskState: (id) => taskState(env.PROJECTOR_URL, id, projectorHeaders),
+    redeliverable: (query) => redeliverablePages(env.PROJECTOR_URL, query, projectorHeaders),
+    logScan: new KafkaLogScan({ kafka, admin, topic: topics.webhooks, groupPrefix: env.HOOKPOST_TOPIC_PREFIX, log, chunkSize: taskChunk }),
+    expunged: (appId, ids) => expungedMessages(env.PROJECTOR_URL, appId, ids, projectorHeaders),
+    record: async (events: HookpostEvent[]) => {
+      await eventLog.append(events.map((event) => ({ ...topicFor(topics, event), event })), { timeoutMs: 10_000 });
+      observed.observe(events);
+    },
+    every: { messages: env.HOOKPOST_TASK_CHECKPOINT_MESSAGES, ms: env.HOOKPOST_TASK_CHECKPOINT_MS },
+    chunkSize: taskChunk,
+    log,
+    now,
+    newId,
+    isStopping: () => stopping,
   });
 
   const poison = poisonMessagesCounter(metrics);
@@ -139,11 +167,24 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
         return;
       }
       if (read.ok && read.event.type === 'RedeliveryRequested') {
-        await dispatcher.redeliver(read.event.data);
+        // (a recover or replay runs here to its end: its offset is committed only then, see backgroundTasks.ts)
+        await (read.event.data.kind === 'resend' ? dispatcher.resend(read.event.data) : tasks.run(read.event.data));
         return;
       }
-      // Expunges change the read model only.
-      if (read.ok && (read.event.type === 'MessageContentExpunged' || read.event.type === 'AttemptContentExpunged')) return;
+      if (read.ok && read.event.type === 'BackgroundTaskCancelled') {
+        if (tasks.cancel(read.event.data.task_id)) log.info({ task_id: read.event.data.task_id }, 'background task cancelled');
+        return;
+      }
+      // Expunges change the read model only; a task's progress and end are this service's own records.
+      if (
+        read.ok &&
+        (read.event.type === 'MessageContentExpunged' ||
+          read.event.type === 'AttemptContentExpunged' ||
+          read.event.type === 'BackgroundTaskProgressed' ||
+          read.event.type === 'BackgroundTaskFinished')
+      ) {
+        return;
+      }
       if (!read.ok || read.event.type !== 'WebhookReceived') {
         // A poison message neither crashes the consumer nor stalls its partition: it is parked and counted.
         const reason = read.ok ? `unexpected event type ${read.event.type}` : read.reason;
@@ -155,20 +196,20 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       await dispatcher.attempt(firstAttempt(read.event.data));
     },
   });
-  // Deleting a subscription cancels its waiting retries right away.
-  const deletions = await startConcurrentConsumer({
+  // Deleting an endpoint cancels its waiting and held deliveries right away; resuming it releases the held ones.
+  const endpointChanges = await startEndpointChangesConsumer({
     kafka,
     groupId: `${groupId}.deletions`,
-    topics: [topics.subscriptions],
-    concurrency: 4,
-    // Deletions are rare and a cancel may come a moment later: long waits, few fetches.
-    fetch: { minBytes: 1, maxWaitMs: 1_000 },
+    topic: topics.subscriptions,
     log,
-    handle: async ({ message }) => {
-      const event = decodeEvent(message.value);
-      if (event?.type !== 'SubscriptionDeleted') return;
-      const cancelled = await dispatcher.cancelRetries(event.data.id, retryingDeliveries(env.PROJECTOR_URL, event.data.id, projectorHeaders));
-      if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
+    deleted: async (endpointId) => {
+      const waiting = await dispatcher.cancelRetries(endpointId, retryingDeliveries(env.PROJECTOR_URL, endpointId, projectorHeaders));
+      const held = await dispatcher.cancelRetries(endpointId, heldDeliveries(env.PROJECTOR_URL, endpointId, projectorHeaders));
+      if (waiting + held > 0) log.info({ subscription_id: endpointId, cancelled: waiting + held }, 'retries cancelled');
+    },
+    resumed: async (endpointId) => {
+      const released = await dispatcher.releaseHeld(endpointId, heldDeliveries(env.PROJECTOR_URL, endpointId, projectorHeaders));
+      if (released > 0) log.info({ subscription_id: endpointId, released }, 'held deliveries released');
     },
   });
   await retries.consume(
@@ -187,8 +228,6 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   reconciler.start();
 
-  const admin = kafka.admin();
-  await admin.connect();
   kafkaLagGauge(metrics, admin, { [groupId]: [topics.webhooks] });
   const readyDepth = new prometheus.Gauge({
     name: 'hookpost_retry_ready_messages',
@@ -215,7 +254,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   shutdown.add('retry reconciler', () => reconciler.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
-  shutdown.add('deletions consumer', () => deletions.stop());
+  shutdown.add('endpoint changes consumer', () => endpointChanges.stop());
   shutdown.add('retry consumer', () => retries.close());
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('http', () => closeServer(server));
