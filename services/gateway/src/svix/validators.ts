@@ -13,6 +13,7 @@ import {
   validateMessageIn,
   validateRecoverIn,
   validateReplayIn,
+  validateReplayFromLogIn,
   validateEventExampleIn,
 } from '@hookpost/contracts';
 import type { SvixValidators } from './svixRouter';
@@ -33,5 +34,6 @@ export const svixValidators: SvixValidators = {
   messageIn: validateMessageIn,
   recoverIn: validateRecoverIn,
   replayIn: validateReplayIn,
+  replayFromLogIn: validateReplayFromLogIn,
   eventExampleIn: validateEventExampleIn,
 };
