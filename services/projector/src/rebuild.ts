@@ -26,7 +26,7 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
 
     await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
     // The consumer resumes from the offsets stored with the rows, so emptying both replays from the start.
-    await pool.query('TRUNCATE subscriptions, webhook_deliveries, delivery_attempts, projector_offsets');
+    await pool.query('TRUNCATE subscriptions, webhook_deliveries, delivery_attempts, background_tasks, projector_offsets');
     log.info({ groupId }, 'read model emptied; replaying the log');
 
     let total = 0n;

@@ -222,7 +222,9 @@ export class PgProjectionWriter {
          position = CASE WHEN ${newerCheckpoint} THEN EXCLUDED.position ELSE t.position END,
          progress = CASE WHEN ${newerCheckpoint} THEN EXCLUDED.progress ELSE t.progress END,
          checkpoint = CASE WHEN ${newerCheckpoint} THEN EXCLUDED.checkpoint ELSE t.checkpoint END,
-         reason = COALESCE(t.reason, EXCLUDED.reason),
+         reason = CASE WHEN ${taskRankSql('EXCLUDED.status')} > ${taskRankSql('t.status')} THEN EXCLUDED.reason
+                       WHEN ${taskRankSql('EXCLUDED.status')} = ${taskRankSql('t.status')} THEN COALESCE(t.reason, EXCLUDED.reason)
+                       ELSE t.reason END,
          updated_at = GREATEST(t.updated_at, EXCLUDED.updated_at),
          finished_at = GREATEST(t.finished_at, EXCLUDED.finished_at)`,
       [JSON.stringify(tasks)],

@@ -7,6 +7,7 @@ import {
   deliveryPosition,
   deliveryPositionAfter,
   evolveSubscription,
+  backgroundTaskRank,
   isBackgroundTaskKind,
   laterHold,
   laterNextAttempt,
@@ -163,10 +164,17 @@ function mergeTask(changes: Map<string, TaskChange>, incoming: TaskChange): void
     messages_scanned: Math.max(current.messages_scanned, incoming.messages_scanned),
     messages_sent: Math.max(current.messages_sent, incoming.messages_sent),
     checkpoint,
-    reason: current.reason ?? incoming.reason,
+    // (the reason of the status that wins: a cancel's reason does not stick to a task that finished)
+    reason: reasonAfter(current, incoming),
     updated_at: later(current.updated_at, incoming.updated_at)!,
     finished_at: later(current.finished_at, incoming.finished_at),
   });
+}
+
+function reasonAfter(current: TaskChange, incoming: TaskChange): string | null {
+  const [was, is] = [backgroundTaskRank(current.status), backgroundTaskRank(incoming.status)];
+  if (is > was) return incoming.reason;
+  return is === was ? (current.reason ?? incoming.reason) : current.reason;
 }
 
 const taskBase = (id: string, appId: string, at: string): TaskChange => ({
