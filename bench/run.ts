@@ -12,6 +12,8 @@
  *               how long the read takes (it waits until the read model has applied the write)
  *   fanout      one Svix application with BENCH_FANOUT_ENDPOINTS endpoints, BENCH_FANOUT_RATE messages/s to it
  *               (open model): deliveries/s, message accepted → each endpoint's first byte, CPU per delivery
+ *   logreplay   BENCH_LOGREPLAY_MESSAGES messages (100,000) sent to an application without endpoints, then replayed
+ *               from the log to one endpoint (a background task): messages/s from the request to the last arrival
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ import { Pool } from 'undici';
 import { closedLoop, openModel, Receiver } from './load';
 import { createFanOutApplication, fanOutLoad } from './fanOut';
 import { cpuPerDelivery } from './fanOutLedger';
+import { logReplay } from './logReplay';
 import { percentile } from './percentile';
 import { markdown } from './report';
 import { spawnService } from '../test/support/processes';
@@ -44,7 +47,7 @@ import {
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite,fanout').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'ingest,e2e,failing,projection,scaleout,readafterwrite,fanout,logreplay').split(','),
   warmup_s: number('BENCH_WARMUP_SECONDS', 5),
   steady_s: number('BENCH_SECONDS', 15),
   connections: number('BENCH_CONNECTIONS', 64),
@@ -59,6 +62,8 @@ export const settings = {
   fanout_rate: number('BENCH_FANOUT_RATE', 50),
   fanout_endpoints: number('BENCH_FANOUT_ENDPOINTS', 100),
   fanout_drain_s: number('BENCH_FANOUT_DRAIN_SECONDS', 120),
+  logreplay_messages: number('BENCH_LOGREPLAY_MESSAGES', 100_000),
+  logreplay_timeout_s: number('BENCH_LOGREPLAY_TIMEOUT_SECONDS', 900),
 };
 
 /** Runs `work` and adds the CPU and memory every process used meanwhile. */
@@ -329,6 +334,11 @@ async function main() {
   await phase('scaleout', () => scaleOut(receiver));
   await phase('readafterwrite', () => readAfterWrite(receiver));
   await phase('fanout', () => fanOut(receiver));
+  await phase('logreplay', () =>
+    withUsage(() =>
+      logReplay({ receiver, messages: settings.logreplay_messages, connections: settings.connections, caughtUp, timeoutSeconds: settings.logreplay_timeout_s }),
+    ),
+  );
   receiver.close();
 
   const stamp = String(result.at).replace(/[:.]/g, '-');

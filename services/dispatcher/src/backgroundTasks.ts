@@ -69,6 +69,8 @@ const MAX_FAILURES = 5;
  */
 export class BackgroundTasks {
   private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
+  /** Tasks whose state is being read (one read at a time per task). */
+  private readonly looking = new Set<string>();
 
   constructor(private readonly deps: BackgroundTasksDeps) {}
 
@@ -196,13 +198,22 @@ export class BackgroundTasks {
     return stop.aborted ? 'stop' : 'continue';
   }
 
-  /** Records where the task stands, then reads its state: a cancel handled elsewhere stops it here too. */
+  /**
+   * Records where the task stands, and looks at its state in the read model: a cancel handled by another
+   * process stops it here too. The look is not waited for (the read waits for the projector to catch up, which
+   * a busy one may take seconds to do); one is under way at a time.
+   */
   private async checkpoint(request: RedeliveryRequested, state: { progress: TaskProgress }, stop: AbortSignal): Promise<void> {
     const decided = decideCheckpoint(request, state.progress, this.deps);
     await this.persistently('record progress', () => this.deps.record([decided.event]));
     state.progress = decided.progress;
-    const stored = await this.persistently('read the task', () => this.deps.taskState(request.request_id));
-    if (stored?.status === 'cancelled' && !stop.aborted) this.cancel(request.request_id);
+    if (stop.aborted || this.looking.has(request.request_id)) return;
+    this.looking.add(request.request_id);
+    void this.deps
+      .taskState(request.request_id)
+      .then((stored) => stored?.status === 'cancelled' && this.cancel(request.request_id))
+      .catch((error: unknown) => this.deps.log.debug({ err: error, task_id: request.request_id }, 'task state not read; the next checkpoint reads it'))
+      .finally(() => this.looking.delete(request.request_id));
   }
 
   private async end(request: RedeliveryRequested, progress: TaskProgress, outcome: TaskOutcome): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { runKeptRunning, type Logger } from '@hookpost/platform';
+import type { Logger } from '@hookpost/platform';
 import { logDone, planLog, readUpTo, type LogPosition } from '../task/logReplay';
 
 /** A run of records of one partition, in offset order, and the position after them. */
@@ -54,6 +54,8 @@ export class KafkaLogScan {
     let current = position;
     let settled = false;
     let lastRecordAt = Date.now();
+    // (the time a chunk takes at the endpoint is not a stall of the log)
+    let inChunk = false;
     let resolveRead!: (verdict: 'done' | 'stopped') => void;
     let rejectRead!: (error: unknown) => void;
     const finished = new Promise<'done' | 'stopped'>((resolve, reject) => {
@@ -72,52 +74,64 @@ export class KafkaLogScan {
     };
     const stall = this.deps.stallMs ?? 60_000;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastRecordAt > stall) settle({ error: new Error(`no record of ${topic} for ${stall} ms while ranges were unread`) });
+      if (!inChunk && Date.now() - lastRecordAt > stall) settle({ error: new Error(`no record of ${topic} for ${stall} ms while ranges were unread`) });
     }, Math.min(stall, 5_000));
     try {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       // Every (re)join starts where the reading had got: the group has no committed offsets to go back to.
       consumer.on(consumer.events.GROUP_JOIN, () => seekUnread(consumer));
-      await runKeptRunning(
-        consumer,
-        {
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-            const range = current.partitions[String(batch.partition)];
-            if (settled || !range) return;
-            lastRecordAt = Date.now();
-            // (records before where the reading got: a re-fetch after a rebalance, or before the seek took)
-            const fresh = batch.messages.filter((message) => BigInt(message.offset) >= BigInt(range.next) && BigInt(message.offset) < BigInt(range.end));
-            for (let from = 0; from < fresh.length; from += this.deps.chunkSize) {
-              if (settled || !isRunning() || isStale()) return;
-              const messages = fresh.slice(from, from + this.deps.chunkSize);
-              const after = readUpTo(current, batch.partition, (BigInt(messages[messages.length - 1]!.offset) + 1n).toString());
-              let verdict: ChunkVerdict;
-              try {
-                verdict = await onChunk({ partition: batch.partition, messages, position: after });
-              } catch (error) {
-                settle({ error });
-                return;
-              }
-              current = after;
-              lastRecordAt = Date.now();
-              await heartbeat();
-              if (verdict === 'stop') {
-                settle({ verdict: 'stopped' });
-                return;
-              }
+      // A crash ends the read (the task reads again from its position, with a new group) rather than a
+      // consumer restarted in a loop.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) settle({ error: payload.error });
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          const range = current.partitions[String(batch.partition)];
+          if (settled || !range) return;
+          // (resolving moves kafkajs's own fetch position on: nothing is committed, the group is used once)
+          const skipped = batch.messages.filter((message) => BigInt(message.offset) < BigInt(range.next));
+          if (skipped.length > 0) resolveOffset(skipped[skipped.length - 1]!.offset);
+          lastRecordAt = Date.now();
+          // (records before where the reading got: a re-fetch after a rebalance, or before the seek took)
+          const fresh = batch.messages.filter((message) => BigInt(message.offset) >= BigInt(range.next) && BigInt(message.offset) < BigInt(range.end));
+          for (let from = 0; from < fresh.length; from += this.deps.chunkSize) {
+            if (settled || !isRunning() || isStale()) return;
+            const messages = fresh.slice(from, from + this.deps.chunkSize);
+            const after = readUpTo(current, batch.partition, (BigInt(messages[messages.length - 1]!.offset) + 1n).toString());
+            let verdict: ChunkVerdict;
+            // A chunk may take long (a slow endpoint): the member heartbeats meanwhile, or the broker would
+            // take it for dead and hand its partitions round again.
+            const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+            inChunk = true;
+            try {
+              verdict = await onChunk({ partition: batch.partition, messages, position: after });
+            } catch (error) {
+              settle({ error });
+              return;
+            } finally {
+              inChunk = false;
+              clearInterval(beat);
             }
-            const ended = current.partitions[String(batch.partition)]!;
-            if (BigInt(ended.next) >= BigInt(ended.end)) consumer.pause([{ topic, partitions: [batch.partition] }]);
-            if (logDone(current)) settle({ verdict: 'done' });
-          },
+            current = after;
+            lastRecordAt = Date.now();
+            resolveOffset(messages[messages.length - 1]!.offset);
+            if (verdict === 'stop') {
+              settle({ verdict: 'stopped' });
+              return;
+            }
+            // (a rebalance under way: this batch is given up, the next join seeks back to `current`)
+            if (!(await heartbeat().then(() => true, () => false))) return;
+          }
+          const ended = current.partitions[String(batch.partition)]!;
+          if (BigInt(ended.next) >= BigInt(ended.end)) consumer.pause([{ topic, partitions: [batch.partition] }]);
+          if (logDone(current)) settle({ verdict: 'done' });
         },
-        log,
-        () => settled,
-      );
+      });
       seekUnread(consumer);
       const read = Object.entries(current.partitions).filter(([, range]) => BigInt(range.next) >= BigInt(range.end));
       if (read.length > 0) consumer.pause([{ topic, partitions: read.map(([partition]) => Number(partition)) }]);

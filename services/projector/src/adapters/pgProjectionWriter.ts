@@ -180,7 +180,7 @@ export class PgProjectionWriter {
 
   /** Background tasks: merged with the stored row by the same rules as within the batch (mergeTask). */
   private async writeTasks(client: PoolClient, changes: ReadModelChanges): Promise<number> {
-    const tasks = [...changes.tasks.values()].map((task) => ({
+    const tasks = [...changes.tasks.values()].sort(byId).map((task) => ({
       id: task.id,
       app_id: task.app_id,
       subscription_id: task.request?.subscription_id ?? null,
@@ -269,7 +269,9 @@ export class PgProjectionWriter {
     }
     const changed = records.map(knownFromRecord);
 
-    const deliveries = [...changes.deliveries.values()].map((change) => ({
+    // In id order, as every batch writes them: two batches (of two partitions) that upsert some of the same
+    // deliveries then take their row locks in one order and cannot deadlock.
+    const deliveries = [...changes.deliveries.values()].sort(byId).map((change) => ({
       id: change.id,
       subscription_id: change.subscription_id,
       message_id: change.message_id,
@@ -323,7 +325,7 @@ export class PgProjectionWriter {
       )).rowCount ?? 0;
     }
 
-    const attempts = [...changes.attempts.values()];
+    const attempts = [...changes.attempts.values()].sort((a, b) => (a.delivery_id === b.delivery_id ? a.attempt_number - b.attempt_number : a.delivery_id < b.delivery_id ? -1 : 1));
     if (attempts.length > 0) {
       rows += (await client.query(
         `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
@@ -339,6 +341,8 @@ export class PgProjectionWriter {
     return { subscriptions: changed, rows };
   }
 }
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** The columns that hold a subscription's state (as its events carry it), in one place for every query. */
 export const SUBSCRIPTION_STATE_COLUMNS =
