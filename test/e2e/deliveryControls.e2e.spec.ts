@@ -99,6 +99,10 @@ describe('pausing and resuming an endpoint', () => {
       return deliveries.length === 6 && deliveries.every((delivery) => delivery.held_since !== null) ? deliveries : undefined;
     }, { what: 'six held deliveries' });
     for (const delivery of await deliveriesOf(endpointId)) expect(delivery).toMatchObject({ status: 'pending', attempt_count: 0, next_attempt_at: null });
+    // (in Svix's terms: pending, with no next attempt)
+    const attempted = await stack.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}/msg`);
+    expect(attempted.body.data).toHaveLength(6);
+    for (const message of attempted.body.data) expect(message).toMatchObject({ statusText: 'pending', nextAttempt: null });
     // and nothing arrives, even after the retry reconciler's grace (3 s) has passed several rounds over
     await sleep(4_500);
     expect(at.requests).toHaveLength(0);

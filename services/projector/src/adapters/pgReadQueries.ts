@@ -9,13 +9,16 @@ export type Cursor = { created_at: string; id: string };
 
 const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, signature_scheme, public_key,
                               created_at, updated_at`;
-/** Whether the delivery `d` is held now (its endpoint paused): the delivery state machine's isHeld, as SQL. */
-export const DELIVERY_HELD = isHeldSql({
-  status: 'd.status',
-  seq: 'd.state_seq',
-  hold: { seq: 'd.hold_seq', at: 'd.held_at' },
-  release: { seq: 'd.release_seq', at: 'd.released_hold_at' },
-});
+/** Whether the webhook_deliveries row `alias` is held now (its endpoint paused): the state machine's isHeld, as SQL. */
+export function deliveryHeldSql(alias: string): string {
+  return isHeldSql({
+    status: `${alias}.status`,
+    seq: `${alias}.state_seq`,
+    hold: { seq: `${alias}.hold_seq`, at: `${alias}.held_at` },
+    release: { seq: `${alias}.release_seq`, at: `${alias}.released_hold_at` },
+  });
+}
+export const DELIVERY_HELD = deliveryHeldSql('d');
 // A fanned-out delivery's payload is its message's (kept once, not once per endpoint). A held delivery has no
 // next attempt time: it waits for its endpoint to be resumed.
 const DELIVERY_COLUMNS = `d.id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status,

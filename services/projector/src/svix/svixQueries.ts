@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { type ApplicationState, type BackgroundTaskKind, type BackgroundTaskRow, type BackgroundTaskStatus, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
 import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from '../adapters/pgProjectionWriter';
+import { deliveryHeldSql } from '../adapters/pgReadQueries';
 
 /**
  * The read queries of the Svix-compatible API. Lists are keyset pages over the id (packages/contracts
@@ -172,7 +173,7 @@ export class PgSvixQueries {
     // One row per endpoint the message was routed to; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
       `SELECT ${columns}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
-              COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
+              ${NEXT_ATTEMPT} AS delivery_next_attempt_at, d.created_at AS delivery_created_at
        FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
        ${LATEST_RESEND} ${tail}`,
       where.params,
@@ -249,7 +250,7 @@ export class PgSvixQueries {
     // One row per message routed to the endpoint; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
       `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
-              COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
+              ${NEXT_ATTEMPT} AS delivery_next_attempt_at, d.created_at AS delivery_created_at
        FROM webhook_deliveries d JOIN messages m ON m.id = d.message_id
        ${LATEST_RESEND} ${tail}`,
       where.params,
@@ -266,10 +267,13 @@ export class PgSvixQueries {
  * where the pair stands is that delivery's status when there is one, else `d`'s own.
  */
 const LATEST_RESEND = `LEFT JOIN LATERAL (
-         SELECT status, next_attempt_at FROM webhook_deliveries r
+         SELECT status, ${deliveryHeldSql('r')} AS held, next_attempt_at FROM webhook_deliveries r
          WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
          ORDER BY r.updated_at DESC LIMIT 1
        ) r ON true`;
+
+/** The next attempt of the pair `d`/`r` (LATEST_RESEND): none while the delivery that says where it stands is held. */
+const NEXT_ATTEMPT = `CASE WHEN COALESCE(r.held, ${deliveryHeldSql('d')}) THEN NULL ELSE COALESCE(r.next_attempt_at, d.next_attempt_at) END`;
 
 /** An attempt with its delivery's message and endpoint, as the attempt lists and the attempt read show it. */
 const ATTEMPTS_SELECT = `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, a.delivery_id,
