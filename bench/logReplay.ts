@@ -5,27 +5,10 @@
  * last message at the receiver, and to the task reading as finished; the ledger counts every message once.
  */
 import { Pool } from 'undici';
-import { FAN_OUT_PATH_PREFIX, type FanOutArrivals } from './fanOutLedger';
+import { FAN_OUT_PATH_PREFIX } from './fanOutLedger';
+import { logReplayLedger, REPLAY_ENDPOINT_INDEX } from './logReplayLedger';
 import type { Receiver } from './load';
 import { api, authorized, BASE, sleep } from './stack';
-
-/** The receiver path of the replaying endpoint: a fan-out path of its own, far past the fan-out phase's. */
-export const REPLAY_ENDPOINT_INDEX = 999_999;
-
-export type LogReplayLedger = { replayed: number; missing: number; duplicates: number };
-
-/** Of `sent` messages, how many reached the replaying endpoint, how many never did, and requests past the first. */
-export function logReplayLedger(sent: readonly string[], arrivals: FanOutArrivals): LogReplayLedger {
-  let replayed = 0;
-  let duplicates = 0;
-  for (const id of sent) {
-    const seen = arrivals.get(id)?.get(REPLAY_ENDPOINT_INDEX);
-    if (!seen) continue;
-    replayed += 1;
-    duplicates += seen.requests - 1;
-  }
-  return { replayed, missing: sent.length - replayed, duplicates };
-}
 
 /** Sends `count` messages to `appId` as fast as the gateway takes them (`connections` at a time); the ids accepted. */
 async function sendMessages(appId: string, count: number, connections: number): Promise<string[]> {

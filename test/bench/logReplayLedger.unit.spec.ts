@@ -1,5 +1,5 @@
 import { recordArrival, type FanOutArrivals } from '../../bench/fanOutLedger';
-import { logReplayLedger, REPLAY_ENDPOINT_INDEX } from '../../bench/logReplay';
+import { logReplayLedger, REPLAY_ENDPOINT_INDEX } from '../../bench/logReplayLedger';
 
 describe("the log replay phase's ledger", () => {
   it('counts each sent message replayed once, missing, or with duplicates; other endpoints do not count', () => {
