@@ -30,10 +30,11 @@ const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.messag
 const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL)';
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
 
-// least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL.
+// least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL. A held
+// delivery (its endpoint paused) is waiting on purpose, not stuck: it does not count.
 export const OLDEST_UNFINISHED_DELIVERY_AGE_SQL = `SELECT EXTRACT(EPOCH FROM now() - least(
-    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'),
-    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'retrying')))::float8 AS age`;
+    (SELECT min(created_at) FROM webhook_deliveries d WHERE status = 'pending' AND NOT ${deliveryHeldSql('d')}),
+    (SELECT min(created_at) FROM webhook_deliveries d WHERE status = 'retrying' AND NOT ${deliveryHeldSql('d')})))::float8 AS age`;
 
 export type DeliverySearch = {
   subscription_id?: string;
