@@ -31,6 +31,16 @@ type Result = {
   readafterwrite?: { idle: ReadAfterWrite; loaded: ReadAfterWrite & { rate: number; background_lost: number } };
   fanout?: FanOutRun;
   ratelimit?: RateLimitRun;
+  logreplay?: {
+    messages_sent: number;
+    messages_accepted: number;
+    send_s: number;
+    ledger: { replayed: number; missing: number; duplicates: number };
+    seconds_to_all_arrived: number | null;
+    seconds_to_task_end: number | null;
+    messages_per_s: number | null;
+    processes: Processes;
+  };
 };
 type RateLimitRun = {
   offered_per_s: number;
@@ -232,6 +242,20 @@ export function markdown(result: Result): string {
       '',
     );
     processRuns.push([`rate limit ${limited.limit_per_s}/s`, r.processes]);
+  }
+  if (result.logreplay) {
+    const r = result.logreplay;
+    lines.push(
+      '## Replay from the log (one endpoint, a background task)',
+      '',
+      'Messages sent to an application without endpoints, then all of them replayed from the log (POST …/replay-from-log) to one endpoint at the receiver. Timed from the request to the last message arriving, and to the task reading finished.',
+      '',
+      '| messages accepted | replayed | missing | duplicates | s to all arrived | s to task end | messages/s |',
+      '|---|---|---|---|---|---|---|',
+      `| ${r.messages_accepted} | ${r.ledger.replayed} | ${r.ledger.missing} | ${r.ledger.duplicates} | ${r.seconds_to_all_arrived ?? '–'} | ${r.seconds_to_task_end ?? '–'} | ${r.messages_per_s ?? '–'} |`,
+      '',
+    );
+    processRuns.push([`log replay ${r.messages_accepted}`, r.processes]);
   }
   if (processRuns.length > 0) {
     lines.push('## Processes', '', 'CPU in % of one core over the run (200 = both cores), then memory (proportional set size, MiB); PostgreSQL is the sum of its processes.', '', ...processTable(processRuns), '');

@@ -17,6 +17,8 @@
  *   ratelimit   one Svix application with an endpoint limited to BENCH_RATELIMIT_LIMIT/s and one without a limit,
  *               BENCH_RATELIMIT_RATE messages/s to it for BENCH_RATELIMIT_SECONDS (a backlog at the limited one):
  *               deliveries/s achieved against the limit, most in one second, wait p99, the unlimited one's p99
+ *   logreplay   BENCH_LOGREPLAY_MESSAGES messages (100,000) sent to an application without endpoints, then replayed
+ *               from the log to one endpoint (a background task): messages/s from the request to the last arrival
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +30,7 @@ import { closedLoop, openModel, Receiver } from './load';
 import { createFanOutApplication, fanOutLoad } from './fanOut';
 import { createRateLimitedApplication, rateLimitedLoad } from './rateLimited';
 import { cpuPerDelivery } from './fanOutLedger';
+import { logReplay } from './logReplay';
 import { percentile } from './percentile';
 import { markdown } from './report';
 import { spawnService } from '../test/support/processes';
@@ -51,7 +54,7 @@ import {
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'idle,ingest,e2e,capacity,failing,projection,scaleout,readafterwrite,fanout,ratelimit').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'idle,ingest,e2e,capacity,failing,projection,scaleout,readafterwrite,fanout,ratelimit,logreplay').split(','),
   idle_s: number('BENCH_IDLE_SECONDS', 30),
   capacity_p99_ms: number('BENCH_CAPACITY_P99_MS', 100),
   capacity_start: number('BENCH_CAPACITY_START_RATE', 400),
@@ -73,6 +76,8 @@ export const settings = {
   ratelimit_limit: number('BENCH_RATELIMIT_LIMIT', 50),
   ratelimit_rate: number('BENCH_RATELIMIT_RATE', 100),
   ratelimit_seconds: number('BENCH_RATELIMIT_SECONDS', 10),
+  logreplay_messages: number('BENCH_LOGREPLAY_MESSAGES', 100_000),
+  logreplay_timeout_s: number('BENCH_LOGREPLAY_TIMEOUT_SECONDS', 900),
 };
 
 /**
@@ -428,6 +433,11 @@ async function main() {
   await phase('readafterwrite', () => readAfterWrite(receiver));
   await phase('fanout', () => fanOut(receiver));
   await phase('ratelimit', () => rateLimit());
+  await phase('logreplay', () =>
+    withUsage(() =>
+      logReplay({ receiver, messages: settings.logreplay_messages, connections: settings.connections, caughtUp, timeoutSeconds: settings.logreplay_timeout_s }),
+    ),
+  );
   receiver.close();
 
   const stamp = String(result.at).replace(/[:.]/g, '-');

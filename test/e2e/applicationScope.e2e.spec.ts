@@ -32,6 +32,7 @@ let endpointB: EndpointOut;
 let messageA: MessageOut;
 let messageB: MessageOut;
 let attemptB: string;
+let taskB: string;
 let eventType: string;
 let tokenA: string;
 
@@ -52,6 +53,7 @@ beforeAll(async () => {
   messageA = await admin.message.create(appA.id, { eventType, payload: { to: 'a' }, eventId: `evt-a-${suffix}` });
   messageB = await admin.message.create(appB.id, { eventType, payload: { to: 'b' }, eventId: `evt-b-${suffix}` });
   attemptB = await eventually(async () => (await admin.messageAttempt.listByMsg(appB.id, messageB.id)).data[0]?.id, { what: "B's first attempt" });
+  taskB = (await stack.api('POST', `/api/v1/app/${appB.id}/endpoint/${endpointB.id}/replay-from-log`, { since: new Date().toISOString() })).body.id;
   tokenA = (await admin.authentication.appPortalAccess(appA.id, {})).token;
 });
 
@@ -220,6 +222,7 @@ function namesOfB(by: 'id' | 'uid'): { real: Names; none: Names } {
     endpoint: by === 'id' ? endpointB.id : 'endpoint-b',
     msg: by === 'id' ? messageB.id : `evt-b-${suffix}`,
     attempt: attemptB,
+    task: taskB,
     name: eventType,
     id: endpointUuid,
     appUuid: fromExternalId('app', appB.id)!,
@@ -234,6 +237,7 @@ function namesOfB(by: 'id' | 'uid'): { real: Names; none: Names } {
     endpoint: toExternalId('ep', randomUUID()),
     msg: toExternalId('msg', randomUUID()),
     attempt: toExternalId('atmpt', randomUUID()),
+    task: toExternalId('qtask', randomUUID()),
     name: `none.${randomUUID().slice(0, 8)}`,
     id: randomUUID(),
     appUuid: randomUUID(),
@@ -269,6 +273,8 @@ function allowedToAnyToken(route: RouteSpec): 'allowed' | 'not-found' | 'skip' {
   // (logging out is checked on its own: walking it would end the token)
   if (route.method === 'POST' && route.path === '/api/v1/auth/logout') return 'skip';
   if (route.method === 'GET' && (route.path === '/api/v1/health' || route.path.startsWith('/api/v1/event-type'))) return 'allowed';
+  // (the list of background tasks answers a token its own application's: none of B's)
+  if (route.method === 'GET' && route.path === '/api/v1/background-task') return 'allowed';
   return 'not-found';
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Svix, ApiException } from 'svix';
+import { Svix, ApiException, BackgroundTaskType } from 'svix';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Receiver, type ReceivedRequest } from '../support/receiver';
 import { startStack, TEST_API_KEY, type Stack } from '../support/stack';
@@ -145,6 +145,13 @@ describe('delivering again, through the official svix client', () => {
     expect(recovering).toMatchObject({ status: 'running', task: 'endpoint.recover' });
     await eventually(async () => ((await statusAt(two.id)) === 'success' ? true : undefined), { what: 'the recovered delivery to succeed' });
     expect(flaky.requests.slice(failedAttempts).map((r) => JSON.parse(r.body).n)).toEqual([1, 2]);
+    // and the recover is a background task the client reads to its end
+    const task = await eventually(async () => {
+      const read = await svix.backgroundTask.get(recovering.id);
+      return read.status === 'running' ? undefined : read;
+    }, { what: 'the recover task to end' });
+    expect(task).toMatchObject({ id: recovering.id, status: 'finished', task: 'endpoint.recover', data: { state: 'finished', messagesSent: 1, endpointId: endpoint.id } });
+    expect((await svix.backgroundTask.list({ task: BackgroundTaskType.EndpointRecover })).data.map((listed) => listed.id)).toContain(recovering.id);
 
     // When a new endpoint asks for what it missed: it gets both messages, once each
     const late = await Receiver.start();

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type ReceivedRequest = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string; at: number; answered?: number };
-export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang' | 'reset';
+export type Reply = { status: number; headers?: Record<string, string>; body?: string; /** Answer after this long (a slow endpoint). */ delayMs?: number } | 'hang' | 'reset';
 
 /**
  * A real webhook endpoint on 127.0.0.1 for end-to-end tests: records every request and answers with
@@ -36,9 +36,13 @@ export class Receiver {
           req.socket.resetAndDestroy();
           return;
         }
-        request.answered = reply.status;
-        res.writeHead(reply.status, reply.headers);
-        res.end(reply.body ?? '');
+        const answer = () => {
+          request.answered = reply.status;
+          res.writeHead(reply.status, reply.headers);
+          res.end(reply.body ?? '');
+        };
+        if (reply.delayMs) setTimeout(answer, reply.delayMs);
+        else answer();
       });
     });
     this.server.on('connection', (socket) => {

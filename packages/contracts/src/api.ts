@@ -142,6 +142,11 @@ export type Subscription = FromSchema<typeof subscriptionSchema>;
  */
 export const CURSOR_PATTERN = '^[0-9]{1,13}\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
+/** The cursor of a row (its created_at, an ISO time, and its id): the position just after it. */
+export function cursorAfter(row: { created_at: string; id: string }): string {
+  return `${Date.parse(row.created_at)}.${row.id.toLowerCase()}`;
+}
+
 export const attemptSchema = {
   $id: 'Attempt',
   type: 'object',
@@ -164,7 +169,7 @@ export const deliverySchema = {
   $id: 'Delivery',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'app_id', 'message_id', 'subscription_id', 'event_type', 'payload', 'status', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'],
+  required: ['id', 'app_id', 'message_id', 'subscription_id', 'event_type', 'payload', 'status', 'held_since', 'attempt_count', 'next_attempt_at', 'last_status_code', 'last_error', 'created_at', 'updated_at', 'delivered_at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     app_id: { type: ['string', 'null'], format: 'uuid', description: "The application of the delivery's endpoint (the default application's for the seed API's subscriptions)." },
@@ -173,12 +178,18 @@ export const deliverySchema = {
     event_type: { type: ['string', 'null'] },
     payload: { type: ['object', 'null'] },
     status: { enum: deliveryStatuses },
+    held_since: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description:
+        'Set while the next attempt is held because the endpoint is paused (the delivery stays pending or retrying, next_attempt_at is null, no attempt is counted); it is sent when the endpoint is resumed. Null otherwise.',
+    },
     attempt_count: { type: 'integer' },
     next_attempt_at: {
       type: ['string', 'null'],
       format: 'date-time',
       description:
-        'When the next attempt is due: set while retrying, and while pending if the first attempt was put off because its endpoint had no free delivery slot (no attempt is counted for that); null otherwise.',
+        'When the next attempt is due: set while retrying, and while pending if the first attempt was put off because its endpoint had no free delivery slot (no attempt is counted for that); null otherwise, and while held.',
     },
     last_status_code: { type: ['integer', 'null'] },
     last_error: { type: ['string', 'null'] },

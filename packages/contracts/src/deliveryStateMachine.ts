@@ -9,6 +9,9 @@ import type { EventOf } from './events';
  *      │           │
  *      └───────────┴──▶ succeeded | failed | cancelled   (final: nothing moves a delivery out of these)
  *
+ * While a pending or retrying delivery's endpoint is paused its next attempt is *held* (see `isHeld`): a
+ * sub-state of where it stands, not a status of its own, since holding moves it neither forward nor back.
+ *
  * The read model's CHECK constraint on webhook_deliveries.status is a migration, so it cannot import this:
  * a status added here needs a migration that widens the constraint, and the projector's integration test
  * compares the constraint with `deliveryStatuses` so the two cannot drift unnoticed.
@@ -71,7 +74,15 @@ export function deliveryPositionBeforeAttempt(attemptNumber: number): DeliveryPo
 
 /** The events about one delivery (keyed by its id on the deliveries topic, or received on the webhooks topic). */
 export type DeliveryEvent = EventOf<
-  'WebhookReceived' | 'DeliveryAttempted' | 'DeliverySucceeded' | 'DeliveryRetryScheduled' | 'DeliveryFailed' | 'DeliveryCancelled' | 'DeliveryDeferred'
+  | 'WebhookReceived'
+  | 'DeliveryAttempted'
+  | 'DeliverySucceeded'
+  | 'DeliveryRetryScheduled'
+  | 'DeliveryFailed'
+  | 'DeliveryCancelled'
+  | 'DeliveryDeferred'
+  | 'DeliveryHeld'
+  | 'DeliveryReleased'
 >;
 
 /**
@@ -92,7 +103,10 @@ export function deliveryPositionAfter(event: DeliveryEvent): DeliveryPosition {
     case 'DeliveryCancelled':
       return deliveryPosition('cancelled', event.data.attempt_count);
     case 'DeliveryDeferred':
-      // Puts off the attempt without making it: the delivery stays where it stood while that attempt was due.
+    case 'DeliveryHeld':
+    case 'DeliveryReleased':
+      // Puts off the attempt without making it (or lets it be made again): the delivery stays where it stood
+      // while that attempt was due.
       return deliveryPositionBeforeAttempt(event.data.attempt_number);
     default: {
       const unknown: never = event;
@@ -147,6 +161,55 @@ export function nextAttemptSql(current: { status: string; seq: string; nextAttem
     `CASE WHEN ${supersedesSql(current, incoming)} THEN ${incoming.nextAttempt} ` +
     `WHEN ${current.status} NOT IN (${sqlList(finalDeliveryStatuses)}) AND ${incoming.seq} = ${current.seq} THEN GREATEST(${current.nextAttempt}, ${incoming.nextAttempt}) ` +
     `ELSE ${current.nextAttempt} END`
+  );
+}
+
+/**
+ * A hold, or the hold a release ends: the position it was made at (`seq`, as deliveryPosition) and when.
+ * Holds are ordered by position, then time, so the latest of any set of holds is one answer whatever order
+ * they are read in; the same for releases. A release carries the hold it ends, not its own time, so no two
+ * clocks are compared.
+ */
+export type HoldMark = Readonly<{ seq: number; at: string }>;
+
+function compareHolds(a: HoldMark, b: HoldMark): number {
+  return a.seq !== b.seq ? a.seq - b.seq : Date.parse(a.at) - Date.parse(b.at);
+}
+
+/** The later of two holds (or of two releases); either may be null. */
+export function laterHold(current: HoldMark | null, incoming: HoldMark | null): HoldMark | null {
+  if (current === null) return incoming;
+  if (incoming === null) return current;
+  return compareHolds(incoming, current) > 0 ? incoming : current;
+}
+
+/**
+ * Whether a delivery's next attempt is held now: it is still waiting (not final), its latest hold was made
+ * at the position it stands at (an attempt made since moved it on), and no release ends that hold.
+ */
+export function isHeld(position: DeliveryPosition, hold: HoldMark | null, release: HoldMark | null): boolean {
+  if (isFinalDeliveryStatus(position.status) || hold === null || hold.seq !== position.seq) return false;
+  return release === null || compareHolds(hold, release) > 0;
+}
+
+/** A hold mark's columns as one comparable SQL row value (NULL marks sort first). */
+function holdRowSql(mark: { seq: string; at: string }): string {
+  return `(COALESCE(${mark.seq}, -1), COALESCE(${mark.at}, '-infinity'::timestamptz))`;
+}
+
+/**
+ * `laterHold` as SQL: the value of one column (`take`) of the later of two marks. The references are SQL
+ * written by the caller, never user input.
+ */
+export function laterHoldSql(current: { seq: string; at: string }, incoming: { seq: string; at: string }, take: 'seq' | 'at'): string {
+  return `CASE WHEN ${holdRowSql(incoming)} > ${holdRowSql(current)} THEN ${incoming[take]} ELSE ${current[take]} END`;
+}
+
+/** `isHeld` as a SQL boolean over a row's columns. */
+export function isHeldSql(row: { status: string; seq: string; hold: { seq: string; at: string }; release: { seq: string; at: string } }): string {
+  return (
+    `(${row.status} NOT IN (${sqlList(finalDeliveryStatuses)}) AND ${row.hold.seq} IS NOT NULL AND ${row.hold.seq} = ${row.seq} ` +
+    `AND ${holdRowSql(row.hold)} > ${holdRowSql(row.release)})`
   );
 }
 

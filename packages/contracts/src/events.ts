@@ -53,6 +53,11 @@ export const subscriptionStateSchema = {
      * filter language's.
      */
     payload_filter: { type: ['object', 'null'] },
+    /**
+     * Paused (a Hookpost extension of Svix's endpoints): its deliveries are held, neither attempted nor failed,
+     * until it is resumed. Absent in events written before pausing existed: not paused.
+     */
+    paused: { type: 'boolean' },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -70,8 +75,9 @@ const { id: _id, version: _version, signature_scheme: _scheme, created_at: _crea
 /** Why a subscription changed: who asked for it, in the log for good. */
 // resealed: its secret(s) sealed again under the first master key (npm run reseal), the secrets unchanged.
 // endpoint_gone: disabled because it answered 410; endpoint_failing: disabled because every attempt failed for
-// HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (both by the dispatcher).
-export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed'] as const;
+// HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (both by the dispatcher). paused / resumed: its deliveries held, then sent
+// again (the dispatcher releases what was held on `resumed`).
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed', 'paused', 'resumed'] as const;
 export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
 
 /**
@@ -243,26 +249,93 @@ export type MessageCreated = FromSchema<typeof messageCreatedFields>;
 /**
  * A request to deliver messages again to one endpoint, as new deliveries (a delivery that ended stays ended):
  * `resend` one message; `recover` every message whose delivery to the endpoint failed in [since, until);
- * `replay_missing` every message of the application in [since, until) the endpoint never got. Keyed by the
- * application on the webhooks topic; the dispatcher carries it out (the delivery ids derive from the request,
- * so carrying it out again after a crash names the same deliveries).
+ * `replay_missing` every message of the application in [since, until) the endpoint never got; `replay_log`
+ * every message of the application in [since, until) (of `event_types`, and in `channel`, when given), read
+ * from this log rather than the read model. Keyed by the application on the webhooks topic; the dispatcher
+ * carries it out (the delivery ids derive from the request, so carrying it out again after a crash names the
+ * same deliveries). Every kind but `resend` is a background task (`request_id` is its id): its progress and
+ * end are BackgroundTask* events.
  */
+export const redeliveryKinds = ['resend', 'recover', 'replay_missing', 'replay_log'] as const;
+export type RedeliveryKind = (typeof redeliveryKinds)[number];
 export const redeliveryRequestedSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['request_id', 'kind', 'app_id', 'subscription_id', 'message_id', 'since', 'until', 'requested_at'],
   properties: {
     request_id: uuid,
-    kind: { enum: ['resend', 'recover', 'replay_missing'] },
+    kind: { enum: redeliveryKinds },
     app_id: uuid,
     subscription_id: uuid,
     message_id: { type: ['string', 'null'], format: 'uuid' },
     since: { type: ['string', 'null'], format: 'date-time' },
     until: { type: ['string', 'null'], format: 'date-time' },
+    /** replay_log only: the event types to replay (absent or null: every type). */
+    event_types: { type: ['array', 'null'], items: { type: 'string' } },
+    /** replay_log only: only messages sent in this channel (absent or null: any). */
+    channel: nullableString,
     requested_at: timestamp,
   },
 } as const;
 export type RedeliveryRequested = FromSchema<typeof redeliveryRequestedSchema>;
+
+/** The background-task counters every progress and end event carries (cumulative, so the latest is the largest). */
+const taskCounters = {
+  /** Messages looked at (for a replay from the log: the application's messages read in the window). */
+  messages_scanned: { type: 'integer', minimum: 0 },
+  /** Messages given a new delivery to the endpoint. */
+  messages_sent: { type: 'integer', minimum: 0 },
+} as const;
+
+/**
+ * How far a background task (a RedeliveryRequested other than `resend`) has got, recorded by the dispatcher
+ * as it goes. `position` is where to carry on after a crash: every message before it has its delivery decided
+ * and its first attempt made (or deferred, or held). `progress` is the share of the work done (0–1) when the
+ * task knows its size (a replay from the log knows the offsets it reads), else null.
+ */
+export const backgroundTaskProgressedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['task_id', 'app_id', 'checkpoint', 'messages_scanned', 'messages_sent', 'progress', 'position', 'progressed_at'],
+  properties: {
+    task_id: uuid,
+    app_id: uuid,
+    /** Counts the task's progress events, on from the last one after a crash: the highest holds the latest position. */
+    checkpoint: { type: 'integer', minimum: 0 },
+    ...taskCounters,
+    progress: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    position: nullableString,
+    progressed_at: timestamp,
+  },
+} as const;
+export type BackgroundTaskProgressed = FromSchema<typeof backgroundTaskProgressedSchema>;
+
+/** How a background task ended, as the dispatcher records it (`cancelled`: it stopped because it was cancelled). */
+export const backgroundTaskOutcomes = ['finished', 'failed', 'cancelled'] as const;
+export const backgroundTaskFinishedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['task_id', 'app_id', 'outcome', 'messages_scanned', 'messages_sent', 'reason', 'finished_at'],
+  properties: {
+    task_id: uuid,
+    app_id: uuid,
+    outcome: { enum: backgroundTaskOutcomes },
+    ...taskCounters,
+    /** Why it failed (or was cancelled); null when it finished. */
+    reason: nullableString,
+    finished_at: timestamp,
+  },
+} as const;
+export type BackgroundTaskFinished = FromSchema<typeof backgroundTaskFinishedSchema>;
+
+/** A cancel asked for through the API: the task reads as cancelled from then on, and the dispatcher stops it. */
+export const backgroundTaskCancelledSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['task_id', 'app_id', 'cancelled_at'],
+  properties: { task_id: uuid, app_id: uuid, cancelled_at: timestamp },
+} as const;
+export type BackgroundTaskCancelled = FromSchema<typeof backgroundTaskCancelledSchema>;
 
 /**
  * A message's payload removed (Svix's expunge content): from the read model, and from the log by forgetting
@@ -442,6 +515,44 @@ export const deliveryDeferredSchema = {
 } as const;
 export type DeliveryDeferred = FromSchema<typeof deliveryDeferredSchema>;
 
+/**
+ * An attempt held because its endpoint is paused: not made, not failed, no attempt counted, no retry scheduled.
+ * The delivery stays where it stood while that attempt was due (pending or retrying) and reads as held until
+ * a DeliveryReleased names this hold (`held_at`) or the delivery moves on. Nothing in RabbitMQ waits for it:
+ * resuming the endpoint releases it (see the dispatcher's releaseHeld).
+ */
+export const deliveryHeldSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'attempt_number', 'held_at', 'reason'],
+  properties: {
+    ...deliveryOutcome,
+    /** The attempt held (attempt_count + 1). */
+    attempt_number: { type: 'integer', minimum: 1 },
+    held_at: timestamp,
+    reason: { type: 'string' },
+  },
+} as const;
+export type DeliveryHeld = FromSchema<typeof deliveryHeldSchema>;
+
+/**
+ * A hold ended: the held attempt is scheduled again, due at `next_attempt_at` (at once). `held_at` names the
+ * hold it ends, so a release read before or after its hold, or a hold made again later, is told apart.
+ */
+export const deliveryReleasedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [...deliveryOutcomeRequired, 'attempt_number', 'held_at', 'next_attempt_at', 'released_at'],
+  properties: {
+    ...deliveryOutcome,
+    attempt_number: { type: 'integer', minimum: 1 },
+    held_at: timestamp,
+    next_attempt_at: timestamp,
+    released_at: timestamp,
+  },
+} as const;
+export type DeliveryReleased = FromSchema<typeof deliveryReleasedSchema>;
+
 export const eventSchemas = {
   SubscriptionCreated: subscriptionCreatedSchema,
   SubscriptionUpdated: subscriptionUpdatedSchema,
@@ -454,6 +565,8 @@ export const eventSchemas = {
   DeliveryFailed: deliveryFailedSchema,
   DeliveryCancelled: deliveryCancelledSchema,
   DeliveryDeferred: deliveryDeferredSchema,
+  DeliveryHeld: deliveryHeldSchema,
+  DeliveryReleased: deliveryReleasedSchema,
   ApplicationCreated: applicationStateSchema,
   ApplicationChanged: applicationChangedSchema,
   ApplicationDeleted: applicationDeletedSchema,
@@ -465,6 +578,9 @@ export const eventSchemas = {
   RedeliveryRequested: redeliveryRequestedSchema,
   MessageContentExpunged: messageContentExpungedSchema,
   AttemptContentExpunged: attemptContentExpungedSchema,
+  BackgroundTaskProgressed: backgroundTaskProgressedSchema,
+  BackgroundTaskFinished: backgroundTaskFinishedSchema,
+  BackgroundTaskCancelled: backgroundTaskCancelledSchema,
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
@@ -484,6 +600,8 @@ type EventData = {
   DeliveryFailed: DeliveryFailed;
   DeliveryCancelled: DeliveryCancelled;
   DeliveryDeferred: DeliveryDeferred;
+  DeliveryHeld: DeliveryHeld;
+  DeliveryReleased: DeliveryReleased;
   ApplicationCreated: ApplicationState;
   ApplicationChanged: ApplicationChanged;
   ApplicationDeleted: ApplicationDeleted;
@@ -495,6 +613,9 @@ type EventData = {
   RedeliveryRequested: RedeliveryRequested;
   MessageContentExpunged: MessageContentExpunged;
   AttemptContentExpunged: AttemptContentExpunged;
+  BackgroundTaskProgressed: BackgroundTaskProgressed;
+  BackgroundTaskFinished: BackgroundTaskFinished;
+  BackgroundTaskCancelled: BackgroundTaskCancelled;
 };
 
 /** The envelope every event travels in. */

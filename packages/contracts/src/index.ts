@@ -1,6 +1,7 @@
 export * from './events';
 export * from './api';
 export * from './deliveryStateMachine';
+export * from './backgroundTask';
 export * from './topics';
 export * from './validation';
 export * from './openapi';

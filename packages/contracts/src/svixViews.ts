@@ -1,3 +1,4 @@
+import { svixTaskStatusOf, svixTaskTypes, type BackgroundTaskKind, type BackgroundTaskStatus } from './backgroundTask';
 import type { ApplicationState, EventTypeState, FilteredReason, SubscriptionState } from './events';
 import type { PayloadFilter } from './payloadFilterSchema';
 import { toExternalId } from './svix/ids';
@@ -23,7 +24,7 @@ export function applicationOut(state: Pick<ApplicationState, 'id' | 'name' | 'ui
 }
 
 export type EndpointFields = Pick<SubscriptionState, 'id' | 'description' | 'target_url' | 'is_active' | 'event_types' | 'created_at' | 'updated_at'> &
-  Partial<Pick<SubscriptionState, 'uid' | 'channels' | 'metadata' | 'rate_limit'>>;
+  Partial<Pick<SubscriptionState, 'uid' | 'channels' | 'metadata' | 'rate_limit' | 'paused'>>;
 
 /** The endpoint's fields shared by EndpointOut and MessageEndpointOut (which has no metadata). */
 export function endpointFieldsOut(state: EndpointFields) {
@@ -44,9 +45,9 @@ export function endpointFieldsOut(state: EndpointFields) {
   };
 }
 
-/** EndpointOut: the shared fields, metadata, and Hookpost's payload filter (null: none). */
-export function endpointOut(state: EndpointFields & Partial<Pick<SubscriptionState, 'payload_filter'>>) {
-  return { ...endpointFieldsOut(state), metadata: state.metadata ?? {}, payloadFilter: (state.payload_filter as PayloadFilter | null | undefined) ?? null };
+/** EndpointOut: the shared fields, metadata, and Hookpost's payload filter (null: none) and paused. */
+export function endpointOut(state: EndpointFields & Partial<Pick<SubscriptionState, 'payload_filter' | 'paused'>>) {
+  return { ...endpointFieldsOut(state), metadata: state.metadata ?? {}, payloadFilter: (state.payload_filter as PayloadFilter | null | undefined) ?? null, paused: state.paused ?? false };
 }
 
 /** An endpoint whose payload filter refused a message (list-filtered-endpoints). */
@@ -99,5 +100,50 @@ export function messageOut(message: MessageFields, withContent = true) {
     channels: (message.channels as string[] | null) ?? null,
     tags: (message.tags as string[] | null | undefined) ?? null,
     timestamp: message.created_at,
+  };
+}
+
+/** A background task as the read model keeps it (the projector's background_tasks row). */
+export type BackgroundTaskRow = {
+  id: string;
+  app_id: string;
+  subscription_id: string;
+  kind: BackgroundTaskKind;
+  status: BackgroundTaskStatus;
+  since: string | null;
+  until: string | null;
+  event_types: string[] | null;
+  channel: string | null;
+  messages_scanned: number;
+  messages_sent: number;
+  progress: number | null;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+};
+
+/** Svix's BackgroundTaskOut of a task (a cancelled one reads as failed; `data.state` says cancelled). */
+export function backgroundTaskOut(task: BackgroundTaskRow) {
+  return {
+    id: toExternalId('qtask', task.id),
+    status: svixTaskStatusOf(task.status),
+    task: svixTaskTypes[task.kind],
+    data: {
+      state: task.status,
+      endpointId: toExternalId('ep', task.subscription_id),
+      since: task.since,
+      until: task.until,
+      eventTypes: task.event_types,
+      channel: task.channel,
+      messagesScanned: Number(task.messages_scanned),
+      messagesSent: Number(task.messages_sent),
+      // (a finished task did all its work; its last checkpoint may have been recorded a little before the end)
+      progress: task.status === 'finished' && task.progress !== null ? 1 : task.progress,
+      reason: task.reason,
+      startedAt: task.created_at,
+      finishedAt: task.finished_at,
+    },
+    updatedAt: task.updated_at,
   };
 }

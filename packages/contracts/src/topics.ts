@@ -10,7 +10,10 @@ export function topicNames(prefix: string): Topics {
      * (an event type by `event-type:<name>`). One topic, so one read fence covers every configuration read.
      */
     subscriptions: `${prefix}hookpost.subscriptions`,
-    /** WebhookReceived keyed by subscription id; MessageCreated keyed by application id. */
+    /**
+     * WebhookReceived keyed by subscription id; MessageCreated (and every other event of an application's
+     * messages and background tasks) keyed by application id.
+     */
     webhooks: `${prefix}hookpost.webhooks`,
     /** DeliveryAttempted and the delivery's outcome events, keyed by delivery id. */
     deliveries: `${prefix}hookpost.deliveries`,
@@ -46,6 +49,11 @@ export function topicFor(topics: Topics, event: HookpostEvent): { topic: string;
     case 'RedeliveryRequested':
     case 'MessageContentExpunged':
     case 'AttemptContentExpunged':
+    // (a background task's events too, the dispatcher's as well as the API's cancel: one partition per
+    // application keeps them in order, and the reads of a task are fenced on this topic)
+    case 'BackgroundTaskProgressed':
+    case 'BackgroundTaskFinished':
+    case 'BackgroundTaskCancelled':
       return { topic: topics.webhooks, key: event.data.app_id };
     case 'MessageRouted':
       return { topic: topics.deliveries, key: event.data.message_id };
@@ -55,6 +63,8 @@ export function topicFor(topics: Topics, event: HookpostEvent): { topic: string;
     case 'DeliveryFailed':
     case 'DeliveryCancelled':
     case 'DeliveryDeferred':
+    case 'DeliveryHeld':
+    case 'DeliveryReleased':
       return { topic: topics.deliveries, key: event.data.delivery_id };
     default: {
       const unknown: never = event;

@@ -63,6 +63,19 @@ const hookpostOperations: [string, string, string, number[]][] = [
 ];
 const REFERENCE = '/work/shared/reference/svix-v1-core.openapi.json';
 
+/**
+ * Beyond the reference: Svix's background-task reads (in Svix's full API, not its core), and Hookpost's own
+ * operations in the same style.
+ */
+const extensionOperations: [string, string, string, number[]][] = [
+  ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/pause', 'v1.endpoint.pause', [204]],
+  ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/resume', 'v1.endpoint.resume', [204]],
+  ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-from-log', 'v1.endpoint.replay-from-log', [202]],
+  ['get', '/api/v1/background-task', 'v1.background-task.list', [200]],
+  ['get', '/api/v1/background-task/{task_id}', 'v1.background-task.get', [200]],
+  ['post', '/api/v1/background-task/{task_id}/cancel', 'v1.background-task.cancel', [202]],
+];
+
 type Json = Record<string, any>;
 const methods = ['get', 'put', 'post', 'delete', 'patch'];
 function operationsOf(paths: Json): [string, string, Json][] {
@@ -84,12 +97,12 @@ describe('the Svix part of the OpenAPI document', () => {
 
   it('states every operation of Svix v1 core, with its operationId and success statuses', () => {
     const stated = new Map(operationsOf(full.paths).map(([method, path, operation]) => [`${method} ${path}`, operation]));
-    for (const [method, path, operationId, statuses] of [...svixReferenceOperations, ...hookpostOperations]) {
+    for (const [method, path, operationId, statuses] of [...svixReferenceOperations, ...hookpostOperations, ...extensionOperations]) {
       const operation = stated.get(`${method} ${path}`);
       expect({ method, path, operationId: operation?.operationId }).toEqual({ method, path, operationId });
       expect(Object.keys(operation!.responses).map(Number).filter((status) => status < 300).sort()).toEqual(statuses);
     }
-    expect(stated.size).toBe(svixReferenceOperations.length + hookpostOperations.length);
+    expect(stated.size).toBe(svixReferenceOperations.length + hookpostOperations.length + extensionOperations.length);
   });
 
   it('states what operational endpoints receive as the document\'s webhooks, one body schema per event type', () => {

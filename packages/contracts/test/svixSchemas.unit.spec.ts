@@ -257,6 +257,7 @@ describe('Svix response bodies', () => {
       uid: null,
       metadata: {},
       payloadFilter: null,
+      paused: false,
       createdAt: now,
       updatedAt: now,
     };

@@ -5,6 +5,8 @@
  * - `/api/v1/app/{app}/…` when `{app}` names the credential's own application (by id or uid: the caller
  *   resolves it), every method; the application itself (`/api/v1/app/{app}`) only read;
  * - `GET /api/v1/event-type[/…]` (the catalogue), `GET /api/v1/health`, `POST /api/v1/auth/logout`;
+ * - `/api/v1/background-task[/…]`: reads, and (unless read-only) a cancel; the routes show such a credential
+ *   only its own application's tasks, and any other task is "not found" to it;
  * - nothing else: another application's paths, the application list, event-type writes, app-portal access,
  *   the seed API and /internal are all "not found", exactly as if they did not exist — a 403 would tell the
  *   holder that the thing exists.
@@ -25,6 +27,7 @@ export type ScopedTarget =
   | Readonly<{ kind: 'catalogue' }>
   | Readonly<{ kind: 'health' }>
   | Readonly<{ kind: 'logout' }>
+  | Readonly<{ kind: 'backgroundTask' }>
   | Readonly<{ kind: 'elsewhere' }>;
 
 export type ScopedAccess = 'allowed' | 'not-found' | 'forbidden';
@@ -47,6 +50,7 @@ export function scopedTarget(path: string): ScopedTarget {
   }
   if (is(rest[0], 'event-type') && rest.slice(1).every((segment) => segment !== '')) return { kind: 'catalogue' };
   if (rest.length === 1 && is(rest[0], 'health')) return { kind: 'health' };
+  if (is(rest[0], 'background-task') && rest.length <= 3 && rest.slice(1).every((segment) => segment !== '')) return { kind: 'backgroundTask' };
   if (rest.length === 2 && is(rest[0], 'auth') && is(rest[1], 'logout')) return { kind: 'logout' };
   return { kind: 'elsewhere' };
 }
@@ -79,6 +83,10 @@ export function decideScopedAccess(scope: ApplicationScope, method: string, targ
       return reads ? 'allowed' : 'not-found';
     case 'logout':
       return verb === 'POST' ? 'allowed' : 'not-found';
+    case 'backgroundTask':
+      // (which task is the route's to decide: it answers 404 for another application's)
+      if (reads) return 'allowed';
+      return scope.readOnly ? 'forbidden' : 'allowed';
     case 'elsewhere':
       return 'not-found';
     default: {

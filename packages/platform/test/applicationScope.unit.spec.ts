@@ -20,7 +20,9 @@ describe('what an application-scoped credential may call', () => {
     expect(scopedTarget('/api/v1/Event-Type')).toEqual({ kind: 'catalogue' });
     expect(scopedTarget('/api/v1/health/')).toEqual({ kind: 'health' });
     expect(scopedTarget('/api/v1/auth/logout')).toEqual({ kind: 'logout' });
-    for (const path of ['/api/v1/app', '/api/v1/app/', '/api/v1//app/x', '/api/v1/app//msg', '/api/v1/app/x//msg', '/api/v1/app/%E0%A4%A/msg', '/api/v2/app/x', '/api/v1', '/', '', '/subscriptions', '/ingest/x', '/deliveries', '/internal/applications/x', '/api/v1/auth/app-portal-access/x', '/api/v1/auth/logout/x', '/api/v1/health/x', 'api/v1/app/x', '/x/api/v1/app/x']) {
+    expect(scopedTarget('/api/v1/background-task')).toEqual({ kind: 'backgroundTask' });
+    expect(scopedTarget('/api/v1/background-task/qtask_1/cancel')).toEqual({ kind: 'backgroundTask' });
+    for (const path of ['/api/v1/app', '/api/v1/app/', '/api/v1//app/x', '/api/v1/app//msg', '/api/v1/app/x//msg', '/api/v1/app/%E0%A4%A/msg', '/api/v2/app/x', '/api/v1', '/', '', '/subscriptions', '/ingest/x', '/deliveries', '/internal/applications/x', '/api/v1/auth/app-portal-access/x', '/api/v1/auth/logout/x', '/api/v1/health/x', '/api/v1/background-task/qtask_1/cancel/x', '/api/v1/background-task//cancel', 'api/v1/app/x', '/x/api/v1/app/x']) {
       expect({ path, target: scopedTarget(path) }).toEqual({ path, target: { kind: 'elsewhere' } });
     }
   });
@@ -33,6 +35,14 @@ describe('what an application-scoped credential may call', () => {
     expect(access(scope, 'GET', '/api/v1/app/own', OWN)).toBe('allowed');
     expect(access(scope, 'head', '/api/v1/app/own', OWN)).toBe('allowed');
     for (const method of ['PUT', 'PATCH', 'DELETE', 'POST']) expect(access(scope, method, '/api/v1/app/own', OWN)).toBe('forbidden');
+  });
+
+  it('reads background tasks, and cancels them unless read-only (the routes show it only its own)', () => {
+    expect(access(scope, 'GET', '/api/v1/background-task')).toBe('allowed');
+    expect(access(scope, 'GET', '/api/v1/background-task/qtask_1')).toBe('allowed');
+    expect(access(scope, 'POST', '/api/v1/background-task/qtask_1/cancel')).toBe('allowed');
+    expect(access(readOnly, 'GET', '/api/v1/background-task/qtask_1')).toBe('allowed');
+    expect(access(readOnly, 'POST', '/api/v1/background-task/qtask_1/cancel')).toBe('forbidden');
   });
 
   it('with a read-only token, only reads its application', () => {

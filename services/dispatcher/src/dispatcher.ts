@@ -6,6 +6,7 @@ import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
 import { payloadSubjectOf, type DeliveryJob } from './delivery/deliveryJob';
 import { decideFanOut, decideRedelivery } from './delivery/fanOut';
+import { decideRelease, jobForHeldDelivery, stillPaused, type HeldDelivery } from './delivery/hold';
 import type { StoredMessage } from './adapters/projectorDeliveries';
 import { endpointOf, type EndpointShares } from './delivery/endpointShare';
 import { decideDeferral, type DeferralCause } from './delivery/deferral';
@@ -22,14 +23,14 @@ const tracer = trace.getTracer('hookpost-dispatcher');
 const RECORD_TIMEOUT_MS = 10_000;
 
 export type DispatcherDeps = {
-  directory: Pick<SubscriptionDirectory, 'find'>;
+  /** `fromReadModel`: the endpoint as of every write acknowledged before the call (a hold's second look). */
+  directory: Pick<SubscriptionDirectory, 'find' | 'fromReadModel'>;
   /** Every live endpoint of an application, as of every write acknowledged before the call (the fan-out's input). */
   endpointsOf: (appId: string) => Promise<SubscriptionState[]>;
   /** How many first attempts of one message's fan-out run at once. */
   fanOutConcurrency: number;
-  /** A message from the read model (resend), and the pages of messages a recover or replay-missing covers. */
+  /** A message from the read model (resend). */
   messageById: (id: string) => Promise<StoredMessage | undefined>;
-  redeliverable: (query: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null }) => AsyncIterable<StoredMessage[]>;
   /** Changes a subscription under its writer lock (the automatic disable: 410, or sustained failure). */
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
@@ -72,6 +73,8 @@ export type DispatcherDeps = {
   observe?: (events: readonly HookpostEvent[]) => void;
   /** A copy of an attempt that was made already, or a cancel that another path made, was skipped. */
   skipped?: (why: 'attempted already' | 'cancel not needed') => void;
+  /** Held deliveries released (by a resume, or by the hold's own second look). */
+  released?: (count: number) => void;
 };
 
 /**
@@ -79,7 +82,10 @@ export type DispatcherDeps = {
  * delivery ended without one (cancelled, or failed as unattemptable), or the attempt was deferred to later
  * because its endpoint had no free slot: then nothing is recorded and the attempt number stays unclaimed.
  */
-type JobOutcome = { kind: 'attempted'; statusCode: number | undefined } | { kind: 'ended' } | { kind: 'deferred'; delayMs: number };
+type JobOutcome = { kind: 'attempted'; statusCode: number | undefined } | { kind: 'ended' } | { kind: 'deferred'; delayMs: number } | { kind: 'held' };
+
+/** Whether the attempt still is to be made (its claim is given back): it was put off, or held. */
+const stillToMake = (outcome: JobOutcome) => outcome.kind === 'deferred' || outcome.kind === 'held';
 
 /**
  * Makes one attempt of a delivery and records it. Once the endpoint has been called, recording the outcome
@@ -105,7 +111,7 @@ export class Dispatcher {
       { attributes: { 'hookpost.delivery_id': job.delivery_id, 'hookpost.subscription_id': job.subscription_id, 'hookpost.attempt_number': job.attempt_number } },
       async (span) => {
         try {
-          const attempted = await this.claimed(job, 'wait', () => this.attemptInSpan(job), (outcome) => outcome.kind !== 'deferred');
+          const attempted = await this.claimed(job, 'wait', () => this.attemptInSpan(job), (outcome) => !stillToMake(outcome));
           if (!attempted.ran) {
             this.deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number }, 'attempt made already; copy skipped');
             this.deps.skipped?.('attempted already');
@@ -119,6 +125,9 @@ export class Dispatcher {
               break;
             case 'deferred':
               span.setAttribute('hookpost.deferred_ms', outcome.delayMs);
+              break;
+            case 'held':
+              span.setAttribute('hookpost.held', true);
               break;
             case 'ended':
               break;
@@ -214,6 +223,10 @@ export class Dispatcher {
     const body = JSON.stringify(opened.payload);
     const startedAt = deps.now();
     const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed, context) => deps.secretBox.open(sealed, context) });
+    if (before.kind === 'held') {
+      await this.hold(job, before.heldAt, before.events);
+      return { kind: 'held' };
+    }
     if (before.kind !== 'attempt') {
       if (before.kind === 'failed') deps.log.warn({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason: before.reason }, 'delivery can never be attempted; failed');
       await this.record(before.events);
@@ -426,41 +439,119 @@ export class Dispatcher {
     await this.firstAttempts(jobs);
   }
 
-  /** Each job's first attempt, a bounded number at once. */
+  /**
+   * Each job's first attempt, a bounded number at once. When one fails (the service is stopping) no further
+   * job is started, but the ones under way are waited for before the failure is passed on: the caller's
+   * message must not be let go (and the service stop) while an attempt that was made is still being recorded,
+   * or its claim would be given back and the attempt made again after the restart.
+   */
   private async firstAttempts(jobs: readonly DeliveryJob[]): Promise<void> {
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < jobs.length) await this.attempt(jobs[next++]!);
+      while (next < jobs.length && !failed) {
+        try {
+          await this.attempt(jobs[next++]!);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(this.deps.fanOutConcurrency, jobs.length) }, worker));
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.deps.fanOutConcurrency, jobs.length) }, worker));
+    const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
   }
 
   /**
-   * Carries out a resend, recover or replay-missing: new deliveries of the messages it covers to its endpoint,
-   * recorded (MessageRouted, manual) before each is attempted. An endpoint deleted or disabled since is left
-   * alone; so is a message expunged since.
+   * Carries out a resend: a new delivery of the message to its endpoint, recorded (MessageRouted, manual)
+   * before it is attempted. An endpoint deleted or disabled since is left alone; so is a message expunged
+   * since. (Recover, replay-missing and replay from the log are background tasks: backgroundTasks.ts.)
    */
-  async redeliver(request: RedeliveryRequested): Promise<void> {
+  async resend(request: RedeliveryRequested): Promise<void> {
     const { deps } = this;
-    const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(request.app_id));
-    const endpoint = endpoints.find((candidate) => candidate.id === request.subscription_id && candidate.is_active);
+    const endpoint = await this.liveEndpoint(request);
     if (!endpoint) {
-      deps.log.info({ request_id: request.request_id, subscription_id: request.subscription_id }, 'redelivery skipped: the endpoint is gone or disabled');
+      deps.log.info({ request_id: request.request_id, subscription_id: request.subscription_id }, 'resend skipped: the endpoint is gone or disabled');
       return;
     }
-    const carryOut = async (messages: StoredMessage[]) => {
-      const { events, jobs } = decideRedelivery(request, endpoint, await Promise.all(messages.map((message) => this.resealed(message))), deps);
-      if (events.length === 0) return;
-      await this.record(events);
-      await this.firstAttempts(jobs);
-    };
-    if (request.kind === 'resend') {
-      const message = request.message_id ? await this.persistently('read message', () => deps.messageById(request.message_id!)) : undefined;
-      if (message) await carryOut([message]);
+    const message = request.message_id ? await this.persistently('read message', () => deps.messageById(request.message_id!)) : undefined;
+    if (message) await this.redeliverMessages(request, endpoint, [message]);
+  }
+
+  /** The request's endpoint if it is live and enabled, from the application's endpoints as of every write before. */
+  async liveEndpoint(request: Pick<RedeliveryRequested, 'app_id' | 'subscription_id'>): Promise<SubscriptionState | undefined> {
+    const endpoints = await this.persistently('list endpoints', () => this.deps.endpointsOf(request.app_id));
+    return endpoints.find((candidate) => candidate.id === request.subscription_id && candidate.is_active);
+  }
+
+  /**
+   * New deliveries of `messages` to `endpoint` for a redelivery request, recorded (MessageRouted, manual) before
+   * their first attempts are made, a bounded number at once. Resolves with how many deliveries were made
+   * (expunged messages have none) once every first attempt is made, deferred, held or ended.
+   */
+  async redeliverMessages(request: RedeliveryRequested, endpoint: SubscriptionState, messages: readonly StoredMessage[]): Promise<number> {
+    // (a payload that came sealed is sealed again into its bucket: the new delivery's job carries none in clear)
+    const { events, jobs } = decideRedelivery(request, endpoint, await Promise.all(messages.map((message) => this.resealed(message))), this.deps);
+    if (events.length === 0) return 0;
+    await this.record(events);
+    await this.firstAttempts(jobs);
+    return jobs.length;
+  }
+
+  /**
+   * Holds an attempt of a paused endpoint: records the hold, then looks at the endpoint again as of every write
+   * acknowledged before that look. A resume handled meanwhile may have listed the held deliveries before this
+   * hold was in the read model (and so left it out); if so this look comes after the resume and sees the
+   * endpoint no longer paused, and the hold is released here. (If the resume's list came after the hold, it
+   * has it; both releasing is harmless: the attempt guard makes the attempt once.)
+   */
+  private async hold(job: DeliveryJob, heldAt: string, events: HookpostEvent[]): Promise<void> {
+    await this.record(events);
+    const now = await this.persistently('read the endpoint again', () => this.deps.directory.fromReadModel(job.subscription_id));
+    if (stillPaused(now as { deleted?: boolean; paused?: boolean } | undefined)) {
+      this.deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number }, 'endpoint paused; attempt held');
       return;
     }
-    const since = request.since ?? new Date(0).toISOString();
-    for await (const page of deps.redeliverable({ kind: request.kind, appId: request.app_id, endpointId: endpoint.id, since, until: request.until })) await carryOut(page);
+    await this.release(job, heldAt);
+    this.deps.released?.(1);
+  }
+
+  /** Ends a hold: recorded first (the read model then shows the attempt due at once), then scheduled now. */
+  private async release(job: DeliveryJob, heldAt: string): Promise<void> {
+    const released = decideRelease(job, heldAt, this.deps);
+    await this.record(released.events);
+    await this.persistently('schedule released attempt', () => this.deps.retries.schedule(released.job, 0));
+  }
+
+  /**
+   * A resumed endpoint's held deliveries, released: each recorded and scheduled at once, a bounded number at
+   * a time. `held` must list every hold recorded before it was asked (the projector fences on every topic).
+   * Nothing is released if the endpoint is paused again (or deleted) by now: its holds stand, and the next
+   * resume releases them. Resolves with the number released.
+   */
+  async releaseHeld(subscriptionId: string, held: AsyncIterable<HeldDelivery>): Promise<number> {
+    const { deps } = this;
+    const now = await this.persistently('read the endpoint', () => deps.directory.fromReadModel(subscriptionId));
+    if (stillPaused(now as { deleted?: boolean; paused?: boolean } | undefined) || now === undefined || ('deleted' in now && now.deleted === true)) return 0;
+    let released = 0;
+    const inFlight = new Set<Promise<void>>();
+    for await (const row of held) {
+      const read = jobForHeldDelivery(row, deps.now());
+      if (!read.ok) {
+        deps.log.error({ delivery_id: row.id, reason: read.reason }, 'held delivery in the read model is not a job; left held');
+        continue;
+      }
+      const releasing = this.release(read.job, row.held_at).then(() => {
+        released += 1;
+      });
+      inFlight.add(releasing);
+      void releasing.finally(() => inFlight.delete(releasing)).catch(() => undefined);
+      if (inFlight.size >= deps.fanOutConcurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    if (released > 0) deps.released?.(released);
+    return released;
   }
 
   /**

@@ -22,6 +22,17 @@ export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) 
     help: 'Attempts put off (not made, not counted): their endpoint had no free slot, or is failing and being probed',
     registers: [registry],
   });
+  const held = new prometheus.Counter({
+    name: 'hookpost_attempts_held_total',
+    help: 'Attempts held (not made, not counted) because their endpoint is paused',
+    registers: [registry],
+  });
+  const tasks = new prometheus.Counter({
+    name: 'hookpost_background_tasks_total',
+    help: 'Background tasks (recover, replay-missing, replay from the log) that ended in this dispatcher, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const retries = new prometheus.Counter({
     name: 'hookpost_retries_scheduled_total',
     help: 'Retries scheduled, by the delay tier they went to first',
@@ -52,6 +63,12 @@ export function dispatcherMetrics(registry: Registry, tierOf: (delayMs: number) 
           case 'DeliveryDeferred':
             deferred.inc();
             break;
+          case 'DeliveryHeld':
+            held.inc();
+            break;
+          case 'BackgroundTaskFinished':
+            tasks.inc({ outcome: event.data.outcome });
+            break;
           default:
             break;
         }
@@ -73,9 +90,15 @@ export function retryRecoveryMetrics(registry: Registry) {
     help: 'Retries overdue in the log that the reconciler re-scheduled (RabbitMQ lost or delayed them)',
     registers: [registry],
   });
+  const released = new prometheus.Counter({
+    name: 'hookpost_holds_released_total',
+    help: 'Held attempts released (their endpoint resumed) and scheduled at once',
+    registers: [registry],
+  });
   return {
     skipped: (why: 'attempted already' | 'cancel not needed') => skipped.inc({ why }),
     reconciled: (count: number) => reconciled.inc(count),
+    released: (count: number) => released.inc(count),
   };
 }
 

@@ -64,6 +64,10 @@ export const dispatcherEnvSpec = {
   HOOKPOST_PAYLOAD_KEY_CACHE_MS: envs.int(60_000, { min: 0, max: 3_600_000 }),
   /** How long a made attempt is remembered, so a late copy of its job is dropped; at least the grace. */
   HOOKPOST_ATTEMPT_DONE_TTL_MS: envs.int(900_000, { min: 100 }),
+  /** A background task records where it stands (its checkpoint: progress, and where to carry on after a crash) every this many messages… */
+  HOOKPOST_TASK_CHECKPOINT_MESSAGES: envs.int(1_000, { min: 1 }),
+  /** …or this often, whichever comes first. */
+  HOOKPOST_TASK_CHECKPOINT_MS: envs.int(2_000, { min: 10 }),
 };
 
 export type DispatcherEnv = ReturnType<typeof readDispatcherEnv>;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { isGone, newTimeOrderedUuid, OPERATIONAL_APPLICATION_ID, type WebhookReceived } from '@hookpost/contracts';
+import { isGone, newTimeOrderedUuid, OPERATIONAL_APPLICATION_ID, topicFor, type HookpostEvent, type WebhookReceived } from '@hookpost/contracts';
 import {
   atMostEvery,
   cachedReadiness,
@@ -41,7 +41,9 @@ import { dispatcherMetrics, rateLimitMetrics, retryRecoveryMetrics } from './dis
 import { ApplicationRateLimits } from './delivery/rateLimit';
 import { RedisRateLimiter } from './adapters/redisRateLimiter';
 import { EndpointShares } from './delivery/endpointShare';
-import { endpointsOfApplication, messageById, overdueRetries, redeliverableMessages, retryingDeliveries } from './adapters/projectorDeliveries';
+import { endpointsOfApplication, expungedMessages, heldDeliveries, messageById, overdueRetries, redeliverablePages, retryingDeliveries, taskState } from './adapters/projectorDeliveries';
+import { KafkaLogScan } from './adapters/kafkaLogScan';
+import { BackgroundTasks } from './backgroundTasks';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RedisEndpointHealth } from './adapters/redisEndpointHealth';
 import { startConfigurationConsumer } from './adapters/configurationConsumer';
@@ -114,12 +116,12 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     probeIntervalMs: env.HOOKPOST_ENDPOINT_PROBE_INTERVAL_MS,
     disableAfterMs: env.HOOKPOST_ENDPOINT_DISABLE_AFTER_MS,
   };
+  const observed = dispatcherMetrics(metrics, tierLabel);
   const dispatcher = new Dispatcher({
     directory,
     endpointsOf: (appId) => endpointsOfApplication(env.PROJECTOR_URL, appId, projectorHeaders),
     fanOutConcurrency: env.DISPATCHER_FANOUT_CONCURRENCY,
     messageById: (id) => messageById(env.PROJECTOR_URL, id, projectorHeaders),
-    redeliverable: (query) => redeliverableMessages(env.PROJECTOR_URL, query, projectorHeaders),
     writer: new SubscriptionWriter({
       redis,
       prefix: env.HOOKPOST_REDIS_PREFIX,
@@ -148,6 +150,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     },
     leaseMs: env.HOOKPOST_ATTEMPT_LEASE_MS,
     skipped: recovery.skipped,
+    released: recovery.released,
     eventLog,
     secretBox,
     payloads: new PayloadKeyring(
@@ -162,7 +165,30 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     newId,
     random: Math.random,
     isStopping: () => stopping,
-    observe: dispatcherMetrics(metrics, tierLabel).observe,
+    observe: observed.observe,
+  });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  // A few rounds of the fan-out's concurrency per chunk: big enough to keep the attempts busy, small enough
+  // that a cancel stops a task within a second or so.
+  const taskChunk = Math.max(16, env.DISPATCHER_FANOUT_CONCURRENCY * 4);
+  const tasks = new BackgroundTasks({
+    dispatcher,
+    taskState: (id) => taskState(env.PROJECTOR_URL, id, projectorHeaders),
+    redeliverable: (query) => redeliverablePages(env.PROJECTOR_URL, query, projectorHeaders),
+    logScan: new KafkaLogScan({ kafka, admin, topic: topics.webhooks, groupPrefix: env.HOOKPOST_TOPIC_PREFIX, log, chunkSize: taskChunk }),
+    expunged: (appId, ids) => expungedMessages(env.PROJECTOR_URL, appId, ids, projectorHeaders),
+    record: async (events: HookpostEvent[]) => {
+      await eventLog.append(events.map((event) => ({ ...topicFor(topics, event), event })), { timeoutMs: 10_000 });
+      observed.observe(events);
+    },
+    every: { messages: env.HOOKPOST_TASK_CHECKPOINT_MESSAGES, ms: env.HOOKPOST_TASK_CHECKPOINT_MS },
+    chunkSize: taskChunk,
+    log,
+    now,
+    newId,
+    isStopping: () => stopping,
   });
 
   const poison = poisonMessagesCounter(metrics);
@@ -181,11 +207,24 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
         return;
       }
       if (read.ok && read.event.type === 'RedeliveryRequested') {
-        await dispatcher.redeliver(read.event.data);
+        // (a recover or replay runs here to its end: its offset is committed only then, see backgroundTasks.ts)
+        await (read.event.data.kind === 'resend' ? dispatcher.resend(read.event.data) : tasks.run(read.event.data));
         return;
       }
-      // Expunges change the read model only.
-      if (read.ok && (read.event.type === 'MessageContentExpunged' || read.event.type === 'AttemptContentExpunged')) return;
+      if (read.ok && read.event.type === 'BackgroundTaskCancelled') {
+        if (tasks.cancel(read.event.data.task_id)) log.info({ task_id: read.event.data.task_id }, 'background task cancelled');
+        return;
+      }
+      // Expunges change the read model only; a task's progress and end are this service's own records.
+      if (
+        read.ok &&
+        (read.event.type === 'MessageContentExpunged' ||
+          read.event.type === 'AttemptContentExpunged' ||
+          read.event.type === 'BackgroundTaskProgressed' ||
+          read.event.type === 'BackgroundTaskFinished')
+      ) {
+        return;
+      }
       if (!read.ok && read.newer) stopForNewerRelease(log, new NewerReleaseEventError({ topic, partition, offset: message.offset }, read.reason));
       if (!read.ok || read.event.type !== 'WebhookReceived') {
         // A poison message neither crashes the consumer nor stalls its partition: it is parked and counted.
@@ -198,7 +237,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
       await dispatcher.attempt(firstAttempt(read.event.data));
     },
   });
-  // A deleted endpoint's waiting retries are cancelled right away; every change is reported to the operational endpoints.
+  // A deleted endpoint's waiting and held deliveries are cancelled right away, a resumed one's held deliveries
+  // released; every change is reported to the operational endpoints.
   const configuration = await startConfigurationConsumer({
     kafka,
     groupId: `${groupId}.deletions`,
@@ -210,6 +250,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     anyAudience,
     cancelRetries: (id, waiting) => dispatcher.cancelRetries(id, waiting),
     retrying: (id) => retryingDeliveries(env.PROJECTOR_URL, id, projectorHeaders),
+    held: (id) => heldDeliveries(env.PROJECTOR_URL, id, projectorHeaders),
+    releaseHeld: (id, held) => dispatcher.releaseHeld(id, held),
     now,
     newId,
     isStopping: () => stopping,
@@ -230,8 +272,6 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   reconciler.start();
 
-  const admin = kafka.admin();
-  await admin.connect();
   kafkaLagGauge(metrics, admin, { [groupId]: [topics.webhooks] });
   const readyDepth = new prometheus.Gauge({
     name: 'hookpost_retry_ready_messages',

@@ -3,6 +3,7 @@ import type { SubscriptionState } from '@hookpost/contracts';
 import { SecretBox, sealedFor } from '@hookpost/platform';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import { decideCreate, decidePatch, decideReplace, decideReseal, decideRotate, type DecideDeps } from '../src/commands/decide';
+import { decidePause, decideTaskCancel } from '../src/commands/svixDecide';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const oldKey = { id: 'old', key: randomBytes(32) };
@@ -116,5 +117,24 @@ describe('gateway decisions: resealing under a new master key', () => {
   it('throws for a secret no configured key opens, and leaves the subscription as it is', () => {
     const { state } = created(depsWith([{ id: 'lost', key: randomBytes(32) }]));
     expect(() => decideReseal(state, rotatedDeps)).toThrow('no key with id lost');
+  });
+});
+
+describe('pausing an endpoint and cancelling a task (Svix API extensions)', () => {
+  it('records a pause and a resume, and nothing when the endpoint is already so', () => {
+    const { state } = created();
+    expect(decidePause(state, false, deps)).toBeUndefined();
+    const paused = decidePause(state, true, deps)!;
+    expect(paused.data).toMatchObject({ id: state.id, version: state.version + 1, changes: { paused: true }, cause: 'paused' });
+    expect(decidePause({ ...state, paused: true }, true, deps)).toBeUndefined();
+    expect(decidePause({ ...state, paused: true }, false, deps)!.data).toMatchObject({ changes: { paused: false }, cause: 'resumed' });
+  });
+
+  it('cancels a running task, answers a cancelled one again, and cannot cancel one that ended', () => {
+    const task = { id: '33333333-3333-4333-8333-333333333333', app_id: '44444444-4444-4444-8444-444444444444' };
+    expect(decideTaskCancel({ ...task, status: 'running' }, deps)).toMatchObject({ kind: 'cancel', event: { type: 'BackgroundTaskCancelled', data: { task_id: task.id, app_id: task.app_id } } });
+    expect(decideTaskCancel({ ...task, status: 'cancelled' }, deps)).toEqual({ kind: 'cancelled already' });
+    expect(decideTaskCancel({ ...task, status: 'finished' }, deps)).toEqual({ kind: 'ended', status: 'finished' });
+    expect(decideTaskCancel({ ...task, status: 'failed' }, deps)).toEqual({ kind: 'ended', status: 'failed' });
   });
 });

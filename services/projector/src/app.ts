@@ -208,6 +208,17 @@ export function buildProjectorApp(deps: {
   };
   app.get('/internal/payload-keys/:bucket', payloadKeys(false));
   app.post('/internal/payload-keys/:bucket', payloadKeys(true));
+  // For the dispatcher: an endpoint's held deliveries, released when it is resumed (cancelled when deleted).
+  // Every topic is fenced: a hold recorded before the call must be in the answer (see Dispatcher.releaseHeld).
+  app.get('/internal/subscriptions/:id/held-deliveries', fenced('everything'), async (req, res) => {
+    const id = idParam(req, 'subscription');
+    allowOnly(req.query, ['after', 'limit']);
+    const after = single(req.query, 'after');
+    if (after !== undefined && !isUuid(after)) throw new BadRequest('after must be a delivery id.');
+    const limit = limitOf(req.query);
+    const data = await queries.heldDeliveries({ subscriptionId: id, afterId: after, limit });
+    res.json({ data, next_after: data.length === limit ? String(data[data.length - 1]!.id) : null });
+  });
 
   svixReadRoutes(app, deps.svixQueries, fenced);
 

@@ -27,7 +27,7 @@ export async function rebuildReadModel(env: ProjectorEnv, log: Logger): Promise<
 
     await migrate(env.DATABASE_URL, env.HOOKPOST_DB_SCHEMA);
     // The consumer resumes from the offsets stored with the rows, so emptying both replays from the start.
-    await pool.query('TRUNCATE subscriptions, webhook_deliveries, delivery_attempts, message_filtered_endpoints, projector_offsets');
+    await pool.query('TRUNCATE subscriptions, webhook_deliveries, delivery_attempts, message_filtered_endpoints, background_tasks, projector_offsets');
     log.info({ groupId }, 'read model emptied; replaying the log');
 
     let total = 0n;

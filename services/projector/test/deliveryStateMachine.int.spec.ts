@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import {
   deliveryPosition,
   deliveryStatuses,
+  isHeld,
   makeEvent,
   supersedes,
   supersedesSql,
@@ -13,6 +14,7 @@ import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
 import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
 import { SecretBox } from '@hookpost/platform';
+import { DELIVERY_HELD } from '../src/adapters/pgReadQueries';
 import { projectEvents } from '../src/projection/readModelChanges';
 
 // The delivery state machine lives in @hookpost/contracts; these run its SQL side in PostgreSQL and hold it
@@ -81,6 +83,11 @@ describe('the delivery state machine in PostgreSQL', () => {
         makeEvent('DeliveryDeferred', { ...ref, attempt_count: 0, last_status_code: null, last_error: null, attempt_number: 1, next_attempt_at: '2026-03-01T00:00:01.000Z', reason: 'endpoint busy' }, deps),
         makeEvent('DeliveryDeferred', { ...outcome(2, 503), attempt_number: 3, next_attempt_at: '2026-03-01T00:05:01.000Z', reason: 'endpoint busy' }, deps),
         makeEvent('DeliveryDeferred', { ...outcome(2, 503), attempt_number: 3, next_attempt_at: '2026-03-01T00:05:03.000Z', reason: 'endpoint busy' }, deps),
+        // holds (a paused endpoint): of the first attempt, released, held again; and of the third attempt
+        makeEvent('DeliveryHeld', { ...ref, attempt_count: 0, last_status_code: null, last_error: null, attempt_number: 1, held_at: '2026-03-01T00:00:02.000Z', reason: 'paused' }, deps),
+        makeEvent('DeliveryReleased', { ...ref, attempt_count: 0, last_status_code: null, last_error: null, attempt_number: 1, held_at: '2026-03-01T00:00:02.000Z', next_attempt_at: '2026-03-01T00:00:04.000Z', released_at: '2026-03-01T00:00:04.000Z' }, deps),
+        makeEvent('DeliveryHeld', { ...ref, attempt_count: 0, last_status_code: null, last_error: null, attempt_number: 1, held_at: '2026-03-01T00:00:06.000Z', reason: 'paused' }, deps),
+        makeEvent('DeliveryHeld', { ...outcome(2, 503), attempt_number: 3, held_at: '2026-03-01T00:05:02.000Z', reason: 'paused' }, deps),
       ];
     };
     const kinds = history(randomUUID()).length;
@@ -97,16 +104,90 @@ describe('the delivery state machine in PostgreSQL', () => {
     await write(cases.map((c) => c.first));
     await write(cases.map((c) => c.second));
 
-    const stored = await pool.query<{ id: string; status: string; state_seq: number; attempt_count: number; next_attempt_at: Date | null; last_status_code: number | null }>(
-      'SELECT id, status, state_seq, attempt_count, next_attempt_at, last_status_code FROM webhook_deliveries WHERE id = ANY($1::uuid[])',
+    const stored = await pool.query<{ id: string; status: string; state_seq: number; attempt_count: number; next_attempt_at: Date | null; last_status_code: number | null; held: boolean }>(
+      `SELECT id, status, state_seq, attempt_count, next_attempt_at, last_status_code, ${DELIVERY_HELD} AS held FROM webhook_deliveries d WHERE id = ANY($1::uuid[])`,
       [cases.map((c) => c.id)],
     );
     const byId = new Map(stored.rows.map((row) => [row.id, row]));
     const disagreements = cases.flatMap(({ id, first, second }) => {
       const expected = projectEvents([first, second]).deliveries.get(id)!.state;
       const row = byId.get(id)!;
-      const actual = { status: row.status, seq: row.state_seq, attempt_count: row.attempt_count, next_attempt_at: row.next_attempt_at?.toISOString() ?? null, last_status_code: row.last_status_code };
-      const want = { status: expected.status, seq: expected.seq, attempt_count: expected.attempt_count, next_attempt_at: expected.next_attempt_at, last_status_code: expected.last_status_code };
+      const actual = { status: row.status, seq: row.state_seq, attempt_count: row.attempt_count, next_attempt_at: row.next_attempt_at?.toISOString() ?? null, last_status_code: row.last_status_code, held: row.held };
+      const want = {
+        status: expected.status,
+        seq: expected.seq,
+        attempt_count: expected.attempt_count,
+        next_attempt_at: expected.next_attempt_at,
+        last_status_code: expected.last_status_code,
+        held: isHeld(expected, expected.hold, expected.release),
+      };
+      return JSON.stringify(actual) === JSON.stringify(want) ? [] : [{ first: first.type, second: second.type, actual, want }];
+    });
+    expect(disagreements).toEqual([]);
+    // Holding and not holding both occur, so the comparison means something.
+    expect(new Set(stored.rows.map((row) => row.held))).toEqual(new Set([true, false]));
+  });
+
+  it('projects every pair of a background task’s events to the same row, in one batch or two, in either order', async () => {
+    const writer = new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0));
+    let offset = 0;
+    const app = randomUUID();
+    const deps = { now: () => new Date('2026-03-01T00:00:00.000Z'), newId: randomUUID };
+    const history = (task: string): HookpostEvent[] => [
+      makeEvent(
+        'RedeliveryRequested',
+        { request_id: task, kind: 'replay_log', app_id: app, subscription_id: randomUUID(), message_id: null, since: null, until: null, event_types: ['a.b'], channel: 'eu', requested_at: '2026-03-01T00:00:00.000Z' },
+        deps,
+      ),
+      makeEvent('BackgroundTaskProgressed', { task_id: task, app_id: app, checkpoint: 0, messages_scanned: 0, messages_sent: 0, progress: 0, position: 'p0', progressed_at: '2026-03-01T00:00:01.000Z' }, deps),
+      makeEvent('BackgroundTaskProgressed', { task_id: task, app_id: app, checkpoint: 3, messages_scanned: 30, messages_sent: 20, progress: 0.5, position: 'p3', progressed_at: '2026-03-01T00:00:03.000Z' }, deps),
+      makeEvent('BackgroundTaskCancelled', { task_id: task, app_id: app, cancelled_at: '2026-03-01T00:00:04.000Z' }, deps),
+      makeEvent('BackgroundTaskFinished', { task_id: task, app_id: app, outcome: 'finished', messages_scanned: 60, messages_sent: 40, reason: null, finished_at: '2026-03-01T00:00:05.000Z' }, deps),
+      makeEvent('BackgroundTaskFinished', { task_id: task, app_id: app, outcome: 'cancelled', messages_scanned: 35, messages_sent: 25, reason: 'cancelled', finished_at: '2026-03-01T00:00:06.000Z' }, deps),
+      makeEvent('BackgroundTaskFinished', { task_id: task, app_id: app, outcome: 'failed', messages_scanned: 35, messages_sent: 25, reason: 'the endpoint is deleted', finished_at: '2026-03-01T00:00:07.000Z' }, deps),
+    ];
+    const kinds = history(randomUUID()).length;
+    const cases: { id: string; first: HookpostEvent; second: HookpostEvent }[] = [];
+    for (let a = 0; a < kinds; a += 1) {
+      for (let b = 0; b < kinds; b += 1) {
+        if (a === b) continue;
+        const id = randomUUID();
+        const events = history(id);
+        cases.push({ id, first: events[a]!, second: events[b]! });
+      }
+    }
+    const write = (events: HookpostEvent[]) => writer.applyBatch({ topic: 'task-pairs', partition: 0, messages: events.map((event) => ({ offset: String(offset++), event })) });
+    await write(cases.map((c) => c.first));
+    await write(cases.map((c) => c.second));
+    const stored = await pool.query('SELECT id, kind, status, messages_scanned, messages_sent, checkpoint, position, progress, reason, finished_at FROM background_tasks WHERE id = ANY($1::uuid[])', [
+      cases.map((c) => c.id),
+    ]);
+    const byId = new Map(stored.rows.map((row) => [row.id as string, row]));
+    const disagreements = cases.flatMap(({ id, first, second }) => {
+      const expected = projectEvents([first, second]).tasks.get(id)!;
+      const row = byId.get(id)!;
+      const actual = {
+        kind: row.kind,
+        status: row.status,
+        scanned: Number(row.messages_scanned),
+        sent: Number(row.messages_sent),
+        checkpoint: row.checkpoint,
+        position: row.position,
+        progress: row.progress,
+        reason: row.reason,
+        finished_at: (row.finished_at as Date | null)?.toISOString() ?? null,
+      };
+      const want = {
+        kind: expected.request?.kind ?? null,
+        status: expected.status,
+        scanned: expected.messages_scanned,
+        sent: expected.messages_sent,
+        checkpoint: expected.checkpoint?.number ?? null,
+        position: expected.checkpoint?.position ?? null,
+        progress: expected.checkpoint?.progress ?? null,
+        reason: expected.reason,
+        finished_at: expected.finished_at,
+      };
       return JSON.stringify(actual) === JSON.stringify(want) ? [] : [{ first: first.type, second: second.type, actual, want }];
     });
     expect(disagreements).toEqual([]);

@@ -1,4 +1,4 @@
-import { makeEvent, type HookpostEvent } from '@hookpost/contracts';
+import { isHeld, makeEvent, type DeliveryStatus, type HoldMark, type HookpostEvent } from '@hookpost/contracts';
 import { laterDeliveryState, initialDeliveryState, projectEvents } from '../src/projection/readModelChanges';
 
 let n = 0;
@@ -55,7 +55,7 @@ describe('read model projection', () => {
     expect(pending.deliveries.get(delivery)!.state).toEqual({ ...initialDeliveryState, next_attempt_at: '2026-01-01T00:02:00.000Z' });
     // A retry deferred (even before its retry event is projected): retrying, with the retry's outcome, due later
     const events = [received(), attempted(1, 500), retrying(1), deferred(2, '2026-01-01T00:05:00.000Z', { last_status_code: 500, last_error: 'HTTP 500' })];
-    const expected = { status: 'retrying', seq: 2, attempt_count: 1, last_status_code: 500, last_error: 'HTTP 500', next_attempt_at: '2026-01-01T00:05:00.000Z', delivered_at: null };
+    const expected = { status: 'retrying', seq: 2, attempt_count: 1, last_status_code: 500, last_error: 'HTTP 500', next_attempt_at: '2026-01-01T00:05:00.000Z', delivered_at: null, hold: null, release: null };
     for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [0, 3, 1, 2]]) {
       expect(projectEvents(order.map((index) => events[index]!)).deliveries.get(delivery)!.state).toEqual(expected);
     }
@@ -127,5 +127,84 @@ describe('read model projection', () => {
     ]);
     expect([...changes.deliveries.keys()]).toEqual([delivery]);
     expect(projectEvents([old]).filtered.size).toBe(0);
+  });
+
+  describe('holds (a paused endpoint)', () => {
+    const held = (attempt_number: number, at: string, last: { last_status_code: number | null; last_error: string | null }) =>
+      makeEvent('DeliveryHeld', { ...ref, attempt_count: attempt_number - 1, ...last, attempt_number, held_at: at, reason: 'paused' }, deps);
+    const released = (attempt_number: number, heldAt: string, at: string, last: { last_status_code: number | null; last_error: string | null }) =>
+      makeEvent('DeliveryReleased', { ...ref, attempt_count: attempt_number - 1, ...last, attempt_number, held_at: heldAt, next_attempt_at: at, released_at: at }, deps);
+    const none = { last_status_code: null, last_error: null };
+    const heldNow = (state: { status: DeliveryStatus; seq: number; hold: HoldMark | null; release: HoldMark | null }) => isHeld(state, state.hold, state.release);
+
+    it('shows a first attempt held, then released and due, whatever the order of the events', () => {
+      const events = [received(), held(1, '2026-01-01T00:00:10.000Z', none), released(1, '2026-01-01T00:00:10.000Z', '2026-01-01T00:01:00.000Z', none)];
+      const expected = projectEvents(events).deliveries.get(delivery)!.state;
+      expect(expected).toMatchObject({ status: 'pending', next_attempt_at: '2026-01-01T00:01:00.000Z' });
+      expect(heldNow(expected)).toBe(false);
+      for (const order of [[2, 1, 0], [1, 0, 2], [0, 2, 1]]) expect(projectEvents(order.map((index) => events[index]!)).deliveries.get(delivery)!.state).toEqual(expected);
+      // without the release it is held, and stays pending (no attempt counted)
+      const holding = projectEvents(events.slice(0, 2)).deliveries.get(delivery)!.state;
+      expect(holding).toMatchObject({ status: 'pending', attempt_count: 0 });
+      expect(heldNow(holding)).toBe(true);
+    });
+
+    it('holds again after a release (paused twice), and a release of the first hold does not end the second', () => {
+      const events = [
+        received(),
+        held(1, '2026-01-01T00:00:10.000Z', none),
+        released(1, '2026-01-01T00:00:10.000Z', '2026-01-01T00:00:20.000Z', none),
+        held(1, '2026-01-01T00:00:30.000Z', none),
+      ];
+      for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [0, 3, 1, 2], [2, 0, 3, 1]]) {
+        expect(heldNow(projectEvents(order.map((index) => events[index]!)).deliveries.get(delivery)!.state)).toBe(true);
+      }
+    });
+
+    it('ends a hold when the delivery moves on (its attempt was made), and never holds a final delivery', () => {
+      const moved = projectEvents([received(), held(1, '2026-01-01T00:00:10.000Z', none), attempted(1, 500), retrying(1)]).deliveries.get(delivery)!.state;
+      expect(moved).toMatchObject({ status: 'retrying', seq: 2 });
+      expect(heldNow(moved)).toBe(false);
+      // the retry held in its turn
+      const retryHeld = projectEvents([received(), attempted(1, 500), retrying(1), held(2, '2026-01-01T00:00:40.000Z', { last_status_code: 500, last_error: 'HTTP 500' })]).deliveries.get(delivery)!.state;
+      expect(retryHeld).toMatchObject({ status: 'retrying', attempt_count: 1 });
+      expect(heldNow(retryHeld)).toBe(true);
+      const done = projectEvents([received(), held(2, '2026-01-01T00:00:40.000Z', none), attempted(1, 200), succeeded(1)]).deliveries.get(delivery)!.state;
+      expect(heldNow(done)).toBe(false);
+    });
+  });
+
+  describe('background tasks', () => {
+    const task = '33333333-3333-4333-8333-333333333333';
+    const app = '44444444-4444-4444-8444-444444444444';
+    const requested = () =>
+      makeEvent(
+        'RedeliveryRequested',
+        { request_id: task, kind: 'replay_log', app_id: app, subscription_id: subscription, message_id: null, since: ref.received_at, until: null, event_types: ['a.b'], channel: null, requested_at: ref.received_at },
+        deps,
+      );
+    const progressed = (checkpoint: number, scanned: number, position: string) =>
+      makeEvent('BackgroundTaskProgressed', { task_id: task, app_id: app, checkpoint, messages_scanned: scanned, messages_sent: scanned, progress: scanned / 100, position, progressed_at: `2026-01-01T00:00:0${checkpoint}.000Z` }, deps);
+    const finished = (outcome: 'finished' | 'failed' | 'cancelled') =>
+      makeEvent('BackgroundTaskFinished', { task_id: task, app_id: app, outcome, messages_scanned: 100, messages_sent: 100, reason: outcome === 'finished' ? null : outcome, finished_at: '2026-01-01T00:00:09.000Z' }, deps);
+    const cancelled = () => makeEvent('BackgroundTaskCancelled', { task_id: task, app_id: app, cancelled_at: '2026-01-01T00:00:05.000Z' }, deps);
+
+    it('merges a task from its events in any order: the latest checkpoint, the largest counts, the end that says most', () => {
+      const events: HookpostEvent[] = [requested(), progressed(0, 0, 'p0'), progressed(1, 40, 'p1'), progressed(2, 40, 'p2'), cancelled(), finished('finished')];
+      const expected = projectEvents(events).tasks.get(task)!;
+      expect(expected).toMatchObject({ status: 'finished', messages_scanned: 100, checkpoint: { number: 2, position: 'p2' }, request: { kind: 'replay_log', event_types: ['a.b'] } });
+      for (const order of [[5, 4, 3, 2, 1, 0], [2, 0, 4, 1, 5, 3], [4, 3, 5, 0, 2, 1]]) {
+        const shuffled = projectEvents(order.map((index) => events[index]!)).tasks.get(task)!;
+        expect({ ...shuffled, updated_at: undefined }).toEqual({ ...expected, updated_at: undefined });
+      }
+    });
+
+    it('reads as cancelled once cancelled, unless it ended otherwise; a resend is no task', () => {
+      expect(projectEvents([requested(), progressed(0, 10, 'p0'), cancelled()]).tasks.get(task)!.status).toBe('cancelled');
+      expect(projectEvents([cancelled(), requested(), finished('cancelled')]).tasks.get(task)!.status).toBe('cancelled');
+      expect(projectEvents([requested(), finished('failed'), cancelled()]).tasks.get(task)!.status).toBe('failed');
+      const resend = makeEvent('RedeliveryRequested', { ...requested().data, kind: 'resend', message_id: delivery }, deps);
+      expect(projectEvents([resend]).tasks.size).toBe(0);
+    });
   });
 });

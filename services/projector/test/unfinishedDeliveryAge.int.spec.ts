@@ -46,6 +46,14 @@ describe('oldestUnfinishedDeliveryAgeSeconds (hookpost_oldest_unfinished_deliver
     const age = await queries.oldestUnfinishedDeliveryAgeSeconds();
     expect(age).toBeGreaterThanOrEqual(1_800);
     expect(age).toBeLessThan(1_860);
+
+    // Given also a retrying one an hour old but held (its endpoint paused): waiting on purpose, not counted
+    await pool.query(
+      `INSERT INTO webhook_deliveries (id, subscription_id, event_type, payload, status, state_seq, attempt_count, created_at, updated_at, hold_seq, held_at)
+       VALUES ($1, $2, 'a.b', '{}', 'retrying', 2, 1, now() - interval '60 minutes', now(), 2, now())`,
+      [randomUUID(), randomUUID()],
+    );
+    expect(await queries.oldestUnfinishedDeliveryAgeSeconds()).toBeLessThan(1_860);
   });
 
   it('is answered from the (status, created_at) index, not a scan of the table', async () => {

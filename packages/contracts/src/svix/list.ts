@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import { ajv, describeErrors, type FieldError } from '../validation';
 import { positionOfExternalId, UID_MAX_LENGTH, UID_PATTERN, type SvixIdPrefix } from './ids';
+import { svixTaskStatuses } from '../backgroundTask';
 import { messageStatusSchema as status } from './responses';
 import { CHANNEL_PATTERN, EVENT_TYPE_NAME_PATTERN, svixLimits, TAG_PATTERN } from './schemas';
 
@@ -115,6 +116,13 @@ export const svixQueryParameters = {
   'hookpost.message.list-filtered-endpoints': { limit, iterator: idIterator('ep') },
   'v1.message-attempt.get': { expanded_statuses: flag(false) },
   'v1.operational-webhook.endpoint.list': { limit, iterator: idIterator('ep'), order },
+  'v1.background-task.list': {
+    limit,
+    iterator: idIterator('qtask'),
+    order: { ...order, description: 'Newest first (descending) unless ascending.' },
+    status: { enum: svixTaskStatuses, description: 'Only tasks of this status (failed includes cancelled tasks).' },
+    task: { enum: ['endpoint.recover', 'endpoint.replay', 'endpoint.bulk-replay'], description: 'Only tasks of this type.' },
+  },
 } as const;
 
 export type SvixQueryOperation = keyof typeof svixQueryParameters;
@@ -146,6 +154,7 @@ const iteratorKeys: Partial<Record<SvixQueryOperation, SvixIdPrefix | 'name'>> =
   'v1.message-attempt.list-attempted-destinations': 'ep',
   'hookpost.message.list-filtered-endpoints': 'ep',
   'v1.operational-webhook.endpoint.list': 'ep',
+  'v1.background-task.list': 'qtask',
 };
 
 /**

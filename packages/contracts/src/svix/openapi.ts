@@ -20,6 +20,8 @@ import {
   operationalWebhookEndpointOutSchema,
   recoverOutSchema,
   replayOutSchema,
+  replayFromLogOutSchema,
+  backgroundTaskOutSchema,
 } from './responses';
 import {
   appPortalAccessInSchema,
@@ -43,6 +45,7 @@ import {
   operationalWebhookEndpointUpsertInSchema,
   recoverInSchema,
   replayInSchema,
+  replayFromLogInSchema,
   svixLimits,
 } from './schemas';
 import {
@@ -127,6 +130,10 @@ function buildSchemas(): Json {
     RecoverOut: component(recoverOutSchema),
     ReplayIn: component(replayInSchema),
     ReplayOut: component(replayOutSchema),
+    ReplayFromLogIn: component(replayFromLogInSchema),
+    ReplayFromLogOut: component(replayFromLogOutSchema),
+    BackgroundTaskOut: component(backgroundTaskOutSchema),
+    ListResponse_BackgroundTaskOut_: list('BackgroundTaskOut'),
     EventExampleIn: component(eventExampleInSchema),
     EventTypeIn: withJsonObjects(component(eventTypeInSchema), [payloadSchemasPath]),
     EventTypeUpsertIn: withJsonObjects(component(eventTypeUpsertInSchema), [payloadSchemasPath]),
@@ -213,6 +220,7 @@ const pathParameters: Record<string, { description: string; schema: Json }> = {
   endpoint_id: idOrUid('endpoint', 'ep'),
   msg_id: { description: "The message's id (msg_...) or its eventId", schema: { type: 'string', minLength: 1, maxLength: UID_MAX_LENGTH, pattern: UID_PATTERN } },
   attempt_id: { description: "The attempt's id", schema: { type: 'string', pattern: svixIdPattern('atmpt') } },
+  task_id: { description: "The background task's id (qtask_...)", schema: { type: 'string', pattern: svixIdPattern('qtask') } },
   event_type_name: {
     description: "The event type's name",
     schema: { type: 'string', minLength: 1, maxLength: svixLimits.eventTypeNameLength, pattern: EVENT_TYPE_NAME_PATTERN },
@@ -281,6 +289,8 @@ const byEndpoint = {
   RotateEndpointSecret: { operationId: 'v1.endpoint.rotate-secret', parameters: { app_id: '$request.path.app_id', endpoint_id: '$response.body#/id' } },
   GetEndpointHeaders: { operationId: 'v1.endpoint.get-headers', parameters: { app_id: '$request.path.app_id', endpoint_id: '$response.body#/id' } },
   GetEndpointStats: { operationId: 'v1.endpoint.get-stats', parameters: { app_id: '$request.path.app_id', endpoint_id: '$response.body#/id' } },
+  PauseEndpoint: { operationId: 'v1.endpoint.pause', parameters: { app_id: '$request.path.app_id', endpoint_id: '$response.body#/id' } },
+  ResumeEndpoint: { operationId: 'v1.endpoint.resume', parameters: { app_id: '$request.path.app_id', endpoint_id: '$response.body#/id' } },
   ListAttemptsByEndpoint: { operationId: 'v1.message-attempt.list-by-endpoint', parameters: { app_id: '$request.path.app_id', endpoint_id: '$response.body#/id' } },
 };
 const byMessage = {
@@ -289,6 +299,7 @@ const byMessage = {
   ListAttemptedDestinations: { operationId: 'v1.message-attempt.list-attempted-destinations', parameters: { app_id: '$request.path.app_id', msg_id: '$response.body#/id' } },
   ListFilteredEndpoints: { operationId: 'hookpost.message.list-filtered-endpoints', parameters: { app_id: '$request.path.app_id', msg_id: '$response.body#/id' } },
 };
+const byTask = { GetBackgroundTask: { operationId: 'v1.background-task.get', parameters: { task_id: '$response.body#/id' } } };
 const byEventType = {
   GetEventType: { operationId: 'v1.event-type.get', parameters: { event_type_name: '$response.body#/name' } },
   PatchEventType: { operationId: 'v1.event-type.patch', parameters: { event_type_name: '$response.body#/name' } },
@@ -425,6 +436,7 @@ const coreOperations: readonly Operation[] = [
     summary: 'Resend the messages whose delivery to the endpoint failed since a time',
     body: 'RecoverIn',
     ok: { 202: 'RecoverOut' },
+    links: { 202: byTask },
   },
   {
     method: 'post',
@@ -434,6 +446,7 @@ const coreOperations: readonly Operation[] = [
     summary: 'Send the endpoint the messages since a time that it never received',
     body: 'ReplayIn',
     ok: { 202: 'ReplayOut' },
+    links: { 202: byTask },
   },
 
   { method: 'get', path: '/api/v1/event-type', operationId: 'v1.event-type.list', tag: 'Event Type', summary: 'List event types, by name', ok: { 200: 'ListResponse_EventTypeOut_' } },
@@ -570,6 +583,60 @@ const coreOperations: readonly Operation[] = [
   { method: 'get', path: '/api/v1/health', operationId: 'v1.health.get', tag: 'Health', summary: 'The API answers', ok: { 204: null }, public: true },
 ];
 
+const TASK = '/api/v1/background-task';
+
+/**
+ * Background tasks, as Svix serves them (list and get), and Hookpost's own operations beside Svix's, in the
+ * same style (operation ids `v1.…`, 202 and a task for long work, 204 for a change with nothing to show):
+ * pausing and resuming an endpoint, replaying from the log, and cancelling a task.
+ */
+export const svixExtensionOperations: readonly Operation[] = [
+  {
+    method: 'post',
+    path: `${ENDPOINT}/pause`,
+    operationId: 'v1.endpoint.pause',
+    tag: 'Endpoint',
+    summary: 'Hookpost: pause the endpoint; its deliveries are held (not attempted, not failed) until it is resumed',
+    ok: { 204: null },
+  },
+  {
+    method: 'post',
+    path: `${ENDPOINT}/resume`,
+    operationId: 'v1.endpoint.resume',
+    tag: 'Endpoint',
+    summary: 'Hookpost: resume a paused endpoint; the deliveries held meanwhile are sent',
+    ok: { 204: null },
+  },
+  {
+    method: 'post',
+    path: `${ENDPOINT}/replay-from-log`,
+    operationId: 'v1.endpoint.replay-from-log',
+    tag: 'Endpoint',
+    summary: "Hookpost: send the endpoint every message of the application in a window (of some event types, in a channel), read from the event log, even after retention removed their rows",
+    body: 'ReplayFromLogIn',
+    ok: { 202: 'ReplayFromLogOut' },
+    links: { 202: byTask },
+  },
+  {
+    method: 'get',
+    path: TASK,
+    operationId: 'v1.background-task.list',
+    tag: 'Background Task',
+    summary: 'List background tasks (recover, replay-missing, replay from the log), newest first',
+    ok: { 200: 'ListResponse_BackgroundTaskOut_' },
+  },
+  { method: 'get', path: `${TASK}/{task_id}`, operationId: 'v1.background-task.get', tag: 'Background Task', summary: 'Get a background task and its progress', ok: { 200: 'BackgroundTaskOut' } },
+  {
+    method: 'post',
+    path: `${TASK}/{task_id}/cancel`,
+    operationId: 'v1.background-task.cancel',
+    tag: 'Background Task',
+    summary: 'Hookpost: cancel a running task; it stops after the messages it is sending (cancelling a cancelled task answers it again)',
+    ok: { 202: 'BackgroundTaskOut' },
+    conflict: 'The task has ended (finished or failed)',
+  },
+];
+
 /** Svix's operational-webhook endpoints: endpoints that receive Hookpost's own notifications (admin keys only). */
 const operationalWebhookOperations: readonly Operation[] = [
   { method: 'get', path: OPERATIONAL, operationId: 'v1.operational-webhook.endpoint.list', tag: 'Operational Webhook Endpoint', summary: 'List operational webhook endpoints', ok: { 200: 'ListResponse_OperationalWebhookEndpointOut_' } },
@@ -687,5 +754,5 @@ export type SvixOpenApi = { paths: Record<string, Json>; schemas: Record<string,
  * `webhooks: svix.webhooks`.
  */
 export function svixOpenApi(): SvixOpenApi {
-  return { paths: buildPaths(svixOperations) as Record<string, Json>, schemas: buildSchemas() as Record<string, Json>, webhooks: buildWebhooks() as Record<string, Json> };
+  return { paths: buildPaths([...svixOperations, ...svixExtensionOperations]) as Record<string, Json>, schemas: buildSchemas() as Record<string, Json>, webhooks: buildWebhooks() as Record<string, Json> };
 }

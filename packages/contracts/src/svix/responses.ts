@@ -1,4 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import { backgroundTaskStatuses, svixTaskStatuses, type SvixTaskType } from '../backgroundTask';
 import { deliveryStatuses, type DeliveryStatus } from '../deliveryStateMachine';
 import { svixIdPattern, UID_MAX_LENGTH, UID_PATTERN } from './ids';
 import { CHANNEL_PATTERN, EVENT_TYPE_NAME_PATTERN, SVIX_SECRET_PATTERN, TAG_PATTERN } from './schemas';
@@ -97,9 +98,14 @@ export const endpointOutSchema = {
   $id: 'EndpointOut',
   type: 'object',
   additionalProperties: false,
-  required: [...endpointRequired, 'metadata', 'payloadFilter'],
-  // (payloadFilter: Hookpost's, null when the endpoint has none; Svix's clients ignore it)
-  properties: { ...endpointFields, metadata, payloadFilter: { $ref: PAYLOAD_FILTER_SCHEMA_IDS.outer } },
+  required: [...endpointRequired, 'metadata', 'payloadFilter', 'paused'],
+  // (payloadFilter and paused: Hookpost's; Svix's clients ignore them)
+  properties: {
+    ...endpointFields,
+    metadata,
+    payloadFilter: { $ref: PAYLOAD_FILTER_SCHEMA_IDS.outer },
+    paused: { type: 'boolean', description: 'Hookpost: deliveries are held until the endpoint is resumed (POST …/pause, …/resume).' },
+  },
 } as const;
 // (FromSchema cannot follow the filter's $ref: the rest of the shape from the schema, the filter's type by hand)
 export type EndpointOut = FromSchema<{ type: 'object'; additionalProperties: false; required: [...typeof endpointRequired, 'metadata']; properties: typeof endpointFields & { metadata: typeof metadata } }> & {
@@ -242,19 +248,59 @@ export const endpointMessageOutSchema = {
 } as const;
 export type EndpointMessageOut = FromSchema<typeof endpointMessageOutSchema>;
 
-export const backgroundTaskStatuses = ['running', 'finished', 'failed'] as const;
-const backgroundTaskOut = (schemaId: 'RecoverOut' | 'ReplayOut', task: 'endpoint.recover' | 'endpoint.replay') =>
+/** What starting a background task answers (202): the task, running. */
+const backgroundTaskStarted = <Id extends 'RecoverOut' | 'ReplayOut' | 'ReplayFromLogOut', Task extends SvixTaskType>(schemaId: Id, task: Task) =>
   ({
     $id: schemaId,
     type: 'object',
     additionalProperties: false,
     required: ['id', 'status', 'task', 'updatedAt'],
-    properties: { id: id('qtask'), status: { enum: backgroundTaskStatuses }, task: { const: task }, updatedAt: dateTime },
+    properties: { id: id('qtask'), status: { enum: svixTaskStatuses }, task: { const: task }, updatedAt: dateTime },
   }) as const;
-export const recoverOutSchema = backgroundTaskOut('RecoverOut', 'endpoint.recover');
+export const recoverOutSchema = backgroundTaskStarted('RecoverOut', 'endpoint.recover');
 export type RecoverOut = FromSchema<typeof recoverOutSchema>;
-export const replayOutSchema = backgroundTaskOut('ReplayOut', 'endpoint.replay');
+export const replayOutSchema = backgroundTaskStarted('ReplayOut', 'endpoint.replay');
 export type ReplayOut = FromSchema<typeof replayOutSchema>;
+/** A replay from the log (Hookpost's): Svix's type for a filtered replay, `endpoint.bulk-replay`. */
+export const replayFromLogOutSchema = backgroundTaskStarted('ReplayFromLogOut', 'endpoint.bulk-replay');
+export type ReplayFromLogOut = FromSchema<typeof replayFromLogOutSchema>;
+
+/**
+ * A background task as Svix's `GET /api/v1/background-task/{task_id}` shows it; `data` is ours (Svix leaves it
+ * free-form): what the task was asked to do, where it stands, and how it ended.
+ */
+export const backgroundTaskOutSchema = {
+  $id: 'BackgroundTaskOut',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'status', 'task', 'data', 'updatedAt'],
+  properties: {
+    id: id('qtask'),
+    status: { enum: svixTaskStatuses, description: 'A cancelled task reads as failed (Svix has no cancelled); data.state says cancelled.' },
+    task: { enum: ['endpoint.recover', 'endpoint.replay', 'endpoint.bulk-replay'] },
+    data: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['state', 'endpointId', 'since', 'until', 'eventTypes', 'channel', 'messagesScanned', 'messagesSent', 'progress', 'reason', 'startedAt', 'finishedAt'],
+      properties: {
+        state: { enum: backgroundTaskStatuses, description: 'running, finished, failed, or cancelled (through POST /api/v1/background-task/{task_id}/cancel).' },
+        endpointId: id('ep'),
+        since: nullableDateTime,
+        until: nullableDateTime,
+        eventTypes: names({ type: 'string' }),
+        channel: { type: ['string', 'null'] },
+        messagesScanned: { type: 'integer', minimum: 0, description: 'Messages looked at so far.' },
+        messagesSent: { type: 'integer', minimum: 0, description: 'Messages given a new delivery to the endpoint so far.' },
+        progress: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'The share of the work done, when the task knows its size (a replay from the log does).' },
+        reason: { type: ['string', 'null'], description: 'Why the task failed or stopped.' },
+        startedAt: dateTime,
+        finishedAt: nullableDateTime,
+      },
+    },
+    updatedAt: dateTime,
+  },
+} as const;
+export type BackgroundTaskOut = FromSchema<typeof backgroundTaskOutSchema>;
 
 export const appPortalAccessOutSchema = {
   $id: 'AppPortalAccessOut',

@@ -325,6 +325,25 @@ export type RecoverIn = FromSchema<typeof recoverInSchema>;
 export const replayInSchema = timeWindowIn('ReplayIn');
 export type ReplayIn = FromSchema<typeof replayInSchema>;
 
+/**
+ * A replay from the log (Hookpost's, beyond Svix): every message of the application sent in [since, until),
+ * of `eventTypes` and in `channel` when given, read from the event log (so even messages whose rows retention
+ * removed), sent to the one endpoint as new deliveries. The endpoint's own filterTypes and channels do not
+ * apply: the filter here says what to replay.
+ */
+export const replayFromLogInSchema = {
+  $id: 'ReplayFromLogIn',
+  type: 'object',
+  required: ['since'],
+  properties: {
+    since: dateTime,
+    until: { ...nullableDateTime, description: 'Up to (not including) this time; absent or null: up to when the task starts.' },
+    eventTypes: { type: ['array', 'null'], minItems: 1, maxItems: 100, uniqueItems: true, items: eventTypeName, description: 'Only messages of these event types.' },
+    channel: { ...channel, type: ['string', 'null'], description: 'Only messages sent in this channel.' },
+  },
+} as const;
+export type ReplayFromLogIn = FromSchema<typeof replayFromLogInSchema>;
+
 export const appPortalCapabilities = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
 
 export const appPortalAccessInSchema = {
@@ -398,6 +417,7 @@ export const validateEventTypePatch = compile(eventTypePatchSchema);
 export const validateMessageIn = compile(messageInSchema);
 export const validateRecoverIn = compile(recoverInSchema);
 export const validateReplayIn = compile(replayInSchema);
+export const validateReplayFromLogIn = compile(replayFromLogInSchema);
 export const validateAppPortalAccessIn = compile(appPortalAccessInSchema);
 export const validateEventExampleIn = compile(eventExampleInSchema);
 export const validateOperationalWebhookEndpointIn = compile(operationalWebhookEndpointInSchema);

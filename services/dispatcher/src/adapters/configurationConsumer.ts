@@ -1,12 +1,14 @@
 import { DEFAULT_APPLICATION_ID, isOperationalApplication, isSubscriptionEvent, topicFor, type HookpostEvent, type SubscriptionEvent, type SubscriptionState, type Topics } from '@hookpost/contracts';
 import { NewerReleaseEventError, readEvent, startConcurrentConsumer, stopForNewerRelease, type EventRecord, type KafkaEventLog, type Logger } from '@hookpost/platform';
 import { endpointFacts, endpointMessages } from '../delivery/operationalEvents';
+import type { HeldDelivery } from '../delivery/hold';
 import type { RetryingDelivery } from './projectorDeliveries';
 
 /**
  * The dispatcher's reader of the configuration topic (endpoints' events), for what follows from a change to an
- * endpoint: a deleted endpoint's waiting retries are cancelled at once (rather than when each comes due, hours
- * later with the default schedule), and each change is reported to the operational endpoints (endpoint.created,
+ * endpoint: a deleted endpoint's waiting retries and held deliveries are cancelled at once (rather than when each
+ * comes due, hours later with the default schedule), a resumed endpoint's held deliveries are released, and
+ * each change is reported to the operational endpoints (endpoint.created,
  * .updated, .deleted, .enabled, .disabled). Consumed at least once, like every topic: a change read twice
  * cancels nothing twice (the attempt guard) and reports nothing twice (the report's message id derives from
  * the change's event).
@@ -24,6 +26,9 @@ export async function startConfigurationConsumer(deps: {
   anyAudience: () => Promise<boolean>;
   cancelRetries: (subscriptionId: string, waiting: AsyncIterable<RetryingDelivery>) => Promise<number>;
   retrying: (subscriptionId: string) => AsyncIterable<RetryingDelivery>;
+  /** A paused endpoint's held deliveries (every hold recorded before the call), and what releases them on resume. */
+  held: (subscriptionId: string) => AsyncIterable<HeldDelivery>;
+  releaseHeld: (subscriptionId: string, held: AsyncIterable<HeldDelivery>) => Promise<number>;
   now: () => Date;
   newId: () => string;
   isStopping: () => boolean;
@@ -70,8 +75,14 @@ export async function startConfigurationConsumer(deps: {
       const event = read.ok ? read.event : undefined;
       if (!event || !isSubscriptionEvent(event)) return;
       await persistently('report endpoint change', () => report(event));
+      // (both read the read model and act idempotently: a change handled twice does no harm)
+      if (event.type === 'SubscriptionChanged' && event.data.changes.paused === false) {
+        const released = await deps.releaseHeld(event.data.id, deps.held(event.data.id));
+        if (released > 0) log.info({ subscription_id: event.data.id, released }, 'held deliveries released');
+        return;
+      }
       if (event.type !== 'SubscriptionDeleted') return;
-      const cancelled = await deps.cancelRetries(event.data.id, deps.retrying(event.data.id));
+      const cancelled = (await deps.cancelRetries(event.data.id, deps.retrying(event.data.id))) + (await deps.cancelRetries(event.data.id, deps.held(event.data.id)));
       if (cancelled > 0) log.info({ subscription_id: event.data.id, cancelled }, 'retries cancelled');
     },
   });

@@ -1,4 +1,5 @@
-import type { SubscriptionState } from '@hookpost/contracts';
+import type { BackgroundTaskStatus, SubscriptionState } from '@hookpost/contracts';
+import type { HeldDelivery } from '../delivery/hold';
 import type { OverdueRetry } from '../delivery/overdueRetry';
 
 /** The dispatcher's view of the read model: deliveries still waiting for a retry. */
@@ -102,14 +103,17 @@ export async function messageById(projectorUrl: string, id: string, headers: Rec
   return (await response.json()) as StoredMessage;
 }
 
-/** The messages to deliver again to an endpoint (recover: failed there; replay_missing: never sent there), page by page. */
-export async function* redeliverableMessages(
+/**
+ * The messages to deliver again to an endpoint (recover: failed there; replay_missing: never sent there), page
+ * by page from `after` (a page's `next_after`, null for the start), each page with where the next one starts.
+ */
+export async function* redeliverablePages(
   projectorUrl: string,
-  query: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null },
+  query: { kind: 'recover' | 'replay_missing'; appId: string; endpointId: string; since: string; until: string | null; after: string | null },
   headers: Record<string, string>,
   timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS,
-): AsyncGenerator<StoredMessage[]> {
-  let after: string | null = null;
+): AsyncGenerator<{ data: StoredMessage[]; next_after: string | null }> {
+  let after = query.after;
   do {
     const params = new URLSearchParams({ kind: query.kind, endpoint_id: query.endpointId, since: query.since, limit: '200' });
     if (query.until) params.set('until', query.until);
@@ -120,7 +124,54 @@ export async function* redeliverableMessages(
       'redeliverable messages',
       timeoutMs,
     );
-    if (page.data.length > 0) yield page.data;
+    yield page;
     after = page.next_after;
   } while (after);
+}
+
+/** An endpoint's held deliveries, as of every event recorded before the call (see Dispatcher.releaseHeld). */
+export async function* heldDeliveries(projectorUrl: string, subscriptionId: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): AsyncGenerator<HeldDelivery> {
+  let after: string | null = null;
+  do {
+    const query = new URLSearchParams({ limit: '200' });
+    if (after) query.set('after', after);
+    const page: { data: HeldDelivery[]; next_after: string | null } = await projectorPage(
+      `${projectorUrl}/internal/subscriptions/${encodeURIComponent(subscriptionId)}/held-deliveries?${query}`,
+      headers,
+      'held deliveries',
+      timeoutMs,
+    );
+    yield* page.data;
+    after = page.next_after;
+  } while (after);
+}
+
+/** A background task as the read model has it, with the position its last checkpoint recorded. */
+export type StoredTask = {
+  id: string;
+  app_id: string;
+  status: BackgroundTaskStatus;
+  checkpoint: number | null;
+  messages_scanned: number;
+  messages_sent: number;
+  position: string | null;
+  progress: number | null;
+};
+
+export async function taskState(projectorUrl: string, id: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<StoredTask | undefined> {
+  const response = await fetch(`${projectorUrl}/internal/background-tasks/${encodeURIComponent(id)}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`projector answered ${response.status} for background task ${id}`);
+  return (await response.json()) as StoredTask;
+}
+
+/** Which of an application's messages had their content expunged, asked 200 at a time. */
+export async function expungedMessages(projectorUrl: string, appId: string, ids: readonly string[], headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<Set<string>> {
+  const expunged = new Set<string>();
+  for (let from = 0; from < ids.length; from += 200) {
+    const query = new URLSearchParams({ ids: ids.slice(from, from + 200).join(',') });
+    const page: { data: string[] } = await projectorPage(`${projectorUrl}/internal/applications/${encodeURIComponent(appId)}/expunged?${query}`, headers, 'expunged messages', timeoutMs);
+    for (const id of page.data) expunged.add(id);
+  }
+  return expunged;
 }

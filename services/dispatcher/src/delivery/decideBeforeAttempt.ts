@@ -2,6 +2,7 @@ import { compile, makeEvent, previousSecretSigns, subscriptionStateSchema, type 
 import { signedHeaders, type SignedHeaders } from '@hookpost/signing';
 import { sealedFor, type KnownSubscription } from '@hookpost/platform';
 import { decideCancel } from './decideAfterAttempt';
+import { decideHold } from './hold';
 import { outcomeSoFar, webhookIdOf, type DeliveryJob } from './deliveryJob';
 
 // Unknown properties are tolerated: a field a newer writer adds to the state does not make it unusable, and
@@ -17,7 +18,9 @@ export type BeforeAttempt =
       warning?: string;
     }
   /** The delivery ends without an attempt; `events` record it with `reason`. */
-  | { kind: 'cancelled' | 'failed'; reason: string; events: HookpostEvent[] };
+  | { kind: 'cancelled' | 'failed'; reason: string; events: HookpostEvent[] }
+  /** The endpoint is paused: the attempt is held (`events` record it) until it is resumed. */
+  | { kind: 'held'; heldAt: string; events: HookpostEvent[] };
 
 type Deps = {
   now: () => Date;
@@ -75,6 +78,7 @@ export function decideBeforeAttempt(
   if (!valid.ok) return fail(`subscription state is invalid: ${valid.errors.join('; ')}`);
   const subscription = known as SubscriptionState;
   if (!subscription.is_active) return cancel('subscription disabled');
+  if (subscription.paused === true) return { kind: 'held', ...decideHold(job, deps) };
 
   let secret: string;
   try {

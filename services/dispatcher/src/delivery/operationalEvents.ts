@@ -149,6 +149,10 @@ export function endpointFacts(event: SubscriptionEvent): EndpointFact[] {
             : [];
         case 'resealed':
           return [];
+        // (pausing holds deliveries and resuming sends them: the endpoint changed, nothing else about it did)
+        case 'paused':
+        case 'resumed':
+          return [{ type: 'endpoint.updated' }];
         default: {
           const unknown: never = cause;
           throw new Error(`unknown change cause ${String(unknown)}`);

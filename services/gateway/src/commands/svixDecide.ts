@@ -4,6 +4,7 @@ import {
   newTimeOrderedUuid,
   normalizeSvixSecret,
   type ApplicationState,
+  type BackgroundTaskStatus,
   type EventOf,
   type EventTypeState,
   type PayloadFilter,
@@ -272,3 +273,36 @@ export function headersAfter(current: Record<string, string> | null | undefined,
 }
 
 
+
+/**
+ * Pausing or resuming an endpoint: the change that records it, or none when it is already so (a second
+ * pause is not a new pause; a resume of an endpoint that is not paused releases nothing).
+ */
+export function decidePause(current: SubscriptionState, paused: boolean, deps: Deps): EventOf<'SubscriptionChanged'> | undefined {
+  if ((current.paused ?? false) === paused) return undefined;
+  const now = deps.now().toISOString();
+  return makeEvent(
+    'SubscriptionChanged',
+    { id: current.id, version: current.version + 1, changes: { paused }, cause: paused ? 'paused' : 'resumed', detail: null, changed_at: now },
+    deps,
+  );
+}
+
+export type TaskCancel = { kind: 'cancel'; event: EventOf<'BackgroundTaskCancelled'> } | { kind: 'cancelled already' } | { kind: 'ended'; status: 'finished' | 'failed' };
+
+/** Cancelling a background task: recorded while it runs; a cancelled one is answered again; one that ended cannot be. */
+export function decideTaskCancel(task: { id: string; app_id: string; status: BackgroundTaskStatus }, deps: Deps): TaskCancel {
+  switch (task.status) {
+    case 'running':
+      return { kind: 'cancel', event: makeEvent('BackgroundTaskCancelled', { task_id: task.id, app_id: task.app_id, cancelled_at: deps.now().toISOString() }, deps) };
+    case 'cancelled':
+      return { kind: 'cancelled already' };
+    case 'finished':
+    case 'failed':
+      return { kind: 'ended', status: task.status };
+    default: {
+      const unknown: never = task.status;
+      throw new Error(`unknown task status ${String(unknown)}`);
+    }
+  }
+}

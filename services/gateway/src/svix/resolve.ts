@@ -1,4 +1,4 @@
-import { DEFAULT_APPLICATION_ID, isGone, parseIdOrUid, type ApplicationState, type EventTypeState, type Known, type SubscriptionState } from '@hookpost/contracts';
+import { DEFAULT_APPLICATION_ID, isGone, parseIdOrUid, type ApplicationState, type BackgroundTaskRow, type EventTypeState, type Known, type SubscriptionState } from '@hookpost/contracts';
 import { HttpProblem, NotFound, ServiceUnavailable, type EntityDirectory, type RedisClient } from '@hookpost/platform';
 
 /**
@@ -106,6 +106,14 @@ export class SvixResolver {
       this.internal<{ id: string; delivery_id: string }>(`applications/${app.id}/messages/${encodeURIComponent(messageText)}/attempts/${encodeURIComponent(attemptText)}`),
     );
     if (!found) throw new NotFound(`No attempt ${attemptText}.`);
+    return found;
+  }
+
+  /** A background task by its qtask_ id, as the read model has it (after every write before the call). */
+  async task(text: string): Promise<BackgroundTaskRow> {
+    const ref = parseIdOrUid('qtask', text);
+    const found = ref?.kind === 'id' ? await answerable(this.internal<BackgroundTaskRow>(`background-tasks/${ref.id}`)) : undefined;
+    if (!found) throw new NotFound(`No background task ${text}.`);
     return found;
   }
 

@@ -3,7 +3,10 @@ import {
   EVENT_TYPE_NAME_PATTERN,
   parseIdOrUid,
   svixLimits,
+  svixExtensionOperations,
   svixOperations,
+  svixTaskTypes,
+  backgroundTaskOut,
   currentPayloadSchema,
   makeEvent,
   toExternalId,
@@ -26,6 +29,7 @@ import {
   type SubscriptionState,
 } from '@hookpost/contracts';
 import {
+  applicationScopeOf,
   Conflict,
   HttpProblem,
   methodNotAllowed,
@@ -54,6 +58,8 @@ import {
   decideEventTypeCreate,
   decideEventTypeDelete,
   decideMessage,
+  decidePause,
+  decideTaskCancel,
   newEntityId,
   endpointChanges,
   eventTypeReplacement,
@@ -86,6 +92,7 @@ export type SvixValidators = Record<
   | 'recoverIn'
   | 'replayIn'
   | 'eventExampleIn'
+  | 'replayFromLogIn'
   | 'operationalEndpointIn'
   | 'operationalEndpointUpsertIn',
   Validator
@@ -130,7 +137,7 @@ function validated<T>(validate: Validator, body: unknown, req?: Request): T {
 const param = (req: Request, name: string) => String(req.params[name]);
 const EVENT_TYPE_NAME = new RegExp(EVENT_TYPE_NAME_PATTERN);
 /** The document's path parameters by the names these routes give them. */
-const ROUTE_PARAMETERS: Record<string, string> = { app_id: 'app', endpoint_id: 'endpoint', msg_id: 'msg', attempt_id: 'attempt', event_type_name: 'name' };
+const ROUTE_PARAMETERS: Record<string, string> = { app_id: 'app', endpoint_id: 'endpoint', msg_id: 'msg', attempt_id: 'attempt', event_type_name: 'name', task_id: 'task' };
 
 /** The uid a path names for something to create: text that is a uid, not one of our ids (404 otherwise: an id names what exists). */
 function uidOnly(req: Request, name: 'app' | 'endpoint'): string {
@@ -462,8 +469,10 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
     res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: input.payload, created_at: event.data.received_at }, withContent));
   });
 
-  // Deliveries asked for again: recorded as one RedeliveryRequested event, carried out by the dispatcher.
-  async function redeliver(req: Request, kind: 'resend' | 'recover' | 'replay_missing', window: { since?: string; until?: string | null }) {
+  // Deliveries asked for again: recorded as one RedeliveryRequested event, carried out by the dispatcher (all but
+  // a resend as background tasks, whose state GET /background-task/{task_id} serves).
+  type Window = { since?: string; until?: string | null; eventTypes?: string[] | null; channel?: string | null };
+  async function redeliver(req: Request, kind: 'resend' | 'recover' | 'replay_missing' | 'replay_log', window: Window) {
     const app = await resolve.application(param(req, 'app'));
     const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
     const message = kind === 'resend' ? await resolve.message(app, param(req, 'msg')) : undefined;
@@ -478,6 +487,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
         message_id: message?.id ?? null,
         since: window.since === undefined ? null : storableTime(window.since, 'since'),
         until: window.until === undefined || window.until === null ? null : storableTime(window.until, 'until'),
+        ...(kind === 'replay_log' ? { event_types: window.eventTypes && window.eventTypes.length > 0 ? window.eventTypes : null, channel: window.channel ?? null } : {}),
         requested_at: now.toISOString(),
       },
       deps.decide,
@@ -492,11 +502,51 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
   });
   router.post('/app/:app/endpoint/:endpoint/recover', ...body, async (req, res) => {
     const input = validated<{ since: string; until?: string | null }>(deps.validators.recoverIn, req.body, req);
-    res.status(202).json({ ...(await redeliver(req, 'recover', input)), task: 'endpoint.recover' });
+    res.status(202).json({ ...(await redeliver(req, 'recover', input)), task: svixTaskTypes.recover });
   });
   router.post('/app/:app/endpoint/:endpoint/replay-missing', ...body, async (req, res) => {
     const input = validated<{ since: string; until?: string | null }>(deps.validators.replayIn, req.body, req);
-    res.status(202).json({ ...(await redeliver(req, 'replay_missing', input)), task: 'endpoint.replay' });
+    res.status(202).json({ ...(await redeliver(req, 'replay_missing', input)), task: svixTaskTypes.replay_missing });
+  });
+  // Hookpost's own: every message of the application in the window (and filter), read from the log.
+  router.post('/app/:app/endpoint/:endpoint/replay-from-log', ...body, async (req, res) => {
+    const input = validated<Window & { since: string }>(deps.validators.replayFromLogIn, req.body, req);
+    res.status(202).json({ ...(await redeliver(req, 'replay_log', input)), task: svixTaskTypes.replay_log });
+  });
+
+  // Pausing holds the endpoint's deliveries (the dispatcher records each held attempt); resuming sends them.
+  const setPaused = (paused: boolean) => async (req: Request, res: Response) => {
+    await changeEndpoint(await applicationOf(req), param(req, 'endpoint'), (state) => {
+      const event = decidePause(state, paused, deps.decide);
+      return event ? [event as SubscriptionEvent] : [];
+    });
+    res.status(204).end();
+  };
+  router.post('/app/:app/endpoint/:endpoint/pause', ...body, setPaused(true));
+  router.post('/app/:app/endpoint/:endpoint/resume', ...body, setPaused(false));
+
+  // Cancelling a background task: recorded (it reads as cancelled at once), and the dispatcher running it stops.
+  router.post('/background-task/:task/cancel', ...body, async (req, res) => {
+    const task = await resolve.task(param(req, 'task'));
+    const scope = applicationScopeOf(res);
+    // (an application-scoped credential knows only its own application's tasks)
+    if (scope && scope.application !== task.app_id) throw new NotFound(`No background task ${param(req, 'task')}.`);
+    const decided = decideTaskCancel(task, deps.decide);
+    switch (decided.kind) {
+      case 'cancel': {
+        await append([decided.event]);
+        const at = decided.event.data.cancelled_at;
+        return void res.status(202).json(backgroundTaskOut({ ...task, status: 'cancelled', updated_at: at, finished_at: at }));
+      }
+      case 'cancelled already':
+        return void res.status(202).json(backgroundTaskOut(task));
+      case 'ended':
+        throw new Conflict(`The task has ${decided.status === 'finished' ? 'finished' : 'failed'}; there is nothing left to cancel.`);
+      default: {
+        const unknown: never = decided;
+        throw new Error(`unknown cancel decision ${JSON.stringify(unknown)}`);
+      }
+    }
   });
 
   // An example of an event type, sent to one endpoint whatever its filters: the schema's examples[exampleIndex], or a stand-in.
@@ -536,7 +586,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
 
   // Every other read the document states goes to the projector: registered one by one from the operation
   // table, so the Allow header (and 405 for other methods) says exactly what each path serves.
-  for (const operation of svixOperations) {
+  for (const operation of [...svixOperations, ...svixExtensionOperations]) {
     if (operation.method !== 'get' || !operation.path.startsWith('/api/v1/')) continue;
     const path = operation.path.slice('/api/v1'.length).replace(/\{([a-z_]+)\}/g, (_match, name: string) => `:${ROUTE_PARAMETERS[name] ?? name}`);
     if (router.stack.some((layer) => layer.route?.path === path && (layer.route as unknown as { methods: Record<string, boolean> }).methods.get)) continue;

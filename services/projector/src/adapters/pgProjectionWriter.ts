@@ -6,8 +6,10 @@ import {
   isSubscriptionEvent,
   knownFromRecord,
   knownOf,
+  laterHoldSql,
   nextAttemptSql,
   supersedesSql,
+  taskRankSql,
   type ApplicationState,
   type EntityRecord,
   type EventTypeState,
@@ -102,6 +104,7 @@ export class PgProjectionWriter {
       const changes = projectEvents(events, await this.storedSubscriptions(client, events), await this.storedEntities(client, events));
       const { subscriptions, rows, changedDeliveries } = await this.write(client, changes, this.live?.watched() ?? false);
       const entities = await this.writeEntities(client, changes);
+      entities.rows += await this.writeTasks(client, changes);
       const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
       await client.query(
         `INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
@@ -239,6 +242,60 @@ export class PgProjectionWriter {
     return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
 
+  /** Background tasks: merged with the stored row by the same rules as within the batch (mergeTask). */
+  private async writeTasks(client: PoolClient, changes: ReadModelChanges): Promise<number> {
+    const tasks = [...changes.tasks.values()].sort(byId).map((task) => ({
+      id: task.id,
+      app_id: task.app_id,
+      subscription_id: task.request?.subscription_id ?? null,
+      kind: task.request?.kind ?? null,
+      since: task.request?.since ?? null,
+      until: task.request?.until ?? null,
+      event_types: task.request?.event_types ?? null,
+      channel: task.request?.channel ?? null,
+      created_at: task.request?.created_at ?? null,
+      status: task.status,
+      messages_scanned: task.messages_scanned,
+      messages_sent: task.messages_sent,
+      checkpoint: task.checkpoint?.number ?? null,
+      position: task.checkpoint?.position ?? null,
+      progress: task.checkpoint?.progress ?? null,
+      reason: task.reason,
+      updated_at: task.updated_at,
+      finished_at: task.finished_at,
+    }));
+    if (tasks.length === 0) return 0;
+    const newerCheckpoint = 'COALESCE(EXCLUDED.checkpoint, -1) > COALESCE(t.checkpoint, -1)';
+    const result = await client.query(
+      `INSERT INTO background_tasks AS t (id, app_id, subscription_id, kind, since, until, event_types, channel, created_at, status,
+                                         messages_scanned, messages_sent, checkpoint, position, progress, reason, updated_at, finished_at)
+       SELECT id, app_id, subscription_id, kind, since, until, event_types, channel, created_at, status,
+              messages_scanned, messages_sent, checkpoint, position, progress, reason, updated_at, finished_at
+       FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, subscription_id uuid, kind text, since timestamptz, until timestamptz,
+                                             event_types text[], channel text, created_at timestamptz, status text, messages_scanned bigint,
+                                             messages_sent bigint, checkpoint int, position text, progress float8, reason text,
+                                             updated_at timestamptz, finished_at timestamptz)
+       ON CONFLICT (id) DO UPDATE SET
+         subscription_id = COALESCE(t.subscription_id, EXCLUDED.subscription_id), kind = COALESCE(t.kind, EXCLUDED.kind),
+         since = COALESCE(t.since, EXCLUDED.since), until = COALESCE(t.until, EXCLUDED.until),
+         event_types = COALESCE(t.event_types, EXCLUDED.event_types), channel = COALESCE(t.channel, EXCLUDED.channel),
+         created_at = COALESCE(t.created_at, EXCLUDED.created_at),
+         status = CASE WHEN ${taskRankSql('EXCLUDED.status')} > ${taskRankSql('t.status')} THEN EXCLUDED.status ELSE t.status END,
+         messages_scanned = GREATEST(t.messages_scanned, EXCLUDED.messages_scanned),
+         messages_sent = GREATEST(t.messages_sent, EXCLUDED.messages_sent),
+         position = CASE WHEN ${newerCheckpoint} THEN EXCLUDED.position ELSE t.position END,
+         progress = CASE WHEN ${newerCheckpoint} THEN EXCLUDED.progress ELSE t.progress END,
+         checkpoint = CASE WHEN ${newerCheckpoint} THEN EXCLUDED.checkpoint ELSE t.checkpoint END,
+         reason = CASE WHEN ${taskRankSql('EXCLUDED.status')} > ${taskRankSql('t.status')} THEN EXCLUDED.reason
+                       WHEN ${taskRankSql('EXCLUDED.status')} = ${taskRankSql('t.status')} THEN COALESCE(t.reason, EXCLUDED.reason)
+                       ELSE t.reason END,
+         updated_at = GREATEST(t.updated_at, EXCLUDED.updated_at),
+         finished_at = GREATEST(t.finished_at, EXCLUDED.finished_at)`,
+      [JSON.stringify(tasks)],
+    );
+    return result.rowCount ?? 0;
+  }
+
   private async write(client: PoolClient, changes: ReadModelChanges, returnDeliveries: boolean): Promise<Pick<AppliedBatch, 'subscriptions' | 'rows'> & { changedDeliveries: DeliveryRowChange[] }> {
     let rows = 0;
     let changedDeliveries: DeliveryRowChange[] = [];
@@ -250,6 +307,7 @@ export class PgProjectionWriter {
         previous_secret: null,
         previous_secret_expires_at: null,
         app_id: DEFAULT_APPLICATION_ID,
+        paused: false,
         ...state,
         deleted_at,
       }));
@@ -261,10 +319,10 @@ export class PgProjectionWriter {
                                                event_types text[], secret text, max_attempts int, timeout_ms int, signature_scheme text,
                                                public_key text, previous_secret text, previous_secret_expires_at timestamptz,
                                                app_id uuid, uid text, channels text[], metadata jsonb, rate_limit int, headers jsonb,
-                                               payload_filter jsonb, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
+                                               payload_filter jsonb, paused boolean, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            app_id = EXCLUDED.app_id, uid = EXCLUDED.uid, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,
-           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter,
+           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter, paused = EXCLUDED.paused,
            version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
            target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
@@ -276,7 +334,9 @@ export class PgProjectionWriter {
     }
     const changed = records.map(knownFromRecord);
 
-    const deliveries = [...changes.deliveries.values()].map((change) => ({
+    // In id order, as every batch writes them: two batches (of two partitions) that upsert some of the same
+    // deliveries then take their row locks in one order and cannot deadlock.
+    const deliveries = [...changes.deliveries.values()].sort(byId).map((change) => ({
       id: change.id,
       subscription_id: change.subscription_id,
       message_id: change.message_id,
@@ -293,6 +353,10 @@ export class PgProjectionWriter {
       created_at: change.created_at,
       updated_at: change.updated_at,
       delivered_at: change.state.delivered_at,
+      hold_seq: change.state.hold?.seq ?? null,
+      held_at: change.state.hold?.at ?? null,
+      release_seq: change.state.release?.seq ?? null,
+      released_hold_at: change.state.release?.at ?? null,
     }));
     if (deliveries.length > 0) {
       // The state machine's precedence rule (laterDeliveryState() applies the same one within the batch).
@@ -300,16 +364,24 @@ export class PgProjectionWriter {
       const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
       // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
       const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
+      // (holds and releases: each the later of the stored one and the incoming one, laterHold() in SQL)
+      const hold = (take: 'seq' | 'at') => laterHoldSql({ seq: 'd.hold_seq', at: 'd.held_at' }, { seq: 'EXCLUDED.hold_seq', at: 'EXCLUDED.held_at' }, take);
+      const release = (take: 'seq' | 'at') =>
+        laterHoldSql({ seq: 'd.release_seq', at: 'd.released_hold_at' }, { seq: 'EXCLUDED.release_seq', at: 'EXCLUDED.released_hold_at' }, take);
       const upserted = await client.query(
         `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
-                                             last_status_code, last_error, created_at, updated_at, delivered_at)
+                                             last_status_code, last_error, created_at, updated_at, delivered_at, hold_seq, held_at, release_seq, released_hold_at)
          SELECT id, subscription_id, message_id, manual, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
-                status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at
+                status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
+                hold_seq, held_at, release_seq, released_hold_at
          FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb,
                                                payload_expires_at timestamptz, status text, state_seq int,
                                                attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
-                                               created_at timestamptz, updated_at timestamptz, delivered_at timestamptz)
+                                               created_at timestamptz, updated_at timestamptz, delivered_at timestamptz,
+                                               hold_seq int, held_at timestamptz, release_seq int, released_hold_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
+           hold_seq = ${hold('seq')}, held_at = ${hold('at')},
+           release_seq = ${release('seq')}, released_hold_at = ${release('at')},
            payload = CASE WHEN d.payload_expires_at IS NOT NULL AND d.payload IS NULL THEN NULL ELSE COALESCE(d.payload, EXCLUDED.payload) END,
            payload_expires_at = COALESCE(d.payload_expires_at, EXCLUDED.payload_expires_at),
            message_id = COALESCE(d.message_id, EXCLUDED.message_id),
@@ -326,7 +398,7 @@ export class PgProjectionWriter {
       if (returnDeliveries) changedDeliveries = upserted.rows.filter((row) => row.born === true).map(deliveryRowChange);
     }
 
-    const attempts = [...changes.attempts.values()];
+    const attempts = [...changes.attempts.values()].sort((a, b) => (a.delivery_id === b.delivery_id ? a.attempt_number - b.attempt_number : a.delivery_id < b.delivery_id ? -1 : 1));
     if (attempts.length > 0) {
       rows += (await client.query(
         `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
@@ -359,10 +431,12 @@ function deliveryRowChange(row: Record<string, unknown>): DeliveryRowChange {
   };
 }
 
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /** The columns that hold a subscription's state (as its events carry it), in one place for every query. */
 export const SUBSCRIPTION_STATE_COLUMNS =
   'id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme, ' +
-  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, created_at, updated_at';
+  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, paused, created_at, updated_at';
 export const APPLICATION_STATE_COLUMNS = 'id, version, name, uid, metadata, rate_limit, created_at, updated_at';
 export const EVENT_TYPE_STATE_COLUMNS = 'id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at';
 

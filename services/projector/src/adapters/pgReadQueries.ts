@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { CURSOR_PATTERN, type ApplicationState, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
+import { CURSOR_PATTERN, cursorAfter, isHeldSql, type ApplicationState, type DeliveryStatus, type EventTypeState, type SubscriptionState } from '@hookpost/contracts';
 import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from './pgProjectionWriter';
 
 /** Read queries over the projection, each served by an index the migration creates. */
@@ -9,10 +9,23 @@ export type Cursor = { created_at: string; id: string };
 
 const SUBSCRIPTION_COLUMNS = `id, name, description, target_url, is_active, event_types, max_attempts, timeout_ms, signature_scheme, public_key,
                               created_at, updated_at`;
-// A fanned-out delivery's payload is its message's (kept once, not once per endpoint).
+/** Whether the webhook_deliveries row `alias` is held now (its endpoint paused): the state machine's isHeld, as SQL. */
+export function deliveryHeldSql(alias: string): string {
+  return isHeldSql({
+    status: `${alias}.status`,
+    seq: `${alias}.state_seq`,
+    hold: { seq: `${alias}.hold_seq`, at: `${alias}.held_at` },
+    release: { seq: `${alias}.release_seq`, at: `${alias}.released_hold_at` },
+  });
+}
+export const DELIVERY_HELD = deliveryHeldSql('d');
+// A fanned-out delivery's payload is its message's (kept once, not once per endpoint). A held delivery has no
+// next attempt time: it waits for its endpoint to be resumed.
 // (app_id: the application of the delivery's endpoint; message_id: the message it fans out, null for a seed ingest)
-const DELIVERY_COLUMNS = `d.id, s.app_id, d.message_id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status, d.attempt_count,
-                          d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at`;
+const DELIVERY_COLUMNS = `d.id, s.app_id, d.message_id, d.subscription_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.status,
+                          CASE WHEN ${DELIVERY_HELD} THEN d.held_at END AS held_since, d.attempt_count,
+                          CASE WHEN ${DELIVERY_HELD} THEN NULL ELSE d.next_attempt_at END AS next_attempt_at,
+                          d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at`;
 // (PostgreSQL drops the join to subscriptions from a query that uses none of its columns)
 const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN subscriptions s ON s.id = d.subscription_id';
 /**
@@ -22,10 +35,11 @@ const DELIVERIES = 'webhook_deliveries d LEFT JOIN messages m ON m.id = d.messag
 const DELIVERY_BORN = '(d.payload IS NOT NULL OR d.message_id IS NOT NULL OR d.payload_expires_at IS NOT NULL)';
 const ATTEMPT_COLUMNS = `delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at`;
 
-// least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL.
+// least() skips NULLs: a status with no rows does not hide the other; with neither the age is NULL. A held
+// delivery (its endpoint paused) is waiting on purpose, not stuck: it does not count.
 export const OLDEST_UNFINISHED_DELIVERY_AGE_SQL = `SELECT EXTRACT(EPOCH FROM now() - least(
-    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'),
-    (SELECT min(created_at) FROM webhook_deliveries WHERE status = 'retrying')))::float8 AS age`;
+    (SELECT min(created_at) FROM webhook_deliveries d WHERE status = 'pending' AND NOT ${deliveryHeldSql('d')}),
+    (SELECT min(created_at) FROM webhook_deliveries d WHERE status = 'retrying' AND NOT ${deliveryHeldSql('d')})))::float8 AS age`;
 
 export type DeliverySearch = {
   app_id?: string;
@@ -59,7 +73,7 @@ function page<T extends { created_at: unknown; id: unknown }>(rows: T[], limit: 
 
 /** The last row's created_at (ms since the epoch) and id, in the form the API document publishes. */
 export function encodeCursor(cursor: Cursor): string {
-  return `${Date.parse(cursor.created_at)}.${cursor.id.toLowerCase()}`;
+  return cursorAfter(cursor);
 }
 
 const cursorForm = new RegExp(CURSOR_PATTERN);
@@ -185,6 +199,8 @@ export class PgReadQueries {
    * deferred into RabbitMQ (DeliveryDeferred), while other pending deliveries are still Kafka's to deliver.
    * Served by the status index (few rows are retrying or deferred at any time); only rows whose
    * WebhookReceived is in (payload present, or gone past its retention: then the job ends the delivery) count.
+   * A held delivery is not overdue, whatever its time: it waits for its endpoint to be resumed (which releases
+   * it, due at once).
    */
   async overdueRetries(options: { dueBefore: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
     const result = await this.pool.query(
@@ -194,6 +210,7 @@ export class PgReadQueries {
        FROM ${DELIVERIES}
        WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz
          AND (COALESCE(d.payload, m.payload) IS NOT NULL OR COALESCE(d.payload_expires_at, m.payload_expires_at) IS NOT NULL) AND d.id > $4::uuid
+         AND NOT ${DELIVERY_HELD}
        ORDER BY d.id LIMIT $5`,
       [
         'retrying' satisfies DeliveryStatus,
@@ -202,6 +219,23 @@ export class PgReadQueries {
         options.afterId ?? '00000000-0000-0000-0000-000000000000',
         options.limit,
       ],
+    );
+    return result.rows.map(toJson);
+  }
+
+  /**
+   * An endpoint's held deliveries, by id after `afterId`, with what their jobs need (as overdueRetries) and the
+   * hold each release names: what the dispatcher releases when the endpoint is resumed, or cancels when it is
+   * deleted. Served by the partial index of deliveries ever held.
+   */
+  async heldDeliveries(options: { subscriptionId: string; afterId?: string; limit: number }): Promise<Record<string, unknown>[]> {
+    const result = await this.pool.query(
+      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload, d.created_at, d.attempt_count,
+              d.next_attempt_at, d.last_status_code, d.last_error, d.held_at
+       FROM ${DELIVERIES}
+       WHERE d.subscription_id = $1 AND d.hold_seq IS NOT NULL AND d.status IN ('pending', 'retrying') AND d.id > $2::uuid AND ${DELIVERY_HELD}
+       ORDER BY d.id LIMIT $3`,
+      [options.subscriptionId, options.afterId ?? '00000000-0000-0000-0000-000000000000', options.limit],
     );
     return result.rows.map(toJson);
   }

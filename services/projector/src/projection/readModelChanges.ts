@@ -7,7 +7,14 @@ import {
   deliveryPosition,
   deliveryPositionAfter,
   evolveSubscription,
+  backgroundTaskRank,
+  isBackgroundTaskKind,
+  laterHold,
   laterNextAttempt,
+  laterTaskStatus,
+  type BackgroundTaskKind,
+  type BackgroundTaskStatus,
+  type HoldMark,
   samePosition,
   supersedes,
   type DeliveryEvent,
@@ -35,6 +42,9 @@ export type DeliveryState = {
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: string | null;
+  /** The latest hold of a next attempt (endpoint paused), and the latest hold a release ended: see isHeld. */
+  hold: HoldMark | null;
+  release: HoldMark | null;
 };
 
 export type DeliveryChange = {
@@ -81,6 +91,30 @@ export type MessageRow = {
 
 /** An endpoint a message was for whose payload filter refused it (MessageRouted.filtered). */
 export type FilteredRow = { message_id: string; subscription_id: string; reason: FilteredReason; detail: string; routed_at: string };
+/**
+ * A background task as a batch leaves it, merged per task: the request's fields (first known), the status by
+ * the tasks' precedence, counters as their largest, and the position of the highest checkpoint.
+ */
+export type TaskChange = {
+  id: string;
+  app_id: string;
+  request: {
+    subscription_id: string;
+    kind: BackgroundTaskKind;
+    since: string | null;
+    until: string | null;
+    event_types: string[] | null;
+    channel: string | null;
+    created_at: string;
+  } | null;
+  status: BackgroundTaskStatus;
+  messages_scanned: number;
+  messages_sent: number;
+  checkpoint: { number: number; position: string | null; progress: number | null } | null;
+  reason: string | null;
+  updated_at: string;
+  finished_at: string | null;
+};
 
 export type ReadModelChanges = {
   /** The records of the subscriptions the batch changed, as the fold of their stored row and the batch leaves them. */
@@ -94,6 +128,7 @@ export type ReadModelChanges = {
   expunges: Map<string, { kind: 'message' | 'attempt'; expunged_at: string }>;
   deliveries: Map<string, DeliveryChange>;
   attempts: Map<string, AttemptRow>;
+  tasks: Map<string, TaskChange>;
 };
 
 export const initialDeliveryState: DeliveryState = {
@@ -103,17 +138,67 @@ export const initialDeliveryState: DeliveryState = {
   last_status_code: null,
   last_error: null,
   delivered_at: null,
+  hold: null,
+  release: null,
 };
 
-/** The state that wins when two are known (the state machine's precedence rule; a deferral moves only the next attempt time). */
+/**
+ * The state that wins when two are known (the state machine's precedence rule; a deferral moves only the next
+ * attempt time). Holds and releases are kept apart from the position, each as the latest of both.
+ */
 export function laterDeliveryState(current: DeliveryState, incoming: DeliveryState): DeliveryState {
-  if (supersedes(current, incoming)) return incoming;
-  if (samePosition(current, incoming)) {
+  let later = current;
+  if (supersedes(current, incoming)) later = incoming;
+  else if (samePosition(current, incoming)) {
     const nextAttemptAt = laterNextAttempt(current.next_attempt_at, incoming.next_attempt_at);
-    return nextAttemptAt === current.next_attempt_at ? current : { ...current, next_attempt_at: nextAttemptAt };
+    if (nextAttemptAt !== current.next_attempt_at) later = { ...current, next_attempt_at: nextAttemptAt };
   }
-  return current;
+  const hold = laterHold(current.hold, incoming.hold);
+  const release = laterHold(current.release, incoming.release);
+  return hold === later.hold && release === later.release ? later : { ...later, hold, release };
 }
+
+function mergeTask(changes: Map<string, TaskChange>, incoming: TaskChange): void {
+  const current = changes.get(incoming.id);
+  if (!current) {
+    changes.set(incoming.id, incoming);
+    return;
+  }
+  const checkpoint =
+    current.checkpoint === null || (incoming.checkpoint !== null && incoming.checkpoint.number > current.checkpoint.number) ? incoming.checkpoint : current.checkpoint;
+  const later = (a: string | null, b: string | null) => (a === null ? b : b === null ? a : Date.parse(b) > Date.parse(a) ? b : a);
+  changes.set(incoming.id, {
+    ...current,
+    request: current.request ?? incoming.request,
+    status: laterTaskStatus(current.status, incoming.status),
+    messages_scanned: Math.max(current.messages_scanned, incoming.messages_scanned),
+    messages_sent: Math.max(current.messages_sent, incoming.messages_sent),
+    checkpoint,
+    // (the reason of the status that wins: a cancel's reason does not stick to a task that finished)
+    reason: reasonAfter(current, incoming),
+    updated_at: later(current.updated_at, incoming.updated_at)!,
+    finished_at: later(current.finished_at, incoming.finished_at),
+  });
+}
+
+function reasonAfter(current: TaskChange, incoming: TaskChange): string | null {
+  const [was, is] = [backgroundTaskRank(current.status), backgroundTaskRank(incoming.status)];
+  if (is > was) return incoming.reason;
+  return is === was ? (current.reason ?? incoming.reason) : current.reason;
+}
+
+const taskBase = (id: string, appId: string, at: string): TaskChange => ({
+  id,
+  app_id: appId,
+  request: null,
+  status: 'running',
+  messages_scanned: 0,
+  messages_sent: 0,
+  checkpoint: null,
+  reason: null,
+  updated_at: at,
+  finished_at: null,
+});
 
 function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryChange): void {
   const current = changes.get(incoming.id);
@@ -142,7 +227,17 @@ function payloadExpiry(sealed: string | undefined): string | null {
 }
 
 export function emptyChanges(): ReadModelChanges {
-  return { subscriptions: new Map(), applications: new Map(), eventTypes: new Map(), messages: new Map(), filtered: new Map(), expunges: new Map(), deliveries: new Map(), attempts: new Map() };
+  return {
+    subscriptions: new Map(),
+    applications: new Map(),
+    eventTypes: new Map(),
+    messages: new Map(),
+    filtered: new Map(),
+    expunges: new Map(),
+    deliveries: new Map(),
+    attempts: new Map(),
+    tasks: new Map(),
+  };
 }
 
 /** Subscription rows as stored before the batch, by id (the fold continues from them). */
@@ -188,9 +283,52 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
       }
       return changes;
     }
-    case 'RedeliveryRequested':
-      // The dispatcher's to carry out; the deliveries it makes are projected from their own events.
+    case 'RedeliveryRequested': {
+      // The dispatcher's to carry out; the deliveries it makes are projected from their own events. All but a
+      // resend are background tasks, which start here.
+      const { data } = event;
+      if (!isBackgroundTaskKind(data.kind)) return changes;
+      mergeTask(changes.tasks, {
+        ...taskBase(data.request_id, data.app_id, data.requested_at),
+        request: {
+          subscription_id: data.subscription_id,
+          kind: data.kind,
+          since: data.since,
+          until: data.until,
+          event_types: data.event_types ?? null,
+          channel: data.channel ?? null,
+          created_at: data.requested_at,
+        },
+      });
       return changes;
+    }
+    case 'BackgroundTaskProgressed': {
+      const { data } = event;
+      mergeTask(changes.tasks, {
+        ...taskBase(data.task_id, data.app_id, data.progressed_at),
+        messages_scanned: data.messages_scanned,
+        messages_sent: data.messages_sent,
+        checkpoint: { number: data.checkpoint, position: data.position, progress: data.progress },
+      });
+      return changes;
+    }
+    case 'BackgroundTaskFinished': {
+      const { data } = event;
+      mergeTask(changes.tasks, {
+        ...taskBase(data.task_id, data.app_id, data.finished_at),
+        status: data.outcome,
+        messages_scanned: data.messages_scanned,
+        messages_sent: data.messages_sent,
+        reason: data.reason,
+        finished_at: data.finished_at,
+      });
+      return changes;
+    }
+    case 'BackgroundTaskCancelled': {
+      const { data } = event;
+      mergeTask(changes.tasks, { ...taskBase(data.task_id, data.app_id, data.cancelled_at), status: 'cancelled', finished_at: data.cancelled_at });
+      return changes;
+    }
     case 'MessageContentExpunged':
       changes.expunges.set(event.data.message_id, { kind: 'message', expunged_at: event.data.expunged_at });
       return changes;
@@ -208,8 +346,10 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
           created_at: event.data.received_at,
           updated_at: event.occurred_at,
           payload: null,
-          // Due at once: if its first attempt is lost (a crash before it), the retry reconciler finds it.
-          state: { ...initialDeliveryState, next_attempt_at: event.data.received_at },
+          // Due at once: if its first attempt is lost (a crash before it), the retry reconciler finds it. A
+          // delivery asked for again is due when it was asked for, not when its message was received (long
+          // before, perhaps: the reconciler would take it for overdue before its first attempt is made).
+          state: { ...initialDeliveryState, next_attempt_at: event.data.trigger === 'manual' ? event.data.routed_at : event.data.received_at },
         });
       }
       for (const entry of event.data.filtered ?? []) {
@@ -275,6 +415,16 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
     case 'DeliveryDeferred':
       mergeDelivery(changes.deliveries, deliveryRow(event, outcomeState(event, { next_attempt_at: event.data.next_attempt_at })));
       return changes;
+    case 'DeliveryHeld': {
+      const state = outcomeState(event, {});
+      mergeDelivery(changes.deliveries, deliveryRow(event, { ...state, hold: { seq: state.seq, at: event.data.held_at } }));
+      return changes;
+    }
+    case 'DeliveryReleased': {
+      const state = outcomeState(event, { next_attempt_at: event.data.next_attempt_at });
+      mergeDelivery(changes.deliveries, deliveryRow(event, { ...state, release: { seq: state.seq, at: event.data.held_at } }));
+      return changes;
+    }
     default: {
       const unknown: never = event;
       throw new Error(`no projection for event ${(unknown as { type: string }).type}`);
@@ -307,6 +457,8 @@ function outcomeState(
     last_status_code: data.last_status_code,
     last_error: data.last_error,
     delivered_at: rest.delivered_at ?? null,
+    hold: null,
+    release: null,
   };
 }
 

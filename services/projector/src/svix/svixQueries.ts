@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
-import { type ApplicationState, type DeliveryStatus, type EventTypeState, type FilteredReason, type SubscriptionState } from '@hookpost/contracts';
+import { type ApplicationState, type BackgroundTaskKind, type BackgroundTaskRow, type BackgroundTaskStatus, type DeliveryStatus, type EventTypeState, type FilteredReason, type SubscriptionState } from '@hookpost/contracts';
 import { APPLICATION_STATE_COLUMNS, EVENT_TYPE_STATE_COLUMNS, SUBSCRIPTION_STATE_COLUMNS } from '../adapters/pgProjectionWriter';
+import { deliveryHeldSql } from '../adapters/pgReadQueries';
 
 /**
  * The read queries of the Svix-compatible API. Lists are keyset pages over the id (packages/contracts
@@ -174,7 +175,7 @@ export class PgSvixQueries {
     // One row per endpoint the message was routed to; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
       `SELECT ${columns}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
-              COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
+              ${NEXT_ATTEMPT} AS delivery_next_attempt_at, d.created_at AS delivery_created_at
        FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id
        ${LATEST_RESEND} ${tail}`,
       where.params,
@@ -220,6 +221,29 @@ export class PgSvixQueries {
     return result.rows.map((row) => toJson<StoredMessageRow>(row));
   }
 
+  /** A background task (shown once its request is projected), with where the dispatcher carries on from. */
+  async task(id: string): Promise<(BackgroundTaskRow & { checkpoint: number | null; position: string | null }) | undefined> {
+    const result = await this.pool.query(`SELECT ${TASK_COLUMNS}, checkpoint, position FROM background_tasks WHERE id = $1 AND kind IS NOT NULL`, [id]);
+    return result.rows[0] ? taskOf<BackgroundTaskRow & { checkpoint: number | null; position: string | null }>(result.rows[0]) : undefined;
+  }
+
+  /** Background tasks by id (time-ordered: creation order), of one application when given. */
+  async listTasks(keyset: Keyset, filter: { appId?: string; statuses?: BackgroundTaskStatus[]; kind?: BackgroundTaskKind }): Promise<BackgroundTaskRow[]> {
+    const where = new Where().raw('kind IS NOT NULL');
+    if (filter.appId) where.add((p) => `app_id = ${p}::uuid`, filter.appId);
+    if (filter.statuses) where.add((p) => `status = ANY(${p}::text[])`, filter.statuses);
+    if (filter.kind) where.add((p) => `kind = ${p}`, filter.kind);
+    const tail = where.keyset(keyset, 'id', 'created_at');
+    const result = await this.pool.query(`SELECT ${TASK_COLUMNS} FROM background_tasks ${tail}`, where.params);
+    return result.rows.map((row) => taskOf<BackgroundTaskRow>(row));
+  }
+
+  /** Which of these messages had their content expunged (a replay from the log leaves them out). */
+  async expunged(ids: string[]): Promise<string[]> {
+    const result = await this.pool.query<{ id: string }>(`SELECT id FROM content_expunges WHERE kind = 'message' AND id = ANY($1::uuid[])`, [ids]);
+    return result.rows.map((row) => row.id);
+  }
+
   /** A message by id, whichever application it belongs to (the dispatcher's resend). */
   async messageById(id: string): Promise<StoredMessageRow | undefined> {
     const result = await this.pool.query(`SELECT ${MESSAGE_COLUMNS}, payload_expires_at FROM messages WHERE id = $1`, [id]);
@@ -236,7 +260,7 @@ export class PgSvixQueries {
     // One row per message routed to the endpoint; a later resend's delivery, if any, says where it stands.
     const result = await this.pool.query(
       `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ')}, d.id AS delivery_id, COALESCE(r.status, d.status) AS delivery_status,
-              COALESCE(r.next_attempt_at, d.next_attempt_at) AS delivery_next_attempt_at, d.created_at AS delivery_created_at
+              ${NEXT_ATTEMPT} AS delivery_next_attempt_at, d.created_at AS delivery_created_at
        FROM webhook_deliveries d JOIN messages m ON m.id = d.message_id
        ${LATEST_RESEND} ${tail}`,
       where.params,
@@ -253,10 +277,13 @@ export class PgSvixQueries {
  * where the pair stands is that delivery's status when there is one, else `d`'s own.
  */
 const LATEST_RESEND = `LEFT JOIN LATERAL (
-         SELECT status, next_attempt_at FROM webhook_deliveries r
+         SELECT status, ${deliveryHeldSql('r')} AS held, next_attempt_at FROM webhook_deliveries r
          WHERE r.message_id = d.message_id AND r.subscription_id = d.subscription_id AND r.manual
          ORDER BY r.updated_at DESC LIMIT 1
        ) r ON true`;
+
+/** The next attempt of the pair `d`/`r` (LATEST_RESEND): none while the delivery that says where it stands is held. */
+const NEXT_ATTEMPT = `CASE WHEN COALESCE(r.held, ${deliveryHeldSql('d')}) THEN NULL ELSE COALESCE(r.next_attempt_at, d.next_attempt_at) END`;
 
 /** An attempt with its delivery's message and endpoint, as the attempt lists and the attempt read show it. */
 const ATTEMPTS_SELECT = `SELECT a.id, a.created_at, a.status_code, a.duration_ms, a.error, a.response_body, a.attempt_number, a.delivery_id,
@@ -272,6 +299,14 @@ function deliveryOf(id: unknown, status: unknown, nextAttemptAt: unknown, create
 }
 
 const MESSAGE_COLUMNS = 'id, app_id, event_type, event_id, channels, tags, payload, created_at';
+const TASK_COLUMNS =
+  'id, app_id, subscription_id, kind, status, since, until, event_types, channel, messages_scanned, messages_sent, progress, reason, created_at, updated_at, finished_at';
+
+function taskOf<T extends BackgroundTaskRow>(row: Record<string, unknown>): T {
+  const task = toJson<T>(row);
+  // (bigint columns come back as text)
+  return { ...task, messages_scanned: Number(task.messages_scanned), messages_sent: Number(task.messages_sent) };
+}
 export type MessageRow = { id: string; app_id: string; event_type: string; event_id: string | null; channels: string[] | null; tags: string[] | null; payload: object | null; created_at: string };
 /** What the dispatcher's redeliveries read: with when a sealed payload expires (its bucket), null for a plain one. */
 export type StoredMessageRow = MessageRow & { payload_expires_at: string | null };

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import {
   isUuid,
   keysetOf,
@@ -6,6 +6,9 @@ import {
   type ListIterator,
   type ListOrder,
   applicationOut,
+  backgroundTaskOut,
+  taskKindOfSvixType,
+  taskStatusesOfSvix,
   endpointFieldsOut,
   endpointOut,
   eventTypeOut,
@@ -20,7 +23,7 @@ import {
   type DeliveryStatus,
   type SubscriptionState,
 } from '@hookpost/contracts';
-import { NotFound, storableTime, svixQuery, ValidationFailed } from '@hookpost/platform';
+import { applicationScopeOf, NotFound, storableTime, svixQuery, ValidationFailed } from '@hookpost/platform';
 import { decodeCursor, encodeCursor } from '../adapters/pgReadQueries';
 import type { AttemptRow, Keyset, MessageFilter, PgSvixQueries } from './svixQueries';
 import type { ReadScope } from '../app';
@@ -164,6 +167,51 @@ export function svixReadRoutes(app: Router, queries: PgSvixQueries, fenced: (sco
     res.json({ data, next_after: data.length === limit && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null });
   });
   const all = [fenced('subscriptions'), fenced('deliveries')];
+
+  // Background tasks: started and cancelled on the webhooks topic (so the deliveries fence covers them), moved
+  // on by the dispatcher there too.
+  app.get('/internal/background-tasks/:id', fenced('deliveries'), async (req, res) => {
+    const id = text(req, 'id');
+    const found = isUuid(id) ? await queries.task(id.toLowerCase()) : undefined;
+    if (!found) throw new NotFound(`No background task ${id}.`);
+    res.json(found);
+  });
+  // For a replay from the log: which of these messages (ids, comma-separated) had their content expunged.
+  // Not fenced, as it is asked once a chunk: the task read its own state fenced on the same topic when it
+  // started, so every expunge recorded before the task is applied already (one recorded while it runs may
+  // or may not be in time to keep its message out).
+  app.get('/internal/applications/:app/expunged', async (req, res) => {
+    internalApp(req);
+    const ids = (one(req.query, 'ids') ?? '').split(',').filter((id) => id !== '');
+    if (ids.length > 500 || !ids.every(isUuid)) invalid('ids', 'must be at most 500 message UUIDs, comma-separated');
+    res.json({ data: ids.length === 0 ? [] : await queries.expunged(ids.map((id) => id.toLowerCase())) });
+  });
+  /** The application an application-scoped credential sees (null: it sees none); undefined for an admin key. */
+  const scopedApplication = (res: Response): string | null | undefined => {
+    const scope = applicationScopeOf(res);
+    return scope ? (scope.application ?? null) : undefined;
+  };
+  app.get('/api/v1/background-task', fenced('deliveries'), async (req, res) => {
+    const query = queryOf('v1.background-task.list', req.query);
+    const scoped = scopedApplication(res);
+    const rows =
+      scoped === null
+        ? []
+        : await queries.listTasks(keysetFrom(query, 'descending'), {
+            appId: scoped,
+            statuses: query.status === undefined ? undefined : taskStatusesOfSvix(query.status),
+            kind: query.task === undefined ? undefined : taskKindOfSvixType(query.task),
+          });
+    res.json(listResponse(rows.map(backgroundTaskOut), { limit: query.limit, iterator: query.iterator, iteratorOf: (item) => item.id }));
+  });
+  app.get('/api/v1/background-task/:task', fenced('deliveries'), async (req, res) => {
+    const ref = parseIdOrUid('qtask', text(req, 'task'));
+    const found = ref?.kind === 'id' ? await queries.task(ref.id) : undefined;
+    const scoped = scopedApplication(res);
+    // (another application's task is as unknown to a scoped credential as one that never was)
+    if (!found || (scoped !== undefined && found.app_id !== scoped)) throw new NotFound(`No background task ${text(req, 'task')}.`);
+    res.json(backgroundTaskOut(found));
+  });
 
   app.get('/api/v1/app', config, async (req, res) => {
     const query = queryOf('v1.application.list', req.query);
