@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { FaultRun } from '../support/faultRun';
-import { retryingAtLeast } from '../support/retryQueues';
+import { retryingAtLeast, RETRIES_NOT_PROBED } from '../support/retryQueues';
 import { eventually } from '../support/wait';
 
 // Wipes the SHARED RabbitMQ: stops the broker, deletes its data directory, starts it empty. Every queue of
@@ -40,7 +40,7 @@ describe('RabbitMQ wiped with 100+ retries waiting', () => {
   });
 
   it('loses no delivery: the reconciler re-schedules every waiting retry from the log', async () => {
-    const run = await FaultRun.start({ HOOKPOST_RETRY_SCHEDULE_MS: SCHEDULE });
+    const run = await FaultRun.start({ HOOKPOST_RETRY_SCHEDULE_MS: SCHEDULE, ...RETRIES_NOT_PROBED });
     try {
       // Given 100+ deliveries waiting for a retry in RabbitMQ
       let recoverAt = Number.POSITIVE_INFINITY;

@@ -1,6 +1,6 @@
 import { createLogger } from '@hookpost/platform';
 import { FaultRun } from '../support/faultRun';
-import { deleteRetryQueues, retryingAtLeast } from '../support/retryQueues';
+import { deleteRetryQueues, retryingAtLeast, RETRIES_NOT_PROBED } from '../support/retryQueues';
 import { readProjectorEnv } from '../../services/projector/src/env';
 import { rebuildReadModel } from '../../services/projector/src/rebuild';
 
@@ -46,7 +46,7 @@ function expectExactLedger(ledger: Awaited<ReturnType<FaultRun['ledger']>>): voi
 
 describe('retry queues lost with 100+ retries waiting', () => {
   it('when the run’s retry queues are deleted: every delivery still succeeds once the receiver recovers', async () => {
-    const run = await FaultRun.start({ HOOKPOST_RETRY_SCHEDULE_MS: SCHEDULE });
+    const run = await FaultRun.start({ HOOKPOST_RETRY_SCHEDULE_MS: SCHEDULE, ...RETRIES_NOT_PROBED });
     try {
       // Given 100+ deliveries waiting for a retry in RabbitMQ
       const { retrying, recoverAfter } = await retriesWaiting(run);
@@ -69,7 +69,7 @@ describe('retry queues lost with 100+ retries waiting', () => {
   });
 
   it('when the read model is rebuilt while they wait, and the queues are lost meanwhile: retries still happen after the rebuild', async () => {
-    const run = await FaultRun.start({ HOOKPOST_RETRY_SCHEDULE_MS: SCHEDULE });
+    const run = await FaultRun.start({ HOOKPOST_RETRY_SCHEDULE_MS: SCHEDULE, ...RETRIES_NOT_PROBED });
     try {
       // Given 100+ deliveries waiting for a retry
       const { retrying, recoverAfter } = await retriesWaiting(run);
