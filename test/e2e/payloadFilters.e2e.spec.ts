@@ -153,4 +153,28 @@ describe('payload filters', () => {
     }, { what: 'the routing of the message after' });
     expect(filteredAfter).toEqual([expect.objectContaining({ endpointId: euroOrVip.id, reason: 'payloadFilter' })]);
   });
+
+  it('replays to an endpoint only the missed messages it takes: its event types and payload filter decide, as at fan-out', async () => {
+    const api = stack.api;
+    // Given messages sent before the endpoint existed: two it takes, one of another type, one its filter refuses
+    const since = new Date(Date.now() - 1_000).toISOString();
+    const app = (await api('POST', '/api/v1/app', { name: 'filters-replay-missing' })).body as { id: string };
+    const send = async (eventType: string, amount: number) => (await api('POST', `/api/v1/app/${app.id}/msg`, { eventType, payload: { data: { amount } } })).body.id as string;
+    const taken = [await send('invoice.paid', 150), await send('invoice.paid', 300)];
+    await send('invoice.refunded', 500);
+    await send('invoice.paid', 5);
+    const late = await Receiver.start();
+    receivers.push(late);
+    const endpoint = (await api('POST', `/api/v1/app/${app.id}/endpoint`, { url: late.url, filterTypes: ['invoice.paid'], payloadFilter: { path: '$.data.amount', gte: 100 } })).body as Endpoint;
+
+    // When it asks for what it missed
+    const task = await api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/replay-missing`, { since });
+    expect(task.status).toBe(202);
+    await eventually(async () => ((await api('GET', `/api/v1/background-task/${task.body.id}`)).body.status === 'finished' ? true : undefined), { what: 'the replay task to finish' });
+
+    // Then it got exactly the two messages it takes, once each
+    await eventually(async () => (late.requests.length >= 2 ? true : undefined), { what: 'the replayed messages' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receivedBy(late)).toEqual([...taken].sort());
+  });
 });

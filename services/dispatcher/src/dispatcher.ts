@@ -1,5 +1,5 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
-import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
+import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, whyEndpointSkips, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import { payloadGoneReason, payloadSubject, SealedPayloadError, type EventRecord, type KafkaEventLog, type Logger, type OpenedPayload, type PayloadKeyring, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
 import { decideAfterAttempt, decideCancel, decideDisable, type Decision, type DisableRequest } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
@@ -491,8 +491,12 @@ export class Dispatcher {
    * (expunged messages have none) once every first attempt is made, deferred, held or ended.
    */
   async redeliverMessages(request: RedeliveryRequested, endpoint: SubscriptionState, messages: readonly StoredMessage[]): Promise<number> {
+    // A message the endpoint does not take (its event types, channels or payload filter, as the fan-out decides)
+    // is not one it missed: replay-missing leaves it out. (Resend and recover send what was asked for; a replay
+    // from the log, what its own filter says.)
+    const missed = request.kind === 'replay_missing' ? messages.filter((message) => message.payload === null || whyEndpointSkips(endpoint, message, this.payloadFilters) === undefined) : messages;
     // (a payload that came sealed is sealed again into its bucket: the new delivery's job carries none in clear)
-    const { events, jobs } = decideRedelivery(request, endpoint, await Promise.all(messages.map((message) => this.resealed(message))), this.deps);
+    const { events, jobs } = decideRedelivery(request, endpoint, await Promise.all(missed.map((message) => this.resealed(message))), this.deps);
     if (events.length === 0) return 0;
     await this.record(events);
     await this.firstAttempts(jobs);
