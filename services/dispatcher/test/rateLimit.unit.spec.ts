@@ -80,10 +80,23 @@ describe('a request slot reached late', () => {
     expect(tooLateForSlot(101, 5)).toBe(true);
   });
 
-  it('allows at least 25 ms at high limits, where half an interval is less than a pause of the event loop', () => {
-    expect(tooLateForSlot(25, 1_000)).toBe(false);
-    expect(tooLateForSlot(26, 1_000)).toBe(true);
-    expect(tooLateForSlot(25, 65_535)).toBe(false);
+  it('allows up to 25 ms where half an interval is less than a pause of the event loop, never 0.8 of an interval or more', () => {
+    // 20/s: a slot every 50 ms, half of it is 25 ms
+    expect(tooLateForSlot(25, 20)).toBe(false);
+    expect(tooLateForSlot(26, 20)).toBe(true);
+    // 50/s: a slot every 20 ms; 25 ms late would let 52 requests into one second, before any network jitter
+    expect(tooLateForSlot(16, 50)).toBe(false);
+    expect(tooLateForSlot(16.5, 50)).toBe(true);
+    // 1,000/s: a slot every millisecond
+    expect(tooLateForSlot(0.8, 1_000)).toBe(false);
+    expect(tooLateForSlot(1, 1_000)).toBe(true);
+  });
+
+  it('keeps every late request under one interval, the bound for limit + 1 in any second', () => {
+    for (const perSecond of [1, 5, 20, 31, 50, 100, 333, 1_000, 65_535]) {
+      const intervalMs = 1_000 / perSecond;
+      expect(tooLateForSlot(intervalMs * 0.999, perSecond)).toBe(true);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EnvError } from '@hookpost/platform';
 import { readDeliveryJob, type DeliveryJob } from '../src/delivery/deliveryJob';
-import { jobForOverdueRetry, RecentReschedules, type OverdueRetry } from '../src/delivery/overdueRetry';
+import { decideReconcileRound, jobForOverdueRetry, RecentReschedules, type OverdueRetry } from '../src/delivery/overdueRetry';
 import { readDispatcherEnv } from '../src/env';
 
 const job: DeliveryJob = {
@@ -114,5 +114,23 @@ describe('dispatcher configuration', () => {
     expect(() => readDispatcherEnv({ ...base, HOOKPOST_RETRY_RECONCILE_GRACE_MS: '1000', HOOKPOST_ATTEMPT_LEASE_MS: '500', HOOKPOST_ATTEMPT_DONE_TTL_MS: '999' })).toThrow(
       /HOOKPOST_ATTEMPT_DONE_TTL_MS/,
     );
+  });
+});
+
+describe('whether a reconciliation round runs', () => {
+  const grace = 3_000;
+
+  it('runs when the ready queue is empty or its depth is unknown (RabbitMQ not connected: when retries are lost)', () => {
+    expect(decideReconcileRound(0, undefined, 10_000, grace)).toEqual({ kind: 'reconcile' });
+    expect(decideReconcileRound(undefined, 9_000, 10_000, grace)).toEqual({ kind: 'reconcile' });
+  });
+
+  it('waits while due retries stand in the ready queue: the dispatchers are behind, and a copy would add to it', () => {
+    expect(decideReconcileRound(800, undefined, 10_000, grace)).toEqual({ kind: 'wait', backlogSinceMs: 10_000 });
+    expect(decideReconcileRound(5, 10_000, 12_999, grace)).toEqual({ kind: 'wait', backlogSinceMs: 10_000 });
+  });
+
+  it('runs anyway once the backlog has stood for the grace period, so a backlog that never drains hides no lost retry', () => {
+    expect(decideReconcileRound(5, 10_000, 13_000, grace)).toEqual({ kind: 'reconcile' });
   });
 });

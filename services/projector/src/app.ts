@@ -174,8 +174,9 @@ export function buildProjectorApp(deps: {
     res.json(state);
   });
 
-  // For the dispatcher's retry reconciler: retries overdue in the read model, a page at a time by id.
-  app.get('/internal/deliveries/overdue-retries', fenced('deliveries'), async (req, res) => {
+  // For the dispatcher's retry reconciler: retries overdue in the read model, a page at a time by id. Fenced on
+  // the dispatcher's own delivery events too: a deferral or attempt it just recorded must not read as overdue.
+  app.get('/internal/deliveries/overdue-retries', fenced('everything'), async (req, res) => {
     allowOnly(req.query, ['due_before', 'after', 'limit']);
     const dueBefore = timestampOf(req.query, 'due_before');
     if (!dueBefore) throw new BadRequest('due_before is required.');

@@ -1,11 +1,16 @@
 import type { Logger } from '@hookpost/platform';
 import type { DeliveryJob } from '../delivery/deliveryJob';
-import { jobForOverdueRetry, RecentReschedules, type OverdueRetry } from '../delivery/overdueRetry';
+import { decideReconcileRound, jobForOverdueRetry, RecentReschedules, type OverdueRetry } from '../delivery/overdueRetry';
 
 export type RetryReconcilerDeps = {
   /** Retries the read model shows due before the given time and still waiting. */
   overdue: (dueBefore: Date) => AsyncIterable<OverdueRetry>;
-  retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void>; ensureTopology: () => Promise<void> };
+  retries: {
+    schedule: (job: DeliveryJob, delayMs: number) => Promise<void>;
+    ensureTopology: () => Promise<void>;
+    /** Retries due and waiting in the ready queue; undefined when RabbitMQ is not connected. */
+    readyDepth: () => Promise<number | undefined>;
+  };
   intervalMs: number;
   /** How late a retry may be before RabbitMQ is assumed to have lost it. */
   graceMs: number;
@@ -25,13 +30,19 @@ export type RetryReconcilerDeps = {
  * indexed by status, while folding the deliveries topic here would mean a second projection inside the
  * dispatcher. The read model can be a moment behind the log, so a retry it calls overdue may have just been
  * made: the attempt guard (redisAttemptGuard.ts) drops such a copy, and the grace keeps ordinary lateness
- * (a busy ready queue, projection lag) from producing copies at all.
+ * (a busy ready queue, projection lag) from producing copies at all. Two more guards keep an overloaded
+ * system from doubling its own work: the projector answers only once it has applied every delivery event
+ * recorded before the question (its read fence, so a deferral or an attempt just recorded is not read as an
+ * overdue retry), and no round runs while due retries wait in the ready queue (decideReconcileRound), for at
+ * most `graceMs`.
  */
 export class RetryReconciler {
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<unknown> | undefined;
   private stopped = false;
   private readonly recent: RecentReschedules;
+  /** Since when the ready queue has held due retries, round after round (decideReconcileRound). */
+  private backlogSinceMs: number | undefined;
 
   constructor(private readonly deps: RetryReconcilerDeps) {
     this.recent = new RecentReschedules(deps.graceMs);
@@ -57,6 +68,12 @@ export class RetryReconciler {
     const { deps } = this;
     await deps.retries.ensureTopology();
     const now = deps.now();
+    const round = decideReconcileRound(await deps.retries.readyDepth().catch(() => undefined), this.backlogSinceMs, now.getTime(), deps.graceMs);
+    if (round.kind === 'wait') {
+      this.backlogSinceMs = round.backlogSinceMs;
+      return 0;
+    }
+    this.backlogSinceMs = undefined;
     this.recent.forgetOlderThanWindow(now.getTime());
     let rescheduled = 0;
     for await (const row of deps.overdue(new Date(now.getTime() - deps.graceMs))) {

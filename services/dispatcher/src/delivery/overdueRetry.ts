@@ -67,3 +67,23 @@ export class RecentReschedules {
     return this.at.size;
   }
 }
+
+/**
+ * Whether a reconciliation round runs now, given the retries RabbitMQ holds due in its ready queue. Due
+ * retries waiting there mean the dispatchers are behind, not that RabbitMQ lost anything: the retries the read
+ * model calls overdue are most likely among them, and re-publishing them would add a copy of each to the same
+ * backlog (double the work exactly when there is too much). So while a backlog stands the round waits, but
+ * for at most `graceMs` (a backlog that never drains must not hide retries that were really lost). An unknown
+ * depth (RabbitMQ not connected) does not hold the round back: that is when retries are lost.
+ */
+export function decideReconcileRound(
+  readyDepth: number | undefined,
+  backlogSinceMs: number | undefined,
+  nowMs: number,
+  graceMs: number,
+): { kind: 'reconcile' } | { kind: 'wait'; backlogSinceMs: number } {
+  if (readyDepth === undefined || readyDepth === 0) return { kind: 'reconcile' };
+  const since = backlogSinceMs ?? nowMs;
+  if (nowMs - since >= graceMs) return { kind: 'reconcile' };
+  return { kind: 'wait', backlogSinceMs: since };
+}
