@@ -16,4 +16,4 @@ ensure_schemathesis
 cd "$ROOT"
 say "API tier: schemathesis against an isolated stack"
 node "$ROOT/scripts/build.mjs" --if-stale
-node --enable-source-maps --import tsx test/api/runSchemathesis.ts "$SCHEMATHESIS_VENV/bin/schemathesis" "$@"
+node ${HOOKPOST_API_NODE_FLAGS:-} --enable-source-maps --import tsx test/api/runSchemathesis.ts "$SCHEMATHESIS_VENV/bin/schemathesis" "$@"
