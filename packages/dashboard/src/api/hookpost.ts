@@ -47,6 +47,9 @@ export const hookpost = {
   replaceHeaders: (appId: string, id: string, headers: Record<string, string>) => api<void>('PUT', `${endpoint(appId, id)}/headers`, { headers }),
   endpointStats: (appId: string, id: string) => api<EndpointStats>('GET', `${endpoint(appId, id)}/stats`),
   sendExample: (appId: string, id: string, eventType: string) => api<Message>('POST', `${endpoint(appId, id)}/send-example`, { eventType }),
+  /** Hold the endpoint's deliveries (204); resume sends every held one. */
+  pauseEndpoint: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/pause`, {}),
+  resumeEndpoint: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/resume`, {}),
   recover: (appId: string, id: string, since: string) => api<{ id: string }>('POST', `${endpoint(appId, id)}/recover`, { since }),
   endpointMessages: (appId: string, id: string, params: { status?: number; iterator?: string | null }) =>
     api<ListResponse<EndpointMessage>>('GET', `${endpoint(appId, id)}/msg${query({ limit: 50, with_content: false, ...params })}`),

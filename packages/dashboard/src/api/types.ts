@@ -23,6 +23,8 @@ export type Endpoint = {
   channels: string[] | null;
   rateLimit: number | null;
   metadata: Record<string, string>;
+  /** Hookpost's own: a paused endpoint's deliveries are held (not attempted) until it is resumed. */
+  paused: boolean;
   createdAt: string;
   updatedAt: string;
 };
@@ -89,6 +91,8 @@ export type Delivery = {
   event_type: string | null;
   payload: unknown;
   status: DeliveryStatus;
+  /** Set while the delivery is held by its paused endpoint (it then reads pending or retrying, with no next attempt). */
+  held_since?: string | null;
   attempt_count: number;
   next_attempt_at: string | null;
   last_status_code: number | null;
@@ -117,3 +121,4 @@ export type TraceSpan = {
   attributes: Record<string, string | number | boolean>;
 };
 export type DeliveryTrace = { traceId: string; spans: TraceSpan[]; otherTraceIds: string[]; jaegerUrl: string };
+

@@ -27,6 +27,12 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
         </p>
         <h1>
           {ep.url} <StatusBadge status={ep.disabled ? 'disabled' : 'enabled'} />
+          {ep.paused && (
+            <>
+              {' '}
+              <StatusBadge status="paused" />
+            </>
+          )}
         </h1>
         <p className="muted">
           <ShortId id={ep.id} /> · created <Time at={ep.createdAt} /> · updated <Time at={ep.updatedAt} />
@@ -44,7 +50,8 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
           )}
         </p>
       </header>
-      <Stats appId={appId} endpointId={ep.id} />
+      <Stats appId={appId} endpointId={ep.id} paused={ep.paused} />
+      <Pause appId={appId} endpoint={ep} />
       <Settings appId={appId} endpoint={ep} base={base} />
       <Secret appId={appId} endpointId={ep.id} />
       <Headers appId={appId} endpointId={ep.id} />
@@ -54,8 +61,9 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
   );
 }
 
-function Stats({ appId, endpointId }: { appId: string; endpointId: string }) {
-  const stats = useQuery({ queryKey: ['endpoint-stats', appId, endpointId], queryFn: () => hookpost.endpointStats(appId, endpointId), refetchInterval: 10_000 });
+function Stats({ appId, endpointId, paused }: { appId: string; endpointId: string; paused: boolean }) {
+  // (faster while paused: the held deliveries are what the page is about, and resuming sends them at once)
+  const stats = useQuery({ queryKey: ['endpoint-stats', appId, endpointId], queryFn: () => hookpost.endpointStats(appId, endpointId), refetchInterval: paused ? 2_000 : 10_000 });
   return (
     <section className="card" aria-labelledby="stats-title">
       <h2 id="stats-title">Deliveries</h2>
@@ -70,8 +78,8 @@ function Stats({ appId, endpointId }: { appId: string; endpointId: string }) {
             <dd>{stats.data.sending}</dd>
           </div>
           <div>
-            <dt>Pending</dt>
-            <dd>{stats.data.pending}</dd>
+            <dt>{paused ? 'Pending (held)' : 'Pending'}</dt>
+            <dd data-testid="pending-count">{stats.data.pending}</dd>
           </div>
           <div>
             <dt>Failed</dt>
@@ -85,6 +93,42 @@ function Stats({ appId, endpointId }: { appId: string; endpointId: string }) {
       ) : (
         <ErrorNote error={stats.error} />
       )}
+    </section>
+  );
+}
+
+/**
+ * Pause and resume. A paused endpoint still gets its deliveries, but none is attempted: the API reports each as
+ * pending (or retrying, if attempts were made before) with no next attempt, and resuming sends them all at once.
+ */
+function Pause({ appId, endpoint }: { appId: string; endpoint: EndpointOut }) {
+  const client = useQueryClient();
+  const change = useMutation({
+    mutationFn: async () => {
+      await (endpoint.paused ? hookpost.resumeEndpoint(appId, endpoint.id) : hookpost.pauseEndpoint(appId, endpoint.id));
+      // (both answer 204: the endpoint as it is now is read again)
+      return hookpost.endpoint(appId, endpoint.id);
+    },
+    onSuccess: (next) => {
+      client.setQueryData(['endpoint', appId, endpoint.id], next);
+      void client.invalidateQueries({ queryKey: ['endpoints', appId] });
+      void client.invalidateQueries({ queryKey: ['endpoint-stats', appId, endpoint.id] });
+    },
+  });
+  return (
+    <section className={`card${endpoint.paused ? ' paused' : ''}`} aria-labelledby="pause-title">
+      <h2 id="pause-title">Deliveries {endpoint.paused ? 'paused' : 'flowing'}</h2>
+      <p data-testid="pause-state">
+        {endpoint.paused
+          ? 'Paused: messages still reach this endpoint, but nothing is sent. Its deliveries are held: they read as pending (or retrying, if attempts were made before) with no next attempt, and are sent, each once, when you resume.'
+          : 'Deliveries are sent as messages arrive. Pausing holds them (nothing is attempted, nothing fails) until you resume.'}
+      </p>
+      <div className="actions">
+        <button type="button" className={endpoint.paused ? undefined : 'secondary'} disabled={change.isPending} onClick={() => change.mutate()}>
+          {endpoint.paused ? 'Resume endpoint' : 'Pause endpoint'}
+        </button>
+      </div>
+      <ErrorNote error={change.error} />
     </section>
   );
 }

@@ -131,6 +131,8 @@ function EndpointMessages({ appId, endpointId }: { appId: string; endpointId: st
     queryKey: ['endpoint-messages', endpointId, status],
     queryFn: () => hookpost.endpointMessages(appId, endpointId, { status: status === '' ? undefined : Number(status) }),
   });
+  const endpoint = useQuery({ queryKey: ['endpoint', appId, endpointId], queryFn: () => hookpost.endpoint(appId, endpointId) });
+  const paused = endpoint.data?.paused ?? false;
   const endpointUuid = fromExternalId('ep', endpointId);
   const live = useLiveDeliveries(
     useCallback(
@@ -146,7 +148,16 @@ function EndpointMessages({ appId, endpointId }: { appId: string; endpointId: st
         <p className="crumbs">
           <Link to={`/portal/endpoints/${endpointId}`}>Endpoint</Link> /
         </p>
-        <h1>Messages</h1>
+        <h1>
+          Messages
+          {paused && (
+            <>
+              {' '}
+              <StatusBadge status="paused" />
+            </>
+          )}
+        </h1>
+        {paused && <p>This endpoint is paused: new messages are held (pending, with no next attempt) and sent when it is resumed.</p>}
         <p className="muted">
           Sent to this endpoint, newest first.{' '}
           <span className={`live live-${live}`} role="status">
@@ -191,6 +202,13 @@ function EndpointMessages({ appId, endpointId }: { appId: string; endpointId: st
                 <tr key={message.id} data-message={message.id} data-status={svixStatusNames[message.status]}>
                   <td>
                     <StatusBadge status={svixStatusNames[message.status] ?? String(message.status)} />
+                    {/* (the API reports a held delivery as pending with no next attempt) */}
+                    {paused && message.status === 1 && !message.nextAttempt && (
+                      <>
+                        {' '}
+                        <span className="badge badge-held">held</span>
+                      </>
+                    )}
                   </td>
                   <td>{message.eventType}</td>
                   <td>
