@@ -14,6 +14,7 @@ import { Endpoint } from './pages/Endpoint';
 import { EventTypes } from './pages/EventTypes';
 import { Overview } from './pages/Overview';
 import { SignIn } from './pages/SignIn';
+import { TaskPage, Tasks } from './pages/Tasks';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -56,6 +57,7 @@ const sections = [
   { to: '/ui/applications', label: 'Applications', active: (path: string) => path.startsWith('/ui/applications') },
   { to: '/ui/event-types', label: 'Event types', active: (path: string) => path.startsWith('/ui/event-types') },
   { to: '/ui/deliveries', label: 'Deliveries', active: (path: string) => path.startsWith('/ui/deliveries') },
+  { to: '/ui/tasks', label: 'Tasks', active: (path: string) => path.startsWith('/ui/tasks') },
 ];
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -107,6 +109,8 @@ function Page({ path }: { path: string }) {
   if (match('/ui/event-types', path)) return <EventTypes />;
   if (match('/ui/deliveries', path)) return <Deliveries />;
   if ((params = match('/ui/deliveries/:id', path))) return <DeliveryPage deliveryId={params.id!} />;
+  if (match('/ui/tasks', path)) return <Tasks />;
+  if ((params = match('/ui/tasks/:id', path))) return <TaskPage taskId={params.id!} />;
   return (
     <>
       <h1>Not found</h1>

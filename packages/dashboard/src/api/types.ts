@@ -122,3 +122,31 @@ export type TraceSpan = {
 };
 export type DeliveryTrace = { traceId: string; spans: TraceSpan[]; otherTraceIds: string[]; jaegerUrl: string };
 
+/** A background task (recover, replay-missing, replay from the log) as GET /api/v1/background-task answers it. */
+export type BackgroundTaskState = 'running' | 'finished' | 'failed' | 'cancelled';
+export type BackgroundTask = {
+  id: string;
+  /** Svix's status: a cancelled task reads `failed`, with `data.state` `cancelled`. */
+  status: 'running' | 'finished' | 'failed';
+  task: string;
+  data: {
+    state: BackgroundTaskState;
+    endpointId: string;
+    since: string | null;
+    until: string | null;
+    eventTypes: string[] | null;
+    channel: string | null;
+    messagesScanned: number;
+    messagesSent: number;
+    /** 0–1 where the task knows its size (a replay from the log), else null. */
+    progress: number | null;
+    reason: string | null;
+    startedAt: string;
+    finishedAt: string | null;
+  };
+  updatedAt: string;
+};
+/** What starting a task answers (202). */
+export type TaskStarted = { id: string; status: 'running'; task: string; updatedAt: string };
+/** Svix's task types: what each one is called on the pages. */
+export const taskTypeNames: Record<string, string> = { 'endpoint.recover': 'Recover', 'endpoint.replay': 'Replay missing', 'endpoint.bulk-replay': 'Replay from the log' };

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { hookpost } from '../api/hookpost';
 import type { Endpoint as EndpointOut } from '../api/types';
 import { EventTypePicker } from '../components/EventTypePicker';
+import { StartedTask } from '../components/TaskProgress';
 import { ErrorNote, Field, Loading, ShortId, StatusBadge, Time } from '../components/ui';
 import { fromExternalId } from '../lib/externalIds';
 import { Link, navigate, useTitle } from '../lib/router';
@@ -19,6 +20,7 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
   if (endpoint.error) return <ErrorNote error={endpoint.error} />;
   const ep = endpoint.data;
   const uuid = fromExternalId('ep', ep.id);
+  const operator = base.startsWith('/ui/');
   return (
     <>
       <header className="page-header">
@@ -56,7 +58,9 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
       <Secret appId={appId} endpointId={ep.id} />
       <Headers appId={appId} endpointId={ep.id} />
       <TestEvent appId={appId} endpointId={ep.id} />
-      <Recover appId={appId} endpointId={ep.id} />
+      <Recover appId={appId} endpointId={ep.id} operator={operator} />
+      <ReplayMissing appId={appId} endpointId={ep.id} operator={operator} />
+      <ReplayFromLog appId={appId} endpointId={ep.id} operator={operator} />
     </>
   );
 }
@@ -348,8 +352,19 @@ function TestEvent({ appId, endpointId }: { appId: string; endpointId: string })
   );
 }
 
-function Recover({ appId, endpointId }: { appId: string; endpointId: string }) {
-  const [since, setSince] = useState(() => new Date(Date.now() - 3_600_000).toISOString().slice(0, 16));
+/** A datetime-local field's value (the browser's local time) for a moment `msAgo` ago. */
+const localInput = (msAgo: number) => {
+  const at = new Date(Date.now() - msAgo);
+  return new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+};
+const isoOf = (local: string) => (local ? new Date(local).toISOString() : null);
+
+/**
+ * Recover, replay-missing and replay from the log: each starts a background task, whose progress shows here
+ * as it runs (and, for the operator, on the Tasks page).
+ */
+function Recover({ appId, endpointId, operator }: { appId: string; endpointId: string; operator: boolean }) {
+  const [since, setSince] = useState(() => localInput(3_600_000));
   const recover = useMutation({ mutationFn: () => hookpost.recover(appId, endpointId, new Date(since).toISOString()) });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -364,12 +379,76 @@ function Recover({ appId, endpointId }: { appId: string; endpointId: string }) {
       <button type="submit" disabled={recover.isPending}>
         Recover
       </button>
-      {recover.data && (
-        <p role="status">
-          Recovery started: task <code>{recover.data.id}</code>.
-        </p>
-      )}
+      {recover.data && <StartedTask taskId={recover.data.id} link={operator} />}
       <ErrorNote error={recover.error} />
+    </form>
+  );
+}
+
+function ReplayMissing({ appId, endpointId, operator }: { appId: string; endpointId: string; operator: boolean }) {
+  const [since, setSince] = useState(() => localInput(3_600_000));
+  const [until, setUntil] = useState('');
+  const replay = useMutation({ mutationFn: () => hookpost.replayMissing(appId, endpointId, { since: isoOf(since)!, until: isoOf(until) }) });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    replay.mutate();
+  };
+  return (
+    <form className="card inline-form" onSubmit={submit} aria-labelledby="replay-missing-title">
+      <h2 id="replay-missing-title">Replay missing messages</h2>
+      <Field label="Missing since" hint="Messages of the window this endpoint takes (its event types and filter) but never had">
+        {(props) => <input {...props} type="datetime-local" required value={since} onChange={(event) => setSince(event.target.value)} />}
+      </Field>
+      <Field label="Missing until" hint="Empty: up to now">
+        {(props) => <input {...props} type="datetime-local" value={until} onChange={(event) => setUntil(event.target.value)} />}
+      </Field>
+      <button type="submit" disabled={replay.isPending}>
+        Replay missing
+      </button>
+      {replay.data && <StartedTask taskId={replay.data.id} link={operator} />}
+      <ErrorNote error={replay.error} />
+    </form>
+  );
+}
+
+function ReplayFromLog({ appId, endpointId, operator }: { appId: string; endpointId: string; operator: boolean }) {
+  const [since, setSince] = useState(() => localInput(3_600_000));
+  const [until, setUntil] = useState('');
+  const [eventTypes, setEventTypes] = useState<string[]>([]);
+  const [channel, setChannel] = useState('');
+  const replay = useMutation({
+    mutationFn: () =>
+      hookpost.replayFromLog(appId, endpointId, {
+        since: isoOf(since)!,
+        until: isoOf(until),
+        eventTypes: eventTypes.length ? eventTypes : null,
+        channel: channel.trim() || null,
+      }),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    replay.mutate();
+  };
+  return (
+    <form className="card form-grid" onSubmit={submit} aria-labelledby="replay-log-title">
+      <h2 id="replay-log-title">Replay from the log</h2>
+      <p className="muted">
+        Sends this endpoint every message of the application received in the window, of the chosen event types (none chosen: all) and channel, read from the event log — whether or not it had them
+        before, and whatever its own filters.
+      </p>
+      <Field label="Received since">{(props) => <input {...props} type="datetime-local" required value={since} onChange={(event) => setSince(event.target.value)} />}</Field>
+      <Field label="Received until" hint="Empty: up to now">
+        {(props) => <input {...props} type="datetime-local" value={until} onChange={(event) => setUntil(event.target.value)} />}
+      </Field>
+      <Field label="Channel (optional)">{(props) => <input {...props} value={channel} onChange={(event) => setChannel(event.target.value)} />}</Field>
+      <EventTypePicker value={eventTypes} onChange={setEventTypes} legend="Event types to replay" />
+      <div className="actions">
+        <button type="submit" disabled={replay.isPending}>
+          Replay from the log
+        </button>
+      </div>
+      {replay.data && <StartedTask taskId={replay.data.id} link={operator} />}
+      <ErrorNote error={replay.error} />
     </form>
   );
 }
