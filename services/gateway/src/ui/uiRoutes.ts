@@ -7,6 +7,8 @@ import { HttpProblem, ServiceUnavailable, Unauthorized, type Logger } from '@hoo
 import type { JaegerLookup } from '../adapters/jaegerQuery';
 import { deliveryTraceFrom } from './deliveryTrace';
 import type { RedisUiSessions } from '../adapters/redisUiSessions';
+import type { RedisSignInFailures } from '../adapters/redisSignInFailures';
+import { decideSignInGate, signInAddress, type SignInLimit } from './signInLimit';
 import { cookieValue, decideCookieRequest, decideSignInOrigin, isSafeMethod, sessionCookie, sessionCookieName, type UiSession } from './uiSession';
 
 /**
@@ -21,6 +23,9 @@ export type UiDeps = {
   sessions: Pick<RedisUiSessions, 'open' | 'find' | 'close'>;
   apiKeys: readonly string[];
   sessionTtlMs: number;
+  /** Failed sign-ins per client address (signInLimit.ts), and the limit on them. */
+  signInFailures: Pick<RedisSignInFailures, 'current' | 'record'>;
+  signInLimit: SignInLimit;
   /** HOOKPOST_PUBLIC_URL: where users reach the gateway; without it, each request's own scheme and host. */
   publicUrl: string | undefined;
   /** Who may put the portal in a frame (CSP frame-ancestors sources); the operator's pages never are. */
@@ -32,6 +37,12 @@ export type UiDeps = {
 class Forbidden extends HttpProblem {
   constructor(detail: string) {
     super(403, 'Forbidden', detail);
+  }
+}
+
+class TooManySignInAttempts extends HttpProblem {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'Too Many Requests', `Too many failed sign-ins from this address; try again in ${retryAfterSeconds} s.`);
   }
 }
 
@@ -124,9 +135,29 @@ export function uiAccess(deps: UiDeps) {
     router.post('/ui/api/session', ...body, async (req, res) => {
       res.setHeader('Cache-Control', 'no-store');
       if (decideSignInOrigin(cookieRequestOf(req, deps.publicUrl)) !== 'allowed') throw new Forbidden('Sign in from the dashboard itself.');
+      // Asked before the key is looked at: a locked-out address learns nothing, not even a right guess.
+      const address = signInAddress(req.ip);
+      const gate = decideSignInGate(await deps.signInFailures.current(address), deps.signInLimit);
+      switch (gate.kind) {
+        case 'open':
+          break;
+        case 'locked':
+          res.setHeader('Retry-After', String(gate.retryAfterSeconds));
+          throw new TooManySignInAttempts(gate.retryAfterSeconds);
+        default: {
+          const unknown: never = gate;
+          throw new Error(`unknown sign-in gate ${JSON.stringify(unknown)}`);
+        }
+      }
       const key = (req.body as { key?: unknown } | undefined)?.key;
       const keyDigest = typeof key === 'string' && key.length <= 1_024 ? adminKeyDigest(keyDigests, key) : undefined;
-      if (!keyDigest) throw new Unauthorized('That is not an admin API key of this Hookpost.');
+      if (!keyDigest) {
+        const counted = await deps.signInFailures.record(address, deps.signInLimit.windowMs);
+        if (counted.failures === deps.signInLimit.maxFailures) {
+          deps.log.warn({ client_address: address, failures: counted.failures, locked_ms: counted.resetsInMs }, 'dashboard sign-in locked for this address: too many failures');
+        }
+        throw new Unauthorized('That is not an admin API key of this Hookpost.');
+      }
       const { id, session } = await deps.sessions.open(keyDigest, deps.sessionTtlMs, deps.now());
       res.setHeader('Set-Cookie', sessionCookie(id, { secure: isSecure(req, deps.publicUrl), maxAgeSeconds: Math.floor(deps.sessionTtlMs / 1000) }));
       deps.log.info({ session_expires_at: new Date(session.expiresAt).toISOString() }, 'dashboard sign-in');
