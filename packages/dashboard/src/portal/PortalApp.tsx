@@ -11,7 +11,7 @@ import { Link, match, useLocation, useTitle } from '../lib/router';
 import { CreateEndpoint, Endpoints } from '../pages/Application';
 import { Endpoint } from '../pages/Endpoint';
 import { EventTypes } from '../pages/EventTypes';
-import { applicationOfToken, forgetPortalToken, takePortalToken } from './portalToken';
+import { applicationOfToken, forgetPortalToken, tabStorage, takePortalToken } from './portalToken';
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 5_000, retry: (count, error) => count < 2 && !(error instanceof ApiError && error.status < 500) } },
@@ -23,7 +23,8 @@ const queryClient = new QueryClient({
  * Everything it calls is the public API with the application's token, which reaches that application only.
  */
 export function PortalApp() {
-  const [token, setToken] = useState(() => takePortalToken(window.location, window.sessionStorage, window.history));
+  const [storage] = useState(() => tabStorage(() => window.sessionStorage));
+  const [token, setToken] = useState(() => takePortalToken(window.location, storage, window.history));
   const appId = token ? applicationOfToken(token) : undefined;
   useCredential(token ? { kind: 'token', token } : undefined);
   if (!token || !appId) {
@@ -38,7 +39,7 @@ export function PortalApp() {
   }
   const leave = async () => {
     await api('POST', '/api/v1/auth/logout', {}).catch(() => undefined);
-    forgetPortalToken(window.sessionStorage);
+    forgetPortalToken(storage);
     queryClient.clear();
     setToken(undefined);
   };
