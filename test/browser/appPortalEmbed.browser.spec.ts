@@ -57,7 +57,8 @@ beforeAll(async () => {
         import { AppPortal } from 'svix-react';
         import 'svix-react/style.css';
         const mount = document.getElementById('portal');
-        createRoot(mount).render(createElement(AppPortal, { url: mount.dataset.url, primaryColor: '#8a2be2' }));
+        const fullSize = new URLSearchParams(location.search).has('fullSize');
+        createRoot(mount).render(createElement(AppPortal, { url: mount.dataset.url, primaryColor: '#8a2be2', fullSize }));
       `,
       resolveDir: ROOT,
       loader: 'js',
@@ -126,6 +127,26 @@ describe("svix-react's AppPortal", () => {
     // and it works on inside the frame, where Chromium (third-party cookies blocked) denies it sessionStorage
     await portal.getByRole('link', { name: 'https://acme.example/hooks' }).click();
     await portal.getByRole('heading', { name: 'Signing secret' }).waitFor();
+    await context.close();
+  });
+
+  it('grows the frame with the portal when AppPortal is fullSize', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    await page.goto(`${allowedOrigin}/?fullSize`);
+    const portal = page.frameLocator('iframe');
+    await portal.getByRole('link', { name: 'https://acme.example/hooks' }).waitFor({ timeout: 15_000 });
+    // (AppPortal sets the frame's height from the portal's svix.iframe-resizer-height messages; unset, a frame is 150 px)
+    const frameHeight = async () => Math.round((await page.locator('iframe').boundingBox())!.height);
+    const contentHeight = () => portal.locator('html').evaluate((html) => Math.ceil((html as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height));
+    await page.waitForFunction(() => Number.parseInt((globalThis as unknown as { document: { querySelector(s: string): { style: { height: string } } } }).document.querySelector('iframe').style.height, 10) > 300);
+    expect(Math.abs((await frameHeight()) - (await contentHeight()))).toBeLessThanOrEqual(2);
+    // and follows it: the endpoint's page is taller
+    const before = await frameHeight();
+    await portal.getByRole('link', { name: 'https://acme.example/hooks' }).click();
+    await portal.getByRole('heading', { name: 'Replay from the log' }).waitFor();
+    await page.waitForFunction((was) => Number.parseInt((globalThis as unknown as { document: { querySelector(s: string): { style: { height: string } } } }).document.querySelector('iframe').style.height, 10) > was, before);
+    expect(await frameHeight()).toBeGreaterThan(before);
     await context.close();
   });
 

@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, useCredential } from '../api/client';
 import { hookpost } from '../api/hookpost';
 import { svixStatusNames, type DeliveryChange } from '../api/types';
@@ -11,6 +11,7 @@ import { Link, match, useLocation, useTitle } from '../lib/router';
 import { CreateEndpoint, Endpoints } from '../pages/Application';
 import { Endpoint } from '../pages/Endpoint';
 import { EventTypes } from '../pages/EventTypes';
+import { reportHeightToEmbedder } from './frameHeight';
 import { applicationOfToken, forgetPortalToken, tabStorage, takePortalToken } from './portalToken';
 
 const queryClient = new QueryClient({
@@ -27,6 +28,7 @@ export function PortalApp() {
   const [token, setToken] = useState(() => takePortalToken(window.location, storage, window.history));
   const appId = token ? applicationOfToken(token) : undefined;
   useCredential(token ? { kind: 'token', token } : undefined);
+  useEffect(() => reportHeightToEmbedder(window), []);
   if (!token || !appId) {
     return (
       <main id="main" className="sign-in">
