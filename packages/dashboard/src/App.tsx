@@ -4,6 +4,7 @@ import { onSignedOut, useCredential } from './api/client';
 import { currentSession, signOut, type Session } from './api/session';
 import { ApiError } from './api/client';
 import { Loading } from './components/ui';
+import { publicPath } from './lib/basePath';
 import { brand } from './lib/brand';
 import { Link, match, navigate, useLocation } from './lib/router';
 import { Application } from './pages/Application';
@@ -82,10 +83,10 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
               </li>
             ))}
             <li>
-              <a href="/docs">API</a>
+              <a href={publicPath('/docs')}>API</a>
             </li>
             <li>
-              <a href="/redoc">Reference</a>
+              <a href={publicPath('/redoc')}>Reference</a>
             </li>
           </ul>
         </nav>

@@ -124,3 +124,20 @@ describe("the portal's token", () => {
     expect(takePortalToken({ hash: '', pathname: '/portal/', search: '' }, denied, history)).toBeUndefined();
   });
 });
+
+describe('the base path (HOOKPOST_PUBLIC_URL with a path)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { gatewayPath, publicPath } = require('../src/lib/basePath') as typeof import('../src/lib/basePath');
+
+  it('is empty where the page has no configuration (in Node, at the root)', () => {
+    expect(publicPath('/ui/deliveries')).toBe('/ui/deliveries');
+    expect(gatewayPath('/ui/deliveries')).toBe('/ui/deliveries');
+  });
+
+  it("takes the browser's path to the gateway's, and nothing outside the base", () => {
+    expect(gatewayPath('/hookpost/ui/tasks', '/hookpost')).toBe('/ui/tasks');
+    expect(gatewayPath('/hookpost', '/hookpost')).toBe('/');
+    expect(gatewayPath('/hookposter/ui', '/hookpost')).toBeUndefined();
+    expect(gatewayPath('/ui/tasks', '/hookpost')).toBeUndefined();
+  });
+});

@@ -195,7 +195,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
       .json({ delivery_id: event.data.delivery_id, status: 'pending' });
   });
 
-  app.use(docsRouter());
+  app.use(docsRouter(deps.ui?.pages.publicUrl));
 
   app.use(
     '/api/v1',

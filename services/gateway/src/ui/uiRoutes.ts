@@ -177,13 +177,24 @@ export function uiAccess(deps: UiDeps) {
   return { signedIn, sessionRoutes, isSafeMethod };
 }
 
-/** index.html as built, with the branding written in; read once (a rebuild restarts the gateway). */
+/**
+ * The path HOOKPOST_PUBLIC_URL puts the gateway under ('' at the root): behind a reverse proxy that serves it at
+ * https://example.com/hookpost/ and strips the prefix, `/hookpost`. The pages then ask for every URL under it.
+ */
+export function basePathOf(publicUrl: string | undefined): string {
+  return publicUrl ? new URL(publicUrl).pathname.replace(/\/+$/, '') : '';
+}
+
+/** index.html as built, with the branding and the base path written in; read once (a rebuild restarts the gateway). */
 function loadIndex(deps: UiDeps): string | undefined {
   const file = path.join(deps.dir, 'index.html');
   if (!existsSync(file)) return undefined;
+  const basePath = basePathOf(deps.publicUrl);
   // (JSON in a script block: `<` escaped so no value can close the block)
-  const config = JSON.stringify({ brand: deps.brand }).replace(/</g, '\\u003c');
-  return readFileSync(file, 'utf8').replace('<!--hookpost-config-->', `<script id="hookpost-config" type="application/json">${config}</script>`);
+  const config = JSON.stringify({ brand: deps.brand, basePath }).replace(/</g, '\\u003c');
+  return readFileSync(file, 'utf8')
+    .replace(/(href|src)="\/ui\//g, `$1="${basePath}/ui/`)
+    .replace('<!--hookpost-config-->', `<script id="hookpost-config" type="application/json">${config}</script>`);
 }
 
 function redocFile(dir: string): string | undefined {
@@ -194,7 +205,7 @@ function redocFile(dir: string): string | undefined {
   }
 }
 
-const redocPage = (script: string) => `<!doctype html>
+const redocPage = (script: string, basePath: string) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -203,8 +214,8 @@ const redocPage = (script: string) => `<!doctype html>
   <style>body { margin: 0; }</style>
 </head>
 <body>
-  <redoc spec-url="/openapi.json"></redoc>
-  <script src="/ui/assets/${script}"></script>
+  <redoc spec-url="${basePath}/openapi.json"></redoc>
+  <script src="${basePath}/ui/assets/${script}"></script>
 </body>
 </html>`;
 
@@ -259,7 +270,7 @@ export function uiPages(deps: UiDeps): Router {
     // ReDoc styles with injected <style> elements and runs its search in a blob: worker.
     res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src blob:; font-src 'self' data:; frame-ancestors 'none'");
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.type('html').send(redocPage(redoc));
+    res.type('html').send(redocPage(redoc, basePathOf(deps.publicUrl)));
   });
   return router;
 }
