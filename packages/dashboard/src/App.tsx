@@ -4,6 +4,7 @@ import { onSignedOut, useCredential } from './api/client';
 import { currentSession, signOut, type Session } from './api/session';
 import { ApiError } from './api/client';
 import { Loading } from './components/ui';
+import { publicPath } from './lib/basePath';
 import { brand } from './lib/brand';
 import { Link, match, navigate, useLocation } from './lib/router';
 import { Application } from './pages/Application';
@@ -14,6 +15,7 @@ import { Endpoint } from './pages/Endpoint';
 import { EventTypes } from './pages/EventTypes';
 import { Overview } from './pages/Overview';
 import { SignIn } from './pages/SignIn';
+import { TaskPage, Tasks } from './pages/Tasks';
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -56,6 +58,7 @@ const sections = [
   { to: '/ui/applications', label: 'Applications', active: (path: string) => path.startsWith('/ui/applications') },
   { to: '/ui/event-types', label: 'Event types', active: (path: string) => path.startsWith('/ui/event-types') },
   { to: '/ui/deliveries', label: 'Deliveries', active: (path: string) => path.startsWith('/ui/deliveries') },
+  { to: '/ui/tasks', label: 'Tasks', active: (path: string) => path.startsWith('/ui/tasks') },
 ];
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -80,10 +83,10 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
               </li>
             ))}
             <li>
-              <a href="/docs">API</a>
+              <a href={publicPath('/docs')}>API</a>
             </li>
             <li>
-              <a href="/redoc">Reference</a>
+              <a href={publicPath('/redoc')}>Reference</a>
             </li>
           </ul>
         </nav>
@@ -107,6 +110,8 @@ function Page({ path }: { path: string }) {
   if (match('/ui/event-types', path)) return <EventTypes />;
   if (match('/ui/deliveries', path)) return <Deliveries />;
   if ((params = match('/ui/deliveries/:id', path))) return <DeliveryPage deliveryId={params.id!} />;
+  if (match('/ui/tasks', path)) return <Tasks />;
+  if ((params = match('/ui/tasks/:id', path))) return <TaskPage taskId={params.id!} />;
   return (
     <>
       <h1>Not found</h1>

@@ -86,7 +86,7 @@ describe('the live stream reader', () => {
 
 describe("the portal's token", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { applicationOfToken, takePortalToken } = require('../src/portal/portalToken') as typeof import('../src/portal/portalToken');
+  const { applicationOfToken, tabStorage, takePortalToken } = require('../src/portal/portalToken') as typeof import('../src/portal/portalToken');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { AppTokens } = require('@hookpost/platform') as typeof import('@hookpost/platform');
 
@@ -109,5 +109,35 @@ describe("the portal's token", () => {
     // (whatever an embedding component appends after it)
     expect(takePortalToken({ hash: `#token=${token}&darkMode=true`, pathname: '/portal/', search: '' }, storage, history)).toBe(token);
     expect(takePortalToken({ hash: `#token=${token}?fullSize=1`, pathname: '/portal/', search: '' }, storage, history)).toBe(token);
+  });
+
+  it('stays in the fragment where the browser denies the frame its storage (third-party cookies blocked)', () => {
+    const replaced: string[] = [];
+    const history = { replaceState: (_state: unknown, _title: string, url?: string | URL | null) => void replaced.push(String(url)) };
+    const denied = tabStorage(() => {
+      throw new Error("Failed to read the 'sessionStorage' property from 'Window': Access is denied for this document.");
+    });
+    expect(denied).toBeUndefined();
+    const token = new AppTokens([randomBytes(32)]).issue({ app: randomUUID(), expiresInSeconds: 3_600, readOnly: false }, Date.now());
+    expect(takePortalToken({ hash: `#token=${token}`, pathname: '/portal/', search: '?primaryColor=%23000' }, denied, history)).toBe(token);
+    expect(replaced).toEqual([]);
+    expect(takePortalToken({ hash: '', pathname: '/portal/', search: '' }, denied, history)).toBeUndefined();
+  });
+});
+
+describe('the base path (HOOKPOST_PUBLIC_URL with a path)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { gatewayPath, publicPath } = require('../src/lib/basePath') as typeof import('../src/lib/basePath');
+
+  it('is empty where the page has no configuration (in Node, at the root)', () => {
+    expect(publicPath('/ui/deliveries')).toBe('/ui/deliveries');
+    expect(gatewayPath('/ui/deliveries')).toBe('/ui/deliveries');
+  });
+
+  it("takes the browser's path to the gateway's, and nothing outside the base", () => {
+    expect(gatewayPath('/hookpost/ui/tasks', '/hookpost')).toBe('/ui/tasks');
+    expect(gatewayPath('/hookpost', '/hookpost')).toBe('/');
+    expect(gatewayPath('/hookposter/ui', '/hookpost')).toBeUndefined();
+    expect(gatewayPath('/ui/tasks', '/hookpost')).toBeUndefined();
   });
 });

@@ -84,6 +84,8 @@ export type GatewayDeps = {
     forwardAs: string;
     registerClose: (close: () => void) => void;
   };
+  /** Express's `trust proxy` (HOOKPOST_TRUST_PROXY): which proxies may name the client; absent, none. */
+  trustProxy?: number | string;
   /** Seals payloads into their events under their retention bucket's key (retention.ts). */
   payloads: Pick<PayloadSealer, 'message' | 'ingest'>;
 };
@@ -105,6 +107,8 @@ function validated<T>(validate: (value: unknown) => { ok: boolean; fields?: { fi
 export function buildGatewayApp(deps: GatewayDeps) {
   const topics = topicNames(deps.topicPrefix);
   const app = express();
+  // (req.ip, which the sign-in limit counts by, is then the client a trusted proxy names)
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.disable('x-powered-by');
   // No ETag: answers to commands are never revalidated, and hashing every 202 body costs CPU on the hot path.
   app.set('etag', false);
@@ -191,7 +195,7 @@ export function buildGatewayApp(deps: GatewayDeps) {
       .json({ delivery_id: event.data.delivery_id, status: 'pending' });
   });
 
-  app.use(docsRouter());
+  app.use(docsRouter(deps.ui?.pages.publicUrl));
 
   app.use(
     '/api/v1',

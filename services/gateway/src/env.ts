@@ -28,6 +28,15 @@ export const gatewayEnvSpec = {
   HOOKPOST_JAEGER_TIMEOUT_MS: envs.int(3_000, { min: 100, max: 60_000 }),
   /** How long a dashboard sign-in lasts (the session cookie and its record in Redis). */
   HOOKPOST_UI_SESSION_TTL_MS: envs.int(8 * 3_600_000, { min: 60_000, max: 30 * 86_400_000 }),
+  /** Failed dashboard sign-ins allowed per client address in a window; the next attempts get 429 until it ends. */
+  HOOKPOST_UI_SIGN_IN_MAX_FAILURES: envs.int(10, { min: 1, max: 100_000 }),
+  /** The window failed sign-ins are counted in, from the first failure. */
+  HOOKPOST_UI_SIGN_IN_WINDOW_MS: envs.int(600_000, { min: 1_000, max: 86_400_000 }),
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For names the client (e.g. `loopback`, CIDRs, comma-separated,
+   * or a hop count); empty, none: the client is the connection's peer. `true` (any) is refused: anyone could name any address.
+   */
+  HOOKPOST_TRUST_PROXY: envs.string(''),
   /** Who may embed the application portal (/portal) in a frame: CSP frame-ancestors sources, comma-separated; none by default. */
   HOOKPOST_PORTAL_FRAME_ANCESTORS: envs.list([]),
   /** The name, logo (an http(s) URL) and accent colour (#rrggbb) the dashboard and the portal show. */
@@ -49,6 +58,16 @@ export type GatewayEnv = ReturnType<typeof readGatewayEnv>;
 export function readGatewayEnv(source: NodeJS.ProcessEnv = process.env) {
   const env = parseEnv(gatewayEnvSpec, source);
   const { byApplication, problems } = parseRetentionByApplication(env.HOOKPOST_PAYLOAD_RETENTION_BY_APP);
+  const trustProxy = trustProxyOf(env.HOOKPOST_TRUST_PROXY);
+  if (trustProxy === 'refused') problems.push('HOOKPOST_TRUST_PROXY: `true` would trust every X-Forwarded-For; name the proxies (loopback, CIDRs) or a hop count');
   if (problems.length > 0) throw new EnvError(problems);
-  return { ...env, payloadRetention: { defaultHours: env.HOOKPOST_PAYLOAD_RETENTION_HOURS, byApplication, hourMs: env.HOOKPOST_RETENTION_HOUR_MS, bucketMs: env.HOOKPOST_PAYLOAD_BUCKET_MS } };
+  return { ...env, trustProxy: trustProxy === 'refused' ? undefined : trustProxy, payloadRetention: { defaultHours: env.HOOKPOST_PAYLOAD_RETENTION_HOURS, byApplication, hourMs: env.HOOKPOST_RETENTION_HOUR_MS, bucketMs: env.HOOKPOST_PAYLOAD_BUCKET_MS } };
+}
+
+/** HOOKPOST_TRUST_PROXY as Express's `trust proxy` takes it: a hop count, or the proxies' addresses and names. */
+export function trustProxyOf(value: string): number | string | undefined | 'refused' {
+  const text = value.trim();
+  if (text === '' || text === 'false') return undefined;
+  if (text === 'true') return 'refused';
+  return /^\d+$/.test(text) ? Number(text) : text;
 }

@@ -45,6 +45,7 @@ import { payloadSchemaProblems } from './svix/payloadSchemas';
 import { buildGatewayApp } from './app';
 import { readGatewayEnv, type GatewayEnv } from './env';
 import { ProjectorForwarder } from './adapters/projectorForwarder';
+import { RedisSignInFailures } from './adapters/redisSignInFailures';
 import { RedisUiSessions } from './adapters/redisUiSessions';
 import { RedisLiveDeliveries } from './adapters/redisLiveDeliveries';
 import { uiSettings, type TraceSource } from './ui/uiRoutes';
@@ -164,6 +165,8 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
         sessions: new RedisUiSessions(redis, env.HOOKPOST_REDIS_PREFIX),
         apiKeys,
         sessionTtlMs: env.HOOKPOST_UI_SESSION_TTL_MS,
+        signInFailures: new RedisSignInFailures(redis, env.HOOKPOST_REDIS_PREFIX),
+        signInLimit: { maxFailures: env.HOOKPOST_UI_SIGN_IN_MAX_FAILURES, windowMs: env.HOOKPOST_UI_SIGN_IN_WINDOW_MS },
         publicUrl: env.HOOKPOST_PUBLIC_URL || undefined,
         ...ui,
         now: Date.now,
@@ -192,6 +195,7 @@ export async function startGateway(env: GatewayEnv, log: Logger = createLogger('
         closeLiveStreams = close;
       },
     },
+    trustProxy: env.trustProxy,
     payloads: new PayloadSealer(payloadKeyring, env.payloadRetention),
     idempotent: idempotency({
       store: new RedisIdempotencyStore(redis, env.HOOKPOST_REDIS_PREFIX),

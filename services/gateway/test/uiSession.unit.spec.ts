@@ -103,3 +103,15 @@ describe('dashboard settings', () => {
     expect(() => uiSettings({ ...env, HOOKPOST_UI_ACCENT_COLOR: 'red;}' })).toThrow(/#rrggbb/);
   });
 });
+
+describe("the public URL's base path", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { basePathOf } = require('../src/ui/uiRoutes') as typeof import('../src/ui/uiRoutes');
+  it('is the path of HOOKPOST_PUBLIC_URL without its last slash, or empty', () => {
+    expect(basePathOf(undefined)).toBe('');
+    expect(basePathOf('https://hooks.example.com')).toBe('');
+    expect(basePathOf('https://hooks.example.com/')).toBe('');
+    expect(basePathOf('https://example.com/hookpost/')).toBe('/hookpost');
+    expect(basePathOf('https://example.com/a/b')).toBe('/a/b');
+  });
+});

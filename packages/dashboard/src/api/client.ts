@@ -4,6 +4,8 @@
  * in a header, which another site cannot read or set. The portal has no cookie: it holds the application
  * token from its URL's fragment in memory and sends it as a Bearer token.
  */
+import { publicPath } from '../lib/basePath';
+
 export type Credential = { kind: 'session'; csrf: string } | { kind: 'token'; token: string };
 
 export class ApiError extends Error {
@@ -61,7 +63,7 @@ export function errorText(body: unknown, status: number): string {
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...authHeaders(method) };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const answer = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = await fetch(publicPath(path), { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await answer.text();
   let parsed: unknown = undefined;
   try {

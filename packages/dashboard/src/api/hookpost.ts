@@ -1,5 +1,5 @@
 import { api, query } from './client';
-import type { Application, Delivery, DeliveryTrace, DeliveryStatus, Endpoint, EndpointHeaders, EndpointMessage, EndpointStats, EventType, ListResponse, Message, MessageAttempt, Page } from './types';
+import type { Application, BackgroundTask, Delivery, DeliveryTrace, DeliveryStatus, Endpoint, EndpointHeaders, EndpointMessage, EndpointStats, EventType, ListResponse, Message, MessageAttempt, Page, TaskStarted } from './types';
 
 /** The operations the pages call, each one public API operation (docs/svix-api.md, the seed API in README). */
 const app = (id: string) => `/api/v1/app/${encodeURIComponent(id)}`;
@@ -16,6 +16,8 @@ export type EndpointInput = {
   disabled?: boolean;
 };
 export type EventTypeInput = { name: string; description: string; schemas?: Record<string, unknown> | null; archived?: boolean };
+
+export type ReplayFromLogInput = { since: string; until?: string | null; eventTypes?: string[] | null; channel?: string | null };
 
 export type DeliverySearch = {
   app_id?: string;
@@ -47,7 +49,12 @@ export const hookpost = {
   replaceHeaders: (appId: string, id: string, headers: Record<string, string>) => api<void>('PUT', `${endpoint(appId, id)}/headers`, { headers }),
   endpointStats: (appId: string, id: string) => api<EndpointStats>('GET', `${endpoint(appId, id)}/stats`),
   sendExample: (appId: string, id: string, eventType: string) => api<Message>('POST', `${endpoint(appId, id)}/send-example`, { eventType }),
-  recover: (appId: string, id: string, since: string) => api<{ id: string }>('POST', `${endpoint(appId, id)}/recover`, { since }),
+  /** Hold the endpoint's deliveries (204); resume sends every held one. */
+  pauseEndpoint: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/pause`, {}),
+  resumeEndpoint: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/resume`, {}),
+  recover: (appId: string, id: string, since: string) => api<TaskStarted>('POST', `${endpoint(appId, id)}/recover`, { since }),
+  replayMissing: (appId: string, id: string, window: { since: string; until?: string | null }) => api<TaskStarted>('POST', `${endpoint(appId, id)}/replay-missing`, window),
+  replayFromLog: (appId: string, id: string, input: ReplayFromLogInput) => api<TaskStarted>('POST', `${endpoint(appId, id)}/replay-from-log`, input),
   endpointMessages: (appId: string, id: string, params: { status?: number; iterator?: string | null }) =>
     api<ListResponse<EndpointMessage>>('GET', `${endpoint(appId, id)}/msg${query({ limit: 50, with_content: false, ...params })}`),
 
@@ -61,6 +68,10 @@ export const hookpost = {
   messageAttempts: (appId: string, msgId: string, endpointId?: string) =>
     api<ListResponse<MessageAttempt>>('GET', `${app(appId)}/attempt/msg/${encodeURIComponent(msgId)}${query({ limit: 250, endpoint_id: endpointId })}`),
   resend: (appId: string, msgId: string, endpointId: string) => api<unknown>('POST', `${app(appId)}/msg/${encodeURIComponent(msgId)}/endpoint/${encodeURIComponent(endpointId)}/resend`, {}),
+
+  tasks: (params: { status?: string; task?: string; iterator?: string | null }) => api<ListResponse<BackgroundTask>>('GET', `/api/v1/background-task${query({ limit: 50, ...params })}`),
+  task: (id: string) => api<BackgroundTask>('GET', `/api/v1/background-task/${encodeURIComponent(id)}`),
+  cancelTask: (id: string) => api<BackgroundTask>('POST', `/api/v1/background-task/${encodeURIComponent(id)}/cancel`, {}),
 
   deliveries: (search: DeliverySearch) => api<Page<Delivery>>('GET', `/deliveries${query({ limit: 50, ...search })}`),
   delivery: (id: string) => api<Delivery>('GET', `/deliveries/${encodeURIComponent(id)}`),

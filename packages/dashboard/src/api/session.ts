@@ -1,3 +1,4 @@
+import { publicPath } from '../lib/basePath';
 import { ApiError, errorText } from './client';
 
 /** The operator's session: sign-in exchanges an admin API key for an httpOnly cookie; the key is not kept. */
@@ -11,14 +12,14 @@ async function answer<T>(response: Response): Promise<T> {
 }
 
 export async function currentSession(): Promise<Session | undefined> {
-  const response = await fetch('/ui/api/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  const response = await fetch(publicPath('/ui/api/session'), { credentials: 'same-origin', headers: { accept: 'application/json' } });
   if (response.status === 401) return undefined;
   return answer<Session>(response);
 }
 
 export async function signIn(key: string): Promise<Session> {
   return answer<Session>(
-    await fetch('/ui/api/session', {
+    await fetch(publicPath('/ui/api/session'), {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -28,6 +29,6 @@ export async function signIn(key: string): Promise<Session> {
 }
 
 export async function signOut(csrf: string): Promise<void> {
-  const response = await fetch('/ui/api/session', { method: 'DELETE', credentials: 'same-origin', headers: { 'x-hookpost-csrf': csrf } });
+  const response = await fetch(publicPath('/ui/api/session'), { method: 'DELETE', credentials: 'same-origin', headers: { 'x-hookpost-csrf': csrf } });
   if (!response.ok && response.status !== 401) await answer(response);
 }

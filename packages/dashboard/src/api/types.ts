@@ -23,6 +23,8 @@ export type Endpoint = {
   channels: string[] | null;
   rateLimit: number | null;
   metadata: Record<string, string>;
+  /** Hookpost's own: a paused endpoint's deliveries are held (not attempted) until it is resumed. */
+  paused: boolean;
   createdAt: string;
   updatedAt: string;
 };
@@ -89,6 +91,8 @@ export type Delivery = {
   event_type: string | null;
   payload: unknown;
   status: DeliveryStatus;
+  /** Set while the delivery is held by its paused endpoint (it then reads pending or retrying, with no next attempt). */
+  held_since?: string | null;
   attempt_count: number;
   next_attempt_at: string | null;
   last_status_code: number | null;
@@ -117,3 +121,32 @@ export type TraceSpan = {
   attributes: Record<string, string | number | boolean>;
 };
 export type DeliveryTrace = { traceId: string; spans: TraceSpan[]; otherTraceIds: string[]; jaegerUrl: string };
+
+/** A background task (recover, replay-missing, replay from the log) as GET /api/v1/background-task answers it. */
+export type BackgroundTaskState = 'running' | 'finished' | 'failed' | 'cancelled';
+export type BackgroundTask = {
+  id: string;
+  /** Svix's status: a cancelled task reads `failed`, with `data.state` `cancelled`. */
+  status: 'running' | 'finished' | 'failed';
+  task: string;
+  data: {
+    state: BackgroundTaskState;
+    endpointId: string;
+    since: string | null;
+    until: string | null;
+    eventTypes: string[] | null;
+    channel: string | null;
+    messagesScanned: number;
+    messagesSent: number;
+    /** 0–1 where the task knows its size (a replay from the log), else null. */
+    progress: number | null;
+    reason: string | null;
+    startedAt: string;
+    finishedAt: string | null;
+  };
+  updatedAt: string;
+};
+/** What starting a task answers (202). */
+export type TaskStarted = { id: string; status: 'running'; task: string; updatedAt: string };
+/** Svix's task types: what each one is called on the pages. */
+export const taskTypeNames: Record<string, string> = { 'endpoint.recover': 'Recover', 'endpoint.replay': 'Replay missing', 'endpoint.bulk-replay': 'Replay from the log' };

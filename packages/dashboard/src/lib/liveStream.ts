@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { authHeaders } from '../api/client';
 import type { DeliveryChange } from '../api/types';
+import { publicPath } from './basePath';
 
 /**
  * The gateway's live stream (server-sent events, GET /ui/api/live): one `delivery` event per delivery row the
@@ -40,7 +41,7 @@ export function useLiveDeliveries(onChange: (changes: DeliveryChange[]) => void,
     let retry: ReturnType<typeof setTimeout> | undefined;
     const connect = async () => {
       try {
-        const answer = await fetch(`/ui/api/live${params}`, { headers: { accept: 'text/event-stream', ...authHeaders() }, credentials: 'same-origin', signal: abort.signal });
+        const answer = await fetch(publicPath(`/ui/api/live${params}`), { headers: { accept: 'text/event-stream', ...authHeaders() }, credentials: 'same-origin', signal: abort.signal });
         if (!answer.ok || !answer.body) throw new Error(`live stream: HTTP ${answer.status}`);
         const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';

@@ -1,4 +1,5 @@
 import { useEffect, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+import { gatewayPath, publicPath } from './basePath';
 
 /**
  * A router of a few lines: the pages are a handful of paths under /ui (and /portal), the gateway answers
@@ -12,12 +13,13 @@ const subscribe = (listener: () => void) => {
   listeners.add(listener);
   return () => listeners.delete(listener);
 };
-const snapshot = () => `${window.location.pathname}${window.location.search}`;
+// (the gateway's own path: the public URL's base, if any, is left off here and put back by navigate and Link)
+const snapshot = () => `${gatewayPath(window.location.pathname) ?? window.location.pathname}${window.location.search}`;
 
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === snapshot()) return;
-  if (options.replace) window.history.replaceState(null, '', to);
-  else window.history.pushState(null, '', to);
+  if (options.replace) window.history.replaceState(null, '', publicPath(to));
+  else window.history.pushState(null, '', publicPath(to));
   notify();
 }
 
@@ -50,7 +52,7 @@ export function Link({ to, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorEl
     event.preventDefault();
     navigate(to);
   };
-  return <a href={to} onClick={follow} {...rest} />;
+  return <a href={publicPath(to)} onClick={follow} {...rest} />;
 }
 
 /** Sets the document title (what a screen reader announces on a page change). */

@@ -70,6 +70,12 @@ export function Endpoints({ appId, base }: { appId: string; base: string }) {
                 </td>
                 <td>
                   <StatusBadge status={endpoint.disabled ? 'disabled' : 'enabled'} />
+                  {endpoint.paused && (
+                    <>
+                      {' '}
+                      <StatusBadge status="paused" />
+                    </>
+                  )}
                 </td>
                 <td>{endpoint.filterTypes?.length ? endpoint.filterTypes.join(', ') : <span className="muted">all</span>}</td>
                 <td>{endpoint.rateLimit ? `${endpoint.rateLimit}/s` : <span className="muted">none</span>}</td>

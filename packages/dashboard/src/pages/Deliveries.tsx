@@ -38,6 +38,8 @@ export function Deliveries() {
           if (!listed.has(change.id) && mayBelong(change, filters, Date.now())) missing = true;
           // (a status filter the change no longer meets: the page is asked again so the row leaves)
           if (listed.has(change.id) && filters.status && change.status !== filters.status) missing = true;
+          // (the live row does not say whether it is held: a held row that changed is asked for again)
+          if (listed.has(change.id) && deliveries.data?.data.some((row) => row.id === change.id && row.held_since)) missing = true;
         }
         if (missing) refetchSoon();
         for (const change of changes) client.setQueryData<Delivery>(['delivery', change.id], (old) => (old ? { ...old, ...change } : old));
@@ -87,6 +89,14 @@ export function Deliveries() {
                 <tr key={delivery.id} data-delivery={delivery.id} data-message={delivery.message_id ? toExternalId('msg', delivery.message_id) : undefined} data-status={delivery.status}>
                   <td>
                     <StatusBadge status={delivery.status} />
+                    {delivery.held_since && (delivery.status === 'pending' || delivery.status === 'retrying') && (
+                      <>
+                        {' '}
+                        <span className="badge badge-held" title="Its endpoint is paused: sent when the endpoint is resumed">
+                          held
+                        </span>
+                      </>
+                    )}
                   </td>
                   <td>{delivery.event_type ?? <span className="muted">—</span>}</td>
                   <td>

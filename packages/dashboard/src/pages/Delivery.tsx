@@ -74,7 +74,12 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
                 <span className="badge badge-pending">next</span> Next attempt due <Time at={d.next_attempt_at} />
               </li>
             )}
-            {attempts.length === 0 && !d.next_attempt_at && <li className="muted">No attempt yet.</li>}
+            {d.held_since && (d.status === 'retrying' || d.status === 'pending') && (
+              <li className="timeline-item next" data-testid="held">
+                <span className="badge badge-held">held</span> Held since <Time at={d.held_since} />: its endpoint is paused. It is sent when the endpoint is resumed.
+              </li>
+            )}
+            {attempts.length === 0 && !d.next_attempt_at && !d.held_since && <li className="muted">No attempt yet.</li>}
           </ol>
           {d.last_error && <p className="muted">Last error: {d.last_error}</p>}
           <div className="actions">

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { hookpost } from '../api/hookpost';
 import type { Endpoint as EndpointOut } from '../api/types';
 import { EventTypePicker } from '../components/EventTypePicker';
+import { StartedTask } from '../components/TaskProgress';
 import { ErrorNote, Field, Loading, ShortId, StatusBadge, Time } from '../components/ui';
 import { fromExternalId } from '../lib/externalIds';
 import { Link, navigate, useTitle } from '../lib/router';
@@ -19,6 +20,7 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
   if (endpoint.error) return <ErrorNote error={endpoint.error} />;
   const ep = endpoint.data;
   const uuid = fromExternalId('ep', ep.id);
+  const operator = base.startsWith('/ui/');
   return (
     <>
       <header className="page-header">
@@ -27,6 +29,12 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
         </p>
         <h1>
           {ep.url} <StatusBadge status={ep.disabled ? 'disabled' : 'enabled'} />
+          {ep.paused && (
+            <>
+              {' '}
+              <StatusBadge status="paused" />
+            </>
+          )}
         </h1>
         <p className="muted">
           <ShortId id={ep.id} /> · created <Time at={ep.createdAt} /> · updated <Time at={ep.updatedAt} />
@@ -44,18 +52,22 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
           )}
         </p>
       </header>
-      <Stats appId={appId} endpointId={ep.id} />
+      <Stats appId={appId} endpointId={ep.id} paused={ep.paused} />
+      <Pause appId={appId} endpoint={ep} />
       <Settings appId={appId} endpoint={ep} base={base} />
       <Secret appId={appId} endpointId={ep.id} />
       <Headers appId={appId} endpointId={ep.id} />
       <TestEvent appId={appId} endpointId={ep.id} />
-      <Recover appId={appId} endpointId={ep.id} />
+      <Recover appId={appId} endpointId={ep.id} operator={operator} />
+      <ReplayMissing appId={appId} endpointId={ep.id} operator={operator} />
+      <ReplayFromLog appId={appId} endpointId={ep.id} operator={operator} />
     </>
   );
 }
 
-function Stats({ appId, endpointId }: { appId: string; endpointId: string }) {
-  const stats = useQuery({ queryKey: ['endpoint-stats', appId, endpointId], queryFn: () => hookpost.endpointStats(appId, endpointId), refetchInterval: 10_000 });
+function Stats({ appId, endpointId, paused }: { appId: string; endpointId: string; paused: boolean }) {
+  // (faster while paused: the held deliveries are what the page is about, and resuming sends them at once)
+  const stats = useQuery({ queryKey: ['endpoint-stats', appId, endpointId], queryFn: () => hookpost.endpointStats(appId, endpointId), refetchInterval: paused ? 2_000 : 10_000 });
   return (
     <section className="card" aria-labelledby="stats-title">
       <h2 id="stats-title">Deliveries</h2>
@@ -70,8 +82,8 @@ function Stats({ appId, endpointId }: { appId: string; endpointId: string }) {
             <dd>{stats.data.sending}</dd>
           </div>
           <div>
-            <dt>Pending</dt>
-            <dd>{stats.data.pending}</dd>
+            <dt>{paused ? 'Pending (held)' : 'Pending'}</dt>
+            <dd data-testid="pending-count">{stats.data.pending}</dd>
           </div>
           <div>
             <dt>Failed</dt>
@@ -85,6 +97,42 @@ function Stats({ appId, endpointId }: { appId: string; endpointId: string }) {
       ) : (
         <ErrorNote error={stats.error} />
       )}
+    </section>
+  );
+}
+
+/**
+ * Pause and resume. A paused endpoint still gets its deliveries, but none is attempted: the API reports each as
+ * pending (or retrying, if attempts were made before) with no next attempt, and resuming sends them all at once.
+ */
+function Pause({ appId, endpoint }: { appId: string; endpoint: EndpointOut }) {
+  const client = useQueryClient();
+  const change = useMutation({
+    mutationFn: async () => {
+      await (endpoint.paused ? hookpost.resumeEndpoint(appId, endpoint.id) : hookpost.pauseEndpoint(appId, endpoint.id));
+      // (both answer 204: the endpoint as it is now is read again)
+      return hookpost.endpoint(appId, endpoint.id);
+    },
+    onSuccess: (next) => {
+      client.setQueryData(['endpoint', appId, endpoint.id], next);
+      void client.invalidateQueries({ queryKey: ['endpoints', appId] });
+      void client.invalidateQueries({ queryKey: ['endpoint-stats', appId, endpoint.id] });
+    },
+  });
+  return (
+    <section className={`card${endpoint.paused ? ' paused' : ''}`} aria-labelledby="pause-title">
+      <h2 id="pause-title">Deliveries {endpoint.paused ? 'paused' : 'flowing'}</h2>
+      <p data-testid="pause-state">
+        {endpoint.paused
+          ? 'Paused: messages still reach this endpoint, but nothing is sent. Its deliveries are held: they read as pending (or retrying, if attempts were made before) with no next attempt, and are sent, each once, when you resume.'
+          : 'Deliveries are sent as messages arrive. Pausing holds them (nothing is attempted, nothing fails) until you resume.'}
+      </p>
+      <div className="actions">
+        <button type="button" className={endpoint.paused ? undefined : 'secondary'} disabled={change.isPending} onClick={() => change.mutate()}>
+          {endpoint.paused ? 'Resume endpoint' : 'Pause endpoint'}
+        </button>
+      </div>
+      <ErrorNote error={change.error} />
     </section>
   );
 }
@@ -304,8 +352,19 @@ function TestEvent({ appId, endpointId }: { appId: string; endpointId: string })
   );
 }
 
-function Recover({ appId, endpointId }: { appId: string; endpointId: string }) {
-  const [since, setSince] = useState(() => new Date(Date.now() - 3_600_000).toISOString().slice(0, 16));
+/** A datetime-local field's value (the browser's local time) for a moment `msAgo` ago. */
+const localInput = (msAgo: number) => {
+  const at = new Date(Date.now() - msAgo);
+  return new Date(at.getTime() - at.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+};
+const isoOf = (local: string) => (local ? new Date(local).toISOString() : null);
+
+/**
+ * Recover, replay-missing and replay from the log: each starts a background task, whose progress shows here
+ * as it runs (and, for the operator, on the Tasks page).
+ */
+function Recover({ appId, endpointId, operator }: { appId: string; endpointId: string; operator: boolean }) {
+  const [since, setSince] = useState(() => localInput(3_600_000));
   const recover = useMutation({ mutationFn: () => hookpost.recover(appId, endpointId, new Date(since).toISOString()) });
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -320,12 +379,76 @@ function Recover({ appId, endpointId }: { appId: string; endpointId: string }) {
       <button type="submit" disabled={recover.isPending}>
         Recover
       </button>
-      {recover.data && (
-        <p role="status">
-          Recovery started: task <code>{recover.data.id}</code>.
-        </p>
-      )}
+      {recover.data && <StartedTask taskId={recover.data.id} link={operator} />}
       <ErrorNote error={recover.error} />
+    </form>
+  );
+}
+
+function ReplayMissing({ appId, endpointId, operator }: { appId: string; endpointId: string; operator: boolean }) {
+  const [since, setSince] = useState(() => localInput(3_600_000));
+  const [until, setUntil] = useState('');
+  const replay = useMutation({ mutationFn: () => hookpost.replayMissing(appId, endpointId, { since: isoOf(since)!, until: isoOf(until) }) });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    replay.mutate();
+  };
+  return (
+    <form className="card inline-form" onSubmit={submit} aria-labelledby="replay-missing-title">
+      <h2 id="replay-missing-title">Replay missing messages</h2>
+      <Field label="Missing since" hint="Messages of the window this endpoint takes (its event types and filter) but never had">
+        {(props) => <input {...props} type="datetime-local" required value={since} onChange={(event) => setSince(event.target.value)} />}
+      </Field>
+      <Field label="Missing until" hint="Empty: up to now">
+        {(props) => <input {...props} type="datetime-local" value={until} onChange={(event) => setUntil(event.target.value)} />}
+      </Field>
+      <button type="submit" disabled={replay.isPending}>
+        Replay missing
+      </button>
+      {replay.data && <StartedTask taskId={replay.data.id} link={operator} />}
+      <ErrorNote error={replay.error} />
+    </form>
+  );
+}
+
+function ReplayFromLog({ appId, endpointId, operator }: { appId: string; endpointId: string; operator: boolean }) {
+  const [since, setSince] = useState(() => localInput(3_600_000));
+  const [until, setUntil] = useState('');
+  const [eventTypes, setEventTypes] = useState<string[]>([]);
+  const [channel, setChannel] = useState('');
+  const replay = useMutation({
+    mutationFn: () =>
+      hookpost.replayFromLog(appId, endpointId, {
+        since: isoOf(since)!,
+        until: isoOf(until),
+        eventTypes: eventTypes.length ? eventTypes : null,
+        channel: channel.trim() || null,
+      }),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    replay.mutate();
+  };
+  return (
+    <form className="card form-grid" onSubmit={submit} aria-labelledby="replay-log-title">
+      <h2 id="replay-log-title">Replay from the log</h2>
+      <p className="muted">
+        Sends this endpoint every message of the application received in the window, of the chosen event types (none chosen: all) and channel, read from the event log — whether or not it had them
+        before, and whatever its own filters.
+      </p>
+      <Field label="Received since">{(props) => <input {...props} type="datetime-local" required value={since} onChange={(event) => setSince(event.target.value)} />}</Field>
+      <Field label="Received until" hint="Empty: up to now">
+        {(props) => <input {...props} type="datetime-local" value={until} onChange={(event) => setUntil(event.target.value)} />}
+      </Field>
+      <Field label="Channel (optional)">{(props) => <input {...props} value={channel} onChange={(event) => setChannel(event.target.value)} />}</Field>
+      <EventTypePicker value={eventTypes} onChange={setEventTypes} legend="Event types to replay" />
+      <div className="actions">
+        <button type="submit" disabled={replay.isPending}>
+          Replay from the log
+        </button>
+      </div>
+      {replay.data && <StartedTask taskId={replay.data.id} link={operator} />}
+      <ErrorNote error={replay.error} />
     </form>
   );
 }

@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, useCredential } from '../api/client';
 import { hookpost } from '../api/hookpost';
 import { svixStatusNames, type DeliveryChange } from '../api/types';
@@ -11,7 +11,8 @@ import { Link, match, useLocation, useTitle } from '../lib/router';
 import { CreateEndpoint, Endpoints } from '../pages/Application';
 import { Endpoint } from '../pages/Endpoint';
 import { EventTypes } from '../pages/EventTypes';
-import { applicationOfToken, forgetPortalToken, takePortalToken } from './portalToken';
+import { reportHeightToEmbedder } from './frameHeight';
+import { applicationOfToken, forgetPortalToken, tabStorage, takePortalToken } from './portalToken';
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 5_000, retry: (count, error) => count < 2 && !(error instanceof ApiError && error.status < 500) } },
@@ -23,9 +24,11 @@ const queryClient = new QueryClient({
  * Everything it calls is the public API with the application's token, which reaches that application only.
  */
 export function PortalApp() {
-  const [token, setToken] = useState(() => takePortalToken(window.location, window.sessionStorage, window.history));
+  const [storage] = useState(() => tabStorage(() => window.sessionStorage));
+  const [token, setToken] = useState(() => takePortalToken(window.location, storage, window.history));
   const appId = token ? applicationOfToken(token) : undefined;
   useCredential(token ? { kind: 'token', token } : undefined);
+  useEffect(() => reportHeightToEmbedder(window), []);
   if (!token || !appId) {
     return (
       <main id="main" className="sign-in">
@@ -38,7 +41,7 @@ export function PortalApp() {
   }
   const leave = async () => {
     await api('POST', '/api/v1/auth/logout', {}).catch(() => undefined);
-    forgetPortalToken(window.sessionStorage);
+    forgetPortalToken(storage);
     queryClient.clear();
     setToken(undefined);
   };
@@ -131,6 +134,8 @@ function EndpointMessages({ appId, endpointId }: { appId: string; endpointId: st
     queryKey: ['endpoint-messages', endpointId, status],
     queryFn: () => hookpost.endpointMessages(appId, endpointId, { status: status === '' ? undefined : Number(status) }),
   });
+  const endpoint = useQuery({ queryKey: ['endpoint', appId, endpointId], queryFn: () => hookpost.endpoint(appId, endpointId) });
+  const paused = endpoint.data?.paused ?? false;
   const endpointUuid = fromExternalId('ep', endpointId);
   const live = useLiveDeliveries(
     useCallback(
@@ -146,7 +151,16 @@ function EndpointMessages({ appId, endpointId }: { appId: string; endpointId: st
         <p className="crumbs">
           <Link to={`/portal/endpoints/${endpointId}`}>Endpoint</Link> /
         </p>
-        <h1>Messages</h1>
+        <h1>
+          Messages
+          {paused && (
+            <>
+              {' '}
+              <StatusBadge status="paused" />
+            </>
+          )}
+        </h1>
+        {paused && <p>This endpoint is paused: new messages are held (pending, with no next attempt) and sent when it is resumed.</p>}
         <p className="muted">
           Sent to this endpoint, newest first.{' '}
           <span className={`live live-${live}`} role="status">
@@ -191,6 +205,13 @@ function EndpointMessages({ appId, endpointId }: { appId: string; endpointId: st
                 <tr key={message.id} data-message={message.id} data-status={svixStatusNames[message.status]}>
                   <td>
                     <StatusBadge status={svixStatusNames[message.status] ?? String(message.status)} />
+                    {/* (the API reports a held delivery as pending with no next attempt) */}
+                    {paused && message.status === 1 && !message.nextAttempt && (
+                      <>
+                        {' '}
+                        <span className="badge badge-held">held</span>
+                      </>
+                    )}
                   </td>
                   <td>{message.eventType}</td>
                   <td>

@@ -7,6 +7,8 @@ import { HttpProblem, ServiceUnavailable, Unauthorized, type Logger } from '@hoo
 import type { JaegerLookup } from '../adapters/jaegerQuery';
 import { deliveryTraceFrom } from './deliveryTrace';
 import type { RedisUiSessions } from '../adapters/redisUiSessions';
+import type { RedisSignInFailures } from '../adapters/redisSignInFailures';
+import { decideSignInGate, signInAddress, type SignInLimit } from './signInLimit';
 import { cookieValue, decideCookieRequest, decideSignInOrigin, isSafeMethod, sessionCookie, sessionCookieName, type UiSession } from './uiSession';
 
 /**
@@ -21,6 +23,9 @@ export type UiDeps = {
   sessions: Pick<RedisUiSessions, 'open' | 'find' | 'close'>;
   apiKeys: readonly string[];
   sessionTtlMs: number;
+  /** Failed sign-ins per client address (signInLimit.ts), and the limit on them. */
+  signInFailures: Pick<RedisSignInFailures, 'current' | 'record'>;
+  signInLimit: SignInLimit;
   /** HOOKPOST_PUBLIC_URL: where users reach the gateway; without it, each request's own scheme and host. */
   publicUrl: string | undefined;
   /** Who may put the portal in a frame (CSP frame-ancestors sources); the operator's pages never are. */
@@ -32,6 +37,12 @@ export type UiDeps = {
 class Forbidden extends HttpProblem {
   constructor(detail: string) {
     super(403, 'Forbidden', detail);
+  }
+}
+
+class TooManySignInAttempts extends HttpProblem {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, 'Too Many Requests', `Too many failed sign-ins from this address; try again in ${retryAfterSeconds} s.`);
   }
 }
 
@@ -124,9 +135,29 @@ export function uiAccess(deps: UiDeps) {
     router.post('/ui/api/session', ...body, async (req, res) => {
       res.setHeader('Cache-Control', 'no-store');
       if (decideSignInOrigin(cookieRequestOf(req, deps.publicUrl)) !== 'allowed') throw new Forbidden('Sign in from the dashboard itself.');
+      // Asked before the key is looked at: a locked-out address learns nothing, not even a right guess.
+      const address = signInAddress(req.ip);
+      const gate = decideSignInGate(await deps.signInFailures.current(address), deps.signInLimit);
+      switch (gate.kind) {
+        case 'open':
+          break;
+        case 'locked':
+          res.setHeader('Retry-After', String(gate.retryAfterSeconds));
+          throw new TooManySignInAttempts(gate.retryAfterSeconds);
+        default: {
+          const unknown: never = gate;
+          throw new Error(`unknown sign-in gate ${JSON.stringify(unknown)}`);
+        }
+      }
       const key = (req.body as { key?: unknown } | undefined)?.key;
       const keyDigest = typeof key === 'string' && key.length <= 1_024 ? adminKeyDigest(keyDigests, key) : undefined;
-      if (!keyDigest) throw new Unauthorized('That is not an admin API key of this Hookpost.');
+      if (!keyDigest) {
+        const counted = await deps.signInFailures.record(address, deps.signInLimit.windowMs);
+        if (counted.failures === deps.signInLimit.maxFailures) {
+          deps.log.warn({ client_address: address, failures: counted.failures, locked_ms: counted.resetsInMs }, 'dashboard sign-in locked for this address: too many failures');
+        }
+        throw new Unauthorized('That is not an admin API key of this Hookpost.');
+      }
       const { id, session } = await deps.sessions.open(keyDigest, deps.sessionTtlMs, deps.now());
       res.setHeader('Set-Cookie', sessionCookie(id, { secure: isSecure(req, deps.publicUrl), maxAgeSeconds: Math.floor(deps.sessionTtlMs / 1000) }));
       deps.log.info({ session_expires_at: new Date(session.expiresAt).toISOString() }, 'dashboard sign-in');
@@ -146,13 +177,24 @@ export function uiAccess(deps: UiDeps) {
   return { signedIn, sessionRoutes, isSafeMethod };
 }
 
-/** index.html as built, with the branding written in; read once (a rebuild restarts the gateway). */
+/**
+ * The path HOOKPOST_PUBLIC_URL puts the gateway under ('' at the root): behind a reverse proxy that serves it at
+ * https://example.com/hookpost/ and strips the prefix, `/hookpost`. The pages then ask for every URL under it.
+ */
+export function basePathOf(publicUrl: string | undefined): string {
+  return publicUrl ? new URL(publicUrl).pathname.replace(/\/+$/, '') : '';
+}
+
+/** index.html as built, with the branding and the base path written in; read once (a rebuild restarts the gateway). */
 function loadIndex(deps: UiDeps): string | undefined {
   const file = path.join(deps.dir, 'index.html');
   if (!existsSync(file)) return undefined;
+  const basePath = basePathOf(deps.publicUrl);
   // (JSON in a script block: `<` escaped so no value can close the block)
-  const config = JSON.stringify({ brand: deps.brand }).replace(/</g, '\\u003c');
-  return readFileSync(file, 'utf8').replace('<!--hookpost-config-->', `<script id="hookpost-config" type="application/json">${config}</script>`);
+  const config = JSON.stringify({ brand: deps.brand, basePath }).replace(/</g, '\\u003c');
+  return readFileSync(file, 'utf8')
+    .replace(/(href|src)="\/ui\//g, `$1="${basePath}/ui/`)
+    .replace('<!--hookpost-config-->', `<script id="hookpost-config" type="application/json">${config}</script>`);
 }
 
 function redocFile(dir: string): string | undefined {
@@ -163,7 +205,7 @@ function redocFile(dir: string): string | undefined {
   }
 }
 
-const redocPage = (script: string) => `<!doctype html>
+const redocPage = (script: string, basePath: string) => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -172,8 +214,8 @@ const redocPage = (script: string) => `<!doctype html>
   <style>body { margin: 0; }</style>
 </head>
 <body>
-  <redoc spec-url="/openapi.json"></redoc>
-  <script src="/ui/assets/${script}"></script>
+  <redoc spec-url="${basePath}/openapi.json"></redoc>
+  <script src="${basePath}/ui/assets/${script}"></script>
 </body>
 </html>`;
 
@@ -228,7 +270,7 @@ export function uiPages(deps: UiDeps): Router {
     // ReDoc styles with injected <style> elements and runs its search in a blob: worker.
     res.setHeader('Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src blob:; font-src 'self' data:; frame-ancestors 'none'");
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.type('html').send(redocPage(redoc));
+    res.type('html').send(redocPage(redoc, basePathOf(deps.publicUrl)));
   });
   return router;
 }
