@@ -89,7 +89,7 @@ const externalBrokerValues = {
   dispatcher: { replicas: 12 },
   projector: { replicas: 3 },
   ingress: { enabled: true, className: 'nginx', hosts: [{ host: 'hooks.example.com', paths: [{ path: '/', pathType: 'Prefix' }] }], tls: [{ secretName: 'hooks-tls', hosts: ['hooks.example.com'] }] },
-  config: { publicUrl: 'https://hooks.example.com', otlpEndpoint: 'http://otel-collector.observability.svc:4318', extra: { DISPATCHER_CONCURRENCY: 512 } },
+  config: { publicUrl: 'https://hooks.example.com', trustProxy: '10.0.0.0/8', otlpEndpoint: 'http://otel-collector.observability.svc:4318', extra: { DISPATCHER_CONCURRENCY: 512 } },
 };
 
 const ofKind = (objects: K8sObject[], kind: string) => objects.filter((object) => object.kind === kind);
@@ -270,6 +270,7 @@ describe('the Helm chart', () => {
         HOOKPOST_TOPIC_FLUSH_MESSAGES: '0',
         HOOKPOST_DB_SCHEMA: 'hookpost',
         HOOKPOST_PUBLIC_URL: 'https://hooks.example.com',
+        HOOKPOST_TRUST_PROXY: '10.0.0.0/8',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability.svc:4318',
         DISPATCHER_CONCURRENCY: '512',
       });
