@@ -252,3 +252,23 @@ describe('what the projector writes per delivered webhook', () => {
     }
   });
 });
+
+describe('the reads still find an index for what was dropped', () => {
+  const plan = async (sql: string, params: unknown[]) => (await admin.query(`EXPLAIN ${sql}`, params)).rows.map((row) => row['QUERY PLAN']).join('\n');
+
+  beforeAll(async () => {
+    // Enough rows that the planner prefers an index on its own.
+    await admin.query(`
+      INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, started_at, created_at)
+      SELECT gen_random_uuid(), gen_random_uuid(), 1 + n % 3, 200, 5, now(), now() FROM generate_series(1, 20000) AS n`);
+    await admin.query('ANALYZE delivery_attempts');
+  });
+
+  it("serves a delivery's attempts, in order, from the unique (delivery_id, attempt_number) index", async () => {
+    // (PgReadQueries.listAttempts; the joins from a delivery to its attempts probe the same index)
+    const attempts = await plan('SELECT attempt_number, status_code FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt_number', [randomUUID()]);
+    expect(attempts).toContain('delivery_attempts_delivery_id_attempt_number_key');
+    expect(attempts).not.toContain('Sort');
+    expect(await plan('SELECT delivery_id FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[])', [[randomUUID(), randomUUID()]])).toContain('delivery_attempts_delivery_id_attempt_number_key');
+  });
+});
