@@ -5,6 +5,7 @@ import { payloadSubject, SecretBox } from '@hookpost/platform';
 import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter, type PartitionBatch } from '../src/adapters/pgProjectionWriter';
 import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
+import { PgReadQueries } from '../src/adapters/pgReadQueries';
 
 /**
  * What the projector makes PostgreSQL do per delivered webhook (issue #17, docs/performance.md "Projector write
@@ -261,8 +262,26 @@ describe('the reads still find an index for what was dropped', () => {
     await admin.query(`
       INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, started_at, created_at)
       SELECT gen_random_uuid(), gen_random_uuid(), 1 + n % 3, 200, 5, now(), now() FROM generate_series(1, 20000) AS n`);
-    await admin.query('ANALYZE delivery_attempts');
+    await admin.query(`
+      INSERT INTO messages (id, app_id, event_type, payload, created_at)
+      SELECT gen_random_uuid(), $1, 'bulk.event', jsonb_build_object('n', n, 'customer', 'm' || n), now() - n * interval '1 ms' FROM generate_series(1, 20000) AS n`, [appId]);
+    await admin.query(`
+      INSERT INTO webhook_deliveries (id, subscription_id, message_id, event_type, status, state_seq, attempt_count, created_at, updated_at)
+      SELECT gen_random_uuid(), $1, id, event_type, 'succeeded', 3, 1, created_at, created_at FROM messages WHERE event_type = 'bulk.event'`, [subscriptionId]);
+    await admin.query(`
+      INSERT INTO webhook_deliveries (id, subscription_id, event_type, payload, status, state_seq, attempt_count, created_at, updated_at)
+      SELECT gen_random_uuid(), $1, 'bulk.event', jsonb_build_object('n', n, 'customer', 'd' || n), 'succeeded', 3, 1, now() - n * interval '1 ms', now()
+      FROM generate_series(1, 20000) AS n`, [subscriptionId]);
+    await admin.query('ANALYZE delivery_attempts; ANALYZE messages; ANALYZE webhook_deliveries');
   });
+
+  /** The statement a read sends, as PgReadQueries writes it. */
+  async function sqlOf(read: (queries: PgReadQueries) => Promise<unknown>): Promise<{ text: string; values: unknown[] }> {
+    let sent: { text: string; values: unknown[] } | undefined;
+    const recorder = { query: async (text: string, values: unknown[]) => ((sent = { text, values }), { rows: [] }) } as unknown as Pool;
+    await read(new PgReadQueries(recorder));
+    return sent!;
+  }
 
   it("serves a delivery's attempts, in order, from the unique (delivery_id, attempt_number) index", async () => {
     // (PgReadQueries.listAttempts; the joins from a delivery to its attempts probe the same index)
@@ -270,5 +289,18 @@ describe('the reads still find an index for what was dropped', () => {
     expect(attempts).toContain('delivery_attempts_delivery_id_attempt_number_key');
     expect(attempts).not.toContain('Sort');
     expect(await plan('SELECT delivery_id FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[])', [[randomUUID(), randomUUID()]])).toContain('delivery_attempts_delivery_id_attempt_number_key');
+  });
+
+  it("searches payloads through both GIN indexes, the deliveries' (partial: only those with a payload) and the messages'", async () => {
+    for (const customer of ['d77', 'm77']) {
+      const search = await sqlOf((queries) => queries.searchDeliveries({ payload_contains: { customer }, limit: 50 }));
+      const found = await plan(search.text, search.values);
+      expect(found).toContain('webhook_deliveries_payload_idx');
+      expect(found).toContain('messages_payload_idx');
+      expect(found).not.toMatch(/Seq Scan on (webhook_deliveries|messages)/);
+      // (and it finds them: one delivery of its own payload, one of its message's)
+      const rows = await admin.query(search.text, search.values);
+      expect(rows.rows).toHaveLength(1);
+    }
   });
 });
