@@ -81,6 +81,20 @@ describe('PgProjectionWriter', () => {
     const attempts = await queries.listAttempts(event.data.delivery_id);
     expect(attempts).toEqual([expect.objectContaining({ attempt_number: 1, status_code: 200, response_body: 'ok', response_headers: { 'content-type': 'text/plain' } })]);
   });
+
+  it('applies only the new part of a batch that overlaps one applied before, and never moves the offset back', async () => {
+    // Given offsets 0-2 of a partition applied
+    const topic = `overlap-${randomUUID()}`;
+    const events = [0, 1, 2, 3, 4].map((n) => makeEvent('SubscriptionCreated', subscriptionState(`overlap ${n}`), deps));
+    const at = (from: number, to: number) => ({ topic, partition: 0, messages: events.slice(from, to).map((event, index) => ({ offset: String(from + index), event })) });
+    expect(await writer.applyBatch(at(0, 3))).toMatchObject({ applied: 3, skipped: 0 });
+    // When offsets 1-4 come (a redelivery after a rebalance), then 0-1 again
+    expect(await writer.applyBatch(at(1, 5))).toMatchObject({ applied: 2, skipped: 2 });
+    expect(await writer.applyBatch(at(0, 2))).toMatchObject({ applied: 0, skipped: 2 });
+    // Then the partition resumes after offset 4
+    const stored = await pool.query('SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = 0', [topic]);
+    expect(stored.rows).toEqual([{ next_offset: '5' }]);
+  });
 });
 
 describe('PgReadQueries', () => {

@@ -51,6 +51,21 @@ export type AppliedBatch = {
 /** Where committed delivery rows go for the dashboards' live view (redisLiveChanges.ts), while anyone watches. */
 export type LiveChanges = { watched(): boolean; publish(deliveries: DeliveryRowChange[]): void };
 
+/**
+ * Claims a partition's batch: locks its stored offset, moves it past the batch (never back) and returns where it
+ * stood, in one statement where a read and a write were two. Messages below the stored offset were applied before;
+ * if none is above it, the transaction is rolled back and the offset with it.
+ */
+const CLAIM_OFFSETS = `WITH stored AS (SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE),
+  claimed AS (
+    -- (its rows come from the stored offset, so that is read, and locked, before the offset moves: read after, in
+    -- the same statement, the moved row would be invisible and the stored one locked by ourselves, i.e. none)
+    INSERT INTO projector_offsets AS o (topic, partition, next_offset)
+    SELECT $1::text, $2::int, $3::bigint FROM (VALUES (1)) AS one LEFT JOIN stored ON true
+    ON CONFLICT (topic, partition) DO UPDATE SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)
+  )
+  SELECT next_offset AS stored FROM stored`;
+
 /** The delivery row as it stands after the upsert, with its endpoint's application: what the live view is told. */
 const CHANGED_DELIVERY_RETURNING = `RETURNING d.id, (SELECT s.app_id FROM subscriptions s WHERE s.id = d.subscription_id) AS app_id, d.subscription_id, d.message_id,
            d.event_type, d.status, d.attempt_count, d.next_attempt_at, d.last_status_code, d.created_at, d.updated_at,
@@ -86,15 +101,14 @@ export class PgProjectionWriter {
   }
 
   async applyBatch(batch: PartitionBatch): Promise<AppliedBatch> {
+    const last = batch.messages[batch.messages.length - 1];
+    if (!last) return { applied: 0, skipped: 0, rows: 0, subscriptions: [] };
     const client = await this.pool.connect();
     let failure: Error | undefined;
     try {
       await client.query('BEGIN');
-      const stored = await client.query<{ next_offset: string }>(
-        'SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE',
-        [batch.topic, batch.partition],
-      );
-      const from = BigInt(stored.rows[0]?.next_offset ?? '0');
+      const stored = await client.query<{ stored: string | null }>(CLAIM_OFFSETS, [batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString()]);
+      const from = BigInt(stored.rows[0]?.stored ?? '0');
       const fresh = batch.messages.filter((message) => BigInt(message.offset) >= from);
       if (fresh.length === 0) {
         await client.query('ROLLBACK');
@@ -105,12 +119,6 @@ export class PgProjectionWriter {
       const { subscriptions, rows, changedDeliveries } = await this.write(client, changes, this.live?.watched() ?? false);
       const entities = await this.writeEntities(client, changes);
       entities.rows += await this.writeTasks(client, changes);
-      const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
-      await client.query(
-        `INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
-         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
-        [batch.topic, batch.partition, next.toString()],
-      );
       await client.query('COMMIT');
       if (changedDeliveries.length > 0) this.live?.publish(changedDeliveries);
       return { applied: events.length, skipped: batch.messages.length - fresh.length, rows: rows + entities.rows, subscriptions, applications: entities.applications, eventTypes: entities.eventTypes };
@@ -189,17 +197,29 @@ export class PgProjectionWriter {
       )).rowCount ?? 0;
     }
     const messages = [...changes.messages.values()];
+    // The sealed messages of the batch whose content was expunged before (their keys are forgotten below), found by
+    // the statement that inserts them.
+    let expungedSealed: { id: string; payload_expires_at: string }[] = [];
     if (messages.length > 0) {
-      rows += (await client.query(
-        `INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at)
-         SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL AND (payload_expires_at IS NULL OR payload_expires_at > now()) THEN payload END,
-                payload_expires_at, created_at
-         FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
-                                               payload jsonb, payload_expires_at timestamptz, created_at timestamptz)
-         LEFT JOIN content_expunges e ON e.id = x.id
-         ON CONFLICT (id) DO NOTHING`,
+      const inserted = await client.query<{ inserted: number; expunged: { id: string; payload_expires_at: string }[] }>(
+        `WITH x AS (
+           SELECT * FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
+                                                         payload jsonb, payload_expires_at timestamptz, created_at timestamptz)
+         ), inserted AS (
+           INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at)
+           SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL AND (payload_expires_at IS NULL OR payload_expires_at > now()) THEN payload END,
+                  payload_expires_at, created_at
+           FROM x LEFT JOIN content_expunges e ON e.id = x.id
+           ON CONFLICT (id) DO NOTHING
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+                (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'payload_expires_at', x.payload_expires_at)), '[]')
+                 FROM x JOIN content_expunges e ON e.id = x.id WHERE x.payload_expires_at IS NOT NULL) AS expunged`,
         [JSON.stringify(messages)],
-      )).rowCount ?? 0;
+      );
+      rows += inserted.rows[0]?.inserted ?? 0;
+      expungedSealed = inserted.rows[0]?.expunged ?? [];
     }
     const filtered = [...changes.filtered.values()];
     if (filtered.length > 0) {
@@ -226,18 +246,20 @@ export class PgProjectionWriter {
       rows += (await client.query('UPDATE delivery_attempts SET response_body = NULL, response_headers = NULL WHERE id = ANY($1::uuid[])', [ids('attempt')])).rowCount ?? 0;
     }
     // An expunged message's key is forgotten, so its payload no longer opens in the log either; here, whichever
-    // of the message and its expunge came first (a replay reads the topics in any order). Idempotent.
-    const expungedMessages = [...new Set([...expunges.filter((expunge) => expunge.kind === 'message').map((expunge) => expunge.id), ...messages.map((message) => message.id)])];
-    if (expungedMessages.length > 0) {
+    // of the message and its expunge came first (a replay reads the topics in any order). Idempotent. A batch
+    // with expunges looks for their stored messages too, and for its own messages expunged in it.
+    if (expunges.length > 0) {
+      const expungedMessages = [...new Set([...expunges.filter((expunge) => expunge.kind === 'message').map((expunge) => expunge.id), ...messages.map((message) => message.id)])];
       const sealed = await client.query<{ id: string; payload_expires_at: Date }>(
         `SELECT m.id, m.payload_expires_at FROM messages m JOIN content_expunges e ON e.id = m.id
          WHERE m.id = ANY($1::uuid[]) AND m.payload_expires_at IS NOT NULL`,
         [expungedMessages],
       );
-      for (const row of sealed.rows) {
-        const bucketId = String(row.payload_expires_at.getTime());
-        if (await this.payloadKeys.store.forget(client, bucketId, payloadSubject('message', row.id))) this.payloadKeys.keyring.forget(bucketId);
-      }
+      expungedSealed = sealed.rows.map((row) => ({ id: row.id, payload_expires_at: row.payload_expires_at.toISOString() }));
+    }
+    for (const row of expungedSealed) {
+      const bucketId = String(Date.parse(row.payload_expires_at));
+      if (await this.payloadKeys.store.forget(client, bucketId, payloadSubject('message', row.id))) this.payloadKeys.keyring.forget(bucketId);
     }
     return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
