@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { makeEvent, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
+import { makeEvent, type DeliveryRowChange, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
 import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
@@ -80,6 +80,29 @@ describe('PgProjectionWriter', () => {
     expect(delivery).toMatchObject({ status: 'succeeded', attempt_count: 1, payload: { order: { id: 1 } }, last_status_code: 200 });
     const attempts = await queries.listAttempts(event.data.delivery_id);
     expect(attempts).toEqual([expect.objectContaining({ attempt_number: 1, status_code: 200, response_body: 'ok', response_headers: { 'content-type': 'text/plain' } })]);
+  });
+
+  it('writes a delivery and its attempt by one statement, and tells the live view the row it changed', async () => {
+    // Given a writer whose live view is watched
+    const published: DeliveryRowChange[] = [];
+    const watched = new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0), {
+      watched: () => true,
+      publish: (deliveries) => published.push(...deliveries),
+    });
+    const subscription = subscriptionState('live');
+    const event = received(subscription.id, 'order.created', { order: { id: 2 } });
+    const ref = { delivery_id: event.data.delivery_id, subscription_id: subscription.id, event_type: 'order.created', received_at: event.data.received_at };
+    const attempt = makeEvent('DeliveryAttempted', { ...ref, attempt_number: 1, status_code: 200, duration_ms: 3, error: null, response_headers: null, response_body: 'ok', started_at: ref.received_at }, deps);
+    const succeeded = makeEvent('DeliverySucceeded', { ...ref, attempt_count: 1, last_status_code: 200, last_error: null, delivered_at: ref.received_at }, deps);
+    // When the delivery's events come in one batch
+    const topic = `live-${randomUUID()}`;
+    const applied = await watched.applyBatch({ topic, partition: 0, messages: [event, attempt, succeeded].map((each, index) => ({ offset: String(index), event: each })) });
+    // Then one delivery row and one attempt row are written, and the live view hears of the delivery as it ended
+    expect(applied).toMatchObject({ applied: 3, rows: 2 });
+    expect(published).toEqual([expect.objectContaining({ id: event.data.delivery_id, status: 'succeeded', attempt_count: 1, last_status_code: 200 })]);
+    expect(await queries.listAttempts(event.data.delivery_id)).toEqual([expect.objectContaining({ attempt_number: 1, status_code: 200, response_body: 'ok' })]);
+    // And the same batch again changes nothing
+    expect(await watched.applyBatch({ topic, partition: 0, messages: [{ offset: '2', event: succeeded }] })).toMatchObject({ applied: 0, skipped: 1 });
   });
 
   it('applies only the new part of a batch that overlaps one applied before, and never moves the offset back', async () => {

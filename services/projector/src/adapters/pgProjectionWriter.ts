@@ -380,6 +380,7 @@ export class PgProjectionWriter {
       release_seq: change.state.release?.seq ?? null,
       released_hold_at: change.state.release?.at ?? null,
     }));
+    const attempts = [...changes.attempts.values()].sort((a, b) => (a.delivery_id === b.delivery_id ? a.attempt_number - b.attempt_number : a.delivery_id < b.delivery_id ? -1 : 1));
     if (deliveries.length > 0) {
       // The state machine's precedence rule (laterDeliveryState() applies the same one within the batch).
       const take = supersedesSql({ status: 'd.status', seq: 'd.state_seq' }, { seq: 'EXCLUDED.state_seq' });
@@ -390,8 +391,7 @@ export class PgProjectionWriter {
       const hold = (take: 'seq' | 'at') => laterHoldSql({ seq: 'd.hold_seq', at: 'd.held_at' }, { seq: 'EXCLUDED.hold_seq', at: 'EXCLUDED.held_at' }, take);
       const release = (take: 'seq' | 'at') =>
         laterHoldSql({ seq: 'd.release_seq', at: 'd.released_hold_at' }, { seq: 'EXCLUDED.release_seq', at: 'EXCLUDED.released_hold_at' }, take);
-      const upserted = await client.query(
-        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
+      const upsert = `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
                                              last_status_code, last_error, created_at, updated_at, delivered_at, hold_seq, held_at, release_seq, released_hold_at)
          SELECT id, subscription_id, message_id, manual, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
                 status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
@@ -412,29 +412,36 @@ export class PgProjectionWriter {
            updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
            next_attempt_at = ${nextAttempt},
            ${['status', 'state_seq', 'attempt_count', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}
-         ${returnDeliveries ? CHANGED_DELIVERY_RETURNING : ''}`,
-        [JSON.stringify(deliveries)],
+         ${returnDeliveries ? CHANGED_DELIVERY_RETURNING : 'RETURNING 1'}`;
+      // The batch's attempts go in by the same statement (every attempt's delivery is in the batch too: an attempt
+      // event updates its row), one round trip where there were two.
+      const withAttempts = attempts.length > 0 ? `, attempts AS (${attemptsInsert('$2')} RETURNING 1)` : '';
+      const attemptsInserted = attempts.length > 0 ? '(SELECT count(*) FROM attempts)::int' : '0';
+      const written = await client.query(
+        returnDeliveries
+          ? `WITH upserted AS (${upsert})${withAttempts} SELECT upserted.*, ${attemptsInserted} AS attempts_inserted FROM upserted`
+          : `WITH upserted AS (${upsert})${withAttempts} SELECT (SELECT count(*) FROM upserted)::int AS upserted, ${attemptsInserted} AS attempts_inserted`,
+        attempts.length > 0 ? [JSON.stringify(deliveries), JSON.stringify(attempts)] : [JSON.stringify(deliveries)],
       );
-      rows += upserted.rowCount ?? 0;
+      rows += (returnDeliveries ? written.rows.length : (written.rows[0]?.upserted ?? 0)) + (written.rows[0]?.attempts_inserted ?? 0);
       // (a row an attempt event made before the event that creates the delivery is not shown by the reads yet)
-      if (returnDeliveries) changedDeliveries = upserted.rows.filter((row) => row.born === true).map(deliveryRowChange);
-    }
-
-    const attempts = [...changes.attempts.values()].sort((a, b) => (a.delivery_id === b.delivery_id ? a.attempt_number - b.attempt_number : a.delivery_id < b.delivery_id ? -1 : 1));
-    if (attempts.length > 0) {
-      rows += (await client.query(
-        `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
-         SELECT x.id, delivery_id, attempt_number, status_code, duration_ms, error,
-                CASE WHEN e.id IS NULL THEN response_headers END, CASE WHEN e.id IS NULL THEN response_body END, started_at, created_at
-         FROM json_to_recordset($1::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
-                                               response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
-         LEFT JOIN content_expunges e ON e.id = x.id
-         ON CONFLICT DO NOTHING`,
-        [JSON.stringify(attempts)],
-      )).rowCount ?? 0;
+      if (returnDeliveries) changedDeliveries = written.rows.filter((row) => row.born === true).map(deliveryRowChange);
+    } else if (attempts.length > 0) {
+      rows += (await client.query(attemptsInsert('$1'), [JSON.stringify(attempts)])).rowCount ?? 0;
     }
     return { subscriptions: changed, rows, changedDeliveries };
   }
+}
+
+/** Inserts the attempts in the JSON parameter `param`; an attempt recorded before (a redelivery) keeps its first record. */
+function attemptsInsert(param: string): string {
+  return `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
+         SELECT x.id, delivery_id, attempt_number, status_code, duration_ms, error,
+                CASE WHEN e.id IS NULL THEN response_headers END, CASE WHEN e.id IS NULL THEN response_body END, started_at, created_at
+         FROM json_to_recordset(${param}::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
+                                               response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
+         LEFT JOIN content_expunges e ON e.id = x.id
+         ON CONFLICT DO NOTHING`;
 }
 
 function deliveryRowChange(row: Record<string, unknown>): DeliveryRowChange {
