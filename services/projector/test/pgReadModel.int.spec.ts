@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { makeEvent, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
+import { makeEvent, type DeliveryRowChange, type HookpostEvent, type SubscriptionState } from '@hookpost/contracts';
 import { createPool, migrate } from '../src/adapters/pgPool';
 import { PgProjectionWriter } from '../src/adapters/pgProjectionWriter';
 import { projectorPayloadKeyring } from '../src/adapters/pgPayloadKeyStore';
@@ -80,6 +80,50 @@ describe('PgProjectionWriter', () => {
     expect(delivery).toMatchObject({ status: 'succeeded', attempt_count: 1, payload: { order: { id: 1 } }, last_status_code: 200 });
     const attempts = await queries.listAttempts(event.data.delivery_id);
     expect(attempts).toEqual([expect.objectContaining({ attempt_number: 1, status_code: 200, response_body: 'ok', response_headers: { 'content-type': 'text/plain' } })]);
+  });
+
+  it('writes a batch of delivery events by one statement, tells the live view the row it changed, and skips it when it comes again', async () => {
+    // Given a writer whose live view is watched, and a delivery received (the partition's first batch)
+    const published: DeliveryRowChange[] = [];
+    const watched = new PgProjectionWriter(pool, projectorPayloadKeyring(pool, new SecretBox([{ id: 'test', key: randomBytes(32) }]), 0), {
+      watched: () => true,
+      publish: (deliveries) => published.push(...deliveries),
+    });
+    const subscription = subscriptionState('live');
+    const event = received(subscription.id, 'order.created', { order: { id: 2 } });
+    const ref = { delivery_id: event.data.delivery_id, subscription_id: subscription.id, event_type: 'order.created', received_at: event.data.received_at };
+    const attempt = makeEvent('DeliveryAttempted', { ...ref, attempt_number: 1, status_code: 200, duration_ms: 3, error: null, response_headers: null, response_body: 'ok', started_at: ref.received_at }, deps);
+    const succeeded = makeEvent('DeliverySucceeded', { ...ref, attempt_count: 1, last_status_code: 200, last_error: null, delivered_at: ref.received_at }, deps);
+    const topic = `live-${randomUUID()}`;
+    const at = (offset: number, events: HookpostEvent[]) => ({ topic, partition: 0, messages: events.map((each, index) => ({ offset: String(offset + index), event: each })) });
+    expect(await watched.applyBatch(at(0, [event]))).toMatchObject({ applied: 1, rows: 1 });
+    // When its attempt and outcome come in the next batch
+    const outcome = at(1, [attempt, succeeded]);
+    expect(await watched.applyBatch(outcome)).toMatchObject({ applied: 2, skipped: 0, rows: 2 });
+    // Then its row and its attempt are written, and the live view hears of the delivery as it ended
+    expect(published.at(-1)).toEqual(expect.objectContaining({ id: event.data.delivery_id, status: 'succeeded', attempt_count: 1, last_status_code: 200 }));
+    expect(await queries.getDelivery(event.data.delivery_id)).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+    expect(await queries.listAttempts(event.data.delivery_id)).toEqual([expect.objectContaining({ attempt_number: 1, status_code: 200, response_body: 'ok' })]);
+    // And the batch again changes nothing; one overlapping it applies only what is new
+    expect(await watched.applyBatch(outcome)).toMatchObject({ applied: 0, skipped: 2 });
+    const failedLater = makeEvent('DeliveryFailed', { ...ref, attempt_count: 1, last_status_code: 200, last_error: null, reason: 'late' }, deps);
+    expect(await watched.applyBatch(at(2, [succeeded, failedLater]))).toMatchObject({ applied: 1, skipped: 1 });
+    const stored = await pool.query('SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = 0', [topic]);
+    expect(stored.rows).toEqual([{ next_offset: '4' }]);
+  });
+
+  it('applies only the new part of a batch that overlaps one applied before, and never moves the offset back', async () => {
+    // Given offsets 0-2 of a partition applied
+    const topic = `overlap-${randomUUID()}`;
+    const events = [0, 1, 2, 3, 4].map((n) => makeEvent('SubscriptionCreated', subscriptionState(`overlap ${n}`), deps));
+    const at = (from: number, to: number) => ({ topic, partition: 0, messages: events.slice(from, to).map((event, index) => ({ offset: String(from + index), event })) });
+    expect(await writer.applyBatch(at(0, 3))).toMatchObject({ applied: 3, skipped: 0 });
+    // When offsets 1-4 come (a redelivery after a rebalance), then 0-1 again
+    expect(await writer.applyBatch(at(1, 5))).toMatchObject({ applied: 2, skipped: 2 });
+    expect(await writer.applyBatch(at(0, 2))).toMatchObject({ applied: 0, skipped: 2 });
+    // Then the partition resumes after offset 4
+    const stored = await pool.query('SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = 0', [topic]);
+    expect(stored.rows).toEqual([{ next_offset: '5' }]);
   });
 });
 

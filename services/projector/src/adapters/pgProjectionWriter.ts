@@ -51,6 +51,21 @@ export type AppliedBatch = {
 /** Where committed delivery rows go for the dashboards' live view (redisLiveChanges.ts), while anyone watches. */
 export type LiveChanges = { watched(): boolean; publish(deliveries: DeliveryRowChange[]): void };
 
+/**
+ * Claims a partition's batch: locks its stored offset, moves it past the batch (never back) and returns where it
+ * stood, in one statement where a read and a write were two. Messages below the stored offset were applied before;
+ * if none is above it, the transaction is rolled back and the offset with it.
+ */
+const CLAIM_OFFSETS = `WITH stored AS (SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE),
+  claimed AS (
+    -- (its rows come from the stored offset, so that is read, and locked, before the offset moves: read after, in
+    -- the same statement, the moved row would be invisible and the stored one locked by ourselves, i.e. none)
+    INSERT INTO projector_offsets AS o (topic, partition, next_offset)
+    SELECT $1::text, $2::int, $3::bigint FROM (VALUES (1)) AS one LEFT JOIN stored ON true
+    ON CONFLICT (topic, partition) DO UPDATE SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)
+  )
+  SELECT next_offset AS stored FROM stored`;
+
 /** The delivery row as it stands after the upsert, with its endpoint's application: what the live view is told. */
 const CHANGED_DELIVERY_RETURNING = `RETURNING d.id, (SELECT s.app_id FROM subscriptions s WHERE s.id = d.subscription_id) AS app_id, d.subscription_id, d.message_id,
            d.event_type, d.status, d.attempt_count, d.next_attempt_at, d.last_status_code, d.created_at, d.updated_at,
@@ -86,15 +101,16 @@ export class PgProjectionWriter {
   }
 
   async applyBatch(batch: PartitionBatch): Promise<AppliedBatch> {
+    const last = batch.messages[batch.messages.length - 1];
+    if (!last) return { applied: 0, skipped: 0, rows: 0, subscriptions: [] };
+    const atOnce = await this.applyAtOnce(batch, last.offset);
+    if (atOnce) return atOnce;
     const client = await this.pool.connect();
     let failure: Error | undefined;
     try {
       await client.query('BEGIN');
-      const stored = await client.query<{ next_offset: string }>(
-        'SELECT next_offset FROM projector_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE',
-        [batch.topic, batch.partition],
-      );
-      const from = BigInt(stored.rows[0]?.next_offset ?? '0');
+      const stored = await client.query<{ stored: string | null }>(CLAIM_OFFSETS, [batch.topic, batch.partition, (BigInt(last.offset) + 1n).toString()]);
+      const from = BigInt(stored.rows[0]?.stored ?? '0');
       const fresh = batch.messages.filter((message) => BigInt(message.offset) >= from);
       if (fresh.length === 0) {
         await client.query('ROLLBACK');
@@ -105,12 +121,6 @@ export class PgProjectionWriter {
       const { subscriptions, rows, changedDeliveries } = await this.write(client, changes, this.live?.watched() ?? false);
       const entities = await this.writeEntities(client, changes);
       entities.rows += await this.writeTasks(client, changes);
-      const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
-      await client.query(
-        `INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
-         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
-        [batch.topic, batch.partition, next.toString()],
-      );
       await client.query('COMMIT');
       if (changedDeliveries.length > 0) this.live?.publish(changedDeliveries);
       return { applied: events.length, skipped: batch.messages.length - fresh.length, rows: rows + entities.rows, subscriptions, applications: entities.applications, eventTypes: entities.eventTypes };
@@ -122,6 +132,28 @@ export class PgProjectionWriter {
       // A client that failed (PostgreSQL restarted, connection cut) is destroyed, not put back in the pool.
       client.release(failure);
     }
+  }
+
+  /**
+   * The common batch, of delivery events only (a webhook received, a message routed, attempts and outcomes),
+   * newer than its partition's stored offset: claimed and written by one statement, without BEGIN and COMMIT
+   * around it (four round trips become one). Undefined when the batch is not such, or when the claim fails (part
+   * of it was applied before, or the partition has no stored offset yet): the transaction below applies it.
+   */
+  private async applyAtOnce(batch: PartitionBatch, lastOffset: string): Promise<AppliedBatch | undefined> {
+    const events = batch.messages.flatMap((message) => (message.event ? [message.event] : []));
+    if (events.length === 0 || !events.every(writesDeliveryRowsOnly)) return undefined;
+    const changes = projectEvents(await this.opened(events));
+    // (a routing that filtered endpoints out writes those too: the transaction does)
+    if (changes.filtered.size > 0) return undefined;
+    const returnDeliveries = this.live?.watched() ?? false;
+    const claim = { topic: batch.topic, partition: batch.partition, first: batch.messages[0]!.offset, next: (BigInt(lastOffset) + 1n).toString() };
+    const statement = deliveryStatement(changes, returnDeliveries, claim);
+    if (!statement) return undefined;
+    const written = deliveryWritten(await this.pool.query(statement.text, statement.values), returnDeliveries);
+    if (!written.claimed) return undefined;
+    if (written.changedDeliveries.length > 0) this.live?.publish(written.changedDeliveries);
+    return { applied: events.length, skipped: 0, rows: written.rows, subscriptions: [] };
   }
 
   /** The stored rows of the subscriptions the events name, locked until the batch commits. */
@@ -189,17 +221,29 @@ export class PgProjectionWriter {
       )).rowCount ?? 0;
     }
     const messages = [...changes.messages.values()];
+    // The sealed messages of the batch whose content was expunged before (their keys are forgotten below), found by
+    // the statement that inserts them.
+    let expungedSealed: { id: string; payload_expires_at: string }[] = [];
     if (messages.length > 0) {
-      rows += (await client.query(
-        `INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at)
-         SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL AND (payload_expires_at IS NULL OR payload_expires_at > now()) THEN payload END,
-                payload_expires_at, created_at
-         FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
-                                               payload jsonb, payload_expires_at timestamptz, created_at timestamptz)
-         LEFT JOIN content_expunges e ON e.id = x.id
-         ON CONFLICT (id) DO NOTHING`,
+      const inserted = await client.query<{ inserted: number; expunged: { id: string; payload_expires_at: string }[] }>(
+        `WITH x AS (
+           SELECT * FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
+                                                         payload jsonb, payload_expires_at timestamptz, created_at timestamptz)
+         ), inserted AS (
+           INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at)
+           SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL AND (payload_expires_at IS NULL OR payload_expires_at > now()) THEN payload END,
+                  payload_expires_at, created_at
+           FROM x LEFT JOIN content_expunges e ON e.id = x.id
+           ON CONFLICT (id) DO NOTHING
+           RETURNING 1
+         )
+         SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+                (SELECT COALESCE(json_agg(json_build_object('id', x.id, 'payload_expires_at', x.payload_expires_at)), '[]')
+                 FROM x JOIN content_expunges e ON e.id = x.id WHERE x.payload_expires_at IS NOT NULL) AS expunged`,
         [JSON.stringify(messages)],
-      )).rowCount ?? 0;
+      );
+      rows += inserted.rows[0]?.inserted ?? 0;
+      expungedSealed = inserted.rows[0]?.expunged ?? [];
     }
     const filtered = [...changes.filtered.values()];
     if (filtered.length > 0) {
@@ -226,18 +270,20 @@ export class PgProjectionWriter {
       rows += (await client.query('UPDATE delivery_attempts SET response_body = NULL, response_headers = NULL WHERE id = ANY($1::uuid[])', [ids('attempt')])).rowCount ?? 0;
     }
     // An expunged message's key is forgotten, so its payload no longer opens in the log either; here, whichever
-    // of the message and its expunge came first (a replay reads the topics in any order). Idempotent.
-    const expungedMessages = [...new Set([...expunges.filter((expunge) => expunge.kind === 'message').map((expunge) => expunge.id), ...messages.map((message) => message.id)])];
-    if (expungedMessages.length > 0) {
+    // of the message and its expunge came first (a replay reads the topics in any order). Idempotent. A batch
+    // with expunges looks for their stored messages too, and for its own messages expunged in it.
+    if (expunges.length > 0) {
+      const expungedMessages = [...new Set([...expunges.filter((expunge) => expunge.kind === 'message').map((expunge) => expunge.id), ...messages.map((message) => message.id)])];
       const sealed = await client.query<{ id: string; payload_expires_at: Date }>(
         `SELECT m.id, m.payload_expires_at FROM messages m JOIN content_expunges e ON e.id = m.id
          WHERE m.id = ANY($1::uuid[]) AND m.payload_expires_at IS NOT NULL`,
         [expungedMessages],
       );
-      for (const row of sealed.rows) {
-        const bucketId = String(row.payload_expires_at.getTime());
-        if (await this.payloadKeys.store.forget(client, bucketId, payloadSubject('message', row.id))) this.payloadKeys.keyring.forget(bucketId);
-      }
+      expungedSealed = sealed.rows.map((row) => ({ id: row.id, payload_expires_at: row.payload_expires_at.toISOString() }));
+    }
+    for (const row of expungedSealed) {
+      const bucketId = String(Date.parse(row.payload_expires_at));
+      if (await this.payloadKeys.store.forget(client, bucketId, payloadSubject('message', row.id))) this.payloadKeys.keyring.forget(bucketId);
     }
     return { rows, applications: applications.map(knownOf), eventTypes: eventTypes.map(knownOf) };
   }
@@ -334,85 +380,169 @@ export class PgProjectionWriter {
     }
     const changed = records.map(knownFromRecord);
 
-    // In id order, as every batch writes them: two batches (of two partitions) that upsert some of the same
-    // deliveries then take their row locks in one order and cannot deadlock.
-    const deliveries = [...changes.deliveries.values()].sort(byId).map((change) => ({
-      id: change.id,
-      subscription_id: change.subscription_id,
-      message_id: change.message_id,
-      manual: change.manual ?? false,
-      event_type: change.event_type,
-      payload: change.payload,
-      payload_expires_at: change.payload_expires_at ?? null,
-      status: change.state.status,
-      state_seq: change.state.seq,
-      attempt_count: change.state.attempt_count,
-      next_attempt_at: change.state.next_attempt_at,
-      last_status_code: change.state.last_status_code,
-      last_error: change.state.last_error,
-      created_at: change.created_at,
-      updated_at: change.updated_at,
-      delivered_at: change.state.delivered_at,
-      hold_seq: change.state.hold?.seq ?? null,
-      held_at: change.state.hold?.at ?? null,
-      release_seq: change.state.release?.seq ?? null,
-      released_hold_at: change.state.release?.at ?? null,
-    }));
-    if (deliveries.length > 0) {
-      // The state machine's precedence rule (laterDeliveryState() applies the same one within the batch).
-      const take = supersedesSql({ status: 'd.status', seq: 'd.state_seq' }, { seq: 'EXCLUDED.state_seq' });
-      const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
-      // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
-      const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
-      // (holds and releases: each the later of the stored one and the incoming one, laterHold() in SQL)
-      const hold = (take: 'seq' | 'at') => laterHoldSql({ seq: 'd.hold_seq', at: 'd.held_at' }, { seq: 'EXCLUDED.hold_seq', at: 'EXCLUDED.held_at' }, take);
-      const release = (take: 'seq' | 'at') =>
-        laterHoldSql({ seq: 'd.release_seq', at: 'd.released_hold_at' }, { seq: 'EXCLUDED.release_seq', at: 'EXCLUDED.released_hold_at' }, take);
-      const upserted = await client.query(
-        `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
-                                             last_status_code, last_error, created_at, updated_at, delivered_at, hold_seq, held_at, release_seq, released_hold_at)
-         SELECT id, subscription_id, message_id, manual, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
-                status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
-                hold_seq, held_at, release_seq, released_hold_at
-         FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb,
-                                               payload_expires_at timestamptz, status text, state_seq int,
-                                               attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
-                                               created_at timestamptz, updated_at timestamptz, delivered_at timestamptz,
-                                               hold_seq int, held_at timestamptz, release_seq int, released_hold_at timestamptz)
-         ON CONFLICT (id) DO UPDATE SET
-           hold_seq = ${hold('seq')}, held_at = ${hold('at')},
-           release_seq = ${release('seq')}, released_hold_at = ${release('at')},
-           payload = CASE WHEN d.payload_expires_at IS NOT NULL AND d.payload IS NULL THEN NULL ELSE COALESCE(d.payload, EXCLUDED.payload) END,
-           payload_expires_at = COALESCE(d.payload_expires_at, EXCLUDED.payload_expires_at),
-           message_id = COALESCE(d.message_id, EXCLUDED.message_id),
-           manual = d.manual OR EXCLUDED.manual,
-           event_type = COALESCE(d.event_type, EXCLUDED.event_type),
-           updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
-           next_attempt_at = ${nextAttempt},
-           ${['status', 'state_seq', 'attempt_count', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}
-         ${returnDeliveries ? CHANGED_DELIVERY_RETURNING : ''}`,
-        [JSON.stringify(deliveries)],
-      );
-      rows += upserted.rowCount ?? 0;
-      // (a row an attempt event made before the event that creates the delivery is not shown by the reads yet)
-      if (returnDeliveries) changedDeliveries = upserted.rows.filter((row) => row.born === true).map(deliveryRowChange);
-    }
-
-    const attempts = [...changes.attempts.values()].sort((a, b) => (a.delivery_id === b.delivery_id ? a.attempt_number - b.attempt_number : a.delivery_id < b.delivery_id ? -1 : 1));
-    if (attempts.length > 0) {
-      rows += (await client.query(
-        `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
-         SELECT x.id, delivery_id, attempt_number, status_code, duration_ms, error,
-                CASE WHEN e.id IS NULL THEN response_headers END, CASE WHEN e.id IS NULL THEN response_body END, started_at, created_at
-         FROM json_to_recordset($1::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
-                                               response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
-         LEFT JOIN content_expunges e ON e.id = x.id
-         ON CONFLICT DO NOTHING`,
-        [JSON.stringify(attempts)],
-      )).rowCount ?? 0;
+    const statement = deliveryStatement(changes, returnDeliveries);
+    if (statement) {
+      const written = deliveryWritten(await client.query(statement.text, statement.values), returnDeliveries);
+      rows += written.rows;
+      changedDeliveries = written.changedDeliveries;
     }
     return { subscriptions: changed, rows, changedDeliveries };
   }
+}
+
+/**
+ * The statement that writes a batch's delivery rows and their attempts (every attempt's delivery is in the batch
+ * too: an attempt event updates its row), or undefined when there are none. With `claim`, the rows go in only if
+ * the partition's stored offset is at or below the batch's first offset, and the offset moves past the batch in
+ * the same statement (applyAtOnce); `claimed` in the result says whether it did.
+ */
+function deliveryStatement(
+  changes: ReadModelChanges,
+  returnDeliveries: boolean,
+  claim?: { topic: string; partition: number; first: string; next: string },
+): { text: string; values: unknown[] } | undefined {
+  // In id order, as every batch writes them: two batches (of two partitions) that upsert some of the same
+  // deliveries then take their row locks in one order and cannot deadlock.
+  const deliveries = [...changes.deliveries.values()].sort(byId).map((change) => ({
+    id: change.id,
+    subscription_id: change.subscription_id,
+    message_id: change.message_id,
+    manual: change.manual ?? false,
+    event_type: change.event_type,
+    payload: change.payload,
+    payload_expires_at: change.payload_expires_at ?? null,
+    status: change.state.status,
+    state_seq: change.state.seq,
+    attempt_count: change.state.attempt_count,
+    next_attempt_at: change.state.next_attempt_at,
+    last_status_code: change.state.last_status_code,
+    last_error: change.state.last_error,
+    created_at: change.created_at,
+    updated_at: change.updated_at,
+    delivered_at: change.state.delivered_at,
+    hold_seq: change.state.hold?.seq ?? null,
+    held_at: change.state.hold?.at ?? null,
+    release_seq: change.state.release?.seq ?? null,
+    released_hold_at: change.state.release?.at ?? null,
+  }));
+  const attempts = [...changes.attempts.values()].sort((a, b) => (a.delivery_id === b.delivery_id ? a.attempt_number - b.attempt_number : a.delivery_id < b.delivery_id ? -1 : 1));
+  if (deliveries.length === 0) return undefined;
+  const values: unknown[] = [JSON.stringify(deliveries)];
+  if (attempts.length > 0) values.push(JSON.stringify(attempts));
+  let withClaim = '';
+  let claimed = '';
+  if (claim) {
+    values.push(claim.topic, claim.partition, claim.first, claim.next);
+    const [topic, partition, first, next] = [values.length - 3, values.length - 2, values.length - 1, values.length].map((n) => `$${n}`);
+    withClaim = `claim AS (UPDATE projector_offsets SET next_offset = ${next}::bigint
+                           WHERE topic = ${topic} AND partition = ${partition} AND next_offset <= ${first}::bigint RETURNING 1), `;
+    claimed = 'WHERE EXISTS (SELECT 1 FROM claim)';
+  }
+  // The state machine's precedence rule (laterDeliveryState() applies the same one within the batch).
+  const take = supersedesSql({ status: 'd.status', seq: 'd.state_seq' }, { seq: 'EXCLUDED.state_seq' });
+  const pick = (column: string) => `${column} = CASE WHEN ${take} THEN EXCLUDED.${column} ELSE d.${column} END`;
+  // (a deferral at the same position moves only the next attempt time: laterDeliveryState() again)
+  const nextAttempt = nextAttemptSql({ status: 'd.status', seq: 'd.state_seq', nextAttempt: 'd.next_attempt_at' }, { seq: 'EXCLUDED.state_seq', nextAttempt: 'EXCLUDED.next_attempt_at' });
+  // (holds and releases: each the later of the stored one and the incoming one, laterHold() in SQL)
+  const hold = (take: 'seq' | 'at') => laterHoldSql({ seq: 'd.hold_seq', at: 'd.held_at' }, { seq: 'EXCLUDED.hold_seq', at: 'EXCLUDED.held_at' }, take);
+  const release = (take: 'seq' | 'at') =>
+    laterHoldSql({ seq: 'd.release_seq', at: 'd.released_hold_at' }, { seq: 'EXCLUDED.release_seq', at: 'EXCLUDED.released_hold_at' }, take);
+  const upsert = `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
+                                         last_status_code, last_error, created_at, updated_at, delivered_at, hold_seq, held_at, release_seq, released_hold_at)
+     SELECT id, subscription_id, message_id, manual, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
+            status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
+            hold_seq, held_at, release_seq, released_hold_at
+     FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb,
+                                           payload_expires_at timestamptz, status text, state_seq int,
+                                           attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
+                                           created_at timestamptz, updated_at timestamptz, delivered_at timestamptz,
+                                           hold_seq int, held_at timestamptz, release_seq int, released_hold_at timestamptz)
+     ${claimed}
+     ON CONFLICT (id) DO UPDATE SET
+       hold_seq = ${hold('seq')}, held_at = ${hold('at')},
+       release_seq = ${release('seq')}, released_hold_at = ${release('at')},
+       payload = CASE WHEN d.payload_expires_at IS NOT NULL AND d.payload IS NULL THEN NULL ELSE COALESCE(d.payload, EXCLUDED.payload) END,
+       payload_expires_at = COALESCE(d.payload_expires_at, EXCLUDED.payload_expires_at),
+       message_id = COALESCE(d.message_id, EXCLUDED.message_id),
+       manual = d.manual OR EXCLUDED.manual,
+       event_type = COALESCE(d.event_type, EXCLUDED.event_type),
+       updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
+       next_attempt_at = ${nextAttempt},
+       ${['status', 'state_seq', 'attempt_count', 'last_status_code', 'last_error', 'delivered_at'].map(pick).join(',\n           ')}
+     ${returnDeliveries ? CHANGED_DELIVERY_RETURNING : 'RETURNING 1'}`;
+  const withAttempts = attempts.length > 0 ? `, attempts AS (${attemptsInsert('$2', claimed)} RETURNING 1)` : '';
+  const attemptsInserted = attempts.length > 0 ? '(SELECT count(*) FROM attempts)::int' : '0';
+  const claimedCount = claim ? '(SELECT count(*) FROM claim)::int' : '1';
+  // (one row whatever was written: the counts, and the rows for the live view when it is watched)
+  const text = returnDeliveries
+    ? `WITH ${withClaim}upserted AS (${upsert})${withAttempts}
+       SELECT upserted.*, ${attemptsInserted} AS attempts_inserted, ${claimedCount} AS claimed FROM (VALUES (1)) AS one LEFT JOIN upserted ON true`
+    : `WITH ${withClaim}upserted AS (${upsert})${withAttempts}
+       SELECT (SELECT count(*) FROM upserted)::int AS upserted, ${attemptsInserted} AS attempts_inserted, ${claimedCount} AS claimed`;
+  return { text, values };
+}
+
+/** What deliveryStatement's statement wrote. */
+function deliveryWritten(result: { rows: Record<string, unknown>[] }, returnDeliveries: boolean): { claimed: boolean; rows: number; changedDeliveries: DeliveryRowChange[] } {
+  const first = result.rows[0] ?? {};
+  const upserted = returnDeliveries ? result.rows.filter((row) => row.id !== null) : [];
+  return {
+    claimed: Number(first.claimed ?? 0) > 0,
+    rows: (returnDeliveries ? upserted.length : Number(first.upserted ?? 0)) + Number(first.attempts_inserted ?? 0),
+    // (a row an attempt event made before the event that creates the delivery is not shown by the reads yet)
+    changedDeliveries: upserted.filter((row) => row.born === true).map(deliveryRowChange),
+  };
+}
+
+/** Whether the event changes delivery rows (and attempts) and nothing else: what applyAtOnce writes. */
+function writesDeliveryRowsOnly(event: HookpostEvent): boolean {
+  switch (event.type) {
+    case 'WebhookReceived':
+    case 'MessageRouted':
+    case 'DeliveryAttempted':
+    case 'DeliverySucceeded':
+    case 'DeliveryRetryScheduled':
+    case 'DeliveryFailed':
+    case 'DeliveryCancelled':
+    case 'DeliveryDeferred':
+    case 'DeliveryHeld':
+    case 'DeliveryReleased':
+      return true;
+    case 'SubscriptionCreated':
+    case 'SubscriptionUpdated':
+    case 'SubscriptionChanged':
+    case 'SubscriptionDeleted':
+    case 'ApplicationCreated':
+    case 'ApplicationChanged':
+    case 'ApplicationDeleted':
+    case 'EventTypeCreated':
+    case 'EventTypeChanged':
+    case 'EventTypeDeleted':
+    case 'MessageCreated':
+    case 'RedeliveryRequested':
+    case 'MessageContentExpunged':
+    case 'AttemptContentExpunged':
+    case 'BackgroundTaskProgressed':
+    case 'BackgroundTaskFinished':
+    case 'BackgroundTaskCancelled':
+      return false;
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown event ${(unknown as { type: string }).type}`);
+    }
+  }
+}
+
+/** Inserts the attempts in the JSON parameter `param`; an attempt recorded before (a redelivery) keeps its first record. */
+function attemptsInsert(param: string, where = ''): string {
+  return `INSERT INTO delivery_attempts (id, delivery_id, attempt_number, status_code, duration_ms, error, response_headers, response_body, started_at, created_at)
+         SELECT x.id, delivery_id, attempt_number, status_code, duration_ms, error,
+                CASE WHEN e.id IS NULL THEN response_headers END, CASE WHEN e.id IS NULL THEN response_body END, started_at, created_at
+         FROM json_to_recordset(${param}::json) AS x(id uuid, delivery_id uuid, attempt_number int, status_code int, duration_ms int, error text,
+                                               response_headers jsonb, response_body text, started_at timestamptz, created_at timestamptz)
+         LEFT JOIN content_expunges e ON e.id = x.id
+         ${where}
+         ON CONFLICT DO NOTHING`;
 }
 
 function deliveryRowChange(row: Record<string, unknown>): DeliveryRowChange {

@@ -175,8 +175,16 @@ export class PgReadQueries {
     if (search.subscription_id) add((p) => `d.subscription_id = ${p}::uuid`, search.subscription_id);
     if (search.status) add((p) => `d.status = ${p}`, search.status);
     if (search.event_type) add((p) => `d.event_type = ${p}`, search.event_type);
-    // (each side served by its own GIN index)
-    if (search.payload_contains) add((p) => `(d.payload @> ${p}::jsonb OR m.payload @> ${p}::jsonb)`, JSON.stringify(search.payload_contains));
+    // The deliveries whose own payload matches and those whose message's does, each found by its GIN index (a
+    // delivery's own, a message's) and then looked up by id. Written as one OR over the join, as it was, neither
+    // index could serve it: it read both tables whole.
+    if (search.payload_contains) {
+      add(
+        (p) => `d.id IN (SELECT id FROM webhook_deliveries WHERE payload @> ${p}::jsonb
+                         UNION ALL SELECT w.id FROM messages x JOIN webhook_deliveries w ON w.message_id = x.id WHERE x.payload @> ${p}::jsonb)`,
+        JSON.stringify(search.payload_contains),
+      );
+    }
     if (search.created_after) add((p) => `d.created_at >= ${p}::timestamptz`, search.created_after);
     if (search.created_before) add((p) => `d.created_at < ${p}::timestamptz`, search.created_before);
     if (search.cursor) {
