@@ -240,6 +240,8 @@ const messageCreatedFields = {
     received_at: timestamp,
     /** Sent to this one endpoint of the application only, whatever its filters (send-example); absent: fanned out. */
     endpoint_id: uuid,
+    /** Svix's deliverAt, when in the future: no first attempt before this time (absent: at once). */
+    deliver_at: timestamp,
   },
 } as const;
 export const messageCreatedSchema = { ...messageCreatedFields, oneOf: payloadForms } as const;

@@ -88,6 +88,8 @@ export type MessageFields = {
   tags?: readonly string[] | null;
   payload: object | null;
   created_at: string;
+  /** When its first attempts were scheduled for (deliverAt), if it was. */
+  deliver_at?: string | null;
 };
 
 /** A message; `withContent` false leaves the payload out (Svix's `with_content=false`), an expunged one shows `{}`. */
@@ -100,6 +102,7 @@ export function messageOut(message: MessageFields, withContent = true) {
     channels: (message.channels as string[] | null) ?? null,
     tags: (message.tags as string[] | null | undefined) ?? null,
     timestamp: message.created_at,
+    deliverAt: message.deliver_at ?? null,
   };
 }
 

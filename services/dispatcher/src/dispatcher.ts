@@ -436,6 +436,14 @@ export class Dispatcher {
     await this.record([event]);
     const filtered = event.data.filtered;
     if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
+    const scheduledInMs = message.deliver_at ? Date.parse(message.deliver_at) - deps.now().getTime() : 0;
+    if (scheduledInMs > 0) {
+      // deliverAt: every first attempt is deferred to then, recorded (so the read model says when, and the
+      // reconciler restores it if RabbitMQ loses it) and handed to the retry queue. A redelivered message
+      // schedules the same deliveries again; the attempt guard makes one attempt of each.
+      for (const job of jobs) await this.defer(job, { kind: 'scheduled', at: message.deliver_at!, delayMs: scheduledInMs });
+      return;
+    }
     await this.firstAttempts(jobs);
   }
 

@@ -1,5 +1,5 @@
 import { assertValidEvent } from '@hookpost/contracts';
-import { decideDeferral, rateLimited, RATE_LIMITER_UNREACHABLE } from '../src/delivery/deferral';
+import { decideDeferral, rateLimited, RATE_LIMITER_UNREACHABLE, scheduledReason } from '../src/delivery/deferral';
 import { decideAfterAttempt } from '../src/delivery/decideAfterAttempt';
 import { readDeliveryJob, type DeliveryJob } from '../src/delivery/deliveryJob';
 import { ApplicationRateLimits, decideRatePacing, effectiveRateLimit, rateWindowMs, SHORTEST_RATE_WINDOW_MS, tooLateForSlot } from '../src/delivery/rateLimit';
@@ -216,5 +216,16 @@ describe("an application's default limit, remembered", () => {
     const remembered = new ApplicationRateLimits(lookUp, { ttlMs: 60_000, maxEntries: 2 }, () => 0);
     for (const appId of ['a', 'b', 'c', 'b', 'a']) await remembered.of(appId);
     expect(asked).toEqual(['a', 'b', 'c', 'a']);
+  });
+});
+
+describe("deferring a first attempt to its message's deliverAt", () => {
+  it('records the time as given, keeps the deferral count, and waits a little past it (the retry queue may be early)', () => {
+    const at = '2026-01-01T00:00:04.000Z';
+    const deferral = decideDeferral({ ...job, deferrals: 2 }, deps, { kind: 'scheduled', at, delayMs: 3_999.6 });
+    expect(deferral.job).toEqual({ ...job, deferrals: 2 });
+    expect(deferral.delayMs).toBe(4_000 + 50);
+    expect(deferral.events[0].data).toMatchObject({ attempt_number: 1, next_attempt_at: at, reason: scheduledReason(at) });
+    assertValidEvent(deferral.events[0]);
   });
 });

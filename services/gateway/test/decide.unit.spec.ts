@@ -3,7 +3,7 @@ import type { SubscriptionState } from '@hookpost/contracts';
 import { SecretBox, sealedFor } from '@hookpost/platform';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import { decideCreate, decidePatch, decideReplace, decideReseal, decideRotate, type DecideDeps } from '../src/commands/decide';
-import { decidePause, decideTaskCancel } from '../src/commands/svixDecide';
+import { decidePause, decideTaskCancel, scheduledFor } from '../src/commands/svixDecide';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const oldKey = { id: 'old', key: randomBytes(32) };
@@ -136,5 +136,27 @@ describe('pausing an endpoint and cancelling a task (Svix API extensions)', () =
     expect(decideTaskCancel({ ...task, status: 'cancelled' }, deps)).toEqual({ kind: 'cancelled already' });
     expect(decideTaskCancel({ ...task, status: 'finished' }, deps)).toEqual({ kind: 'ended', status: 'finished' });
     expect(decideTaskCancel({ ...task, status: 'failed' }, deps)).toEqual({ kind: 'ended', status: 'failed' });
+  });
+});
+
+describe("a message's deliverAt", () => {
+  const at = new Date('2026-01-01T00:00:00.000Z');
+
+  it('is at once when absent, null, now or past', () => {
+    expect(scheduledFor(undefined, at, 24)).toBeUndefined();
+    expect(scheduledFor(null, at, 24)).toBeUndefined();
+    expect(scheduledFor('2026-01-01T00:00:00Z', at, 24)).toBeUndefined();
+    expect(scheduledFor('2025-12-31T00:00:00Z', at, 24)).toBeUndefined();
+  });
+
+  it('is the time, in UTC, when ahead and before the payload’s retention ends', () => {
+    expect(scheduledFor('2026-01-01T02:30:00+01:00', at, 24)).toBe('2026-01-01T01:30:00.000Z');
+    expect(scheduledFor('2026-01-01T23:59:59.999Z', at, 24)).toBe('2026-01-01T23:59:59.999Z');
+  });
+
+  it('is refused (422, naming deliverAt) at or past the end of retention, or when it is no time', () => {
+    for (const refused of ['2026-01-02T00:00:00Z', '2027-01-01T00:00:00Z', 'tomorrow']) {
+      expect(() => scheduledFor(refused, at, 24)).toThrow(expect.objectContaining({ status: 422 }));
+    }
   });
 });

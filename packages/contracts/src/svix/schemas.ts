@@ -307,7 +307,7 @@ export const messageInSchema = {
     channels: channels(1),
     tags: { type: ['array', 'null'], minItems: 1, maxItems: svixLimits.tagsCount, uniqueItems: true, items: tag },
     application: { ...applicationInBody, type: ['object', 'null'], description: 'Creates the application of the path (its uid) if it does not exist.' },
-    deliverAt: { ...nullableDateTime, description: 'When to deliver the message (Svix: 1 minute to 24 hours ahead).' },
+    deliverAt: { ...nullableDateTime, description: 'When to deliver the message: no attempt before then (a time past or now: at once). It must come before the payload retention ends (422).' },
     payloadRetentionPeriod: { type: ['integer', 'null'], minimum: 1, maximum: 90, description: 'Days to keep the payload (default 90).' },
     payloadRetentionHours: { type: ['integer', 'null'], minimum: 1, maximum: 2160, description: 'Hours to keep the payload; not together with payloadRetentionPeriod.' },
     transformationsParams: { type: ['object', 'null'], description: 'Accepted and ignored.' },

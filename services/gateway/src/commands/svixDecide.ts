@@ -55,9 +55,30 @@ export type MessageInput = {
   eventId?: string | null;
   channels?: string[] | null;
   tags?: string[] | null;
+  /** Svix's deliverAt, as given (scheduledFor reads it). */
+  deliverAt?: string | null;
 };
 
 type Deps = Pick<DecideDeps, 'now' | 'newId'>;
+
+/**
+ * When a message's first attempts may be made, from Svix's `deliverAt`: undefined for at once (none given, or a
+ * time already past: Svix's server takes those too), else the time. It must come before the payload's retention
+ * ends (`retentionHours` from now), or there would be nothing left to send: 422.
+ */
+export function scheduledFor(deliverAt: string | null | undefined, now: Date, retentionHours: number): string | undefined {
+  if (deliverAt === undefined || deliverAt === null) return undefined;
+  const at = Date.parse(deliverAt);
+  if (Number.isNaN(at)) throw new ValidationFailed([{ field: 'deliverAt', message: 'must be a date-time' }]);
+  if (at <= now.getTime()) return undefined;
+  if (at >= now.getTime() + retentionHours * 3_600_000) {
+    throw new ValidationFailed(
+      [{ field: 'deliverAt', message: `must come before the payload's retention ends (${retentionHours} hours from now)` }],
+      'deliverAt is past the time the payload is kept.',
+    );
+  }
+  return new Date(at).toISOString();
+}
 
 /** A time-ordered id (UUID v7): Svix's ids sort by creation, and so do ours. */
 export function newEntityId(deps: Pick<DecideDeps, 'now'>): string {
@@ -257,6 +278,7 @@ export function decideMessage(app: ApplicationState, input: MessageInput, deps: 
       tags: input.tags && input.tags.length > 0 ? input.tags : null,
       payload: input.payload,
       received_at: receivedAt,
+      ...(input.deliverAt ? { deliver_at: input.deliverAt } : {}),
     },
     deps,
   );

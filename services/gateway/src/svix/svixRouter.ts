@@ -58,6 +58,7 @@ import {
   decideEventTypeCreate,
   decideEventTypeDelete,
   decideMessage,
+  scheduledFor,
   decidePause,
   decideTaskCancel,
   newEntityId,
@@ -454,7 +455,9 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
       const problems = deps.payloadProblems(eventType, input.payload);
       if (problems) throw new ValidationFailed(problems, `The payload does not match the schema of event type ${input.eventType}.`);
     }
-    const event = await deps.payloads.message(decideMessage(app, input, deps.decide), retentionHours(input, app, deps.retention));
+    const hours = retentionHours(input, app, deps.retention);
+    const deliverAt = scheduledFor(input.deliverAt, deps.decide.now(), hours);
+    const event = await deps.payloads.message(decideMessage(app, { ...input, deliverAt }, deps.decide), hours);
     const eventIdKey = input.eventId ? `${deps.prefix}event-id:${app.id}:${input.eventId}` : undefined;
     if (eventIdKey && (await deps.redis.set(eventIdKey, event.data.message_id, { NX: true, PX: deps.eventIdTtlMs })) !== 'OK') {
       throw new Conflict(`A message with eventId ${input.eventId} was sent to this application already.`);
@@ -466,7 +469,7 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
       if (eventIdKey) await deps.redis.del(eventIdKey).catch(() => undefined);
       throw error;
     }
-    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: input.payload, created_at: event.data.received_at }, withContent));
+    res.status(202).json(messageOut({ id: event.data.message_id, event_type: event.data.event_type, event_id: event.data.event_id, channels: event.data.channels, tags: event.data.tags, payload: input.payload, created_at: event.data.received_at, deliver_at: event.data.deliver_at ?? null }, withContent));
   });
 
   // Deliveries asked for again: recorded as one RedeliveryRequested event, carried out by the dispatcher (all but

@@ -228,11 +228,11 @@ export class PgProjectionWriter {
       const inserted = await client.query<{ inserted: number; expunged: { id: string; payload_expires_at: string }[] }>(
         `WITH x AS (
            SELECT * FROM json_to_recordset($1::json) AS x(id uuid, app_id uuid, event_type text, event_id text, channels text[], tags text[],
-                                                         payload jsonb, payload_expires_at timestamptz, created_at timestamptz)
+                                                         payload jsonb, payload_expires_at timestamptz, created_at timestamptz, deliver_at timestamptz)
          ), inserted AS (
-           INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at)
+           INSERT INTO messages (id, app_id, event_type, event_id, channels, tags, payload, payload_expires_at, created_at, deliver_at)
            SELECT x.id, app_id, event_type, event_id, channels, tags, CASE WHEN e.id IS NULL AND (payload_expires_at IS NULL OR payload_expires_at > now()) THEN payload END,
-                  payload_expires_at, created_at
+                  payload_expires_at, created_at, deliver_at
            FROM x LEFT JOIN content_expunges e ON e.id = x.id
            ON CONFLICT (id) DO NOTHING
            RETURNING 1

@@ -87,6 +87,8 @@ export type MessageRow = {
   payload: object | null;
   payload_expires_at: string | null;
   created_at: string;
+  /** Its deliverAt: no first attempt before it (null: at once). */
+  deliver_at: string | null;
 };
 
 /** An endpoint a message was for whose payload filter refused it (MessageRouted.filtered). */
@@ -279,6 +281,7 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
           payload: data.payload ?? null,
           payload_expires_at: payloadExpiry(data.payload_sealed),
           created_at: data.received_at,
+          deliver_at: data.deliver_at ?? null,
         });
       }
       return changes;

@@ -298,7 +298,7 @@ function deliveryOf(id: unknown, status: unknown, nextAttemptAt: unknown, create
   return { id: String(id), status: status as DeliveryStatus, next_attempt_at: (nextAttemptAt as string | null) ?? null, created_at: String(createdAt) };
 }
 
-const MESSAGE_COLUMNS = 'id, app_id, event_type, event_id, channels, tags, payload, created_at';
+const MESSAGE_COLUMNS = 'id, app_id, event_type, event_id, channels, tags, payload, created_at, deliver_at';
 const TASK_COLUMNS =
   'id, app_id, subscription_id, kind, status, since, until, event_types, channel, messages_scanned, messages_sent, progress, reason, created_at, updated_at, finished_at';
 
@@ -307,7 +307,7 @@ function taskOf<T extends BackgroundTaskRow>(row: Record<string, unknown>): T {
   // (bigint columns come back as text)
   return { ...task, messages_scanned: Number(task.messages_scanned), messages_sent: Number(task.messages_sent) };
 }
-export type MessageRow = { id: string; app_id: string; event_type: string; event_id: string | null; channels: string[] | null; tags: string[] | null; payload: object | null; created_at: string };
+export type MessageRow = { id: string; app_id: string; event_type: string; event_id: string | null; channels: string[] | null; tags: string[] | null; payload: object | null; created_at: string; deliver_at: string | null };
 /** What the dispatcher's redeliveries read: with when a sealed payload expires (its bucket), null for a plain one. */
 export type StoredMessageRow = MessageRow & { payload_expires_at: string | null };
 export type AttemptRow = {
