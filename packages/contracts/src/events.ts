@@ -58,6 +58,12 @@ export const subscriptionStateSchema = {
      * until it is resumed. Absent in events written before pausing existed: not paused.
      */
     paused: { type: 'boolean' },
+    /**
+     * Ordered (a Hookpost extension of Svix's endpoints): its messages' deliveries are sent one at a time, in
+     * message order, each after the one before ended (docs/design-notes.md, "Ordered endpoints"). Absent in
+     * events written before ordered endpoints existed: not ordered.
+     */
+    ordered: { type: 'boolean' },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -380,7 +386,13 @@ export const messageRoutedSchema = {
     received_at: timestamp,
     deliveries: {
       type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['delivery_id', 'subscription_id'], properties: { delivery_id: uuid, subscription_id: uuid } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['delivery_id', 'subscription_id'],
+        // ordered: the delivery goes through its endpoint's lane (absent: it does not), decided at the fan-out for good.
+        properties: { delivery_id: uuid, subscription_id: uuid, ordered: { const: true } },
+      },
     },
     routed_at: timestamp,
     /** `manual`: deliveries someone asked for again (resend, recover, replay); absent: the message's own fan-out. */

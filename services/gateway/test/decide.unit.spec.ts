@@ -138,3 +138,32 @@ describe('pausing an endpoint and cancelling a task (Svix API extensions)', () =
     expect(decideTaskCancel({ ...task, status: 'failed' }, deps)).toEqual({ kind: 'ended', status: 'failed' });
   });
 });
+
+describe("an operator's skip of an ordered endpoint's head", () => {
+  it('cancels the head with why, keeping what it had come to (its attempts, the last status)', () => {
+    const { decideSkipHead, SKIPPED_BY_OPERATOR } = jest.requireActual('../src/commands/svixDecide') as typeof import('../src/commands/svixDecide');
+    const head = {
+      id: '00000000-0000-4000-8000-000000000001',
+      subscription_id: '00000000-0000-4000-8000-000000000002',
+      message_id: '00000000-0000-4000-8000-000000000003',
+      event_type: 'order.created',
+      created_at: '2026-11-30T05:00:00.000Z',
+      attempt_count: 4,
+      last_status_code: 500,
+      last_error: 'HTTP 500',
+    };
+    const event = decideSkipHead(head, { now: () => new Date('2026-11-30T05:01:00.000Z'), newId: () => '00000000-0000-4000-8000-0000000000ff' });
+    expect(event.type).toBe('DeliveryCancelled');
+    expect(event.data).toEqual({
+      delivery_id: head.id,
+      subscription_id: head.subscription_id,
+      message_id: head.message_id,
+      event_type: 'order.created',
+      received_at: head.created_at,
+      attempt_count: 4,
+      last_status_code: 500,
+      last_error: 'HTTP 500',
+      reason: SKIPPED_BY_OPERATOR,
+    });
+  });
+});

@@ -47,6 +47,8 @@ export type EndpointInput = {
   headers?: Record<string, string> | null;
   /** Hookpost's payload filter (checked against its schema); null: none. */
   payloadFilter?: PayloadFilter | null;
+  /** Hookpost's ordered delivery; absent: false (created), unchanged (patched). */
+  ordered?: boolean;
 };
 export type EndpointPatchInput = Partial<EndpointInput>;
 export type MessageInput = {
@@ -209,6 +211,7 @@ export function decideEndpointCreate(app: ApplicationState, input: EndpointInput
     rate_limit: rateOf(input) ?? null,
     headers: input.headers && Object.keys(input.headers).length > 0 ? input.headers : null,
     payload_filter: input.payloadFilter ?? null,
+    ...(input.ordered === true ? { ordered: true } : {}),
     created_at: now,
     updated_at: now,
   };
@@ -237,6 +240,8 @@ export function endpointChanges(input: EndpointPatchInput, replace: boolean, dep
   set('uid', or(input.uid, null));
   set('metadata', or(input.metadata, {}));
   set('payload_filter', or(input.payloadFilter, null));
+  // (what happens to deliveries under way when this changes: docs/design-notes.md, Ordered endpoints)
+  set('ordered', or(input.ordered, false));
   if (input.secret !== undefined && input.secret !== null) {
     if ((current.signature_scheme ?? 'hmac-sha256') === 'ed25519') throw new Conflict(`Endpoint signs with ed25519: its key is generated, so a secret does not apply.`);
     changes.secret = newSigningMaterial(current.id, 'hmac-sha256', svixSecret(input.secret), deps).sealed;
@@ -305,4 +310,42 @@ export function decideTaskCancel(task: { id: string; app_id: string; status: Bac
       throw new Error(`unknown task status ${String(unknown)}`);
     }
   }
+}
+
+/** The head of an ordered endpoint's lane, as the read model shows it (the projector's lane-head). */
+export type LaneHead = {
+  id: string;
+  subscription_id: string;
+  message_id: string | null;
+  event_type: string | null;
+  created_at: string;
+  attempt_count: number;
+  last_status_code: number | null;
+  last_error: string | null;
+};
+
+export const SKIPPED_BY_OPERATOR = 'skipped by an operator: the ordered endpoint sends the next message';
+
+/**
+ * An operator's skip of an ordered endpoint's head: the delivery is cancelled (recorded in the log, where the
+ * lane holding it reads where its head stands before every attempt), with what it had come to so far. An
+ * attempt already under way when the skip is recorded may still succeed; the lane then lets the head go all
+ * the same (docs/design-notes.md, "Ordered endpoints").
+ */
+export function decideSkipHead(head: LaneHead, deps: Deps): EventOf<'DeliveryCancelled'> {
+  return makeEvent(
+    'DeliveryCancelled',
+    {
+      delivery_id: head.id,
+      subscription_id: head.subscription_id,
+      event_type: head.event_type,
+      received_at: head.created_at,
+      ...(head.message_id ? { message_id: head.message_id } : {}),
+      attempt_count: head.attempt_count,
+      last_status_code: head.last_status_code,
+      last_error: head.last_error,
+      reason: SKIPPED_BY_OPERATOR,
+    },
+    deps,
+  );
 }

@@ -59,6 +59,7 @@ import {
   decideEventTypeDelete,
   decideMessage,
   decidePause,
+  decideSkipHead,
   decideTaskCancel,
   newEntityId,
   endpointChanges,
@@ -524,6 +525,16 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
   };
   router.post('/app/:app/endpoint/:endpoint/pause', ...body, setPaused(true));
   router.post('/app/:app/endpoint/:endpoint/resume', ...body, setPaused(false));
+
+  // An ordered endpoint's head that holds it (failing, say) ended by an operator: cancelled in the log, which
+  // the dispatcher holding the head reads before every attempt and while it waits (HOOKPOST_LANE_POLL_MS).
+  router.post('/app/:app/endpoint/:endpoint/ordered/skip-head', ...body, async (req, res) => {
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    const head = await resolve.laneHead(endpoint);
+    await append([decideSkipHead(head, deps.decide)]);
+    res.status(204).end();
+  });
 
   // Cancelling a background task: recorded (it reads as cancelled at once), and the dispatcher running it stops.
   router.post('/background-task/:task/cancel', ...body, async (req, res) => {
