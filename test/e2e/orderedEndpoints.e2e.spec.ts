@@ -226,6 +226,32 @@ describe('ordered endpoints', () => {
     expect(ledger.size).toBe(8);
   });
 
+  it("keeps the order across a restart of the dispatcher during the head's retries: the head is given back and taken again from what was recorded", async () => {
+    // Given an ordered endpoint whose receiver fails every 4th request
+    const at = await receiver();
+    at.reply = (_request, n) => (n % 4 === 0 ? { status: 500 } : { status: 200 });
+    const appId = await application('Restart');
+    const endpointId = await endpoint(appId, at.url, true);
+
+    // When 60 messages are sent and the dispatcher is restarted once 20 were accepted, just after a failure
+    await sendSequence(appId, 0, 60);
+    await eventually(async () => (accepted(at).length >= 20 ? true : undefined), { what: 'a third delivered' });
+    const failures = at.requests.filter((request) => request.answered === 500).length;
+    await eventually(async () => (at.requests.filter((request) => request.answered === 500).length > failures ? true : undefined), { what: 'a failed head' });
+    await stack.restart('dispatcher');
+
+    // Then every message is accepted once, in order (a repeat of the head just before at most)
+    await eventually(async () => (new Set(accepted(at)).size === 60 ? true : undefined), { what: 'all 60 after the restart', timeoutMs: 120_000 });
+    const received = accepted(at);
+    expect(received.filter((seq, index) => index === 0 || seq !== received[index - 1])).toEqual(range(60));
+    expect(received.length - 60).toBeLessThanOrEqual(1);
+    expectInOrder(at);
+    await stack.projectionCaughtUp();
+    const ledger = await ledgerOf(endpointId);
+    expect(ledger.size).toBe(60);
+    expect([...ledger.values()].every((row) => row.status === 'succeeded')).toBe(true);
+  });
+
   it('shows the flag on the endpoint and changes it with PATCH', async () => {
     const appId = await application('Flag');
     const at = await receiver();

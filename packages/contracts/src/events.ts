@@ -64,6 +64,16 @@ export const subscriptionStateSchema = {
      * events written before ordered endpoints existed: not ordered.
      */
     ordered: { type: 'boolean' },
+    /**
+     * An operator's skip of the delivery at the head of the ordered endpoint's lane (absent = null: none asked
+     * for): the dispatcher holding that head ends it, cancelled with `reason`, before its next attempt.
+     */
+    head_skip: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['delivery_id', 'reason', 'requested_at'],
+      properties: { delivery_id: uuid, reason: { type: 'string' }, requested_at: timestamp },
+    },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -82,8 +92,9 @@ const { id: _id, version: _version, signature_scheme: _scheme, created_at: _crea
 // resealed: its secret(s) sealed again under the first master key (npm run reseal), the secrets unchanged.
 // endpoint_gone: disabled because it answered 410; endpoint_failing: disabled because every attempt failed for
 // HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (both by the dispatcher). paused / resumed: its deliveries held, then sent
-// again (the dispatcher releases what was held on `resumed`).
-export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed', 'paused', 'resumed'] as const;
+// again (the dispatcher releases what was held on `resumed`). head_skipped: an operator asked for the ordered
+// endpoint's head to be skipped (head_skip).
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed', 'paused', 'resumed', 'head_skipped'] as const;
 export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
 
 /**

@@ -500,6 +500,16 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * A lane's head ended by an operator's skip: cancelled in place of the attempt `job` would have been. The
+   * cancel claims that attempt (as cancelRetries does), so no copy of it is made after; an attempt of it under
+   * way elsewhere (a dispatcher that crashed mid-request) is waited for, and then the lane reads it again.
+   */
+  async cancelInLane(job: DeliveryJob, reason: string): Promise<void> {
+    const outcome = await this.claimed(job, 'wait', () => this.record(decideCancel(job, reason, this.deps)));
+    if (!outcome.ran) this.deps.skipped?.('cancel not needed');
+  }
+
   /** A lane's held head released once its endpoint was resumed (recorded only: the lane makes the attempt). */
   async releaseInLane(job: DeliveryJob, heldAt: string): Promise<void> {
     await this.record(decideRelease(job, heldAt, this.deps).events);

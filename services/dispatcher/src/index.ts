@@ -323,6 +323,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('mark stopping', async () => {
     stopping = true;
   });
+  // (the heads in hand are given back as soon as they see the service stopping: none must come back here)
+  shutdown.add('lane consumers', () => lanes.stopTaking());
   shutdown.add('retry reconciler', () => reconciler.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('configuration consumer', () => configuration.stop());

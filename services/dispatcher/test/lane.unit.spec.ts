@@ -65,6 +65,15 @@ describe('a lane head: what comes next, from where its delivery stands in the lo
     expect(step).toEqual({ kind: 'attempt', job: { ...job, attempt_number: 2 } });
   });
 
+  it("ends a head an operator skipped, in place of its next attempt, whether it was due, waiting or held; an ended one is let go", () => {
+    const skipped = { skip_reason: 'skipped by an operator' };
+    const later = new Date(now.getTime() + 60_000).toISOString();
+    for (const waiting of [state({ status: 'retrying', attempt_count: 2, next_attempt_at: now.toISOString(), last_status_code: 500, ...skipped }), state({ status: 'retrying', attempt_count: 2, next_attempt_at: later, last_status_code: 500, ...skipped }), state({ status: 'retrying', attempt_count: 2, held: true, held_at: now.toISOString(), last_status_code: 500, ...skipped })]) {
+      expect(decideLaneStep(job, waiting, now, timing)).toEqual({ kind: 'skip', job: { ...job, attempt_number: 3, last_status_code: 500 }, reason: 'skipped by an operator' });
+    }
+    expect(decideLaneStep(job, state({ status: 'succeeded', attempt_count: 1, ...skipped }), now, timing)).toEqual({ kind: 'done' });
+  });
+
   it('attempts from the job when the read model does not have the delivery (the attempt guard keeps it to one)', () => {
     expect(decideLaneStep({ ...job, attempt_number: 3 }, undefined, now, timing)).toEqual({ kind: 'attempt', job });
   });

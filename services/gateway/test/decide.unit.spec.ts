@@ -3,7 +3,7 @@ import type { SubscriptionState } from '@hookpost/contracts';
 import { SecretBox, sealedFor } from '@hookpost/platform';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import { decideCreate, decidePatch, decideReplace, decideReseal, decideRotate, type DecideDeps } from '../src/commands/decide';
-import { decidePause, decideTaskCancel } from '../src/commands/svixDecide';
+import { decidePause, decideSkipHead, decideTaskCancel, SKIPPED_BY_OPERATOR } from '../src/commands/svixDecide';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const oldKey = { id: 'old', key: randomBytes(32) };
@@ -140,30 +140,21 @@ describe('pausing an endpoint and cancelling a task (Svix API extensions)', () =
 });
 
 describe("an operator's skip of an ordered endpoint's head", () => {
-  it('cancels the head with why, keeping what it had come to (its attempts, the last status)', () => {
-    const { decideSkipHead, SKIPPED_BY_OPERATOR } = jest.requireActual('../src/commands/svixDecide') as typeof import('../src/commands/svixDecide');
-    const head = {
-      id: '00000000-0000-4000-8000-000000000001',
-      subscription_id: '00000000-0000-4000-8000-000000000002',
-      message_id: '00000000-0000-4000-8000-000000000003',
-      event_type: 'order.created',
-      created_at: '2026-11-30T05:00:00.000Z',
-      attempt_count: 4,
-      last_status_code: 500,
-      last_error: 'HTTP 500',
-    };
-    const event = decideSkipHead(head, { now: () => new Date('2026-11-30T05:01:00.000Z'), newId: () => '00000000-0000-4000-8000-0000000000ff' });
-    expect(event.type).toBe('DeliveryCancelled');
+  it('records on the endpoint which delivery to skip, why and when (the dispatcher holding the head cancels it)', () => {
+    // Given an ordered endpoint at version 3 whose lane's head is a delivery
+    const current = { ...created().state, version: 3, ordered: true };
+    const head = { id: '00000000-0000-4000-8000-000000000001', subscription_id: current.id };
+    // When an operator skips it
+    const event = decideSkipHead(current, head, { now: () => new Date('2026-11-30T05:01:00.000Z'), newId: () => '00000000-0000-4000-8000-0000000000ff' });
+    // Then the endpoint's next version names the delivery, and nothing else about the endpoint changes
+    expect(event.type).toBe('SubscriptionChanged');
     expect(event.data).toEqual({
-      delivery_id: head.id,
-      subscription_id: head.subscription_id,
-      message_id: head.message_id,
-      event_type: 'order.created',
-      received_at: head.created_at,
-      attempt_count: 4,
-      last_status_code: 500,
-      last_error: 'HTTP 500',
-      reason: SKIPPED_BY_OPERATOR,
+      id: current.id,
+      version: 4,
+      changes: { head_skip: { delivery_id: head.id, reason: SKIPPED_BY_OPERATOR, requested_at: '2026-11-30T05:01:00.000Z' } },
+      cause: 'head_skipped',
+      detail: null,
+      changed_at: '2026-11-30T05:01:00.000Z',
     });
   });
 });

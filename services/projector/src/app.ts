@@ -221,8 +221,8 @@ export function buildProjectorApp(deps: {
   });
 
   // For the dispatcher's lanes (ordered endpoints): where the head stands, as of every event recorded before
-  // the call (a crashed dispatcher's attempts included), and which lanes have work.
-  app.get('/internal/deliveries/:id/lane-state', fenced('deliveries'), async (req, res) => {
+  // the call (a crashed dispatcher's attempts, an operator's skip of the endpoint's head), and which lanes have work.
+  app.get('/internal/deliveries/:id/lane-state', fenced('everything'), async (req, res) => {
     const id = idParam(req, 'delivery');
     const found = await queries.laneDelivery(id);
     if (!found) throw new NotFound(`No delivery ${id}.`);

@@ -19,7 +19,7 @@ type LaneConsumer = {
 };
 
 /**
- * The lanes of ordered endpoints in RabbitMQ (docs/design-notes.md, "Ordered endpoints"): one durable quorum
+ * The lanes of ordered endpoints in RabbitMQ (docs/design-notes.md, "Ordered endpoints"): one durable classic
  * queue per endpoint with a single active consumer, consumed with a prefetch of 1. Every dispatcher consumes
  * every lane it knows of; RabbitMQ lets one of them take messages, one at a time, and hands the lane (its
  * unacknowledged head first) to another when that one goes. The head is acknowledged only once its delivery
@@ -93,7 +93,7 @@ export class RabbitLanes {
       const id = message.properties.messageId as string | undefined;
       if (id) this.returned.add(id);
     });
-    // Per consumer (quorum queues know no other): one unacknowledged message per lane, its head.
+    // Per consumer: one unacknowledged message per lane, its head.
     await consuming.prefetch(1, false);
     this.connection = connection;
     this.publishing = publishing;
@@ -147,7 +147,11 @@ export class RabbitLanes {
     try {
       await within(
         BROKER_ANSWER_MS,
-        channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-single-active-consumer': true } }),
+        // Classic, not quorum: RabbitMQ 3.10 puts a message a quorum queue's consumer gives back (nack, requeue)
+        // at the end of the queue, where a classic queue keeps it at its place; a lane must get its head back
+        // first (docs/design-notes.md, "Ordered endpoints"). Durable, with persistent messages confirmed once
+        // written: a lane survives a broker restart.
+        channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic', 'x-single-active-consumer': true } }),
         'RabbitMQ declared no lane',
       );
       this.declared.add(queue);
@@ -273,11 +277,19 @@ export class RabbitLanes {
     }
   }
 
-  /** Stops taking heads, lets the ones in hand end or be given back, then closes. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking heads (first thing on shutdown): a head given back meanwhile goes to another dispatcher
+   * rather than straight back to this one.
+   */
+  async stopTaking(): Promise<void> {
     this.closing = true;
     const channel = this.consuming;
     if (channel) for (const tag of this.lanes.values()) if (tag) await channel.cancel(tag).catch(() => undefined);
+  }
+
+  /** Stops taking heads, lets the ones in hand end or be given back, then closes. */
+  async close(): Promise<void> {
+    await this.stopTaking();
     await Promise.allSettled([...this.inFlight]);
     await this.connection?.close().catch(() => undefined);
   }

@@ -10,7 +10,7 @@ import type { DeliveryJob } from '../delivery/deliveryJob';
  * made, when the next is due, ended, held) is read from the log's projection, fenced, before each attempt of
  * the head. So a head taken again after a crash, a requeue or another dispatcher's take-over goes on from what
  * was recorded, a copy of a delivery that ended (a message fanned out again after a crash) is let go, and an
- * operator's skip (a cancel recorded in the log) ends the head wherever it is held.
+ * operator's skip (recorded on the endpoint, read with the head's state) ends the head wherever it is held.
  */
 
 /** Where a lane's delivery stands in the read model (the projector's `/internal/deliveries/:id/lane-state`). */
@@ -23,6 +23,8 @@ export type LaneDeliveryState = {
   /** Its next attempt is held (the endpoint is paused), since held_at. */
   held: boolean;
   held_at: string | null;
+  /** An operator asked for this delivery, at its endpoint's head, to be skipped, saying why (null: not asked). */
+  skip_reason?: string | null;
 };
 
 /** What the lane does next with its head. */
@@ -35,6 +37,8 @@ export type LaneStep =
   | { kind: 'wait'; ms: number }
   /** Held (the endpoint is paused): wait for the resume; nothing behind it goes meanwhile. */
   | { kind: 'held'; heldAt: string }
+  /** An operator skipped it: end it, cancelled with `reason`, in place of the attempt `job` would have been. */
+  | { kind: 'skip'; job: DeliveryJob; reason: string }
   /** The head has been held unacknowledged as long as it may be (RabbitMQ's consumer_timeout): take it again. */
   | { kind: 'requeue' };
 
@@ -57,12 +61,12 @@ export function decideLaneStep(job: DeliveryJob, state: LaneDeliveryState | unde
   const leftMs = timing.giveBackAt - now.getTime();
   if (leftMs <= 0) return { kind: 'requeue' };
   if (state === undefined) return { kind: 'attempt', job: { ...job, attempt_number: 1 } };
+  const { deferrals: _deferrals, rate_limit_queued: _queued, ...rest } = job;
+  const next: DeliveryJob = { ...rest, attempt_number: state.attempt_count + 1, last_status_code: state.last_status_code, last_error: state.last_error };
+  // (skipped whether due, waiting or held: the operator ends it now)
+  if (typeof state.skip_reason === 'string') return { kind: 'skip', job: next, reason: state.skip_reason };
   if (state.held) return { kind: 'held', heldAt: state.held_at ?? now.toISOString() };
   const dueInMs = state.next_attempt_at === null ? 0 : Date.parse(state.next_attempt_at) - now.getTime();
   if (dueInMs > 0) return { kind: 'wait', ms: Math.min(dueInMs, timing.pollMs, leftMs) };
-  const { deferrals: _deferrals, rate_limit_queued: _queued, ...rest } = job;
-  return {
-    kind: 'attempt',
-    job: { ...rest, attempt_number: state.attempt_count + 1, last_status_code: state.last_status_code, last_error: state.last_error },
-  };
+  return { kind: 'attempt', job: next };
 }

@@ -9,6 +9,7 @@ export type LaneWorkerDeps = {
   dispatcher: {
     attemptInLane: (job: DeliveryJob) => Promise<LaneAttemptOutcome>;
     releaseInLane: (job: DeliveryJob, heldAt: string) => Promise<void>;
+    cancelInLane: (job: DeliveryJob, reason: string) => Promise<void>;
     endpointNow: (subscriptionId: string) => Promise<{ deleted?: boolean; paused?: boolean } | undefined>;
   };
   /** Where a delivery stands, as of every event recorded before the call (the projector, fenced). */
@@ -56,6 +57,10 @@ export class LaneWorker {
           await deps.dispatcher.releaseInLane({ ...job, attempt_number: (state?.attempt_count ?? 0) + 1, last_status_code: state?.last_status_code ?? null, last_error: state?.last_error ?? null }, step.heldAt);
           break;
         }
+        case 'skip':
+          deps.log.info({ delivery_id: job.delivery_id, subscription_id: job.subscription_id, reason: step.reason }, "lane head skipped by an operator");
+          await deps.dispatcher.cancelInLane(step.job, step.reason);
+          break;
         case 'attempt': {
           const outcome = await deps.dispatcher.attemptInLane(step.job);
           if (outcome === 'ended') return 'ack';

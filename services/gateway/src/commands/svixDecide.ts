@@ -313,38 +313,28 @@ export function decideTaskCancel(task: { id: string; app_id: string; status: Bac
 }
 
 /** The head of an ordered endpoint's lane, as the read model shows it (the projector's lane-head). */
-export type LaneHead = {
-  id: string;
-  subscription_id: string;
-  message_id: string | null;
-  event_type: string | null;
-  created_at: string;
-  attempt_count: number;
-  last_status_code: number | null;
-  last_error: string | null;
-};
+export type LaneHead = { id: string; subscription_id: string };
 
 export const SKIPPED_BY_OPERATOR = 'skipped by an operator: the ordered endpoint sends the next message';
 
 /**
- * An operator's skip of an ordered endpoint's head: the delivery is cancelled (recorded in the log, where the
- * lane holding it reads where its head stands before every attempt), with what it had come to so far. An
- * attempt already under way when the skip is recorded may still succeed; the lane then lets the head go all
- * the same (docs/design-notes.md, "Ordered endpoints").
+ * An operator's skip of an ordered endpoint's head: recorded on the endpoint (which delivery, why, when). The
+ * dispatcher whose lane holds that head reads it with the head's state before every attempt, and while it
+ * waits, and cancels the delivery itself: it alone attempts the head, so the cancel takes the place of an
+ * attempt and no attempt overtakes it. An attempt already under way when the skip is recorded may still be
+ * delivered (docs/design-notes.md, "Ordered endpoints").
  */
-export function decideSkipHead(head: LaneHead, deps: Deps): EventOf<'DeliveryCancelled'> {
+export function decideSkipHead(current: SubscriptionState, head: LaneHead, deps: Deps): EventOf<'SubscriptionChanged'> {
+  const now = deps.now().toISOString();
   return makeEvent(
-    'DeliveryCancelled',
+    'SubscriptionChanged',
     {
-      delivery_id: head.id,
-      subscription_id: head.subscription_id,
-      event_type: head.event_type,
-      received_at: head.created_at,
-      ...(head.message_id ? { message_id: head.message_id } : {}),
-      attempt_count: head.attempt_count,
-      last_status_code: head.last_status_code,
-      last_error: head.last_error,
-      reason: SKIPPED_BY_OPERATOR,
+      id: current.id,
+      version: current.version + 1,
+      changes: { head_skip: { delivery_id: head.id, reason: SKIPPED_BY_OPERATOR, requested_at: now } },
+      cause: 'head_skipped',
+      detail: null,
+      changed_at: now,
     },
     deps,
   );

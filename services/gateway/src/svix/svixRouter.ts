@@ -526,13 +526,14 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
   router.post('/app/:app/endpoint/:endpoint/pause', ...body, setPaused(true));
   router.post('/app/:app/endpoint/:endpoint/resume', ...body, setPaused(false));
 
-  // An ordered endpoint's head that holds it (failing, say) ended by an operator: cancelled in the log, which
-  // the dispatcher holding the head reads before every attempt and while it waits (HOOKPOST_LANE_POLL_MS).
+  // An ordered endpoint's head that holds it (failing, say) ended by an operator: the skip is recorded on the
+  // endpoint, and the dispatcher holding the head reads it before every attempt and while it waits
+  // (HOOKPOST_LANE_POLL_MS), and cancels the head.
   router.post('/app/:app/endpoint/:endpoint/ordered/skip-head', ...body, async (req, res) => {
     const app = await resolve.application(param(req, 'app'));
     const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
     const head = await resolve.laneHead(endpoint);
-    await append([decideSkipHead(head, deps.decide)]);
+    await changeEndpoint(app, param(req, 'endpoint'), (state) => [decideSkipHead(state, head, deps.decide) as SubscriptionEvent]);
     res.status(204).end();
   });
 

@@ -309,6 +309,7 @@ export class PgProjectionWriter {
         app_id: DEFAULT_APPLICATION_ID,
         paused: false,
         ordered: false,
+        head_skip: null,
         ...state,
         deleted_at,
       }));
@@ -320,10 +321,10 @@ export class PgProjectionWriter {
                                                event_types text[], secret text, max_attempts int, timeout_ms int, signature_scheme text,
                                                public_key text, previous_secret text, previous_secret_expires_at timestamptz,
                                                app_id uuid, uid text, channels text[], metadata jsonb, rate_limit int, headers jsonb,
-                                               payload_filter jsonb, paused boolean, ordered boolean, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
+                                               payload_filter jsonb, paused boolean, ordered boolean, head_skip jsonb, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            app_id = EXCLUDED.app_id, uid = EXCLUDED.uid, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,
-           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter, paused = EXCLUDED.paused, ordered = EXCLUDED.ordered,
+           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter, paused = EXCLUDED.paused, ordered = EXCLUDED.ordered, head_skip = EXCLUDED.head_skip,
            version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
            target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
@@ -439,7 +440,7 @@ const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id 
 /** The columns that hold a subscription's state (as its events carry it), in one place for every query. */
 export const SUBSCRIPTION_STATE_COLUMNS =
   'id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme, ' +
-  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, paused, ordered, created_at, updated_at';
+  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, paused, ordered, head_skip, created_at, updated_at';
 export const APPLICATION_STATE_COLUMNS = 'id, version, name, uid, metadata, rate_limit, created_at, updated_at';
 export const EVENT_TYPE_STATE_COLUMNS = 'id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at';
 

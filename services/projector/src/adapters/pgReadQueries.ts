@@ -243,12 +243,14 @@ export class PgReadQueries {
 
   /**
    * Where a delivery of a lane stands (ordered endpoints: the lane reads it before each attempt of its head):
-   * its status, attempts so far, when the next is due, and whether it is held. Undefined: not in the read model.
+   * its status, attempts so far, when the next is due, whether it is held, and why an operator skipped it if one
+   * did (skip_reason). Undefined: not in the read model.
    */
   async laneDelivery(id: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.pool.query(
-      `SELECT d.id, d.status, d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, ${DELIVERY_HELD} AS held, d.held_at
-       FROM webhook_deliveries d WHERE d.id = $1`,
+      `SELECT d.id, d.status, d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, ${DELIVERY_HELD} AS held, d.held_at,
+              CASE WHEN s.head_skip->>'delivery_id' = d.id::text THEN s.head_skip->>'reason' END AS skip_reason
+       FROM webhook_deliveries d LEFT JOIN subscriptions s ON s.id = d.subscription_id WHERE d.id = $1`,
       [id],
     );
     return result.rows[0] ? toJson(result.rows[0]) : undefined;
