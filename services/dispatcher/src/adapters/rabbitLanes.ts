@@ -120,6 +120,7 @@ export class RabbitLanes {
     this.reconnecting = (async () => {
       for (let wait = 250; !this.closing; wait = Math.min(wait * 2, 5_000)) {
         await new Promise((resolve) => setTimeout(resolve, wait));
+        if (this.closing) return;
         try {
           await this.open();
           this.log.info('rabbitmq (lanes) reconnected');
