@@ -1,6 +1,7 @@
 import { fromExternalId } from '@hookpost/contracts';
 import { Receiver, type ReceivedRequest } from '../support/receiver';
 import { startStack, type Stack } from '../support/stack';
+import { mostWithin } from '../support/rateWindow';
 import { eventually } from '../support/wait';
 
 jest.setTimeout(240_000);
@@ -250,6 +251,45 @@ describe('ordered endpoints', () => {
     const ledger = await ledgerOf(endpointId);
     expect(ledger.size).toBe(60);
     expect([...ledger.values()].every((row) => row.status === 'succeeded')).toBe(true);
+  });
+
+  it('cancels what waits in the lane when the endpoint is deleted: the head and every delivery behind it, none sent', async () => {
+    // Given an ordered endpoint whose receiver refuses message 0 every time, with four messages behind it
+    const at = await receiver();
+    at.reply = () => ({ status: 500 });
+    const appId = await application('Deleted lane');
+    const endpointId = await endpoint(appId, at.url, true);
+    await sendSequence(appId, 0, 5);
+    await eventually(async () => (at.requests.length >= 2 ? true : undefined), { what: 'the head retried' });
+
+    // When the endpoint is deleted
+    expect((await stack.api('DELETE', `/api/v1/app/${appId}/endpoint/${endpointId}`)).status).toBe(204);
+
+    // Then every delivery ends cancelled, and nothing but the head was ever sent
+    await eventually(
+      async () => {
+        const ledger = await ledgerOf(endpointId);
+        return ledger.size === 5 && [...ledger.values()].every((row) => row.status === 'cancelled') ? true : undefined;
+      },
+      { what: 'the lane cancelled' },
+    );
+    expect(new Set(at.requests.map(seqOf))).toEqual(new Set([0]));
+  });
+
+  it('keeps to the rate limit of an ordered endpoint, in order', async () => {
+    // Given an ordered endpoint limited to 4 requests a second
+    const at = await receiver();
+    const appId = await application('Ordered and limited');
+    const created = await stack.api('POST', `/api/v1/app/${appId}/endpoint`, { url: at.url, ordered: true, throttleRate: 4 });
+    expect(created.status).toBe(201);
+
+    // When twelve messages are sent at once
+    await sendSequence(appId, 0, 12);
+
+    // Then they arrive in order, never more than the limit (+1) in any second
+    await eventually(async () => (accepted(at).length === 12 ? true : undefined), { what: 'twelve at the limit', timeoutMs: 30_000 });
+    expect(accepted(at)).toEqual(range(12));
+    expect(mostWithin(at.requests.map((request) => request.at))).toBeLessThanOrEqual(5);
   });
 
   it('shows the flag on the endpoint and changes it with PATCH', async () => {
