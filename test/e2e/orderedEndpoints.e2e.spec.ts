@@ -292,6 +292,31 @@ describe('ordered endpoints', () => {
     expect(mostWithin(at.requests.map((request) => request.at))).toBeLessThanOrEqual(5);
   });
 
+  it('loses nothing when the flag is turned off with deliveries waiting in the lane: the lane drains in order, later messages go at once', async () => {
+    // Given an ordered endpoint whose receiver refuses message 1 three times, with messages 0-5 sent
+    const at = await receiver();
+    let refusals = 0;
+    at.reply = (request) => (seqOf(request) === 1 && refusals++ < 3 ? { status: 500 } : { status: 200 });
+    const appId = await application('Flag off');
+    const endpointId = await endpoint(appId, at.url, true);
+    await sendSequence(appId, 0, 6);
+    await eventually(async () => (refusals >= 1 ? true : undefined), { what: 'the head refused' });
+
+    // When the flag is turned off and messages 6-9 are sent
+    const patched = await stack.api('PATCH', `/api/v1/app/${appId}/endpoint/${endpointId}`, { ordered: false });
+    expect(patched.body.ordered).toBe(false);
+    await sendSequence(appId, 6, 10);
+
+    // Then all ten arrive once each, and the six routed to the lane arrive in their order
+    await eventually(async () => (new Set(accepted(at)).size === 10 ? true : undefined), { what: 'all ten' });
+    expect([...accepted(at)].sort((a, b) => a - b)).toEqual(range(10));
+    expect(accepted(at).filter((seq) => seq < 6)).toEqual(range(6));
+    await stack.projectionCaughtUp();
+    const ledger = await ledgerOf(endpointId);
+    expect(ledger.size).toBe(10);
+    expect([...ledger.values()].every((row) => row.status === 'succeeded')).toBe(true);
+  });
+
   it('shows the flag on the endpoint and changes it with PATCH', async () => {
     const appId = await application('Flag');
     const at = await receiver();
