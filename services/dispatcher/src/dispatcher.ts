@@ -442,7 +442,12 @@ export class Dispatcher {
     const { deps } = this;
     // (taken before anything is awaited: the consumer starts a partition's messages in the log's order)
     const ticket = this.laneOrder.enter(message.app_id);
-    let laned: DeliveryJob[] = [];
+    let left = false;
+    const leave = (ok: boolean) => {
+      if (left) return;
+      left = true;
+      ticket.leave(ok);
+    };
     let jobs: DeliveryJob[];
     try {
       const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
@@ -452,8 +457,9 @@ export class Dispatcher {
       const payload = opened.kind === 'opened' ? opened.payload : {};
       const decided = decideFanOut({ ...message, payload }, endpoints, { ...deps, payloadFilters: this.payloadFilters });
       jobs = decided.jobs;
-      laned = decided.laned;
-      if (laned.length === 0) ticket.leave(true);
+      const laned = decided.laned;
+      // (a message with nothing for a lane lets the next one go at once; the one after still waits for the one before)
+      if (laned.length === 0) leave(true);
       await this.record([decided.event]);
       const filtered = decided.event.data.filtered;
       if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: decided.event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
@@ -462,10 +468,10 @@ export class Dispatcher {
         // only after the message before it: a lane holds its endpoint's deliveries in the log's order.
         await ticket.turn();
         await this.persistently('put in lane', () => deps.lanes.enqueue(laned));
-        ticket.leave(true);
+        leave(true);
       }
     } catch (error) {
-      if (laned.length > 0 || jobs! === undefined) ticket.leave(false);
+      leave(false);
       throw error;
     }
     await this.firstAttempts(jobs);
