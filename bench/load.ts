@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { endpointIndexOf, recordArrival, type FanOutArrivals } from './fanOutLedger';
 import { percentile } from './percentile';
+import { ORDERED_PATH, type OrderedArrival } from './orderedLedger';
 import { api, authorized, BASE, sleep } from './stack';
 
 const round = (value: number, digits = 1) => +value.toFixed(digits);
@@ -57,10 +58,18 @@ export class Receiver {
   readonly arrivals = new Map<string, Arrival>();
   /** Requests to the fan-out paths (`/ep/<index>`): a message's webhook-id is the same at every endpoint, so they are kept per endpoint. */
   readonly fanOutArrivals: FanOutArrivals = new Map();
+  /** Requests to the ordered phase's endpoint (ORDERED_PATH), in the order they came. */
+  readonly orderedArrivals: OrderedArrival[] = [];
   private firstAttempts = 0;
   private readonly server = http.createServer((req, res) => {
     const now = performance.now();
     const id = String(req.headers['webhook-id']);
+    if (req.url === ORDERED_PATH) {
+      this.orderedArrivals.push({ id, at: now });
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+      return;
+    }
     const endpoint = endpointIndexOf(req.url);
     if (endpoint !== undefined) {
       recordArrival(this.fanOutArrivals, id, endpoint, now);

@@ -31,6 +31,15 @@ type Result = {
   readafterwrite?: { idle: ReadAfterWrite; loaded: ReadAfterWrite & { rate: number; background_lost: number } };
   fanout?: FanOutRun;
   ratelimit?: RateLimitRun;
+  ordered?: {
+    phases_s: { sending: number; drain: number };
+    sent_per_s: number;
+    ledger: { messages_accepted: number; arrived: number; missing: number; duplicates: number; out_of_order: number; unexpected: number };
+    deliveries_per_s: number;
+    latency_p50_ms: number;
+    latency_p99_ms: number;
+    processes: Processes;
+  };
   logreplay?: {
     messages_sent: number;
     messages_accepted: number;
@@ -242,6 +251,20 @@ export function markdown(result: Result): string {
       '',
     );
     processRuns.push([`rate limit ${limited.limit_per_s}/s`, r.processes]);
+  }
+  if (result.ordered) {
+    const r = result.ordered;
+    lines.push(
+      '## Ordered endpoint (one lane, receiver answering 200 at once)',
+      '',
+      'One application, one ordered endpoint; messages sent one after the other (each 202 before the next, so the log\'s order is the sending order). The lane sends one at a time, each after the one before ended: deliveries/s from the first to the last arrival, 202 → arrival (including the wait behind the messages before it), and arrivals out of order (must be 0).',
+      '',
+      '| messages | sent/s | deliveries/s | p50 ms | p99 ms | arrived | missing | duplicates | out of order | drain s |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      `| ${r.ledger.messages_accepted} | ${r.sent_per_s} | ${r.deliveries_per_s} | ${r.latency_p50_ms} | ${r.latency_p99_ms} | ${r.ledger.arrived} | ${r.ledger.missing} | ${r.ledger.duplicates} | ${r.ledger.out_of_order} | ${r.phases_s.drain} |`,
+      '',
+    );
+    processRuns.push(['ordered endpoint', r.processes]);
   }
   if (result.logreplay) {
     const r = result.logreplay;

@@ -17,6 +17,9 @@
  *   ratelimit   one Svix application with an endpoint limited to BENCH_RATELIMIT_LIMIT/s and one without a limit,
  *               BENCH_RATELIMIT_RATE messages/s to it for BENCH_RATELIMIT_SECONDS (a backlog at the limited one):
  *               deliveries/s achieved against the limit, most in one second, wait p99, the unlimited one's p99
+ *   ordered     one Svix application with one ordered endpoint (always 200), BENCH_ORDERED_MESSAGES messages sent one
+ *               after the other: the lane's deliveries/s (one at a time, in order), 202 → arrival p50/p99, and a
+ *               ledger with out-of-order arrivals counted (must be 0)
  *   logreplay   BENCH_LOGREPLAY_MESSAGES messages (100,000) sent to an application without endpoints, then replayed
  *               from the log to one endpoint (a background task): messages/s from the request to the last arrival
  */
@@ -29,6 +32,7 @@ import { Pool } from 'undici';
 import { closedLoop, openModel, Receiver } from './load';
 import { createFanOutApplication, fanOutLoad } from './fanOut';
 import { createRateLimitedApplication, rateLimitedLoad } from './rateLimited';
+import { createOrderedApplication, orderedLoad } from './ordered';
 import { cpuPerDelivery } from './fanOutLedger';
 import { logReplay } from './logReplay';
 import { percentile } from './percentile';
@@ -54,7 +58,7 @@ import {
 
 const number = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 export const settings = {
-  phases: (process.env.BENCH_PHASES ?? 'idle,ingest,e2e,capacity,failing,projection,scaleout,readafterwrite,fanout,ratelimit,logreplay').split(','),
+  phases: (process.env.BENCH_PHASES ?? 'idle,ingest,e2e,capacity,failing,projection,scaleout,readafterwrite,fanout,ratelimit,ordered,logreplay').split(','),
   idle_s: number('BENCH_IDLE_SECONDS', 30),
   capacity_p99_ms: number('BENCH_CAPACITY_P99_MS', 100),
   capacity_start: number('BENCH_CAPACITY_START_RATE', 400),
@@ -76,6 +80,8 @@ export const settings = {
   ratelimit_limit: number('BENCH_RATELIMIT_LIMIT', 50),
   ratelimit_rate: number('BENCH_RATELIMIT_RATE', 100),
   ratelimit_seconds: number('BENCH_RATELIMIT_SECONDS', 10),
+  ordered_messages: number('BENCH_ORDERED_MESSAGES', 2_000),
+  ordered_drain_s: number('BENCH_ORDERED_DRAIN_SECONDS', 300),
   logreplay_messages: number('BENCH_LOGREPLAY_MESSAGES', 100_000),
   logreplay_timeout_s: number('BENCH_LOGREPLAY_TIMEOUT_SECONDS', 900),
 };
@@ -403,6 +409,22 @@ async function rateLimit() {
   }
 }
 
+/**
+ * One ordered endpoint at a receiver that answers 200 at once: how many deliveries a second one lane makes (one
+ * at a time, each after the one before ended), and that it made them in order. A receiver of its own.
+ */
+async function ordered() {
+  const receiver = await new Receiver().start();
+  const app = await createOrderedApplication(receiver);
+  try {
+    await sleep(1_000);
+    return await withUsage(() => orderedLoad({ receiver, appId: app.appId, messages: settings.ordered_messages, drainSeconds: settings.ordered_drain_s }));
+  } finally {
+    await app.remove();
+    receiver.close();
+  }
+}
+
 async function main() {
   const receiver = await new Receiver().start();
   const result: Record<string, unknown> = {
@@ -433,6 +455,7 @@ async function main() {
   await phase('readafterwrite', () => readAfterWrite(receiver));
   await phase('fanout', () => fanOut(receiver));
   await phase('ratelimit', () => rateLimit());
+  await phase('ordered', () => ordered());
   await phase('logreplay', () =>
     withUsage(() =>
       logReplay({ receiver, messages: settings.logreplay_messages, connections: settings.connections, caughtUp, timeoutSeconds: settings.logreplay_timeout_s }),

@@ -163,11 +163,16 @@ export async function removeRunResources(run: { topicPrefix: string; schema: str
 
   const pg = new Client({ connectionString: DATABASE_URL });
   await pg.connect();
+  // (ordered endpoints' lanes are named after the endpoints: read them before the schema goes)
+  const laned = await pg
+    .query<{ id: string }>(`SELECT DISTINCT subscription_id AS id FROM "${run.schema}".webhook_deliveries WHERE ordered`)
+    .then((result) => result.rows.map((row) => String(row.id)), () => [] as string[]);
   await pg.query(`DROP SCHEMA IF EXISTS "${run.schema}" CASCADE`);
   await pg.end();
 
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createChannel();
+  for (const id of laned) await channel.deleteQueue(`${run.topicPrefix}hookpost.lane.${id}`);
   const schedule = (run.env.HOOKPOST_RETRY_SCHEDULE_MS ?? '').split(',').map(Number);
   const tiers = retryTiers(schedule, Math.max(Number(run.env.HOOKPOST_RETRY_AFTER_MAX_MS ?? 0), ...schedule));
   for (const ms of tiers) await channel.deleteQueue(`${run.topicPrefix}hookpost.retry.tier.${ms}ms`);

@@ -58,6 +58,22 @@ export const subscriptionStateSchema = {
      * until it is resumed. Absent in events written before pausing existed: not paused.
      */
     paused: { type: 'boolean' },
+    /**
+     * Ordered (a Hookpost extension of Svix's endpoints): its messages' deliveries are sent one at a time, in
+     * message order, each after the one before ended (docs/design-notes.md, "Ordered endpoints"). Absent in
+     * events written before ordered endpoints existed: not ordered.
+     */
+    ordered: { type: 'boolean' },
+    /**
+     * An operator's skip of the delivery at the head of the ordered endpoint's lane (absent = null: none asked
+     * for): the dispatcher holding that head ends it, cancelled with `reason`, before its next attempt.
+     */
+    head_skip: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['delivery_id', 'reason', 'requested_at'],
+      properties: { delivery_id: uuid, reason: { type: 'string' }, requested_at: timestamp },
+    },
     created_at: timestamp,
     updated_at: timestamp,
   },
@@ -76,8 +92,9 @@ const { id: _id, version: _version, signature_scheme: _scheme, created_at: _crea
 // resealed: its secret(s) sealed again under the first master key (npm run reseal), the secrets unchanged.
 // endpoint_gone: disabled because it answered 410; endpoint_failing: disabled because every attempt failed for
 // HOOKPOST_ENDPOINT_DISABLE_AFTER_MS (both by the dispatcher). paused / resumed: its deliveries held, then sent
-// again (the dispatcher releases what was held on `resumed`).
-export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed', 'paused', 'resumed'] as const;
+// again (the dispatcher releases what was held on `resumed`). head_skipped: an operator asked for the ordered
+// endpoint's head to be skipped (head_skip).
+export const subscriptionChangeCauses = ['replaced', 'patched', 'secret_rotated', 'endpoint_gone', 'endpoint_failing', 'resealed', 'paused', 'resumed', 'head_skipped'] as const;
 export type SubscriptionChangeCause = (typeof subscriptionChangeCauses)[number];
 
 /**
@@ -382,7 +399,13 @@ export const messageRoutedSchema = {
     received_at: timestamp,
     deliveries: {
       type: 'array',
-      items: { type: 'object', additionalProperties: false, required: ['delivery_id', 'subscription_id'], properties: { delivery_id: uuid, subscription_id: uuid } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['delivery_id', 'subscription_id'],
+        // ordered: the delivery goes through its endpoint's lane (absent: it does not), decided at the fan-out for good.
+        properties: { delivery_id: uuid, subscription_id: uuid, ordered: { const: true } },
+      },
     },
     routed_at: timestamp,
     /** `manual`: deliveries someone asked for again (resend, recover, replay); absent: the message's own fan-out. */

@@ -45,9 +45,15 @@ export function endpointFieldsOut(state: EndpointFields) {
   };
 }
 
-/** EndpointOut: the shared fields, metadata, and Hookpost's payload filter (null: none) and paused. */
-export function endpointOut(state: EndpointFields & Partial<Pick<SubscriptionState, 'payload_filter' | 'paused'>>) {
-  return { ...endpointFieldsOut(state), metadata: state.metadata ?? {}, payloadFilter: (state.payload_filter as PayloadFilter | null | undefined) ?? null, paused: state.paused ?? false };
+/** EndpointOut: the shared fields, metadata, and Hookpost's payload filter (null: none), paused and ordered. */
+export function endpointOut(state: EndpointFields & Partial<Pick<SubscriptionState, 'payload_filter' | 'paused' | 'ordered'>>) {
+  return {
+    ...endpointFieldsOut(state),
+    metadata: state.metadata ?? {},
+    payloadFilter: (state.payload_filter as PayloadFilter | null | undefined) ?? null,
+    paused: state.paused ?? false,
+    ordered: state.ordered ?? false,
+  };
 }
 
 /** An endpoint whose payload filter refused a message (list-filtered-endpoints). */

@@ -70,6 +70,7 @@ const REFERENCE = '/work/shared/reference/svix-v1-core.openapi.json';
 const extensionOperations: [string, string, string, number[]][] = [
   ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/pause', 'v1.endpoint.pause', [204]],
   ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/resume', 'v1.endpoint.resume', [204]],
+  ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/ordered/skip-head', 'v1.endpoint.ordered.skip-head', [204]],
   ['post', '/api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-from-log', 'v1.endpoint.replay-from-log', [202]],
   ['get', '/api/v1/background-task', 'v1.background-task.list', [200]],
   ['get', '/api/v1/background-task/{task_id}', 'v1.background-task.get', [200]],

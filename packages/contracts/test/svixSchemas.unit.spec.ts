@@ -258,6 +258,7 @@ describe('Svix response bodies', () => {
       metadata: {},
       payloadFilter: null,
       paused: false,
+      ordered: false,
       createdAt: now,
       updatedAt: now,
     };

@@ -17,6 +17,7 @@ import type { RetryingDelivery } from './adapters/projectorDeliveries';
 import type { EndpointHealthStore } from './adapters/redisEndpointHealth';
 import { circuitOf, decideSustainedFailure, probeDeferralDelay, probingReason, type EndpointHealth, type EndpointHealthLimits } from './delivery/endpointHealth';
 import { attemptFacts, attemptMessages, type AttemptContext } from './delivery/operationalEvents';
+import { LaneOrder } from './lane/laneOrder';
 
 const tracer = trace.getTracer('hookpost-dispatcher');
 /** How long recording an outcome may wait for Kafka before it is tried again. */
@@ -34,7 +35,9 @@ export type DispatcherDeps = {
   /** Changes a subscription under its writer lock (the automatic disable: 410, or sustained failure). */
   writer: Pick<SubscriptionWriter, 'change'>;
   endpoint: Pick<HttpEndpointClient, 'post'>;
-  retries: { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
+  retries: RetrySchedule;
+  /** Ordered endpoints' lanes: puts jobs at the end of their endpoints' lanes, in the order given (lane/rabbitLanes.ts). */
+  lanes: { enqueue: (jobs: readonly DeliveryJob[]) => Promise<void> };
   /** Each endpoint's share of the delivery slots: an attempt whose endpoint has none free is deferred. */
   shares: Pick<EndpointShares, 'take'>;
   /** Each endpoint's rate limit, shared by every dispatcher: an attempt over it waits or is deferred. */
@@ -77,6 +80,14 @@ export type DispatcherDeps = {
   released?: (count: number) => void;
 };
 
+type RetrySchedule = { schedule: (job: DeliveryJob, delayMs: number) => Promise<void> };
+
+/**
+ * What became of a lane's attempt (attemptInLane): its delivery ended (the lane lets it go), or it goes on
+ * (a retry, a deferral, a hold, or the attempt was made already): the lane reads where it stands again.
+ */
+export type LaneAttemptOutcome = 'ended' | 'goes on';
+
 /**
  * What became of one job: the attempt was made (with the endpoint's status code, when it answered), the
  * delivery ended without one (cancelled, or failed as unattemptable), or the attempt was deferred to later
@@ -100,6 +111,8 @@ export class Dispatcher {
   private readonly topics;
   /** Endpoints' payload filters, compiled once per endpoint version. */
   private readonly payloadFilters = new PayloadFilters();
+  /** Puts each application's messages in their lanes in the order of the log. */
+  private readonly laneOrder = new LaneOrder();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.topics = topicNames(deps.topicPrefix);
@@ -208,7 +221,7 @@ export class Dispatcher {
    * Makes the attempt, ends the delivery without one, or defers it. Only I/O that can come back (Redis, the
    * projector, Kafka, RabbitMQ) is retried here; what can never work ends the delivery in decideBeforeAttempt.
    */
-  private async attemptInSpan(job: DeliveryJob): Promise<JobOutcome> {
+  private async attemptInSpan(job: DeliveryJob, retries: RetrySchedule = this.deps.retries): Promise<JobOutcome> {
     const { deps } = this;
     const opened = await this.payloadOf(job);
     if (opened.kind === 'gone') {
@@ -224,7 +237,7 @@ export class Dispatcher {
     const startedAt = deps.now();
     const before = decideBeforeAttempt(job, known, { body, timestamp: startedAt }, { ...deps, openSecret: (sealed, context) => deps.secretBox.open(sealed, context) });
     if (before.kind === 'held') {
-      await this.hold(job, before.heldAt, before.events);
+      await this.hold(job, before.heldAt, before.events, retries);
       return { kind: 'held' };
     }
     if (before.kind !== 'attempt') {
@@ -238,20 +251,20 @@ export class Dispatcher {
       // A failing endpoint is probed: this attempt goes out only if it takes the probe slot.
       const heldForMs = await this.bestEffort('take probe', () => deps.health.takeProbe(subscription.id, deps.healthLimits.probeIntervalMs));
       if (heldForMs !== undefined && heldForMs > 0) {
-        return this.defer(job, { kind: 'probing', reason: probingReason(health.record), delayMs: probeDeferralDelay(heldForMs, job.deferrals ?? 0, deps.healthLimits, deps.random) });
+        return this.defer(job, { kind: 'probing', reason: probingReason(health.record), delayMs: probeDeferralDelay(heldForMs, job.deferrals ?? 0, deps.healthLimits, deps.random) }, retries);
       }
     }
     // (a wait for the slot, at most HOOKPOST_ENDPOINT_WAIT_MS, or for the rate limit, at most
     // HOOKPOST_RATE_LIMIT_WAIT_MS, makes the signed timestamp and started_at that much older than the request:
     // well inside a receiver's tolerance of minutes)
     const endpointSlot = await this.endpointSlot(subscription.target_url);
-    if (endpointSlot === 'none free') return this.defer(job, { kind: 'endpoint busy' });
+    if (endpointSlot === 'none free') return this.defer(job, { kind: 'endpoint busy' }, retries);
     // The rate limit after the slot: a request slot of the limit, once taken, is used at its time, not after
     // a wait for the endpoint's share (a late request would crowd the next one, past the limit).
     const pacing = await this.paceToRateLimit(job, subscription);
     if (pacing.kind === 'defer') {
       endpointSlot?.release();
-      return this.defer(job, pacing.cause);
+      return this.defer(job, pacing.cause, retries);
     }
     if (before.warning) deps.log.warn({ subscription_id: subscription.id, reason: before.warning }, 'signing with the current secret only');
     const headers = {
@@ -276,7 +289,7 @@ export class Dispatcher {
     const sustained = await this.healthAfter(subscription, decision, health);
     const operational = await this.operationalEventsOf(decision, subscription, job);
     const retry = decision.retry;
-    if (retry) await this.persistently('schedule retry', () => deps.retries.schedule(retry.job, retry.delayMs));
+    if (retry) await this.persistently('schedule retry', () => retries.schedule(retry.job, retry.delayMs));
     // The operational events go with the outcome they report: both are recorded, or neither is.
     await this.record([...decision.events, ...operational]);
     const disable = decision.disable ?? sustained;
@@ -427,24 +440,102 @@ export class Dispatcher {
    */
   async fanOut(message: MessageCreated): Promise<void> {
     const { deps } = this;
-    const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
-    // The filters read the payload; one gone already (expunged or expired before its fan-out) is routed as
-    // empty, and each of its deliveries is cancelled at its first attempt, saying why.
-    const opened = await this.payloadOf({ ...message, delivery_id: message.message_id });
-    const payload = opened.kind === 'opened' ? opened.payload : {};
-    const { event, jobs } = decideFanOut({ ...message, payload }, endpoints, { ...deps, payloadFilters: this.payloadFilters });
-    await this.record([event]);
-    const filtered = event.data.filtered;
-    if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
-    const scheduledInMs = message.deliver_at ? Date.parse(message.deliver_at) - deps.now().getTime() : 0;
-    if (scheduledInMs > 0) {
-      // deliverAt: every first attempt is deferred to then, recorded (so the read model says when, and the
-      // reconciler restores it if RabbitMQ loses it) and handed to the retry queue. A redelivered message
-      // schedules the same deliveries again; the attempt guard makes one attempt of each.
-      for (const job of jobs) await this.defer(job, { kind: 'scheduled', at: message.deliver_at!, delayMs: scheduledInMs });
-      return;
+    // (taken before anything is awaited: the consumer starts a partition's messages in the log's order)
+    const ticket = this.laneOrder.enter(message.app_id);
+    let left = false;
+    const leave = (ok: boolean) => {
+      if (left) return;
+      left = true;
+      ticket.leave(ok);
+    };
+    let jobs: DeliveryJob[];
+    try {
+      const endpoints = await this.persistently('list endpoints', () => deps.endpointsOf(message.app_id));
+      // The filters read the payload; one gone already (expunged or expired before its fan-out) is routed as
+      // empty, and each of its deliveries is cancelled at its first attempt, saying why.
+      const opened = await this.payloadOf({ ...message, delivery_id: message.message_id });
+      const payload = opened.kind === 'opened' ? opened.payload : {};
+      const decided = decideFanOut({ ...message, payload }, endpoints, { ...deps, payloadFilters: this.payloadFilters });
+      jobs = decided.jobs;
+      const laned = decided.laned;
+      // (a message with nothing for a lane lets the next one go at once; the one after still waits for the one before)
+      if (laned.length === 0) leave(true);
+      await this.record([decided.event]);
+      const filtered = decided.event.data.filtered;
+      if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: decided.event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
+      const scheduledInMs = message.deliver_at ? Date.parse(message.deliver_at) - deps.now().getTime() : 0;
+      if (scheduledInMs > 0) {
+        // deliverAt: every first attempt is deferred to then and recorded (so the read model says when, and the
+        // reconciler restores one RabbitMQ loses); the unordered ones wait in the retry queue, a lane's head
+        // waits in its lane (which reads the time recorded), holding its endpoint's later messages behind it.
+        // A redelivered message schedules the same deliveries again; the attempt guard makes one attempt of each.
+        const at = message.deliver_at!;
+        await this.record(laned.flatMap((job) => decideDeferral(job, deps, { kind: 'scheduled', at, delayMs: scheduledInMs }).events));
+        for (const job of jobs) await this.defer(job, { kind: 'scheduled', at, delayMs: scheduledInMs }, deps.retries);
+        jobs = [];
+      }
+      if (laned.length > 0) {
+        // Recorded before it is put in a lane (so the lane finds the delivery in the read model), and put in
+        // only after the message before it: a lane holds its endpoint's deliveries in the log's order.
+        await ticket.turn();
+        await this.persistently('put in lane', () => deps.lanes.enqueue(laned));
+        leave(true);
+      }
+    } catch (error) {
+      leave(false);
+      throw error;
     }
     await this.firstAttempts(jobs);
+  }
+
+  /**
+   * One attempt of a lane's head (lane/laneWorker.ts), made as any other (the attempt guard, the endpoint's
+   * share, rate limit and circuit, the hold of a paused endpoint, the outcome and its operational events
+   * recorded) except that nothing is scheduled in the retry queues: a retry or deferral is recorded with its
+   * time, and the lane, which keeps the head, makes it when due.
+   */
+  async attemptInLane(job: DeliveryJob): Promise<LaneAttemptOutcome> {
+    let goesOn = false;
+    const lane: RetrySchedule = {
+      schedule: async () => {
+        goesOn = true;
+      },
+    };
+    const attempted = await this.claimed(job, 'wait', () => this.attemptInSpan(job, lane), (outcome) => !stillToMake(outcome));
+    if (!attempted.ran) return 'goes on';
+    switch (attempted.value.kind) {
+      case 'attempted':
+      case 'ended':
+        return goesOn ? 'goes on' : 'ended';
+      case 'deferred':
+      case 'held':
+        return 'goes on';
+      default: {
+        const unknown: never = attempted.value;
+        throw new Error(`unknown job outcome ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  /**
+   * A lane's head ended by an operator's skip: cancelled in place of the attempt `job` would have been. The
+   * cancel claims that attempt (as cancelRetries does), so no copy of it is made after; an attempt of it under
+   * way elsewhere (a dispatcher that crashed mid-request) is waited for, and then the lane reads it again.
+   */
+  async cancelInLane(job: DeliveryJob, reason: string): Promise<void> {
+    const outcome = await this.claimed(job, 'wait', () => this.record(decideCancel(job, reason, this.deps)));
+    if (!outcome.ran) this.deps.skipped?.('cancel not needed');
+  }
+
+  /** A lane's held head released once its endpoint was resumed (recorded only: the lane makes the attempt). */
+  async releaseInLane(job: DeliveryJob, heldAt: string): Promise<void> {
+    await this.record(decideRelease(job, heldAt, this.deps).events);
+    this.deps.released?.(1);
+  }
+
+  /** The endpoint as the log knows it, as of every write acknowledged before the call (a lane's held head). */
+  endpointNow(subscriptionId: string): Promise<{ deleted?: boolean; paused?: boolean } | undefined> {
+    return this.persistently('read the endpoint', () => this.deps.directory.fromReadModel(subscriptionId)) as Promise<{ deleted?: boolean; paused?: boolean } | undefined>;
   }
 
   /**
@@ -518,22 +609,22 @@ export class Dispatcher {
    * endpoint no longer paused, and the hold is released here. (If the resume's list came after the hold, it
    * has it; both releasing is harmless: the attempt guard makes the attempt once.)
    */
-  private async hold(job: DeliveryJob, heldAt: string, events: HookpostEvent[]): Promise<void> {
+  private async hold(job: DeliveryJob, heldAt: string, events: HookpostEvent[], retries: RetrySchedule): Promise<void> {
     await this.record(events);
     const now = await this.persistently('read the endpoint again', () => this.deps.directory.fromReadModel(job.subscription_id));
     if (stillPaused(now as { deleted?: boolean; paused?: boolean } | undefined)) {
       this.deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number }, 'endpoint paused; attempt held');
       return;
     }
-    await this.release(job, heldAt);
+    await this.release(job, heldAt, retries);
     this.deps.released?.(1);
   }
 
   /** Ends a hold: recorded first (the read model then shows the attempt due at once), then scheduled now. */
-  private async release(job: DeliveryJob, heldAt: string): Promise<void> {
+  private async release(job: DeliveryJob, heldAt: string, retries: RetrySchedule = this.deps.retries): Promise<void> {
     const released = decideRelease(job, heldAt, this.deps);
     await this.record(released.events);
-    await this.persistently('schedule released attempt', () => this.deps.retries.schedule(released.job, 0));
+    await this.persistently('schedule released attempt', () => retries.schedule(released.job, 0));
   }
 
   /**
@@ -573,11 +664,11 @@ export class Dispatcher {
    * on, or the RabbitMQ message is acknowledged), so the consumer slot is free. Recorded first: if scheduling then never succeeds (the dispatcher stops), the
    * message comes back; if it does and RabbitMQ later loses the job, the reconciler finds it in the log.
    */
-  private async defer(job: DeliveryJob, cause: DeferralCause): Promise<JobOutcome> {
+  private async defer(job: DeliveryJob, cause: DeferralCause, retries: RetrySchedule): Promise<JobOutcome> {
     const { deps } = this;
     const deferral = decideDeferral(job, deps, cause);
     await this.record(deferral.events);
-    await this.persistently('defer attempt', () => deps.retries.schedule(deferral.job, deferral.delayMs));
+    await this.persistently('defer attempt', () => retries.schedule(deferral.job, deferral.delayMs));
     deps.log.debug({ delivery_id: job.delivery_id, attempt: job.attempt_number, deferrals: deferral.job.deferrals, delay_ms: deferral.delayMs, cause: cause.kind }, 'attempt deferred');
     return { kind: 'deferred', delayMs: deferral.delayMs };
   }

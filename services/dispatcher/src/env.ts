@@ -64,6 +64,15 @@ export const dispatcherEnvSpec = {
   HOOKPOST_PAYLOAD_KEY_CACHE_MS: envs.int(60_000, { min: 0, max: 3_600_000 }),
   /** How long a made attempt is remembered, so a late copy of its job is dropped; at least the grace. */
   HOOKPOST_ATTEMPT_DONE_TTL_MS: envs.int(900_000, { min: 100 }),
+  /**
+   * Ordered endpoints' lanes (docs/design-notes.md, "Ordered endpoints"): how often a head waiting for its
+   * next attempt (or a resume) is looked at again, so an operator's skip takes effect within it; how long one
+   * take of a head may last before it is given back and taken again (under RabbitMQ's consumer_timeout, 30
+   * minutes by default); how often the lanes with work are looked for (a dispatcher consumes them all).
+   */
+  HOOKPOST_LANE_POLL_MS: envs.int(1_000, { min: 10, max: 60_000 }),
+  HOOKPOST_LANE_HOLD_MS: envs.int(600_000, { min: 1_000, max: 1_500_000 }),
+  HOOKPOST_LANE_DISCOVERY_MS: envs.int(10_000, { min: 100, max: 600_000 }),
   /** A background task records where it stands (its checkpoint: progress, and where to carry on after a crash) every this many messages… */
   HOOKPOST_TASK_CHECKPOINT_MESSAGES: envs.int(1_000, { min: 1 }),
   /** …or this often, whichever comes first. */

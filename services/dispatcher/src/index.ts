@@ -37,11 +37,13 @@ import {
 import { caresResolver } from './adapters/caresResolver';
 import { HttpEndpointClient } from './adapters/httpEndpointClient';
 import { RabbitRetryQueue, retryTiers, tierFor } from './adapters/rabbitRetryQueue';
+import { RabbitLanes } from './adapters/rabbitLanes';
+import { LaneWorker } from './lane/laneWorker';
 import { dispatcherMetrics, rateLimitMetrics, retryRecoveryMetrics } from './dispatcherMetrics';
 import { ApplicationRateLimits } from './delivery/rateLimit';
 import { RedisRateLimiter } from './adapters/redisRateLimiter';
 import { EndpointShares } from './delivery/endpointShare';
-import { endpointsOfApplication, expungedMessages, heldDeliveries, messageById, overdueRetries, redeliverablePages, retryingDeliveries, taskState } from './adapters/projectorDeliveries';
+import { endpointsOfApplication, expungedMessages, heldDeliveries, laneDeliveryState, lanesWithWork, messageById, overdueRetries, redeliverablePages, retryingDeliveries, taskState } from './adapters/projectorDeliveries';
 import { KafkaLogScan } from './adapters/kafkaLogScan';
 import { BackgroundTasks } from './backgroundTasks';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
@@ -85,6 +87,8 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     limits: { maxMessages: env.HOOKPOST_RETRY_QUEUE_MAX_MESSAGES, maxBytes: env.HOOKPOST_RETRY_QUEUE_MAX_BYTES },
     log,
   });
+  // Ordered endpoints' lanes: a queue per endpoint, a single active consumer among the dispatchers.
+  const lanes = await RabbitLanes.connect({ url: env.AMQP_URL, prefix: env.HOOKPOST_TOPIC_PREFIX, log });
   const metrics = createMetricsRegistry('dispatcher');
   const tierLabel = (delayMs: number) => `${tierFor(retries.tiers, delayMs) ?? 0}ms`;
   const endpoint = new HttpEndpointClient(new TargetPolicy(env.HOOKPOST_ALLOWED_TARGET_CIDRS), {
@@ -133,6 +137,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     }),
     endpoint,
     retries,
+    lanes,
     shares,
     rateLimiter: new RedisRateLimiter(redis, env.HOOKPOST_REDIS_PREFIX),
     applicationRateLimit: (appId) => applicationRateLimits.of(appId),
@@ -261,6 +266,28 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     (job) => dispatcher.attempt(job),
     parkRetriesOnKafka(eventLog, topics.deadLetters, (queue) => poison.inc({ topic: queue })),
   );
+  const laneWorker = new LaneWorker({
+    dispatcher,
+    laneState: (id) => laneDeliveryState(env.PROJECTOR_URL, id, projectorHeaders),
+    timing: { pollMs: env.HOOKPOST_LANE_POLL_MS, holdMs: env.HOOKPOST_LANE_HOLD_MS },
+    now,
+    log,
+    isStopping: () => stopping,
+  });
+  await lanes.start({
+    runHead: (job) => laneWorker.runHead(job),
+    park: parkRetriesOnKafka(eventLog, topics.deadLetters, (queue) => poison.inc({ topic: queue })),
+  });
+  // Every dispatcher consumes every lane with work (RabbitMQ lets one of them send): the ones this process
+  // fills itself, and the ones the read model shows unfinished deliveries for, looked for now and then.
+  const discoverLanes = async () => {
+    for (const id of await lanesWithWork(env.PROJECTOR_URL, projectorHeaders)) await lanes.consume(id);
+  };
+  await discoverLanes().catch((error: unknown) => log.warn({ err: error }, 'lanes with work not listed; looked for again later'));
+  const laneDiscovery = setInterval(() => {
+    if (!stopping) discoverLanes().catch((error: unknown) => log.warn({ err: error }, 'lanes with work not listed; looked for again later'));
+  }, env.HOOKPOST_LANE_DISCOVERY_MS);
+  laneDiscovery.unref();
   const reconciler = new RetryReconciler({
     overdue: (dueBefore) => overdueRetries(env.PROJECTOR_URL, dueBefore, projectorHeaders),
     retries,
@@ -283,7 +310,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     const depth = await retries.readyDepth().catch(() => undefined);
     if (depth !== undefined) readyDepth.set(depth);
   });
-  const readiness = await cachedReadiness(async () => retries.connected && (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
+  const readiness = await cachedReadiness(async () => retries.connected && lanes.connected && (await within(2_000, redis.ping())) === 'PONG' && (await kafkaAnswers(admin)));
   const app = buildDispatcherApp({
     log,
     metrics,
@@ -296,10 +323,16 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   shutdown.add('mark stopping', async () => {
     stopping = true;
   });
+  // (the heads in hand are given back as soon as they see the service stopping: none must come back here)
+  shutdown.add('lane consumers', () => lanes.stopTaking());
   shutdown.add('retry reconciler', () => reconciler.stop());
   shutdown.add('kafka consumer', () => consumer.stop());
   shutdown.add('configuration consumer', () => configuration.stop());
   shutdown.add('retry consumer', () => retries.close());
+  shutdown.add('lanes', async () => {
+    clearInterval(laneDiscovery);
+    await lanes.close();
+  });
   shutdown.add('kafka producer', () => eventLog.disconnect());
   shutdown.add('http', () => closeServer(server));
   shutdown.add('readiness checks', async () => readiness.stop());

@@ -115,3 +115,17 @@ describe('a sealed payload on its way', () => {
     expect(jobs.map((job) => [job.payload, job.payload_sealed])).toEqual([[undefined, sealed], [{ a: 2 }, undefined]]);
   });
 });
+
+describe('the fan-out to an ordered endpoint', () => {
+  it("marks the ordered endpoint's delivery and hands its job to the lane instead of attempting it at once", () => {
+    const ordered = endpoint(2, { ordered: true });
+    const { event, jobs, laned } = decideFanOut(message({ a: 1 }), [endpoint(1), ordered], deps());
+    expect(event.data.deliveries).toEqual([
+      { delivery_id: deliveryIdFor(event.data.message_id, id(1)), subscription_id: id(1) },
+      { delivery_id: deliveryIdFor(event.data.message_id, id(2)), subscription_id: id(2), ordered: true },
+    ]);
+    expect(jobs.map((job) => job.subscription_id)).toEqual([id(1)]);
+    expect(laned.map((job) => job.subscription_id)).toEqual([id(2)]);
+    expect(laned[0]).toMatchObject({ attempt_number: 1, payload: { a: 1 } });
+  });
+});

@@ -3,7 +3,7 @@ import type { SubscriptionState } from '@hookpost/contracts';
 import { SecretBox, sealedFor } from '@hookpost/platform';
 import { generateSecret, generateSigningKeyPair } from '@hookpost/signing';
 import { decideCreate, decidePatch, decideReplace, decideReseal, decideRotate, type DecideDeps } from '../src/commands/decide';
-import { decidePause, decideTaskCancel, scheduledFor } from '../src/commands/svixDecide';
+import { decidePause, decideSkipHead, decideTaskCancel, scheduledFor, SKIPPED_BY_OPERATOR } from '../src/commands/svixDecide';
 
 const now = new Date('2026-01-01T00:00:00.000Z');
 const oldKey = { id: 'old', key: randomBytes(32) };
@@ -158,5 +158,25 @@ describe("a message's deliverAt", () => {
     for (const refused of ['2026-01-02T00:00:00Z', '2027-01-01T00:00:00Z', 'tomorrow']) {
       expect(() => scheduledFor(refused, at, 24)).toThrow(expect.objectContaining({ status: 422 }));
     }
+  });
+});
+
+describe("an operator's skip of an ordered endpoint's head", () => {
+  it('records on the endpoint which delivery to skip, why and when (the dispatcher holding the head cancels it)', () => {
+    // Given an ordered endpoint at version 3 whose lane's head is a delivery
+    const current = { ...created().state, version: 3, ordered: true };
+    const head = { id: '00000000-0000-4000-8000-000000000001', subscription_id: current.id };
+    // When an operator skips it
+    const event = decideSkipHead(current, head, { now: () => new Date('2026-11-30T05:01:00.000Z'), newId: () => '00000000-0000-4000-8000-0000000000ff' });
+    // Then the endpoint's next version names the delivery, and nothing else about the endpoint changes
+    expect(event.type).toBe('SubscriptionChanged');
+    expect(event.data).toEqual({
+      id: current.id,
+      version: 4,
+      changes: { head_skip: { delivery_id: head.id, reason: SKIPPED_BY_OPERATOR, requested_at: '2026-11-30T05:01:00.000Z' } },
+      cause: 'head_skipped',
+      detail: null,
+      changed_at: '2026-11-30T05:01:00.000Z',
+    });
   });
 });

@@ -221,6 +221,25 @@ export function buildProjectorApp(deps: {
     res.json({ data, next_after: data.length === limit ? String(data[data.length - 1]!.id) : null });
   });
 
+  // For the dispatcher's lanes (ordered endpoints): where the head stands, as of every event recorded before
+  // the call (a crashed dispatcher's attempts, an operator's skip of the endpoint's head), and which lanes have work.
+  app.get('/internal/deliveries/:id/lane-state', fenced('everything'), async (req, res) => {
+    const id = idParam(req, 'delivery');
+    const found = await queries.laneDelivery(id);
+    if (!found) throw new NotFound(`No delivery ${id}.`);
+    res.json(found);
+  });
+  app.get('/internal/lanes-with-work', fenced('deliveries'), async (_req, res) => {
+    res.json({ data: await queries.lanesWithWork(10_000) });
+  });
+  // For the gateway's skip-head: the delivery at the head of an endpoint's lane.
+  app.get('/internal/subscriptions/:id/lane-head', fenced('deliveries'), async (req, res) => {
+    const id = idParam(req, 'subscription');
+    const head = await queries.laneHead(id);
+    if (!head) throw new NotFound(`No delivery waits in the lane of ${id}.`);
+    res.json(head);
+  });
+
   svixReadRoutes(app, deps.svixQueries, fenced);
 
   app.use(methodNotAllowed(app));

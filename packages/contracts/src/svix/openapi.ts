@@ -609,6 +609,15 @@ export const svixExtensionOperations: readonly Operation[] = [
   },
   {
     method: 'post',
+    path: `${ENDPOINT}/ordered/skip-head`,
+    operationId: 'v1.endpoint.ordered.skip-head',
+    tag: 'Endpoint',
+    summary:
+      "Hookpost: end the delivery at the head of an ordered endpoint's lane (cancelled, 'skipped by an operator') so the next message goes; 404 when none waits",
+    ok: { 204: null },
+  },
+  {
+    method: 'post',
     path: `${ENDPOINT}/replay-from-log`,
     operationId: 'v1.endpoint.replay-from-log',
     tag: 'Endpoint',

@@ -98,13 +98,14 @@ export const endpointOutSchema = {
   $id: 'EndpointOut',
   type: 'object',
   additionalProperties: false,
-  required: [...endpointRequired, 'metadata', 'payloadFilter', 'paused'],
-  // (payloadFilter and paused: Hookpost's; Svix's clients ignore them)
+  required: [...endpointRequired, 'metadata', 'payloadFilter', 'paused', 'ordered'],
+  // (payloadFilter, paused and ordered: Hookpost's; Svix's clients ignore them)
   properties: {
     ...endpointFields,
     metadata,
     payloadFilter: { $ref: PAYLOAD_FILTER_SCHEMA_IDS.outer },
     paused: { type: 'boolean', description: 'Hookpost: deliveries are held until the endpoint is resumed (POST …/pause, …/resume).' },
+    ordered: { type: 'boolean', description: 'Hookpost: deliveries are sent in message order, one at a time (POST …/ordered/skip-head ends a head that holds them).' },
   },
 } as const;
 // (FromSchema cannot follow the filter's $ref: the rest of the shape from the schema, the filter's type by hand)

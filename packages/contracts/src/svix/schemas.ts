@@ -178,6 +178,11 @@ const endpointCommonProperties = {
   uid: { ...uid, description: 'Unique among the application\'s endpoints; usable in place of the id in paths.' },
   version,
   payloadFilter,
+  ordered: {
+    type: 'boolean',
+    description:
+      "Hookpost: deliver this endpoint's messages in message order, one at a time, each after the one before succeeded or ended failed (default false). See docs/design-notes.md, Ordered endpoints.",
+  },
 } as const;
 
 export const endpointInSchema = {

@@ -1,6 +1,7 @@
 import type { BackgroundTaskStatus, SubscriptionState } from '@hookpost/contracts';
 import type { HeldDelivery } from '../delivery/hold';
 import type { OverdueRetry } from '../delivery/overdueRetry';
+import type { LaneDeliveryState } from '../lane/laneStep';
 
 /** The dispatcher's view of the read model: deliveries still waiting for a retry. */
 export type RetryingDelivery = {
@@ -174,4 +175,18 @@ export async function expungedMessages(projectorUrl: string, appId: string, ids:
     for (const id of page.data) expunged.add(id);
   }
   return expunged;
+}
+
+/** Where a lane's delivery stands, as of every event recorded before the call (undefined: not in the read model). */
+export async function laneDeliveryState(projectorUrl: string, id: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<LaneDeliveryState | undefined> {
+  const response = await fetch(`${projectorUrl}/internal/deliveries/${encodeURIComponent(id)}/lane-state`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`projector answered ${response.status} for the lane state of ${id}`);
+  return (await response.json()) as LaneDeliveryState;
+}
+
+/** The endpoints whose lanes have deliveries still to send (what a dispatcher consumes besides the lanes it fills). */
+export async function lanesWithWork(projectorUrl: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<string[]> {
+  const page: { data: string[] } = await projectorPage(`${projectorUrl}/internal/lanes-with-work`, headers, 'lanes with work', timeoutMs);
+  return page.data;
 }

@@ -29,14 +29,16 @@ export function deliveryIdFor(messageId: string, endpointId: string): string {
  * and channels matching, payload filter passed), recorded in one MessageRouted event, and the first attempt's
  * job of each. The endpoints its event type and channels selected but whose payload filter refused it are
  * recorded in the same event with why (`filtered`), so every endpoint the message was for is accounted for.
- * `message.payload` is the payload as opened (the filters read it); a sealed one travels on sealed.
+ * `message.payload` is the payload as opened (the filters read it); a sealed one travels on sealed. An ordered
+ * endpoint's delivery is marked so (the read model then knows its lane owns it) and its job is put in its
+ * endpoint's lane instead of being attempted at once.
  */
 export function decideFanOut(
   message: MessageCreated & { payload: Record<string, unknown> },
   endpoints: readonly SubscriptionState[],
   deps: { now: () => Date; newId: () => string; payloadFilters: Pick<PayloadFilters, 'verdict'> },
-): { event: EventOf<'MessageRouted'>; jobs: DeliveryJob[] } {
-  const deliveries: { delivery_id: string; subscription_id: string }[] = [];
+): { event: EventOf<'MessageRouted'>; jobs: DeliveryJob[]; laned: DeliveryJob[] } {
+  const deliveries: { delivery_id: string; subscription_id: string; ordered?: true }[] = [];
   const filtered: { subscription_id: string; reason: 'payload_filter'; detail: string }[] = [];
   let omitted = 0;
   for (const endpoint of endpoints) {
@@ -49,7 +51,8 @@ export function decideFanOut(
           ? undefined
           : ({ reason: 'not addressed' } as const);
     if (skip === undefined) {
-      deliveries.push({ delivery_id: deliveryIdFor(message.message_id, endpoint.id), subscription_id: endpoint.id });
+      // An ordered endpoint's delivery goes through its lane, for good: the route is decided here, once.
+      deliveries.push({ delivery_id: deliveryIdFor(message.message_id, endpoint.id), subscription_id: endpoint.id, ...(endpoint.ordered === true ? { ordered: true as const } : {}) });
       continue;
     }
     switch (skip.reason) {
@@ -84,7 +87,7 @@ export function decideFanOut(
     },
     deps,
   );
-  const jobs = deliveries.map(
+  const all = deliveries.map(
     (delivery): DeliveryJob => ({
       delivery_id: delivery.delivery_id,
       subscription_id: delivery.subscription_id,
@@ -99,7 +102,8 @@ export function decideFanOut(
       last_error: null,
     }),
   );
-  return { event, jobs };
+  // (`jobs`: first attempts made at once; `laned`: put in their endpoints' lanes, in message order)
+  return { event, jobs: all.filter((_, i) => deliveries[i]!.ordered !== true), laned: all.filter((_, i) => deliveries[i]!.ordered === true) };
 }
 
 /**

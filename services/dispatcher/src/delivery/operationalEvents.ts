@@ -153,6 +153,9 @@ export function endpointFacts(event: SubscriptionEvent): EndpointFact[] {
         case 'paused':
         case 'resumed':
           return [{ type: 'endpoint.updated' }];
+        // (a skip ends a delivery, which the delivery's own events report; the endpoint is as it was)
+        case 'head_skipped':
+          return [];
         default: {
           const unknown: never = cause;
           throw new Error(`unknown change cause ${String(unknown)}`);

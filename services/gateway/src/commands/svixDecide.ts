@@ -47,6 +47,8 @@ export type EndpointInput = {
   headers?: Record<string, string> | null;
   /** Hookpost's payload filter (checked against its schema); null: none. */
   payloadFilter?: PayloadFilter | null;
+  /** Hookpost's ordered delivery; absent: false (created), unchanged (patched). */
+  ordered?: boolean;
 };
 export type EndpointPatchInput = Partial<EndpointInput>;
 export type MessageInput = {
@@ -230,6 +232,7 @@ export function decideEndpointCreate(app: ApplicationState, input: EndpointInput
     rate_limit: rateOf(input) ?? null,
     headers: input.headers && Object.keys(input.headers).length > 0 ? input.headers : null,
     payload_filter: input.payloadFilter ?? null,
+    ...(input.ordered === true ? { ordered: true } : {}),
     created_at: now,
     updated_at: now,
   };
@@ -258,6 +261,8 @@ export function endpointChanges(input: EndpointPatchInput, replace: boolean, dep
   set('uid', or(input.uid, null));
   set('metadata', or(input.metadata, {}));
   set('payload_filter', or(input.payloadFilter, null));
+  // (what happens to deliveries under way when this changes: docs/design-notes.md, Ordered endpoints)
+  set('ordered', or(input.ordered, false));
   if (input.secret !== undefined && input.secret !== null) {
     if ((current.signature_scheme ?? 'hmac-sha256') === 'ed25519') throw new Conflict(`Endpoint signs with ed25519: its key is generated, so a secret does not apply.`);
     changes.secret = newSigningMaterial(current.id, 'hmac-sha256', svixSecret(input.secret), deps).sealed;
@@ -327,4 +332,32 @@ export function decideTaskCancel(task: { id: string; app_id: string; status: Bac
       throw new Error(`unknown task status ${String(unknown)}`);
     }
   }
+}
+
+/** The head of an ordered endpoint's lane, as the read model shows it (the projector's lane-head). */
+export type LaneHead = { id: string; subscription_id: string };
+
+export const SKIPPED_BY_OPERATOR = 'skipped by an operator: the ordered endpoint sends the next message';
+
+/**
+ * An operator's skip of an ordered endpoint's head: recorded on the endpoint (which delivery, why, when). The
+ * dispatcher whose lane holds that head reads it with the head's state before every attempt, and while it
+ * waits, and cancels the delivery itself: it alone attempts the head, so the cancel takes the place of an
+ * attempt and no attempt overtakes it. An attempt already under way when the skip is recorded may still be
+ * delivered (docs/design-notes.md, "Ordered endpoints").
+ */
+export function decideSkipHead(current: SubscriptionState, head: LaneHead, deps: Deps): EventOf<'SubscriptionChanged'> {
+  const now = deps.now().toISOString();
+  return makeEvent(
+    'SubscriptionChanged',
+    {
+      id: current.id,
+      version: current.version + 1,
+      changes: { head_skip: { delivery_id: head.id, reason: SKIPPED_BY_OPERATOR, requested_at: now } },
+      cause: 'head_skipped',
+      detail: null,
+      changed_at: now,
+    },
+    deps,
+  );
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_APPLICATION_ID, isGone, parseIdOrUid, type ApplicationState, type BackgroundTaskRow, type EventTypeState, type Known, type SubscriptionState } from '@hookpost/contracts';
 import { HttpProblem, NotFound, ServiceUnavailable, type EntityDirectory, type RedisClient } from '@hookpost/platform';
+import type { LaneHead } from '../commands/svixDecide';
 
 /**
  * Finds what a Svix path names: an application by id or uid, one of its endpoints by id or uid, an event type
@@ -106,6 +107,13 @@ export class SvixResolver {
       this.internal<{ id: string; delivery_id: string }>(`applications/${app.id}/messages/${encodeURIComponent(messageText)}/attempts/${encodeURIComponent(attemptText)}`),
     );
     if (!found) throw new NotFound(`No attempt ${attemptText}.`);
+    return found;
+  }
+
+  /** The head of an endpoint's lane (ordered endpoints), as of every write before the call; 404 when none waits. */
+  async laneHead(endpoint: SubscriptionState): Promise<LaneHead> {
+    const found = await answerable(this.internal<LaneHead>(`subscriptions/${endpoint.id}/lane-head`));
+    if (!found) throw new NotFound('No delivery waits in the ordered endpoint\'s lane.');
     return found;
   }
 

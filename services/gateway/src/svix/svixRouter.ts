@@ -60,6 +60,7 @@ import {
   decideMessage,
   scheduledFor,
   decidePause,
+  decideSkipHead,
   decideTaskCancel,
   newEntityId,
   endpointChanges,
@@ -527,6 +528,17 @@ export function svixRouter(deps: SvixRouterDeps, body: RequestHandler[], more?: 
   };
   router.post('/app/:app/endpoint/:endpoint/pause', ...body, setPaused(true));
   router.post('/app/:app/endpoint/:endpoint/resume', ...body, setPaused(false));
+
+  // An ordered endpoint's head that holds it (failing, say) ended by an operator: the skip is recorded on the
+  // endpoint, and the dispatcher holding the head reads it before every attempt and while it waits
+  // (HOOKPOST_LANE_POLL_MS), and cancels the head.
+  router.post('/app/:app/endpoint/:endpoint/ordered/skip-head', ...body, async (req, res) => {
+    const app = await resolve.application(param(req, 'app'));
+    const endpoint = await resolve.endpoint(app, param(req, 'endpoint'));
+    const head = await resolve.laneHead(endpoint);
+    await changeEndpoint(app, param(req, 'endpoint'), (state) => [decideSkipHead(state, head, deps.decide) as SubscriptionEvent]);
+    res.status(204).end();
+  });
 
   // Cancelling a background task: recorded (it reads as cancelled at once), and the dispatcher running it stops.
   router.post('/background-task/:task/cancel', ...body, async (req, res) => {

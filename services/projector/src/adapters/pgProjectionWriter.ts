@@ -354,6 +354,8 @@ export class PgProjectionWriter {
         previous_secret_expires_at: null,
         app_id: DEFAULT_APPLICATION_ID,
         paused: false,
+        ordered: false,
+        head_skip: null,
         ...state,
         deleted_at,
       }));
@@ -365,10 +367,10 @@ export class PgProjectionWriter {
                                                event_types text[], secret text, max_attempts int, timeout_ms int, signature_scheme text,
                                                public_key text, previous_secret text, previous_secret_expires_at timestamptz,
                                                app_id uuid, uid text, channels text[], metadata jsonb, rate_limit int, headers jsonb,
-                                               payload_filter jsonb, paused boolean, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
+                                               payload_filter jsonb, paused boolean, ordered boolean, head_skip jsonb, created_at timestamptz, updated_at timestamptz, deleted_at timestamptz)
          ON CONFLICT (id) DO UPDATE SET
            app_id = EXCLUDED.app_id, uid = EXCLUDED.uid, channels = EXCLUDED.channels, metadata = EXCLUDED.metadata,
-           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter, paused = EXCLUDED.paused,
+           rate_limit = EXCLUDED.rate_limit, headers = EXCLUDED.headers, payload_filter = EXCLUDED.payload_filter, paused = EXCLUDED.paused, ordered = EXCLUDED.ordered, head_skip = EXCLUDED.head_skip,
            version = EXCLUDED.version, name = EXCLUDED.name, description = EXCLUDED.description,
            target_url = EXCLUDED.target_url, is_active = EXCLUDED.is_active, event_types = EXCLUDED.event_types,
            secret = EXCLUDED.secret, max_attempts = EXCLUDED.max_attempts, timeout_ms = EXCLUDED.timeout_ms,
@@ -408,6 +410,7 @@ function deliveryStatement(
     subscription_id: change.subscription_id,
     message_id: change.message_id,
     manual: change.manual ?? false,
+    ordered: change.ordered ?? false,
     event_type: change.event_type,
     payload: change.payload,
     payload_expires_at: change.payload_expires_at ?? null,
@@ -447,12 +450,12 @@ function deliveryStatement(
   const hold = (take: 'seq' | 'at') => laterHoldSql({ seq: 'd.hold_seq', at: 'd.held_at' }, { seq: 'EXCLUDED.hold_seq', at: 'EXCLUDED.held_at' }, take);
   const release = (take: 'seq' | 'at') =>
     laterHoldSql({ seq: 'd.release_seq', at: 'd.released_hold_at' }, { seq: 'EXCLUDED.release_seq', at: 'EXCLUDED.released_hold_at' }, take);
-  const upsert = `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
+  const upsert = `INSERT INTO webhook_deliveries AS d (id, subscription_id, message_id, manual, ordered, event_type, payload, payload_expires_at, status, state_seq, attempt_count, next_attempt_at,
                                          last_status_code, last_error, created_at, updated_at, delivered_at, hold_seq, held_at, release_seq, released_hold_at)
-     SELECT id, subscription_id, message_id, manual, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
+     SELECT id, subscription_id, message_id, manual, ordered, event_type, CASE WHEN payload_expires_at IS NULL OR payload_expires_at > now() THEN payload END, payload_expires_at,
             status, state_seq, attempt_count, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
             hold_seq, held_at, release_seq, released_hold_at
-     FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, event_type text, payload jsonb,
+     FROM json_to_recordset($1::json) AS x(id uuid, subscription_id uuid, message_id uuid, manual boolean, ordered boolean, event_type text, payload jsonb,
                                            payload_expires_at timestamptz, status text, state_seq int,
                                            attempt_count int, next_attempt_at timestamptz, last_status_code int, last_error text,
                                            created_at timestamptz, updated_at timestamptz, delivered_at timestamptz,
@@ -465,6 +468,7 @@ function deliveryStatement(
        payload_expires_at = COALESCE(d.payload_expires_at, EXCLUDED.payload_expires_at),
        message_id = COALESCE(d.message_id, EXCLUDED.message_id),
        manual = d.manual OR EXCLUDED.manual,
+       ordered = d.ordered OR EXCLUDED.ordered,
        event_type = COALESCE(d.event_type, EXCLUDED.event_type),
        updated_at = GREATEST(d.updated_at, EXCLUDED.updated_at),
        next_attempt_at = ${nextAttempt},
@@ -566,7 +570,7 @@ const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id 
 /** The columns that hold a subscription's state (as its events carry it), in one place for every query. */
 export const SUBSCRIPTION_STATE_COLUMNS =
   'id, version, name, description, target_url, is_active, event_types, secret, max_attempts, timeout_ms, signature_scheme, ' +
-  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, paused, created_at, updated_at';
+  'public_key, previous_secret, previous_secret_expires_at, app_id, uid, channels, metadata, rate_limit, headers, payload_filter, paused, ordered, head_skip, created_at, updated_at';
 export const APPLICATION_STATE_COLUMNS = 'id, version, name, uid, metadata, rate_limit, created_at, updated_at';
 export const EVENT_TYPE_STATE_COLUMNS = 'id, version, description, schemas, archived, deprecated, feature_flag, created_at, updated_at';
 

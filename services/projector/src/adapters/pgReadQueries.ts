@@ -218,7 +218,7 @@ export class PgReadQueries {
        FROM ${DELIVERIES}
        WHERE d.status IN ($1, $2) AND d.next_attempt_at < $3::timestamptz
          AND (COALESCE(d.payload, m.payload) IS NOT NULL OR COALESCE(d.payload_expires_at, m.payload_expires_at) IS NOT NULL) AND d.id > $4::uuid
-         AND NOT ${DELIVERY_HELD}
+         AND NOT ${DELIVERY_HELD} AND NOT d.ordered
        ORDER BY d.id LIMIT $5`,
       [
         'retrying' satisfies DeliveryStatus,
@@ -242,10 +242,50 @@ export class PgReadQueries {
               d.next_attempt_at, d.last_status_code, d.last_error, d.held_at
        FROM ${DELIVERIES}
        WHERE d.subscription_id = $1 AND d.hold_seq IS NOT NULL AND d.status IN ('pending', 'retrying') AND d.id > $2::uuid AND ${DELIVERY_HELD}
+         AND NOT d.ordered
        ORDER BY d.id LIMIT $3`,
       [options.subscriptionId, options.afterId ?? '00000000-0000-0000-0000-000000000000', options.limit],
     );
     return result.rows.map(toJson);
+  }
+
+  /**
+   * Where a delivery of a lane stands (ordered endpoints: the lane reads it before each attempt of its head):
+   * its status, attempts so far, when the next is due, whether it is held, and why an operator skipped it if one
+   * did (skip_reason). Undefined: not in the read model.
+   */
+  async laneDelivery(id: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.pool.query(
+      `SELECT d.id, d.status, d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, ${DELIVERY_HELD} AS held, d.held_at,
+              CASE WHEN s.head_skip->>'delivery_id' = d.id::text THEN s.head_skip->>'reason' END AS skip_reason
+       FROM webhook_deliveries d LEFT JOIN subscriptions s ON s.id = d.subscription_id WHERE d.id = $1`,
+      [id],
+    );
+    return result.rows[0] ? toJson(result.rows[0]) : undefined;
+  }
+
+  /** The endpoints whose lanes still have deliveries to send (what a starting dispatcher consumes), at most `limit`. */
+  async lanesWithWork(limit: number): Promise<string[]> {
+    const result = await this.pool.query<{ subscription_id: string }>(
+      `SELECT DISTINCT subscription_id FROM webhook_deliveries WHERE ordered AND status IN ('pending', 'retrying') LIMIT $1`,
+      [limit],
+    );
+    return result.rows.map((row) => String(row.subscription_id));
+  }
+
+  /**
+   * The head of an endpoint's lane as the read model sees it: of its unfinished laned deliveries, the one
+   * attempted (or held) already, else the oldest; every one before it in the lane has ended.
+   */
+  async laneHead(subscriptionId: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.pool.query(
+      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, d.created_at, d.attempt_count, d.last_status_code, d.last_error
+       FROM webhook_deliveries d
+       WHERE d.subscription_id = $1 AND d.ordered AND d.status IN ('pending', 'retrying')
+       ORDER BY (d.attempt_count > 0 OR d.hold_seq IS NOT NULL) DESC, d.created_at, d.id LIMIT 1`,
+      [subscriptionId],
+    );
+    return result.rows[0] ? toJson(result.rows[0]) : undefined;
   }
 
   async getDelivery(id: string): Promise<Record<string, unknown> | undefined> {

@@ -54,6 +54,8 @@ export type DeliveryChange = {
   message_id: string | null;
   /** Asked for again (resend, recover, replay) rather than the message's own fan-out. */
   manual?: boolean;
+  /** Sent through its endpoint's lane (an ordered endpoint's, decided at the fan-out). */
+  ordered?: boolean;
   event_type: string | null;
   created_at: string;
   updated_at: string;
@@ -214,6 +216,7 @@ function mergeDelivery(changes: Map<string, DeliveryChange>, incoming: DeliveryC
     payload_expires_at: current.payload_expires_at ?? incoming.payload_expires_at ?? null,
     message_id: current.message_id ?? incoming.message_id,
     manual: current.manual || incoming.manual,
+    ordered: current.ordered || incoming.ordered,
     event_type: current.event_type ?? incoming.event_type,
     updated_at: incoming.updated_at > current.updated_at ? incoming.updated_at : current.updated_at,
     state: laterDeliveryState(current.state, incoming.state),
@@ -345,6 +348,7 @@ export function applyEvent(changes: ReadModelChanges, event: HookpostEvent, stor
           subscription_id: routed.subscription_id,
           message_id: event.data.message_id,
           manual: event.data.trigger === 'manual',
+          ordered: routed.ordered === true,
           event_type: event.data.event_type,
           created_at: event.data.received_at,
           updated_at: event.occurred_at,
