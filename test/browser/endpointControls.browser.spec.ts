@@ -123,6 +123,76 @@ describe('pausing an endpoint', () => {
   });
 });
 
+describe('an ordered endpoint', () => {
+  // A stack of its own whose retries go on for about 20 s (the shared one's end in about a second), so a failing
+  // head is still there to skip; signed in on a page of its own.
+  let ordered: Stack;
+  let page: Page;
+  let api: Stack['api'];
+
+  beforeAll(async () => {
+    ordered = await startStack({ env: { HOOKPOST_RETRY_SCHEDULE_MS: Array.from({ length: 40 }, () => '500').join(',') } });
+    api = ordered.api;
+    const own = await browser.newContext({ baseURL: ordered.baseUrl, viewport: { width: 1280, height: 900 } });
+    page = await own.newPage();
+    await page.goto('/ui/');
+    await page.getByLabel('Admin API key').fill(TEST_API_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  });
+
+  afterAll(async () => {
+    await page?.context().close();
+    await ordered?.stop();
+  });
+
+  it('is made ordered from its settings, and its failing head is skipped from its page so the next goes', async () => {
+    // Given an endpoint that fails every request
+    const at = await receiver();
+    at.reply = () => ({ status: 500, body: 'down' });
+    const appId = (await api('POST', '/api/v1/app', { name: 'Ordered shop' })).body.id as string;
+    const created = await api('POST', `/api/v1/app/${appId}/endpoint`, { url: at.url });
+    expect(created.status).toBe(201);
+    const endpointId = created.body.id as string;
+    const sendHere = async (payload: Record<string, unknown>) => expect((await api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'order.created', payload })).status).toBe(202);
+    const statusesHere = async () => {
+      const answer = await api('GET', `/deliveries?subscription_id=${fromExternalId('ep', endpointId)}&limit=100`);
+      return (answer.body.data as { status: string }[]).map((delivery) => delivery.status).sort().join();
+    };
+    await page.goto(`/ui/applications/${appId}/endpoints/${endpointId}`);
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+
+    // When the operator makes it ordered
+    await page.getByLabel('Deliver in order (one at a time, in message order)').check();
+    await page.getByRole('form', { name: 'Settings' }).getByRole('button', { name: 'Save' }).click();
+    await page.locator('h1 .badge-ordered').waitFor();
+    await page.getByRole('heading', { name: 'Delivered in order' }).waitFor();
+    expect((await api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}`)).body.ordered).toBe(true);
+    // (nothing waits yet: a skip says so)
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Skip the head' }).click();
+    await page.getByTestId('skip-head-note').filter({ hasText: 'No delivery is waiting at the head.' }).waitFor();
+
+    // and two messages are sent: the first fails and holds the second behind it
+    await sendHere({ order: 'o_first' });
+    await sendHere({ order: 'o_second' });
+    await eventually(async () => (at.requests.length >= 2 ? true : undefined), { timeoutMs: 20_000, what: 'the head retried' });
+    expect(at.requests.every((request) => JSON.parse(request.body).order === 'o_first')).toBe(true);
+    await checkAccessibility(page, '20-endpoint-ordered');
+
+    // Then skipping the head from the page ends it, cancelled, and the second goes
+    at.reply = () => ({ status: 200, body: 'ok' });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Skip the head' }).click();
+    await page.getByTestId('skip-head-note').filter({ hasText: 'The head was skipped' }).waitFor();
+    await eventually(async () => (at.requests.some((request) => JSON.parse(request.body).order === 'o_second') ? true : undefined), { timeoutMs: 20_000, what: 'the second message after the skip' });
+    await eventually(async () => ((await statusesHere()) === 'cancelled,succeeded' ? true : undefined), { timeoutMs: 15_000, what: 'the head cancelled and the second succeeded' });
+    // (the skipped head is never sent again)
+    const firstAfterSkip = at.requests.findIndex((request) => JSON.parse(request.body).order === 'o_second');
+    expect(at.requests.slice(firstAfterSkip).filter((request) => JSON.parse(request.body).order === 'o_first')).toEqual([]);
+  });
+});
+
 describe('background tasks', () => {
   let appId: string;
   let endpointId: string;

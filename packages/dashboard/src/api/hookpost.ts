@@ -14,6 +14,8 @@ export type EndpointInput = {
   channels?: string[] | null;
   rateLimit?: number | null;
   disabled?: boolean;
+  /** Hookpost's own: deliveries one at a time, in message order. */
+  ordered?: boolean;
 };
 export type EventTypeInput = { name: string; description: string; schemas?: Record<string, unknown> | null; archived?: boolean };
 
@@ -52,6 +54,8 @@ export const hookpost = {
   /** Hold the endpoint's deliveries (204); resume sends every held one. */
   pauseEndpoint: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/pause`, {}),
   resumeEndpoint: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/resume`, {}),
+  /** An ordered endpoint's waiting head ends, cancelled, and the next goes (204; 404 when none waits). */
+  skipHead: (appId: string, id: string) => api<void>('POST', `${endpoint(appId, id)}/ordered/skip-head`, {}),
   recover: (appId: string, id: string, since: string) => api<TaskStarted>('POST', `${endpoint(appId, id)}/recover`, { since }),
   replayMissing: (appId: string, id: string, window: { since: string; until?: string | null }) => api<TaskStarted>('POST', `${endpoint(appId, id)}/replay-missing`, window),
   replayFromLog: (appId: string, id: string, input: ReplayFromLogInput) => api<TaskStarted>('POST', `${endpoint(appId, id)}/replay-from-log`, input),

@@ -25,6 +25,8 @@ export type Endpoint = {
   metadata: Record<string, string>;
   /** Hookpost's own: a paused endpoint's deliveries are held (not attempted) until it is resumed. */
   paused: boolean;
+  /** Hookpost's own: deliveries go one at a time, in message order; a failing head holds the ones behind it. */
+  ordered: boolean;
   createdAt: string;
   updatedAt: string;
 };

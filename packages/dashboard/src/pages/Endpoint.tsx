@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
+import { ApiError } from '../api/client';
 import { hookpost } from '../api/hookpost';
 import type { Endpoint as EndpointOut } from '../api/types';
 import { EventTypePicker } from '../components/EventTypePicker';
@@ -35,6 +36,12 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
               <StatusBadge status="paused" />
             </>
           )}
+          {ep.ordered && (
+            <>
+              {' '}
+              <StatusBadge status="ordered" />
+            </>
+          )}
         </h1>
         <p className="muted">
           <ShortId id={ep.id} /> · created <Time at={ep.createdAt} /> · updated <Time at={ep.updatedAt} />
@@ -54,6 +61,7 @@ export function Endpoint({ appId, endpointId, base }: { appId: string; endpointI
       </header>
       <Stats appId={appId} endpointId={ep.id} paused={ep.paused} />
       <Pause appId={appId} endpoint={ep} />
+      {ep.ordered && <OrderedHead appId={appId} endpointId={ep.id} />}
       <Settings appId={appId} endpoint={ep} base={base} />
       <Secret appId={appId} endpointId={ep.id} />
       <Headers appId={appId} endpointId={ep.id} />
@@ -137,6 +145,50 @@ function Pause({ appId, endpoint }: { appId: string; endpoint: EndpointOut }) {
   );
 }
 
+/**
+ * An ordered endpoint sends one delivery at a time, in message order: a head that keeps failing holds every
+ * later one until it succeeds, runs out of attempts, or is skipped here (it ends cancelled; the next goes).
+ */
+function OrderedHead({ appId, endpointId }: { appId: string; endpointId: string }) {
+  const client = useQueryClient();
+  const [note, setNote] = useState<string | undefined>();
+  const skip = useMutation({
+    mutationFn: () => hookpost.skipHead(appId, endpointId),
+    onSuccess: () => {
+      setNote('The head was skipped: it ends cancelled, and the next delivery goes.');
+      void client.invalidateQueries({ queryKey: ['endpoint-stats', appId, endpointId] });
+    },
+    onError: (error) => setNote(error instanceof ApiError && error.status === 404 ? 'No delivery is waiting at the head.' : undefined),
+  });
+  return (
+    <section className="card" aria-labelledby="ordered-title">
+      <h2 id="ordered-title">Delivered in order</h2>
+      <p>
+        Deliveries go one at a time, in the order their messages were sent. A delivery that keeps failing holds the ones behind it until it
+        succeeds, runs out of attempts, or you skip it.
+      </p>
+      <div className="actions">
+        <button
+          type="button"
+          className="secondary"
+          disabled={skip.isPending}
+          onClick={() => {
+            if (window.confirm('Skip the delivery at the head? It ends cancelled and is not sent again.')) skip.mutate();
+          }}
+        >
+          Skip the head
+        </button>
+      </div>
+      {note && (
+        <p role="status" data-testid="skip-head-note">
+          {note}
+        </p>
+      )}
+      {!(skip.error instanceof ApiError && skip.error.status === 404) && <ErrorNote error={skip.error} />}
+    </section>
+  );
+}
+
 function Settings({ appId, endpoint, base }: { appId: string; endpoint: EndpointOut; base: string }) {
   const client = useQueryClient();
   const [draft, setDraft] = useState({
@@ -144,6 +196,7 @@ function Settings({ appId, endpoint, base }: { appId: string; endpoint: Endpoint
     description: endpoint.description,
     filterTypes: endpoint.filterTypes ?? [],
     rateLimit: endpoint.rateLimit ? String(endpoint.rateLimit) : '',
+    ordered: endpoint.ordered,
   });
   const saved = (next: EndpointOut) => {
     client.setQueryData(['endpoint', appId, endpoint.id], next);
@@ -156,6 +209,7 @@ function Settings({ appId, endpoint, base }: { appId: string; endpoint: Endpoint
         description: draft.description,
         filterTypes: draft.filterTypes.length ? draft.filterTypes : null,
         rateLimit: draft.rateLimit ? Number(draft.rateLimit) : null,
+        ordered: draft.ordered,
       }),
     onSuccess: saved,
   });
@@ -180,6 +234,10 @@ function Settings({ appId, endpoint, base }: { appId: string; endpoint: Endpoint
         {(props) => <input {...props} type="number" min={1} max={65535} value={draft.rateLimit} onChange={(event) => setDraft({ ...draft, rateLimit: event.target.value })} />}
       </Field>
       <EventTypePicker value={draft.filterTypes} onChange={(filterTypes) => setDraft({ ...draft, filterTypes })} />
+      <p className="check">
+        <input id="endpoint-ordered" type="checkbox" checked={draft.ordered} onChange={(event) => setDraft({ ...draft, ordered: event.target.checked })} />
+        <label htmlFor="endpoint-ordered">Deliver in order (one at a time, in message order)</label>
+      </p>
       <div className="actions">
         <button type="submit" disabled={save.isPending}>
           Save
