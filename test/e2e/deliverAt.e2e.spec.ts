@@ -82,6 +82,23 @@ describe('deliverAt', () => {
     );
   });
 
+  it('holds an ordered endpoint’s later messages behind a scheduled one, which goes at its time, first', async () => {
+    const { api } = stack;
+    const app = (await api('POST', '/api/v1/app', { name: 'scheduled-in-order' })).body as { id: string };
+    const endpoint = await api('POST', `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/in-order`, ordered: true });
+    expect(endpoint.status).toBe(201);
+    expect(endpoint.body.ordered).toBe(true);
+    const deliverAt = new Date(Date.now() + 3_000);
+    const first = await api('POST', `/api/v1/app/${app.id}/msg`, { eventType: 'invoice.due', payload: { n: 1 }, deliverAt: deliverAt.toISOString() });
+    const second = await api('POST', `/api/v1/app/${app.id}/msg`, { eventType: 'invoice.due', payload: { n: 2 } });
+    expect([first.status, second.status]).toEqual([202, 202]);
+    const here = () => receiver.requests.filter((request) => request.url.endsWith('/in-order'));
+
+    await eventually(async () => (here().length === 2 ? true : undefined), { timeoutMs: 20_000, what: 'both messages at the ordered endpoint' });
+    expect(here().map((request) => JSON.parse(request.body).n)).toEqual([1, 2]);
+    expect(here()[0]!.at).toBeGreaterThanOrEqual(deliverAt.getTime());
+  });
+
   it('refuses, with a 422 naming deliverAt, a time past the payload’s retention or not a time, and records nothing', async () => {
     const { api } = stack;
     const app = (await api('POST', '/api/v1/app', { name: 'scheduled-refused' })).body as { id: string };
