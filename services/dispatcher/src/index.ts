@@ -43,13 +43,14 @@ import { dispatcherMetrics, rateLimitMetrics, retryRecoveryMetrics } from './dis
 import { ApplicationRateLimits } from './delivery/rateLimit';
 import { RedisRateLimiter } from './adapters/redisRateLimiter';
 import { EndpointShares } from './delivery/endpointShare';
-import { endpointsOfApplication, expungedMessages, heldDeliveries, laneDeliveryState, lanesWithWork, messageById, overdueRetries, redeliverablePages, retryingDeliveries, taskState } from './adapters/projectorDeliveries';
+import { endpointsOfApplication, expungedMessages, heldDeliveries, laneBacklog, laneDeliveryState, lanesWithWork, messageById, overdueRetries, redeliverablePages, retryingDeliveries, taskState } from './adapters/projectorDeliveries';
 import { KafkaLogScan } from './adapters/kafkaLogScan';
 import { BackgroundTasks } from './backgroundTasks';
 import { RedisAttemptGuard } from './adapters/redisAttemptGuard';
 import { RedisEndpointHealth } from './adapters/redisEndpointHealth';
 import { startConfigurationConsumer } from './adapters/configurationConsumer';
 import { applicationUid, attemptContextOf, endpointLastState, operationalAudience } from './adapters/operationalLookups';
+import { LaneRestorer } from './lane/laneRestore';
 import { RetryReconciler } from './adapters/retryReconciler';
 import { parkRetriesOnKafka } from './adapters/kafkaRetryParking';
 import { buildDispatcherApp } from './app';
@@ -280,8 +281,21 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   });
   // Every dispatcher consumes every lane with work (RabbitMQ lets one of them send): the ones this process
   // fills itself, and the ones the read model shows unfinished deliveries for, looked for now and then.
+  // A lane RabbitMQ lost is put together again from the read model (lane/laneRestore.ts), after the grace the
+  // retry reconciler gives a retry.
+  const laneRestorer = new LaneRestorer({
+    backlog: (id) => laneBacklog(env.PROJECTOR_URL, id, projectorHeaders),
+    enqueue: (jobs) => lanes.enqueue(jobs),
+    graceMs: env.HOOKPOST_RETRY_RECONCILE_GRACE_MS,
+    now,
+    log,
+    restored: recovery.reconciled,
+  });
   const discoverLanes = async () => {
-    for (const id of await lanesWithWork(env.PROJECTOR_URL, projectorHeaders)) await lanes.consume(id);
+    for (const id of await lanesWithWork(env.PROJECTOR_URL, projectorHeaders)) {
+      await lanes.consume(id);
+      await laneRestorer.check(id);
+    }
   };
   await discoverLanes().catch((error: unknown) => log.warn({ err: error }, 'lanes with work not listed; looked for again later'));
   const laneDiscovery = setInterval(() => {

@@ -232,6 +232,16 @@ export function buildProjectorApp(deps: {
   app.get('/internal/lanes-with-work', fenced('deliveries'), async (_req, res) => {
     res.json({ data: await queries.lanesWithWork(10_000) });
   });
+  // For the dispatcher's lane restorer: an endpoint's unfinished laned deliveries in lane order. Fenced on the
+  // dispatcher's own events too: an attempt just recorded must not read as a lane that stopped.
+  app.get('/internal/subscriptions/:id/lane-backlog', fenced('everything'), async (req, res) => {
+    allowOnly(req.query, ['after_created_at', 'after_id', 'limit']);
+    const afterCreatedAt = timestampOf(req.query, 'after_created_at');
+    const afterId = single(req.query, 'after_id');
+    if ((afterCreatedAt === undefined) !== (afterId === undefined) || (afterId !== undefined && !isUuid(afterId))) throw new BadRequest('after_created_at and after_id go together, after_id a delivery id.');
+    const after = afterCreatedAt && afterId ? { created_at: afterCreatedAt, id: afterId } : undefined;
+    res.json({ data: await queries.laneBacklog(idParam(req, 'subscription'), after, limitOf(req.query)) });
+  });
   // For the gateway's skip-head: the delivery at the head of an endpoint's lane.
   app.get('/internal/subscriptions/:id/lane-head', fenced('deliveries'), async (req, res) => {
     const id = idParam(req, 'subscription');

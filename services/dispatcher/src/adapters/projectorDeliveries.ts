@@ -131,6 +131,28 @@ export async function* redeliverablePages(
 }
 
 /** An endpoint's held deliveries, as of every event recorded before the call (see Dispatcher.releaseHeld). */
+/** An endpoint's unfinished laned delivery, in lane order, with what its job needs and whether it is held. */
+export type LaneBacklogEntry = Omit<OverdueRetry, 'next_attempt_at'> & { next_attempt_at: string | null; held: boolean };
+
+/** An endpoint's unfinished laned deliveries in lane order (the read model's, fenced on every topic). */
+export async function* laneBacklog(projectorUrl: string, subscriptionId: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): AsyncGenerator<LaneBacklogEntry> {
+  let after: { created_at: string; id: string } | undefined;
+  for (;;) {
+    const query = new URLSearchParams({ limit: '200' });
+    if (after) query.set('after_created_at', after.created_at), query.set('after_id', after.id);
+    const page: { data: LaneBacklogEntry[] } = await projectorPage(
+      `${projectorUrl}/internal/subscriptions/${encodeURIComponent(subscriptionId)}/lane-backlog?${query}`,
+      headers,
+      'lane backlog',
+      timeoutMs,
+    );
+    yield* page.data;
+    const last = page.data[page.data.length - 1];
+    if (page.data.length < 200 || !last) return;
+    after = { created_at: last.created_at, id: last.id };
+  }
+}
+
 export async function* heldDeliveries(projectorUrl: string, subscriptionId: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): AsyncGenerator<HeldDelivery> {
   let after: string | null = null;
   do {

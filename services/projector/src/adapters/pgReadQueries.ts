@@ -274,6 +274,25 @@ export class PgReadQueries {
   }
 
   /**
+   * An endpoint's unfinished laned deliveries in lane order (the head first, then by creation), with what their
+   * jobs need (as overdueRetries) and whether each is held: what the dispatcher puts in a lane again when the
+   * lane stopped moving (RabbitMQ lost it).
+   */
+  async laneBacklog(subscriptionId: string, after: { created_at: string; id: string } | undefined, limit: number): Promise<Record<string, unknown>[]> {
+    const result = await this.pool.query(
+      `SELECT d.id, d.subscription_id, d.message_id, d.event_type, COALESCE(d.payload, m.payload) AS payload,
+              COALESCE(d.payload_expires_at, m.payload_expires_at) AS payload_expires_at, d.created_at, d.attempt_count,
+              d.next_attempt_at, d.last_status_code, d.last_error, ${DELIVERY_HELD} AS held
+       FROM ${DELIVERIES}
+       WHERE d.subscription_id = $1 AND d.ordered AND d.status IN ('pending', 'retrying')
+         AND (d.created_at, d.id) > ($2::timestamptz, $3::uuid)
+       ORDER BY d.created_at, d.id LIMIT $4`,
+      [subscriptionId, after?.created_at ?? '-infinity', after?.id ?? '00000000-0000-0000-0000-000000000000', limit],
+    );
+    return result.rows.map(toJson);
+  }
+
+  /**
    * The head of an endpoint's lane as the read model sees it: of its unfinished laned deliveries, the one
    * attempted (or held) already, else the oldest; every one before it in the lane has ended.
    */
