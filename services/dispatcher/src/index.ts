@@ -269,14 +269,14 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
   );
   const laneWorker = new LaneWorker({
     dispatcher,
-    laneState: (id) => laneDeliveryState(env.PROJECTOR_URL, id, projectorHeaders),
+    laneState: (id, fenced) => laneDeliveryState(env.PROJECTOR_URL, id, projectorHeaders, fenced),
     timing: { pollMs: env.HOOKPOST_LANE_POLL_MS, holdMs: env.HOOKPOST_LANE_HOLD_MS },
     now,
     log,
     isStopping: () => stopping,
   });
   await lanes.start({
-    runHead: (job) => laneWorker.runHead(job),
+    runHead: (job, redelivered) => laneWorker.runHead(job, redelivered),
     park: parkRetriesOnKafka(eventLog, topics.deadLetters, (queue) => poison.inc({ topic: queue })),
   });
   // Every dispatcher consumes every lane with work (RabbitMQ lets one of them send): the ones this process

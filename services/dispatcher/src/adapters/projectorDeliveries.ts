@@ -200,8 +200,8 @@ export async function expungedMessages(projectorUrl: string, appId: string, ids:
 }
 
 /** Where a lane's delivery stands, as of every event recorded before the call (undefined: not in the read model). */
-export async function laneDeliveryState(projectorUrl: string, id: string, headers: Record<string, string>, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<LaneDeliveryState | undefined> {
-  const response = await fetch(`${projectorUrl}/internal/deliveries/${encodeURIComponent(id)}/lane-state`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+export async function laneDeliveryState(projectorUrl: string, id: string, headers: Record<string, string>, fenced = true, timeoutMs = PROJECTOR_PAGE_TIMEOUT_MS): Promise<LaneDeliveryState | undefined> {
+  const response = await fetch(`${projectorUrl}/internal/deliveries/${encodeURIComponent(id)}/lane-state${fenced ? '' : '?fence=none'}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`projector answered ${response.status} for the lane state of ${id}`);
   return (await response.json()) as LaneDeliveryState;

@@ -14,7 +14,8 @@ export type HeadOutcome = 'ack' | 'requeue';
 
 type LaneConsumer = {
   /** Runs the head until its delivery ends or it must be given back; throws to give it back too. */
-  runHead: (job: DeliveryJob) => Promise<HeadOutcome>;
+  /** `redelivered`: RabbitMQ gave this head out before (a crash, a requeue, another consumer's take-over). */
+  runHead: (job: DeliveryJob, redelivered: boolean) => Promise<HeadOutcome>;
   park: (unreadable: UnreadableRetry) => Promise<void>;
 };
 
@@ -255,7 +256,7 @@ export class RabbitLanes {
     }
     let outcome: HeadOutcome;
     try {
-      outcome = await consumer.runHead(read.job);
+      outcome = await consumer.runHead(read.job, message.fields.redelivered);
     } catch (error) {
       if (!this.closing) this.log.warn({ err: error, delivery_id: read.job.delivery_id }, 'lane head not handled; given back');
       outcome = 'requeue';

@@ -12,8 +12,11 @@ export type LaneWorkerDeps = {
     cancelInLane: (job: DeliveryJob, reason: string) => Promise<void>;
     endpointNow: (subscriptionId: string) => Promise<{ deleted?: boolean; paused?: boolean } | undefined>;
   };
-  /** Where a delivery stands, as of every event recorded before the call (the projector, fenced). */
-  laneState: (deliveryId: string) => Promise<LaneDeliveryState | undefined>;
+  /**
+   * Where a delivery stands: `fenced`, as of every event recorded before the call (the projector waits for
+   * them); else as the read model has it now, perhaps a moment behind.
+   */
+  laneState: (deliveryId: string, fenced: boolean) => Promise<LaneDeliveryState | undefined>;
   /** How often a waiting head is looked at again; how long one take of a head may last (under consumer_timeout). */
   timing: { pollMs: number; holdMs: number };
   now: () => Date;
@@ -30,13 +33,19 @@ export type LaneWorkerDeps = {
 export class LaneWorker {
   constructor(private readonly deps: LaneWorkerDeps) {}
 
-  async runHead(job: DeliveryJob): Promise<HeadOutcome> {
+  async runHead(job: DeliveryJob, redelivered: boolean): Promise<HeadOutcome> {
     const { deps } = this;
     const giveBackAt = deps.now().getTime() + deps.timing.holdMs;
     let madeAlready: number | undefined;
+    // A head RabbitMQ gives out for the first time is read without the fence (which waits out the projection
+    // lag, ~100 ms a head: 10 deliveries a second): nobody can have attempted it but a copy of it, and a copy's
+    // attempt is refused by the attempt guard, after which every read is fenced. A redelivered head (a crash, a
+    // requeue, a take-over) may have attempts only the log knows yet: fenced from the first read.
+    let fenced = redelivered;
     for (;;) {
       if (deps.isStopping()) return 'requeue';
-      const state = await this.persistently('read lane delivery', () => deps.laneState(job.delivery_id));
+      const state = await this.persistently('read lane delivery', () => deps.laneState(job.delivery_id, fenced));
+      fenced = true;
       const step = decideLaneStep(job, state, deps.now(), { pollMs: deps.timing.pollMs, giveBackAt });
       switch (step.kind) {
         case 'done':
