@@ -1,6 +1,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { DEFAULT_APPLICATION_ID, PayloadFilters, topicFor, whyEndpointSkips, topicNames, type HookpostEvent, type MessageCreated, type RedeliveryRequested, type SubscriptionState } from '@hookpost/contracts';
 import { payloadGoneReason, payloadSubject, SealedPayloadError, type EventRecord, type KafkaEventLog, type Logger, type OpenedPayload, type PayloadKeyring, type SecretBox, type SubscriptionDirectory, type SubscriptionWriter } from '@hookpost/platform';
+import { persistently } from './persistently';
 import { decideAfterAttempt, decideCancel, decideDisable, type Decision, type DisableRequest } from './delivery/decideAfterAttempt';
 import { decideBeforeAttempt } from './delivery/decideBeforeAttempt';
 import type { AttemptGuard } from './adapters/redisAttemptGuard';
@@ -707,16 +708,8 @@ export class Dispatcher {
   }
 
   /** Retries `step` with backoff until it succeeds or the service is stopping (then the message comes back). */
-  private async persistently<T>(what: string, step: () => Promise<T>): Promise<T> {
-    for (let wait = 200; ; wait = Math.min(wait * 2, 5_000)) {
-      try {
-        return await step();
-      } catch (error) {
-        if (this.deps.isStopping()) throw error;
-        this.deps.log.warn({ err: error, step: what }, 'step failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+  private persistently<T>(what: string, step: () => Promise<T>): Promise<T> {
+    return persistently(what, step, this.deps);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '@hookpost/platform';
 import type { DeliveryJob } from '../delivery/deliveryJob';
 import { stillPaused } from '../delivery/hold';
+import { persistently } from '../persistently';
 import type { HeadOutcome } from '../adapters/rabbitLanes';
 import type { LaneAttemptOutcome } from '../dispatcher';
 import { decideLaneStep, type LaneDeliveryState } from './laneStep';
@@ -87,16 +88,8 @@ export class LaneWorker {
     }
   }
 
-  private async persistently<T>(what: string, step: () => Promise<T>): Promise<T> {
-    for (let wait = 200; ; wait = Math.min(wait * 2, 5_000)) {
-      try {
-        return await step();
-      } catch (error) {
-        if (this.deps.isStopping()) throw error;
-        this.deps.log.warn({ err: error, step: what }, 'step failed; retrying');
-        await sleep(wait);
-      }
-    }
+  private persistently<T>(what: string, step: () => Promise<T>): Promise<T> {
+    return persistently(what, step, this.deps);
   }
 }
 
