@@ -16,4 +16,6 @@ module.exports = {
   testTimeout: 60_000,
   globalSetup: '<rootDir>/test/globalSetup.ts',
   setupFiles: ['<rootDir>/test/loadCredentials.ts'],
+  // The fault tier alone: calm-system measurements before the tests that restart brokers (test/faultOrder.cjs).
+  ...(tiers.length === 1 && tiers[0] === 'fault' ? { testSequencer: '<rootDir>/test/faultOrder.cjs' } : {}),
 };
