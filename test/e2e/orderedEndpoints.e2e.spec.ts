@@ -301,6 +301,9 @@ describe('ordered endpoints', () => {
     const endpointId = await endpoint(appId, at.url, true);
     await sendSequence(appId, 0, 6);
     await eventually(async () => (refusals >= 1 ? true : undefined), { what: 'the head refused' });
+    // (all six fanned out, so into the lane, before the flag changes: a message the dispatcher had not fanned
+    // out yet would be routed by the flag as it is then)
+    await eventually(async () => ((await ledgerOf(endpointId)).size === 6 ? true : undefined), { what: 'the six routed' });
 
     // When the flag is turned off and messages 6-9 are sent
     const patched = await stack.api('PATCH', `/api/v1/app/${appId}/endpoint/${endpointId}`, { ordered: false });

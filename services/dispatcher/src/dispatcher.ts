@@ -465,6 +465,7 @@ export class Dispatcher {
       const filtered = decided.event.data.filtered;
       if (filtered) deps.log.debug({ message_id: message.message_id, filtered: filtered.map((entry) => entry.subscription_id), omitted: decided.event.data.filtered_omitted }, 'payload filters kept the message from endpoints');
       const scheduledInMs = message.deliver_at ? Date.parse(message.deliver_at) - deps.now().getTime() : 0;
+      let lanedJobs = laned;
       if (scheduledInMs > 0) {
         // deliverAt: every first attempt is deferred to then and recorded (so the read model says when, and the
         // reconciler restores one RabbitMQ loses); the unordered ones wait in the retry queue, a lane's head
@@ -472,6 +473,8 @@ export class Dispatcher {
         // A redelivered message schedules the same deliveries again; the attempt guard makes one attempt of each.
         const at = message.deliver_at!;
         await this.record(laned.flatMap((job) => decideDeferral(job, deps, { kind: 'scheduled', at, delayMs: scheduledInMs }).events));
+        // (the lane's job carries the time too: its first read of the head may come before the record is projected)
+        lanedJobs = laned.map((job) => ({ ...job, not_before: at }));
         for (const job of jobs) await this.defer(job, { kind: 'scheduled', at, delayMs: scheduledInMs }, deps.retries);
         jobs = [];
       }
@@ -479,7 +482,7 @@ export class Dispatcher {
         // Recorded before it is put in a lane (so the lane finds the delivery in the read model), and put in
         // only after the message before it: a lane holds its endpoint's deliveries in the log's order.
         await ticket.turn();
-        await this.persistently('put in lane', () => deps.lanes.enqueue(laned));
+        await this.persistently('put in lane', () => deps.lanes.enqueue(lanedJobs));
         leave(true);
       }
     } catch (error) {

@@ -131,3 +131,17 @@ describe('lane order: the messages of one application put in their lanes in the 
     await expect(order.enter('app').turn()).resolves.toBeUndefined();
   });
 });
+
+describe("a scheduled message's head (deliverAt)", () => {
+  const scheduled: DeliveryJob = { ...job, not_before: new Date(now.getTime() + 2_500).toISOString() };
+
+  it('waits for its time even when the read model does not have it yet or shows nothing scheduled', () => {
+    expect(decideLaneStep(scheduled, undefined, now, timing)).toEqual({ kind: 'wait', ms: 1_000 });
+    expect(decideLaneStep(scheduled, state({}), new Date(now.getTime() + 2_000), timing)).toEqual({ kind: 'wait', ms: 500 });
+  });
+
+  it('is attempted once its time has come, and skipped at once if an operator asks', () => {
+    expect(decideLaneStep(scheduled, state({}), new Date(now.getTime() + 2_500), timing)).toMatchObject({ kind: 'attempt' });
+    expect(decideLaneStep(scheduled, state({ skip_reason: 'skipped' }), now, timing)).toMatchObject({ kind: 'skip', reason: 'skipped' });
+  });
+});

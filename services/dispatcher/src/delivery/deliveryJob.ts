@@ -37,6 +37,11 @@ const deliveryJobFields = {
      * it goes ahead of attempts that hold no turn. Travels in a header too; cleared for the next attempt.
      */
     rate_limit_queued: { type: 'boolean' },
+    /**
+     * A lane's job only (ordered endpoints, lane/laneStep.ts): its message's deliverAt, before which the head
+     * waits whatever a read model not yet caught up says. Lanes are newer than any reader that would refuse it.
+     */
+    not_before: { type: 'string', format: 'date-time' },
   },
 } as const;
 export const deliveryJobSchema = { ...deliveryJobFields, oneOf: [

@@ -60,6 +60,9 @@ export function decideLaneStep(job: DeliveryJob, state: LaneDeliveryState | unde
   if (state !== undefined && ENDED.has(state.status)) return { kind: 'done' };
   const leftMs = timing.giveBackAt - now.getTime();
   if (leftMs <= 0) return { kind: 'requeue' };
+  // (a scheduled message's head waits for its deliverAt whatever the read model says yet, a skip excepted)
+  const notBeforeMs = job.not_before === undefined ? 0 : Date.parse(job.not_before) - now.getTime();
+  if (notBeforeMs > 0 && typeof state?.skip_reason !== 'string') return { kind: 'wait', ms: Math.min(notBeforeMs, timing.pollMs, leftMs) };
   if (state === undefined) return { kind: 'attempt', job: { ...job, attempt_number: 1 } };
   const { deferrals: _deferrals, rate_limit_queued: _queued, ...rest } = job;
   const next: DeliveryJob = { ...rest, attempt_number: state.attempt_count + 1, last_status_code: state.last_status_code, last_error: state.last_error };
