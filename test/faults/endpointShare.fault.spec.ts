@@ -100,7 +100,7 @@ function p99(values: number[]): number {
 }
 
 describe('fair sharing between endpoints', () => {
-  it('keeps 8 healthy endpoints within 2× of their p99 while 300 webhooks hang at a tarpit, and accounts for every webhook', async () => {
+  it('keeps 8 healthy endpoints within 2× of their p99 (or 100 ms) while 300 webhooks hang at a tarpit, and accounts for every webhook', async () => {
     // Given 8 healthy endpoints that answer at once, and a tarpit that never answers
     for (let n = 0; n < HEALTHY; n += 1) receivers.push(await Receiver.start());
     const tarpit = await Receiver.start();
@@ -127,8 +127,11 @@ describe('fair sharing between endpoints', () => {
         `tarpit: ${tarpitFirstAttempts} of ${TARPIT_WEBHOOKS} attempted so far, at most ${tarpit.mostHanging} hanging at once, ${deferrals} deferrals`,
     );
 
-    // Then the healthy endpoints' p99 stays within 2× of the run without the tarpit
-    expect(withTarpitP99).toBeLessThanOrEqual(2 * aloneP99);
+    // Then the healthy endpoints' p99 stays within 2× of the run without the tarpit, or 100 ms more where 2× is
+    // less: the p99 of 400 first attempts is their 4th slowest, and at ~30 ms alone a few garbage collections
+    // on 2 shared cores moved it to 68 ms (clean-clone CI). A tarpit that took the healthy endpoints' slots
+    // would cost them seconds (its requests hang for 10 s), which either bound catches.
+    expect(withTarpitP99).toBeLessThanOrEqual(Math.max(2 * aloneP99, aloneP99 + 100));
     // and the tarpit never had more than its share in flight, though it was kept busy
     expect(tarpit.mostHanging).toBeLessThanOrEqual(SHARE);
     expect(tarpit.mostHanging).toBeGreaterThan(0);
