@@ -472,10 +472,13 @@ export class Dispatcher {
         // waits in its lane (which reads the time recorded), holding its endpoint's later messages behind it.
         // A redelivered message schedules the same deliveries again; the attempt guard makes one attempt of each.
         const at = message.deliver_at!;
-        await this.record(laned.flatMap((job) => decideDeferral(job, deps, { kind: 'scheduled', at, delayMs: scheduledInMs }).events));
+        const deferral = (job: DeliveryJob) => decideDeferral(job, deps, { kind: 'scheduled', at, delayMs: scheduledInMs });
+        const waiting = jobs.map(deferral);
+        // (one append for the whole fan-out, recorded before any is handed to the retry queue)
+        await this.record([...laned.map(deferral), ...waiting].flatMap((scheduled) => scheduled.events));
+        for (const scheduled of waiting) await this.persistently('defer attempt', () => deps.retries.schedule(scheduled.job, scheduled.delayMs));
         // (the lane's job carries the time too: its first read of the head may come before the record is projected)
         lanedJobs = laned.map((job) => ({ ...job, not_before: at }));
-        for (const job of jobs) await this.defer(job, { kind: 'scheduled', at, delayMs: scheduledInMs }, deps.retries);
         jobs = [];
       }
       if (laned.length > 0) {

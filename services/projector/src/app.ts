@@ -224,8 +224,9 @@ export function buildProjectorApp(deps: {
   // For the dispatcher's lanes (ordered endpoints): where the head stands, as of every event recorded before
   // the call (a crashed dispatcher's attempts, an operator's skip of the endpoint's head), and which lanes have work.
   // (`?fence=none`: as the read model has it now, for a head nobody has had before: laneWorker.ts)
-  const fencedUnlessAsked = (scope: ReadScope): RequestHandler => (req, res, next) => (req.query.fence === 'none' ? next() : fenced(scope)(req, res, next));
-  app.get('/internal/deliveries/:id/lane-state', fencedUnlessAsked('everything'), async (req, res) => {
+  const fencedOnEverything = fenced('everything');
+  const fencedUnlessAsked: RequestHandler = (req, res, next) => (req.query.fence === 'none' ? next() : fencedOnEverything(req, res, next));
+  app.get('/internal/deliveries/:id/lane-state', fencedUnlessAsked, async (req, res) => {
     allowOnly(req.query, ['fence']);
     if (req.query.fence !== undefined && req.query.fence !== 'none') throw new BadRequest('fence takes none only.');
     const id = idParam(req, 'delivery');
