@@ -61,8 +61,10 @@ start_service() {
   fi
   say "$name: starting on :$port"
   # The new session's shell writes its own pid, then becomes node: the pid file names the service itself.
-  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps --import "./services/$1/dist/register.js" "./services/$1/dist/index.js"' \
-    "$pidfile" "$name") >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  # HOOKPOST_SERVICE_NODE_FLAGS: extra node flags for profiling (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof),
+  # which NODE_OPTIONS refuses.
+  (cd "$ROOT" && exec setsid bash -c 'echo $$ >"$0"; exec node --enable-source-maps $2 --import "./services/$1/dist/register.js" "./services/$1/dist/index.js"' \
+    "$pidfile" "$name" "${HOOKPOST_SERVICE_NODE_FLAGS:-}") >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   local deadline=$((SECONDS + 90))
   until [[ -s $pidfile ]]; do sleep 0.1; done
   until http_ok "http://127.0.0.1:$port/readyz"; do

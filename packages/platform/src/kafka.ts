@@ -415,15 +415,19 @@ export type ConcurrentConsumerOptions = {
 };
 
 /**
- * How long the broker may hold a fetch for more data. kafkajs asks for 1 byte by default, so under light load
- * every fetch comes back with one message and consumer and broker spin on tiny fetches; waiting up to
- * `maxWaitMs` for `minBytes` makes batches without adding more than `maxWaitMs` of latency.
+ * How a consumer fetches. A fetch is a long poll: the broker answers as soon as it holds `minBytes` (1 by
+ * default: at once when anything arrives) or after `maxWaitMs`, so an idle consumer costs one fetch per
+ * `maxWaitMs` and the first message after a quiet spell is handed over without waiting. Batches come from
+ * `lingerMs`: after a batch, the next fetch goes out no sooner than `lingerMs` after this one came back, so under
+ * load a fetch brings what arrived meanwhile (the effect of linger.ms on a producer) and adds at most `lingerMs`.
+ * (A short poll, a large `minBytes` answered after a few ms, made batches too, but cost a fetch every few ms
+ * with nothing to read: most of the stack's idle CPU; docs/performance.md.)
  */
-export type FetchSettings = { minBytes: number; maxWaitMs: number };
+export type FetchSettings = { minBytes: number; maxWaitMs: number; lingerMs?: number };
 
 /**
  * What every Hookpost consumer group runs with: a dead member is noticed within 10 s, and fetches wait as
- * `fetch` says (kafkajs's defaults without it).
+ * `fetch` says (a 1 s long poll without it).
  */
 export function consumerConfig(groupId: string, maxBytesPerPartition: number, fetch?: FetchSettings): ConsumerConfig {
   return {
@@ -432,7 +436,24 @@ export function consumerConfig(groupId: string, maxBytesPerPartition: number, fe
     heartbeatInterval: 1_000,
     maxBytesPerPartition,
     minBytes: fetch?.minBytes ?? 1,
-    maxWaitTimeInMs: fetch?.maxWaitMs ?? 5_000,
+    maxWaitTimeInMs: fetch?.maxWaitMs ?? 1_000,
+  };
+}
+
+/**
+ * FetchSettings.lingerMs for `consumer`: what a batch handler awaits last, holding it until `lingerMs` after the
+ * fetch that brought the batch came back. kafkajs fetches again only once every batch of the last fetch is
+ * handled, so this spaces fetches out under load; every batch of one fetch shares the one deadline, so
+ * partitions handled one after another do not add up their lingers.
+ */
+export function fetchLinger(consumer: Consumer, lingerMs = 0): () => Promise<void> {
+  let fetchedAt = Date.now();
+  consumer.on(consumer.events.FETCH, () => {
+    fetchedAt = Date.now();
+  });
+  return async () => {
+    const rest = lingerMs - (Date.now() - fetchedAt);
+    if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
   };
 }
 
@@ -503,6 +524,7 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
 
   let draining = false;
   const timer = setInterval(() => void commit(), options.commitIntervalMs ?? 200);
+  const linger = fetchLinger(consumer, options.fetch?.lingerMs);
   await runKeptRunning(consumer, {
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -538,6 +560,7 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
         resolveOffset(message.offset);
       }
       await heartbeat();
+      if (!draining) await linger();
     },
   }, log, () => draining);
 

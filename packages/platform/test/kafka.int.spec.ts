@@ -144,6 +144,53 @@ describe('KafkaEventLog and the concurrent consumer (real Kafka)', () => {
     expect(committed!.partitions[0]!.offset).toBe('20');
   });
 
+  it('long-polls: a message after a quiet spell is handed over at once, and under load the linger spaces fetches out', async () => {
+    // Given a consumer whose fetches wait up to 5 s for data and linger 300 ms after each batch
+    const own = `${topic}.linger`;
+    await ensureTopics(admin, [own], 1);
+    const handledAt: number[] = [];
+    const consumer = await startConcurrentConsumer({
+      kafka,
+      groupId: `${own}.group`,
+      topics: [own],
+      concurrency: 8,
+      log,
+      fetch: { minBytes: 1, maxWaitMs: 5_000, lingerMs: 300 },
+      handle: async () => {
+        handledAt.push(Date.now());
+      },
+    });
+    let fetches = 0;
+    consumer.consumer.on(consumer.consumer.events.FETCH, () => (fetches += 1));
+    const joined = Date.now() + 20_000;
+    while (fetches === 0 && Date.now() < joined) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+    // When one event is appended after that quiet second
+    const sentAt = Date.now();
+    await eventLog.append([{ topic: own, key: 'k', event: received(0) }]);
+    while (handledAt.length < 1 && Date.now() < sentAt + 10_000) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Then it is handled well inside the 5 s the broker may hold a fetch (a short poll for many bytes waits it out)
+    expect(handledAt[0]! - sentAt).toBeLessThan(1_000);
+
+    // When 30 more arrive one every 20 ms
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const fetchesBefore = fetches;
+    for (let n = 1; n <= 30; n += 1) {
+      await eventLog.append([{ topic: own, key: 'k', event: received(n) }]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    while (handledAt.length < 31 && Date.now() < sentAt + 20_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    const loadFetches = fetches - fetchesBefore;
+    await consumer.stop();
+    await admin.deleteTopics({ topics: [own] });
+
+    // Then all are handled, fetched a few at a time: about one fetch per 300 ms, not one per event
+    expect(handledAt).toHaveLength(31);
+    expect(loadFetches).toBeGreaterThanOrEqual(1);
+    expect(loadFetches).toBeLessThanOrEqual(8);
+  });
+
   it('runs a consumer again after a crash kafkajs itself will not restart from', async () => {
     // Given the 60 events above and a consumer whose first message fails in a way kafkajs calls non-retriable
     const consumer = kafka.consumer(consumerConfig(`${topic}.crash`, 1_048_576, { minBytes: 1, maxWaitMs: 100 }));

@@ -45,9 +45,12 @@ export const dispatcherEnvSpec = {
   HOOKPOST_ENDPOINT_DISABLE_AFTER_MS: envs.int(432_000_000, { min: 0 }),
   /** Operational webhooks: the failed attempt of a delivery that reports message.attempt.failing (Svix: the 4th). */
   HOOKPOST_OPERATIONAL_FAILING_ATTEMPT: envs.int(4, { min: 1, max: 1_000 }),
-  /** The broker answers a fetch once it has this many bytes or waited DISPATCHER_FETCH_MAX_WAIT_MS (docs/configuration.md). */
-  DISPATCHER_FETCH_MIN_BYTES: envs.int(65_536, { min: 1 }),
-  DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(10, { min: 1, max: 10_000 }),
+  /** Fetches are long polls (docs/configuration.md): answered once the broker holds this many bytes… */
+  DISPATCHER_FETCH_MIN_BYTES: envs.int(1, { min: 1 }),
+  /** …or after this long (what an idle dispatcher costs: one fetch per this long). */
+  DISPATCHER_FETCH_MAX_WAIT_MS: envs.int(1_000, { min: 1, max: 10_000 }),
+  /** After a batch, the next fetch waits until this long after the last one: batches under load, at most this much added to a first attempt. */
+  DISPATCHER_FETCH_LINGER_MS: envs.int(10, { min: 0, max: 1_000 }),
   /** What each retry queue (ready and every tier) may hold; a full one refuses publishes, which are tried again later. */
   HOOKPOST_RETRY_QUEUE_MAX_MESSAGES: envs.int(1_000_000, { min: 1 }),
   HOOKPOST_RETRY_QUEUE_MAX_BYTES: envs.int(1_073_741_824, { min: 1_024 }),

@@ -204,7 +204,7 @@ export async function startDispatcher(env: DispatcherEnv, log: Logger = createLo
     groupId,
     topics: [topics.webhooks],
     concurrency: env.DISPATCHER_CONCURRENCY,
-    fetch: { minBytes: env.DISPATCHER_FETCH_MIN_BYTES, maxWaitMs: env.DISPATCHER_FETCH_MAX_WAIT_MS },
+    fetch: { minBytes: env.DISPATCHER_FETCH_MIN_BYTES, maxWaitMs: env.DISPATCHER_FETCH_MAX_WAIT_MS, lingerMs: env.DISPATCHER_FETCH_LINGER_MS },
     log,
     handle: async ({ topic, message, partition }) => {
       const read = readEvent(message.value);

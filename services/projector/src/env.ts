@@ -8,9 +8,12 @@ export const projectorEnvSpec = {
   /** PostgreSQL schema of the read model; tests use one per run. */
   HOOKPOST_DB_SCHEMA: envs.string('public'),
   PROJECTOR_GROUP_ID: envs.string('hookpost-projector'),
-  /** The broker answers a fetch once it has this many bytes or waited PROJECTOR_FETCH_MAX_WAIT_MS: bigger batches, fewer transactions. */
-  PROJECTOR_FETCH_MIN_BYTES: envs.int(262_144, { min: 1 }),
-  PROJECTOR_FETCH_MAX_WAIT_MS: envs.int(100, { min: 1, max: 10_000 }),
+  /** Fetches are long polls (packages/platform/src/kafka.ts FetchSettings): answered once the broker holds this many bytes… */
+  PROJECTOR_FETCH_MIN_BYTES: envs.int(1, { min: 1 }),
+  /** …or after this long (what an idle projector costs: one fetch per this long). */
+  PROJECTOR_FETCH_MAX_WAIT_MS: envs.int(1_000, { min: 1, max: 10_000 }),
+  /** After a batch, the next fetch waits until this long after the last one: bigger batches, fewer transactions. */
+  PROJECTOR_FETCH_LINGER_MS: envs.int(100, { min: 0, max: 10_000 }),
   /** How long a read may wait for the read model to apply the writes acknowledged before it; then 503. */
   HOOKPOST_READ_WAIT_MS: envs.int(5_000, { min: 10, max: 60_000 }),
   /** How often expired payloads are removed from the read model and their buckets' keys deleted. */

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { topicNames } from '@hookpost/contracts';
-import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, SecretBox, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type Logger } from '@hookpost/platform';
+import { apiKeysFrom, AppTokens, ConfiguredAppKeys, RedisTokenDenylist, atMostEvery, cachedReadiness, serviceCredentials, closeServer, createMetricsRegistry, KafkaEventLog, kafkaAnswers, kafkaLagGauge, poisonMessagesCounter, prometheus, ServiceUnavailable, within, connectSubscriptionCache, createKafka, SecretBox, createLogger, ensureTopics, listen, runService, settingsOrExit, ShutdownManager, type FetchSettings, type Logger } from '@hookpost/platform';
 import { PgSvixQueries } from './svix/svixQueries';
 import { buildProjectorApp, type ReadScope } from './app';
 import { AppliedPositions, KafkaLogHead } from './adapters/kafkaReadFence';
@@ -137,7 +137,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
 
   const live = new RedisLiveChanges(redis, env.HOOKPOST_REDIS_PREFIX, log);
   live.start();
-  const consume = (group: string, consumed: string[], fetch: { minBytes: number; maxWaitMs: number }) => startProjectionConsumer({
+  const consume = (group: string, consumed: string[], fetch: FetchSettings) => startProjectionConsumer({
     kafka,
     groupId: group,
     topics: consumed,
@@ -161,7 +161,7 @@ export async function startProjector(env: ProjectorEnv, log: Logger = createLogg
       poison.inc({ topic: from.topic });
     },
   });
-  const consumer = await consume(groupId, deliveryTopics, { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS });
+  const consumer = await consume(groupId, deliveryTopics, { minBytes: env.PROJECTOR_FETCH_MIN_BYTES, maxWaitMs: env.PROJECTOR_FETCH_MAX_WAIT_MS, lingerMs: env.PROJECTOR_FETCH_LINGER_MS });
   const subscriptionConsumer = await consume(subscriptionGroupId, [topics.subscriptions], { minBytes: 1, maxWaitMs: 1_000 });
 
   // Retention: expired payloads leave the read model and their keys are shredded (every projector runs it; idempotent).

@@ -2,7 +2,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Pool } from 'pg';
 import type { HookpostEvent } from '@hookpost/contracts';
 import { SpanKind, trace } from '@opentelemetry/api';
-import { consumerConfig, messageContext, NewerReleaseEventError, readEvent, stopForNewerRelease, runKeptRunning, type FetchSettings, type Logger, type RedisApplicationCache, type RedisEventTypeCache, type RedisSubscriptionCache } from '@hookpost/platform';
+import { consumerConfig, fetchLinger, messageContext, NewerReleaseEventError, readEvent, stopForNewerRelease, runKeptRunning, type FetchSettings, type Logger, type RedisApplicationCache, type RedisEventTypeCache, type RedisSubscriptionCache } from '@hookpost/platform';
 import type { AppliedBatch, PartitionBatch, PgProjectionWriter } from './pgProjectionWriter';
 
 const tracer = trace.getTracer('hookpost-projector');
@@ -83,6 +83,7 @@ export async function startProjectionConsumer(options: {
   };
 
   let stopping = false;
+  const linger = fetchLinger(consumer, options.fetch?.lingerMs);
   await runKeptRunning(consumer, {
     partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
@@ -120,6 +121,7 @@ export async function startProjectionConsumer(options: {
       if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])), result.rows);
       await commitOffsetsIfNecessary();
       await heartbeat();
+      if (!stopping) await linger();
     },
   }, log, () => stopping);
   return {
