@@ -91,20 +91,39 @@ describe('deriving a message key', () => {
     // (ids are compared lower-cased)
     expect(payloadSubject('message', '0B0B0B0B-0000-4000-8000-000000000001')).toBe('message:0b0b0b0b-0000-4000-8000-000000000001');
   });
+
+  it('derives a 16-ary bucket\'s keys as pinned: one hex digit of the path per level, SHA-256 of the key, "h" and the digit', () => {
+    // (the vector computed apart from this code, with Python's hashlib: path 3e3440523629e9ab)
+    const root = [{ prefix: 'h', key: Buffer.alloc(32, 7) }];
+    expect(deriveSubjectKey(root, 'message:0b0b0b0b-0000-4000-8000-000000000001')!.toString('hex')).toBe('27dba7a3824a38f0b65802859a0ed92d386dc2fb174df8e2c07abd874f76d5df');
+  });
+
+  it('makes new buckets 16-ary, and keeps opening binary ones as they were', () => {
+    const fresh = newBucketFrontier(() => Buffer.alloc(32, 7));
+    expect(fresh).toEqual([{ prefix: 'h', key: Buffer.alloc(32, 7) }]);
+    const subject = payloadSubject('delivery', randomUUID());
+    // (the same root key as a binary root derives another key: the shapes never share a child)
+    expect(deriveSubjectKey(fresh, subject)!.equals(deriveSubjectKey([{ prefix: '', key: Buffer.alloc(32, 7) }], subject)!)).toBe(false);
+  });
 });
 
-describe('forgetting one message in a bucket (puncturing its key tree)', () => {
+describe.each([
+  // (a 16-ary tree: 16 levels of 15 siblings; a binary one, as buckets made before it: 64 levels of 1)
+  { shape: '16-ary', root: 'h', siblings: 15 * (PAYLOAD_KEY_DEPTH / 4) },
+  { shape: 'binary', root: '', siblings: PAYLOAD_KEY_DEPTH },
+])('forgetting one message in a bucket (puncturing its $shape key tree)', ({ root: rootPrefix, siblings }) => {
   const subjects = Array.from({ length: 200 }, () => payloadSubject('message', randomUUID()));
-  const root = newBucketFrontier();
+  const root = [{ prefix: rootPrefix, key: randomBytes(32) }];
 
   it('makes that message unopenable while every other key stays exactly the same', () => {
     // Given a bucket's root and 200 messages
     const before = subjects.map((subject) => deriveSubjectKey(root, subject)!);
     // When the first is expunged
     const after = punctured(root, subjects[0]!);
-    // Then the root is gone, at most DEPTH nodes replace it, and only the first message has no key
-    expect(after.some((node) => node.prefix === '')).toBe(false);
-    expect(after.length).toBe(PAYLOAD_KEY_DEPTH);
+    // Then the root is gone, the siblings along the path replace it, and only the first message has no key
+    expect(after.some((node) => node.prefix === rootPrefix)).toBe(false);
+    expect(after.length).toBe(siblings);
+    expect(after.every((node) => node.prefix.startsWith(rootPrefix))).toBe(true);
     expect(deriveSubjectKey(after, subjects[0]!)).toBeUndefined();
     subjects.slice(1).forEach((subject, index) => expect(deriveSubjectKey(after, subject)!.equals(before[index + 1]!)).toBe(true));
   });
@@ -116,7 +135,7 @@ describe('forgetting one message in a bucket (puncturing its key tree)', () => {
     for (const subject of subjects.slice(0, 20)) expect(deriveSubjectKey(frontier, subject)).toBeUndefined();
     for (const subject of subjects.slice(20)) expect(deriveSubjectKey(frontier, subject)!.equals(deriveSubjectKey(root, subject)!)).toBe(true);
     // (no node of the frontier derives the key of an expunged message: none is an ancestor of its path)
-    expect(frontier.length).toBeLessThanOrEqual(20 * PAYLOAD_KEY_DEPTH);
+    expect(frontier.length).toBeLessThanOrEqual(20 * siblings);
   });
 });
 

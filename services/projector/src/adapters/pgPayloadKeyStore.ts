@@ -42,8 +42,8 @@ export class PgPayloadKeyStore {
       const root = newBucketFrontier()[0]!;
       await this.pool.query(
         `WITH created AS (INSERT INTO payload_key_buckets (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id)
-         INSERT INTO payload_key_nodes (bucket_id, prefix, sealed_key) SELECT id, '', $3 FROM created`,
-        [bucket.id, bucket.expiresAt.toISOString(), this.box.seal(root.key.toString('base64'), payloadNodeContext(bucket.id, ''))],
+         INSERT INTO payload_key_nodes (bucket_id, prefix, sealed_key) SELECT id, $4, $3 FROM created`,
+        [bucket.id, bucket.expiresAt.toISOString(), this.box.seal(root.key.toString('base64'), payloadNodeContext(bucket.id, root.prefix)), root.prefix],
       );
     }
   }
