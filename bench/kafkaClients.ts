@@ -15,6 +15,8 @@
  *                           each message handled trivially, offsets committed every 200 ms
  *   consumeBacklog          the same member catching up a backlog of KCB_BACKLOG (100,000) messages
  *   idle                    a connected member of a group whose topic stays empty, for KCB_IDLE_SECONDS (20)
+ *   harness200, harness500  produce200/500 with a send that does nothing: the harness's own CPU per message,
+ *                           to take off the produce figures
  *
  * Every measured figure comes from one child process that runs a single client: its own CPU
  * (process.cpuUsage(), user+system) and the broker JVM's (utime+stime from /proc/<pid>/stat, the pid in
@@ -32,10 +34,12 @@ import { ensureTopics } from '../packages/platform/src/kafka';
 import { percentile } from './percentile';
 import { cpuMicros, formatRange, perMessage, procStatTicks, range, ticksToMicros } from './kafkaClientsMath';
 
-type ClientName = 'kafkajs' | 'platformatic';
-const CLIENTS: readonly ClientName[] = ['kafkajs', 'platformatic'];
-const CASES = ['produce200', 'produce500', 'produceHeavy', 'consume200', 'consume500', 'consumeBacklog', 'idle'] as const;
+/** 'none': the harness alone (pacing, building messages, coalescing) with a send that does nothing. */
+type ClientName = 'kafkajs' | 'platformatic' | 'none';
+const CLIENTS = ['kafkajs', 'platformatic'] as const;
+const CASES = ['produce200', 'produce500', 'produceHeavy', 'consume200', 'consume500', 'consumeBacklog', 'idle', 'harness200', 'harness500'] as const;
 type CaseName = (typeof CASES)[number];
+const clientsOf = (name: CaseName): readonly ClientName[] => (name === 'harness200' || name === 'harness500' ? ['none'] : CLIENTS);
 
 const ROOT = path.resolve(__dirname, '..');
 const STATE = process.env.HOOKPOST_STATE_DIR ?? '/work/main/.hookpost';
@@ -119,6 +123,8 @@ async function connectProducer(client: ClientName, clientId: string): Promise<Be
         close: () => producer.disconnect(),
       };
     }
+    case 'none':
+      return { sendBatch: () => new Promise<void>((resolve) => setImmediate(resolve)), close: async () => undefined };
     case 'platformatic': {
       const { Producer, stringSerializers } = await platformatic();
       const producer = new Producer({
@@ -194,6 +200,8 @@ async function startConsumer(client: ClientName, clientId: string, groupId: stri
     onMessage(consumed);
   };
   switch (client) {
+    case 'none':
+      throw new Error('the harness alone has no consumer');
     case 'kafkajs': {
       const consumer = new Kafka({ clientId, brokers: BROKERS, logLevel: logLevel.NOTHING }).consumer({
         groupId,
@@ -466,8 +474,10 @@ async function measureOnce(name: CaseName, client: ClientName, topicFor: (purpos
   switch (name) {
     case 'produce200':
     case 'produce500':
+    case 'harness200':
+    case 'harness500':
     case 'produceHeavy': {
-      const load = name === 'produceHeavy' ? ({ kind: 'heavy' } as const) : ({ kind: 'paced', rate: name === 'produce200' ? 200 : 500 } as const);
+      const load = name === 'produceHeavy' ? ({ kind: 'heavy' } as const) : ({ kind: 'paced', rate: name.endsWith('200') ? 200 : 500 } as const);
       const c = child({ role: 'produce', client, topic: await topicFor('produce'), load });
       const result = await c.message((m) => 'messages' in m);
       await exited(c.process);
@@ -528,7 +538,7 @@ async function drive(cases: CaseName[]): Promise<void> {
     }
     return backlog;
   };
-  const results: Record<string, Record<ClientName, Measured[]>> = {};
+  const results: Record<string, Partial<Record<ClientName, Measured[]>>> = {};
   const quiet: Record<string, number> = {};
   try {
     for (const name of cases) {
@@ -537,12 +547,12 @@ async function drive(cases: CaseName[]): Promise<void> {
       await sleep(3_000);
       quiet[name] = (window.close().brokerMicros / 3);
       if (name === 'consumeBacklog') await backlogTopic();
-      results[name] = { kafkajs: [], platformatic: [] };
+      const byClient: Partial<Record<ClientName, Measured[]>> = (results[name] = {});
       for (let run = 1; run <= RUNS; run += 1) {
-        const order = run % 2 === 1 ? CLIENTS : [...CLIENTS].reverse();
+        const order = run % 2 === 1 ? clientsOf(name) : [...clientsOf(name)].reverse();
         for (const client of order) {
           const measured = await measureOnce(name, client, topicFor, backlogTopic, run);
-          results[name]![client].push(measured);
+          (byClient[client] ??= []).push(measured);
           console.log(`${name} run ${run} ${client}: ${JSON.stringify(summary(name, [measured]))}`);
         }
       }
@@ -574,15 +584,15 @@ function summary(name: CaseName, runs: Measured[]) {
   }));
 }
 
-function report(results: Record<string, Record<ClientName, Measured[]>>, quiet: Record<string, number>): string {
+function report(results: Record<string, Partial<Record<ClientName, Measured[]>>>, quiet: Record<string, number>): string {
   const lines = [
     '| case | client | client CPU µs/msg | broker CPU µs/msg | broker less quiet µs/msg | msgs/s | p50 ms | p99 ms | quiet broker µs/s |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const [name, byClient] of Object.entries(results)) {
-    for (const client of CLIENTS) {
+    for (const client of clientsOf(name as CaseName)) {
       // The broker's figure less what it used on its own (other users) in the 3 s before the case.
-      const rows = summary(name as CaseName, byClient[client]).map((row) => ({
+      const rows = summary(name as CaseName, byClient[client] ?? []).map((row) => ({
         ...row,
         brokerNetUs: row.brokerUs - (name === 'idle' ? quiet[name]! : quiet[name]! / row.perSecond),
       }));
