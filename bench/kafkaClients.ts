@@ -2,7 +2,9 @@
  * Issue #17 item 4: kafkajs (as pinned) against @platformatic/kafka on the same local broker, side by side.
  * Reports, never asserts. Run it under the shared machine lock, a few cases at a time:
  *
- *   flock /tmp/hookpost-bench.lock node --import tsx bench/kafkaClients.ts produce200 produce500
+ *   flock -o /tmp/hookpost-bench.lock node --import tsx bench/kafkaClients.ts produce200 produce500
+ *
+ * (-o: the lock is not inherited by anything the command leaves running.)
  *
  * Cases (all by default; KCB_RUNS runs of each per client, 3 by default, the clients' order alternating):
  *   produce200, produce500  one ~1 KiB message (a key, 3 headers) per send, paced at 200/500 per second for
