@@ -441,19 +441,29 @@ export function consumerConfig(groupId: string, maxBytesPerPartition: number, fe
 }
 
 /**
- * FetchSettings.lingerMs for `consumer`: what a batch handler awaits last, holding it until `lingerMs` after the
- * fetch that brought the batch came back. kafkajs fetches again only once every batch of the last fetch is
- * handled, so this spaces fetches out under load; every batch of one fetch shares the one deadline, so
- * partitions handled one after another do not add up their lingers.
+ * FetchSettings.lingerMs for `consumer`: what a batch handler awaits last. kafkajs fetches again only once every
+ * batch of the last fetch is handled, so the batch that finishes last holds the next fetch until `lingerMs` after
+ * this one came back. Only the last: a handler that lingered would hold its worker while batches of other
+ * partitions wait for one (more partitions than workers), and their handling would come on top of the linger.
+ * (No handler running means no batch of that fetch is left: kafkajs's workers stop only once its queue is empty.)
  */
-export function fetchLinger(consumer: Consumer, lingerMs = 0): () => Promise<void> {
+export function fetchLinger(consumer: Consumer, lingerMs: number | undefined, stopped: () => boolean): <T>(handle: () => Promise<T>) => Promise<T> {
   let fetchedAt = Date.now();
+  let running = 0;
   consumer.on(consumer.events.FETCH, () => {
     fetchedAt = Date.now();
   });
-  return async () => {
-    const rest = lingerMs - (Date.now() - fetchedAt);
-    if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+  return async (handle) => {
+    running += 1;
+    let result;
+    try {
+      result = await handle();
+    } finally {
+      running -= 1;
+    }
+    const rest = (lingerMs ?? 0) - (Date.now() - fetchedAt);
+    if (running === 0 && rest > 0 && !stopped()) await new Promise((resolve) => setTimeout(resolve, rest));
+    return result;
   };
 }
 
@@ -524,12 +534,12 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
 
   let draining = false;
   const timer = setInterval(() => void commit(), options.commitIntervalMs ?? 200);
-  const linger = fetchLinger(consumer, options.fetch?.lingerMs);
+  const linger = fetchLinger(consumer, options.fetch?.lingerMs, () => draining);
   await runKeptRunning(consumer, {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 4,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+    eachBatch: ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => linger(async () => {
       const key = keyOf(batch.topic, batch.partition);
       for (const message of batch.messages) {
         if (draining || !isRunning() || isStale()) break;
@@ -560,8 +570,7 @@ export async function startConcurrentConsumer(options: ConcurrentConsumerOptions
         resolveOffset(message.offset);
       }
       await heartbeat();
-      if (!draining) await linger();
-    },
+    }),
   }, log, () => draining);
 
   return {

@@ -83,10 +83,10 @@ export async function startProjectionConsumer(options: {
   };
 
   let stopping = false;
-  const linger = fetchLinger(consumer, options.fetch?.lingerMs);
+  const linger = fetchLinger(consumer, options.fetch?.lingerMs, () => stopping);
   await runKeptRunning(consumer, {
     partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+    eachBatch: ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => linger(async () => {
       if (batch.messages.length === 0) return;
       const messages: { offset: string; event: HookpostEvent | undefined }[] = [];
       for (const message of batch.messages) {
@@ -121,8 +121,7 @@ export async function startProjectionConsumer(options: {
       if (result.applied > 0) options.onApplied?.(messages.flatMap((message) => (message.event ? [message.event] : [])), result.rows);
       await commitOffsetsIfNecessary();
       await heartbeat();
-      if (!stopping) await linger();
-    },
+    }),
   }, log, () => stopping);
   return {
     consumer,
