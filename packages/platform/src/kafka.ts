@@ -19,6 +19,23 @@ import { within } from './within';
 import { stopSelf } from './runService';
 
 /**
+ * kafkajs 2.2.4, its last release, spins on every broker connection: each answered request ends in
+ * `scheduleCheckPendingRequests`, which, with nothing pending and no throttle, arms a timer with a negative delay
+ * (1 ms) whose callback arms it again, for ever (tulios/kafkajs#1556 and #1704; the fix proposed in #1667 was never
+ * released). That is a thousand wake-ups a second per connection, busy or idle. With nothing pending there is
+ * nothing to check: a request that has to wait schedules its own check when it is queued (`push`), and every
+ * answer or timeout checks again. Applied once, to the class, for every client in the process.
+ */
+type KafkaRequestQueue = { pending: unknown[]; scheduleCheckPendingRequests(): void };
+// (kafkajs has no "exports" map: its internals are reachable, and pinned at 2.2.4 in the lockfile)
+export const KafkaRequestQueueClass = require('kafkajs/src/network/requestQueue') as { prototype: KafkaRequestQueue; new (options: Record<string, unknown>): KafkaRequestQueue };
+const scheduleCheckPendingRequests = KafkaRequestQueueClass.prototype.scheduleCheckPendingRequests;
+KafkaRequestQueueClass.prototype.scheduleCheckPendingRequests = function (this: KafkaRequestQueue) {
+  if (this.pending.length === 0) return;
+  scheduleCheckPendingRequests.call(this);
+};
+
+/**
  * How hard a client retries a broker that does not answer. The default suits consumers and the dispatcher,
  * which keep going until the broker is back; a service answering HTTP requests wants a send to fail within
  * seconds (`answeringRequests`), so a caller hears 503 while the broker is down rather than nothing.
