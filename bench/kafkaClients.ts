@@ -44,7 +44,7 @@ type CaseName = (typeof CASES)[number];
 const clientsOf = (name: CaseName): readonly ClientName[] => (name === 'harness200' || name === 'harness500' ? ['none'] : CLIENTS);
 
 const ROOT = path.resolve(__dirname, '..');
-const STATE = process.env.HOOKPOST_STATE_DIR ?? '/work/main/.hookpost';
+const STATE = process.env.HOOKPOST_STATE_DIR ?? path.join(ROOT, '.hookpost');
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const PARTITIONS = 4;
 const SECONDS = Number(process.env.KCB_SECONDS ?? 10);

@@ -12,8 +12,11 @@ export const projectorEnvSpec = {
   PROJECTOR_FETCH_MIN_BYTES: envs.int(1, { min: 1 }),
   /** …or after this long (what an idle projector costs: one fetch per this long). */
   PROJECTOR_FETCH_MAX_WAIT_MS: envs.int(1_000, { min: 1, max: 10_000 }),
-  /** After a batch, the next fetch waits until this long after the last one: bigger batches, fewer transactions. */
-  PROJECTOR_FETCH_LINGER_MS: envs.int(100, { min: 0, max: 10_000 }),
+  /**
+   * After a batch, the next fetch waits until this long after the last one: bigger batches, fewer transactions.
+   * At most 1 s: the wait is added to every fenced read (HOOKPOST_READ_WAIT_MS) and no heartbeat goes out meanwhile.
+   */
+  PROJECTOR_FETCH_LINGER_MS: envs.int(100, { min: 0, max: 1_000 }),
   /** How long a read may wait for the read model to apply the writes acknowledged before it; then 503. */
   HOOKPOST_READ_WAIT_MS: envs.int(5_000, { min: 10, max: 60_000 }),
   /** How often expired payloads are removed from the read model and their buckets' keys deleted. */
